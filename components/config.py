@@ -1,0 +1,195 @@
+"""Typed pipeline configuration, loaded once from ``params.yaml``.
+
+DVC reads ``params.yaml`` to decide what reruns; this schema makes sure the same file is what the
+code expects: a wrong type, a missing key or an unknown key fails with the key's dotted name and the
+file. Stages take the sub-model they need (``params.data.ocr``), not the whole configuration.
+
+Profiles (``profiles/<name>.yaml``) hold partial overrides; ``apply-profile`` merges one into
+``params.yaml`` so that DVC sees and records the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from components.io import atomic_write_text
+
+PARAMS_FILE = Path("params.yaml")
+PROFILES_DIR = Path("profiles")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Splits(Strict):
+    train: float = Field(gt=0, lt=1)
+    val: float = Field(ge=0, lt=1)
+    test: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "Splits":
+        if abs(self.train + self.val + self.test - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1, got {self.train + self.val + self.test}")
+        return self
+
+
+class OcrData(Strict):
+    source: str = Field(min_length=1)
+    format: Literal["auto", "labelme", "kaist"]
+    num_frames: int = Field(gt=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+
+
+class CrackData(Strict):
+    source: str = Field(min_length=1)
+    format: Literal["auto", "pline", "png_masks"]
+    num_frames: int = Field(gt=0)
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    line_thickness: int = Field(gt=0, le=50)
+
+
+class DataParams(Strict):
+    seed: int
+    workers: int = Field(gt=0)
+    splits: Splits
+    max_pixels: int = Field(gt=0)
+    ocr: OcrData
+    crack: CrackData
+
+
+class MinSplitSize(Strict):
+    train: int = Field(ge=0)
+    val: int = Field(ge=0)
+    test: int = Field(ge=0)
+
+
+Size = Annotated[tuple[int, int], Field(strict=False)]  # [width, height]; YAML has lists, not tuples
+
+
+class OcrValidation(Strict):
+    min_size: Size
+    max_size: Size
+    max_rois_per_image: int = Field(gt=0)
+
+
+class CrackValidation(Strict):
+    min_size: Size
+    max_size: Size
+    max_mask_coverage: float = Field(gt=0, le=1)
+
+
+class ValidationParams(Strict):
+    on_error: Literal["fail", "quarantine"]
+    min_split_size: MinSplitSize
+    ocr: OcrValidation
+    crack: CrackValidation
+
+
+class MlflowParams(Strict):
+    tracking_uri: str
+    experiment: str
+
+
+class Params(Strict):
+    data: DataParams
+    validation: ValidationParams
+    mlflow: MlflowParams
+
+
+class ParamsError(ValueError):
+    """params.yaml does not match the schema; the message names the file and each bad key."""
+
+
+def _format_errors(exc: ValidationError, source: Path) -> str:
+    lines = [f"{source}: {exc.error_count()} invalid parameter(s):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "<root>"
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (not in the schema; typo?)"
+        elif err["type"] == "missing":
+            msg = "missing key"
+        else:
+            msg = f"{err['msg']} (got {err.get('input')!r})"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: dict, source: Path = PARAMS_FILE) -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_format_errors(exc, source)) from None
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Load and check ``params.yaml``; raise ParamsError naming the file and the offending keys."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    return parse_params(raw, path)
+
+
+def deep_merge(base: dict, override: dict, _prefix: str = "") -> dict:
+    """Return ``base`` with ``override`` merged in; an override key absent from base is an error."""
+    out = dict(base)
+    for key, value in override.items():
+        dotted = f"{_prefix}{key}"
+        if key not in base:
+            raise ParamsError(f"profile sets unknown key {dotted!r}")
+        if isinstance(value, dict) and isinstance(base[key], dict):
+            out[key] = deep_merge(base[key], value, dotted + ".")
+        else:
+            out[key] = value
+    return out
+
+
+def apply_profile(name: str, params_path: Path = PARAMS_FILE, profiles_dir: Path = PROFILES_DIR) -> Params:
+    """Merge ``profiles/<name>.yaml`` into ``params.yaml`` (checked before writing)."""
+    profile_path = profiles_dir / f"{name}.yaml"
+    if not profile_path.exists():
+        known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+        raise ParamsError(f"{profile_path}: no such profile (known: {', '.join(known) or 'none'})")
+    base = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    merged = deep_merge(base, yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {})
+    params = parse_params(merged, profile_path)
+    atomic_write_text(params_path, f"# profile '{name}' applied over the demo defaults\n" + yaml.safe_dump(merged, sort_keys=False))
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m components.config", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("check", help="validate params.yaml")
+    ap = sub.add_parser("apply-profile", help="merge profiles/NAME.yaml into params.yaml")
+    ap.add_argument("name")
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "check":
+            load_params()
+            print(f"{PARAMS_FILE}: ok")
+        else:
+            apply_profile(args.name)
+            print(f"{PARAMS_FILE}: profile {args.name!r} applied")
+    except ParamsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

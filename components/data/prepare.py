@@ -1,0 +1,89 @@
+"""The prepare step: produce a canonical dataset folder from the synthetic generator or real data.
+
+``source`` is ``synthetic`` or the path of a folder under ``data/sources/`` (put there with
+``dvc add`` or ``dvc import``, so DVC versions it and ``dvc.yaml`` can depend on it). The result is
+built in a temporary sibling folder and renamed into place only when complete: an interrupted
+prepare never leaves a dataset that looks finished.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from components.data.importers import import_crack, import_ocr
+
+SOURCES_DIR = Path("data/sources")
+SYNTHETIC = "synthetic"
+
+
+class SourceError(ValueError):
+    """The configured data source cannot be used; the message says why and what to do."""
+
+
+def resolve_source(source: str) -> Path | None:
+    """None for the synthetic generator, else the real-data folder (checked to be under data/sources/)."""
+    if source == SYNTHETIC:
+        return None
+    path = Path(source)
+    if not path.is_dir():
+        raise SourceError(f"data source {source!r} is not a folder (use 'synthetic' or a folder under {SOURCES_DIR}/)")
+    if SOURCES_DIR.resolve() not in path.resolve().parents:
+        raise SourceError(f"data source {source!r} must lie under {SOURCES_DIR}/ so that DVC versions it "
+                          f"(dvc add {SOURCES_DIR}/<name>) and the prepare stage depends on it")
+    return path
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _fresh_tmp(out: Path) -> Path:
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def prepare_ocr(source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int, seed: int,
+                workers: int, max_pixels: int, progress: bool = True) -> dict:
+    """Write the canonical OCR dataset to ``out``; return what was done (for tracking)."""
+    from components.data.synth_resistors import generate_resistor_dataset
+
+    src = resolve_source(source)
+    tmp = _fresh_tmp(Path(out))
+    if src is None:
+        names = generate_resistor_dataset(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
+        summary = {"source": SYNTHETIC, "format": "labelme", "samples": len(names), "import_problems": 0}
+    else:
+        report = import_ocr(src, tmp, fmt=fmt, max_pixels=max_pixels)
+        summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
+                   "import_problems": len(report.problems)}
+    _replace_dir(tmp, Path(out))
+    return summary
+
+
+def prepare_crack(source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int, seed: int,
+                  workers: int, max_pixels: int, progress: bool = True) -> dict:
+    """Write the canonical crack dataset to ``out``; return what was done (for tracking)."""
+    from components.data.synth_cracks import generate_crack_dataset
+
+    src = resolve_source(source)
+    tmp = _fresh_tmp(Path(out))
+    if src is None:
+        names = generate_crack_dataset(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
+        summary = {"source": SYNTHETIC, "format": "pline", "samples": len(names), "import_problems": 0}
+    else:
+        report = import_crack(src, tmp, fmt=fmt, max_pixels=max_pixels)
+        summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
+                   "import_problems": len(report.problems)}
+    _replace_dir(tmp, Path(out))
+    return summary

@@ -1,0 +1,102 @@
+"""MLflow tracking conventions shared by every stage (DESIGN §7).
+
+* Tracking URI from ``params.yaml`` (``sqlite:///mlruns/mlflow.db``) unless ``MLFLOW_TRACKING_URI``
+  points at a server; artifacts under ``mlruns/artifacts``.
+* One MLflow run per stage run, nested under a *pipeline* run. A pipeline run is opened by
+  ``flows.pipeline`` (which exports ``PIPELINE_RUN_ID``); a stage started on its own (``dvc repro``
+  directly) joins the pipeline run of the same git commit, creating it if needed, so runs of one code
+  version stay together in the UI.
+* Every stage run carries the git commit and, where it reads or writes data, the DVC hash of that
+  data, computed exactly as DVC computes it (so it matches ``dvc.lock``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import mlflow
+
+PIPELINE_ENV = "PIPELINE_RUN_ID"
+ARTIFACTS_DIR = Path("mlruns/artifacts")
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at the store and experiment; return the experiment id."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is not None:
+        mlflow.set_experiment(experiment)
+        return exp.experiment_id
+    location = None
+    if uri.startswith("sqlite:"):  # a local store keeps its artifacts beside the database
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        location = ARTIFACTS_DIR.resolve().as_uri()
+    try:
+        exp_id = mlflow.create_experiment(experiment, artifact_location=location)
+    except mlflow.exceptions.MlflowException:  # created concurrently by another stage
+        exp_id = mlflow.get_experiment_by_name(experiment).experiment_id
+    mlflow.set_experiment(experiment)
+    return exp_id
+
+
+def git_commit() -> str:
+    """HEAD's commit, with ``-dirty`` when tracked files differ; ``unknown`` outside git."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def dvc_hash(path: str | Path) -> str:
+    """The md5 DVC records for ``path`` (``<md5>.dir`` for folders), without touching the cache."""
+    from dvc.fs import LocalFileSystem
+    from dvc_data.hashfile.build import build
+    from dvc_data.hashfile.db import HashFileDB
+
+    fs = LocalFileSystem()
+    with tempfile.TemporaryDirectory() as scratch:
+        _, _, obj = build(HashFileDB(fs, scratch), str(Path(path).resolve()), fs, "md5", dry_run=True)
+    return obj.hash_info.value
+
+
+def _pipeline_run_id(experiment_id: str, commit: str) -> str:
+    if os.environ.get(PIPELINE_ENV):
+        return os.environ[PIPELINE_ENV]
+    found = mlflow.search_runs([experiment_id], filter_string=f"tags.run_type = 'pipeline' and tags.git_commit = '{commit}'",
+                               order_by=["attributes.start_time DESC"], max_results=1, output_format="list")
+    if found:
+        return found[0].info.run_id
+    run = mlflow.MlflowClient().create_run(experiment_id, run_name=f"pipeline {commit[:12]}",
+                                            tags={"run_type": "pipeline", "git_commit": commit})
+    return run.info.run_id
+
+
+def start_pipeline_run(tracking_uri: str, experiment: str) -> str:
+    """Open a fresh pipeline run (used by ``flows.pipeline``); stages join it via PIPELINE_RUN_ID."""
+    exp_id = configure(tracking_uri, experiment)
+    commit = git_commit()
+    run = mlflow.MlflowClient().create_run(exp_id, run_name=f"pipeline {commit[:12]}",
+                                            tags={"run_type": "pipeline", "git_commit": commit})
+    return run.info.run_id
+
+
+@contextmanager
+def stage_run(stage: str, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run for one stage, nested under the pipeline run and tagged with the git commit."""
+    exp_id = configure(tracking_uri, experiment)
+    commit = git_commit()
+    parent = _pipeline_run_id(exp_id, commit)
+    all_tags = {"stage": stage, "run_type": "stage", "git_commit": commit, "mlflow.parentRunId": parent, **(tags or {})}
+    with mlflow.start_run(run_name=stage, experiment_id=exp_id, tags=all_tags) as run:
+        yield run
