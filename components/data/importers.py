@@ -34,7 +34,7 @@ import shutil
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
@@ -152,13 +152,17 @@ def _kaist_pairs_present(src: Path) -> bool:
 
 
 def _labelme_present(src: Path) -> bool:
+    root_real = src.resolve()
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for f in sorted(filenames):
             if not f.lower().endswith(".json") or f.startswith(".") or _is_special_json(f):
                 continue
+            real = (Path(dirpath) / f).resolve()
+            if not _inside(real, root_real):
+                continue
             try:
-                data = json.loads((Path(dirpath) / f).read_text(encoding="utf-8"))
+                data = json.loads(real.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 continue
             if isinstance(data, dict) and "imagePath" in data:
@@ -295,13 +299,18 @@ def _join_rel(rel_dir: str, image_path: str) -> str:
     return f"{rel_dir}/{norm}"
 
 
-def _resolve_image(src: Path, rel_dir: str, image_path: str, where: str) -> Path:
+def _resolve_image(src: Path, rel_dir: str, image_path: str, where: str, prefix: str = "") -> Path:
+    joined = _join_rel(rel_dir, image_path)
     try:
-        target = resolve_inside(src, _join_rel(rel_dir, image_path))
+        target = resolve_inside(src, joined)
     except UnsafePathError as exc:
-        raise _Problem(where, f"{exc} [image path {image_path!r}]; use paths relative to the folder holding the JSON file") from exc
+        reason = str(exc) if joined == image_path else f"{exc} (written as {image_path!r})"
+        norm = image_path.replace("\\", "/")
+        if norm.startswith("/") or norm[1:2] == ":" or ".." in norm.split("/"):
+            reason += "; write image paths relative to the folder holding the JSON file, without '..'"
+        raise _Problem(where, prefix + reason) from exc
     if not target.is_file():
-        raise _Problem(where, f"image {image_path!r} not found (looked for {target})")
+        raise _Problem(where, f"{prefix}image {image_path!r} not found (looked for {target})")
     return target
 
 
@@ -321,9 +330,14 @@ def _header_size(path: Path, max_pixels: int, shown: str | Path) -> tuple[int, i
     return w, h
 
 
-def _copy_file(real: Path, dest: Path) -> None:
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(real, tmp)
+def _copy_file(real: Path, dest: Path, shown: str | Path) -> None:
+    """Copy the bytes unchanged; a source that cannot be read is a problem of that sample only."""
+    try:
+        fsrc = open(real, "rb")
+    except OSError as exc:
+        raise _Problem(shown, f"cannot be read ({exc.strerror or exc})") from exc
+    with fsrc, atomic_path(dest) as tmp, open(tmp, "wb") as fdst:
+        shutil.copyfileobj(fsrc, fdst, 1 << 20)
 
 
 def _encode_png(arr: np.ndarray, shown: str | Path) -> bytes:
@@ -448,10 +462,10 @@ def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max
     ext = image.suffix.lower()
     if ext in (".jpg", ".jpeg"):
         out_ext = ".jpg"
-        _copy_file(image, tmp / f"{name}{out_ext}")
+        _copy_file(image, tmp / f"{name}{out_ext}", shown)
     elif ext == ".png":
         out_ext = ".png"
-        _copy_file(image, tmp / f"{name}{out_ext}")
+        _copy_file(image, tmp / f"{name}{out_ext}", shown)
     else:  # only JPEG and PNG are canonical: convert, which needs a decode
         out_ext = ".png"
         atomic_write_bytes(tmp / f"{name}{out_ext}", _encode_png(_decode(image, max_pixels, shown), shown))
@@ -503,6 +517,8 @@ def _import_labelme(src: Path, tmp: Path, report: ImportReport, max_pixels: int)
                 ann = OcrAnnotation.from_dict(data, source=str(shown))
             except AnnotationError as exc:
                 raise _Problem(shown, str(exc).removeprefix(f"{shown}: ")) from exc
+            except (AttributeError, TypeError, ValueError) as exc:  # e.g. a shape that is not an object
+                raise _Problem(shown, f"not a LabelMe rectangle annotation ({type(exc).__name__}: {exc})") from exc
             for s in ann.shapes:
                 s.label = _canon_label(s.label)
                 if s.text is not None:
@@ -619,7 +635,7 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             try:
                 paths = _load_json(folder_files[images_name], images_file)
                 objects = _load_json(folder_files[objects_name], objects_file)
-                if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                if not isinstance(paths, list):
                     raise _Problem(images_file, "expected a JSON list of image paths; split not imported")
                 if not isinstance(objects, list):
                     raise _Problem(objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported")
@@ -633,7 +649,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                 continue
             for i, (image_path, obj) in enumerate(zip(paths, objects)):
                 try:
-                    image = _resolve_image(src, rel_dir, image_path, f"{images_file}")
+                    if not isinstance(image_path, str):
+                        raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
+                    image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
                     if image in used:
                         raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
                     used.add(image)
@@ -657,8 +675,7 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                         raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
                     w, h = _header_size(image, max_pixels, src / _join_rel(rel_dir, image_path))
                     ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
-                    name_rel = _join_rel(rel_dir, image_path)
-                    name = names.claim(_flat_name(name_rel.rsplit(".", 1)[0] if "." in Path(name_rel).name else name_rel))
+                    name = names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
                     _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
                     report.imported.append(name)
                 except _Problem as p:
@@ -723,29 +740,37 @@ def _mask_from_file(real: Path, max_pixels: int, shown: str | Path) -> np.ndarra
 
 
 def _write_crack_sample(
-    tmp: Path, name: str, image: Path, polylines: list[np.ndarray], mask_file: Path | None, max_pixels: int, image_shown: Path
+    tmp: Path,
+    name: str,
+    image: Path,
+    image_shown: Path,
+    polylines: list[np.ndarray],
+    mask_file: tuple[Path, Path] | None,
+    max_pixels: int,
 ) -> None:
-    """Write one canonical crack sample; decodes only for a conversion or a mask size check."""
-    mask = None
+    """Write one canonical crack sample; decodes only for a conversion or a mask size check.
+
+    ``mask_file`` is (real path, path to show) of the sample's mask image, if any.
+    """
+    mask = png = None
     if mask_file is not None or image.suffix.lower() != ".png":
         arr = _decode(image, max_pixels, image_shown)
         if mask_file is not None:
-            mask = _mask_from_file(mask_file, max_pixels, mask_file)
+            mask = _mask_from_file(mask_file[0], max_pixels, mask_file[1])
             if mask.shape != arr.shape[:2]:
                 raise _Problem(
-                    mask_file,
-                    f"mask is {mask.shape[1]}x{mask.shape[0]}, its image {image_shown.name} is {arr.shape[1]}x{arr.shape[0]}",
+                    mask_file[1],
+                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_shown.name} is {arr.shape[1]}x{arr.shape[0]}",
                 )
-        png = None if image.suffix.lower() == ".png" else _encode_png(arr, image_shown)
-    else:
-        png = None
+        if image.suffix.lower() != ".png":
+            png = _encode_png(arr, image_shown)
     out_image = tmp / cf.IMAGES_DIR / f"{name}.png"
     if png is None:
-        _copy_file(image, out_image)
+        _copy_file(image, out_image, image_shown)
     else:
         atomic_write_bytes(out_image, png)
     if mask is not None:
-        atomic_write_bytes(tmp / cf.MASKS_DIR / f"{name}.png", _encode_png(mask * np.uint8(255), mask_file))
+        atomic_write_bytes(tmp / cf.MASKS_DIR / f"{name}.png", _encode_png(mask * np.uint8(255), mask_file[1]))
     cf.write_pline(polylines, cf.annotation_path(tmp, name))
 
 
@@ -805,7 +830,7 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             if mkey is not None:
                 used_masks.add(mkey)
             name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, polylines, masks[mkey][0] if mkey else None, max_pixels, shown)
+            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels)
             report.imported.append(name)
         except _Problem as p:
             report.add_problem(p.file, p.reason)
@@ -838,6 +863,7 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
             key = p.relative_to(cf.IMAGES_DIR).with_suffix("").as_posix() if in_subdir else p.with_suffix("").as_posix()
             images.append((key, real, src / rel))
     dir_masks: dict[str, tuple[Path, Path]] = {}
+    suffixed: list[tuple[str, tuple[Path, Path]]] = []
     for d in MASK_DIRS:
         for rel, real in _walk(src, src / d, report):
             p = Path(rel)
@@ -845,11 +871,12 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
                 report.add_problem(src / rel, "not a mask image; not imported")
                 continue
             key = p.relative_to(d).with_suffix("").as_posix()
-            for suffix in MASK_SUFFIXES:  # masks/<stem>_mask.png is also accepted
-                if key.lower().endswith(suffix) and key not in dir_masks:
-                    alt = key[: -len(suffix)]
-                    dir_masks.setdefault(alt, (real, src / rel))
             dir_masks.setdefault(key, (real, src / rel))
+            for suffix in MASK_SUFFIXES:
+                if key.lower().endswith(suffix):
+                    suffixed.append((key[: -len(suffix)], (real, src / rel)))
+    for key, entry in suffixed:  # masks/<stem>_mask.png also serves <stem>, unless masks/<stem>.png exists
+        dir_masks.setdefault(key, entry)
     names = _Names()
     used_masks: set[Path] = set()
     seen_keys: dict[str, Path] = {}
@@ -860,14 +887,15 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
             seen_keys[key] = shown
             found = dir_masks.get(key) or siblings.get(Path(shown).relative_to(src).with_suffix("").as_posix())
             if found is None:
+                stem = Path(key).name
                 raise _Problem(
                     shown,
-                    f"no mask found (looked for {'/, '.join(MASK_DIRS)}/ {key}.png and {Path(key).name}_mask.png / "
-                    f"{Path(key).name}_label.png beside the image)",
+                    f"no mask found (looked for {', '.join(f'{d}/{key}.*' for d in MASK_DIRS)} and "
+                    f"{stem}_mask.* / {stem}_label.* beside the image)",
                 )
             used_masks.add(found[0])
             name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, [], found[0], max_pixels, shown)
+            _write_crack_sample(tmp, name, real, shown, [], found, max_pixels)
             report.imported.append(name)
         except _Problem as p:
             report.add_problem(p.file, p.reason)

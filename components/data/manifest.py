@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from multiprocessing import Pool
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from components.data import crack_format
 from components.data.ocr_format import AnnotationError, read_labelme
+from components.parallel import imap_ordered
 from components.io import ImageReadError, UnsafePathError, read_image, resolve_inside, sha256_file
 from components.splits import split_of
 
@@ -125,11 +124,9 @@ def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int
             annotated.add(p.with_suffix(suffix))
     samples, boxes = [], []
     jobs = [(root, p, splits, max_pixels) for p in jsons]
-    with Pool(workers) if workers > 1 else _Serial() as pool:
-        for sample, bx in tqdm(pool.imap(_ocr_sample, jobs, chunksize=8), total=len(jobs),
-                               desc=f"manifest {root.name}", disable=not progress, unit="img"):
-            samples.append(sample)
-            boxes.extend(bx)
+    for sample, bx in imap_ordered(_ocr_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress):
+        samples.append(sample)
+        boxes.extend(bx)
     # images nobody annotated: reported, not silently skipped
     for img in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p not in annotated):
         rel = img.relative_to(root).as_posix()
@@ -169,9 +166,7 @@ def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness:
     root = Path(root)
     images = sorted(p for p in (root / crack_format.IMAGES_DIR).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES or p.stat().st_size == 0)
     jobs = [(root, p, splits, max_pixels, thickness) for p in images]
-    with Pool(workers) if workers > 1 else _Serial() as pool:
-        rows = list(tqdm(pool.imap(_crack_sample, jobs, chunksize=16), total=len(jobs),
-                         desc=f"manifest {root.name}", disable=not progress, unit="img"))
+    rows = list(imap_ordered(_crack_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress))
     names = {p.stem for p in images}
     for ann in sorted((root / crack_format.ANNOTATIONS_DIR).glob(f"*{crack_format.PLINE_SUFFIX}")):
         stem = ann.name[: -len(crack_format.PLINE_SUFFIX)]
@@ -183,20 +178,6 @@ def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness:
 
 
 # ------------------------------------------------------------------------------------- helpers ---
-
-class _Serial:
-    """Drop-in for Pool when one worker is asked for (no process start-up cost, easy debugging)."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    @staticmethod
-    def imap(fn, jobs, chunksize=1):
-        return map(fn, jobs)
-
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)

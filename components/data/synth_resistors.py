@@ -1,0 +1,1172 @@
+"""Deterministic synthetic camera frames of SMD chip resistors with printed markings (DESIGN §4).
+
+Each frame is a 1280x960 macro photo: a PCB (solder mask, copper traces, pads, solder, vias,
+silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an ESD
+mat, carrying 1-3 chip resistors (dark body, tin end caps, white marking in a real code style)
+among distractors that are not labelled (capacitors, SOT/SOIC packages, vias, silkscreen text).
+The whole scene then goes through a camera model: uneven light, colour cast, glare, blur, sensor
+noise; ``generate_resistor_dataset`` adds JPEG artefacts when it writes the files.
+
+Every random draw comes from one ``numpy`` Generator per frame (``default_rng([seed, i])``), so a
+dataset is identical for any number of workers. Character boxes are computed from the ink of each
+rendered glyph, transformed exactly like the pixels, so they are tight around what is printed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from components.data.ocr_format import MAX_TEXT_LEN, ROI_LABEL, OcrAnnotation, Shape, write_labelme
+from components.io import atomic_write_bytes
+
+# --------------------------------------------------------------------------------------------
+# Fonts and marking codes
+# --------------------------------------------------------------------------------------------
+
+_FONT_DIR = Path(importlib.util.find_spec("matplotlib").origin).parent / "mpl-data" / "fonts" / "ttf"
+MARKING_FONTS: tuple[str, ...] = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "cmr10.ttf",
+    "cmss10.ttf",
+    "cmtt10.ttf",
+    "cmb10.ttf",
+)
+_SILK_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_PLAIN)
+
+E24 = (10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91)
+E96 = tuple(int(round(100 * 10 ** (i / 96))) for i in range(96))
+EIA96_LETTERS = "ZYRXSABHCDEF"  # multiplier letters of the EIA-96 code
+
+# (name, length mm, width mm): chip packages; the frame scale is chosen so bodies are 220-480 px.
+PACKAGES = (("0402", 1.0, 0.5), ("0603", 1.6, 0.8), ("0805", 2.0, 1.25), ("1206", 3.2, 1.6),
+            ("1210", 3.2, 2.5), ("2010", 5.0, 2.5), ("2512", 6.4, 3.2))
+MIN_BODY_PX, MAX_BODY_PX = 220.0, 480.0
+MIN_CHAR_PX, MAX_CHAR_PX = 25.0, 70.0
+MAX_ANGLE_DEG = 50.0
+
+
+def _marking(rng: np.random.Generator, max_len: int = MAX_TEXT_LEN) -> str:
+    """One resistor marking in a real code style (characters 0-9 and A-Z only)."""
+    style = rng.choice(6, p=[0.30, 0.24, 0.20, 0.15, 0.04, 0.07])
+    if style == 0:  # 3-digit: two significant digits and a power of ten
+        return f"{E24[rng.integers(len(E24))]}{rng.choice(7, p=[.12, .16, .2, .22, .16, .1, .04])}"
+    if style == 1:  # 4-digit: three significant digits and a power of ten
+        return f"{E96[rng.integers(len(E96))]}{rng.choice(5, p=[.2, .2, .25, .2, .15])}"
+    if style == 2:  # R-notation: the R marks the decimal point (4R7, R47, R010, 0R22, 49R9)
+        n = int(rng.choice([3, 4], p=[0.5, 0.5]))
+        if rng.random() < 0.3:  # small current-sense values with leading zeros
+            digits = f"{rng.choice([1, 2, 3, 5, 10, 15, 20, 22, 33, 47, 50, 68]):0{n - 1}d}"
+        else:
+            sig = E24[rng.integers(len(E24))] if n == 3 else E96[rng.integers(len(E96))]
+            digits = str(sig)
+        p = int(rng.integers(0, n - 1))
+        return digits[:p] + "R" + digits[p:]
+    if style == 3:  # EIA-96: code 01-96 and a multiplier letter
+        return f"{rng.integers(1, 97):02d}{EIA96_LETTERS[rng.integers(len(EIA96_LETTERS))]}"
+    if style == 4:  # zero-ohm jumpers
+        return str(rng.choice(["0", "00", "000", "0000"]))
+    # longer part-number style markings: a value code and tolerance/series letters
+    base = f"{E96[rng.integers(len(E96))]}{rng.integers(0, 5)}"
+    suffix = "".join(rng.choice(list("FGJKTRDBW"), size=int(rng.integers(1, 5))))
+    return (base + suffix)[:max_len]
+
+
+@lru_cache(maxsize=512)
+def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(_FONT_DIR / name), size)
+
+
+@lru_cache(maxsize=None)
+def _font_cap_ratio(name: str) -> float:
+    """Ink height of digits/capitals per unit of font size."""
+    f = _font(name, 200)
+    hs = [-f.getbbox(ch, anchor="ls")[1] for ch in "08HE"]
+    return float(np.mean(hs)) / 200.0
+
+
+@lru_cache(maxsize=None)
+def _font_advance_ratio(name: str) -> float:
+    """Mean advance width of the 36 characters per unit of cap height."""
+    f = _font(name, 200)
+    adv = np.mean([f.getlength(ch) for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"])
+    return float(adv) / (200.0 * _font_cap_ratio(name))
+
+
+def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, tracking: float) -> np.ndarray:
+    """Alpha masks (n, h, w) float32 of each character of ``text``, laid out on one baseline."""
+    size = max(8, int(round(char_h / _font_cap_ratio(font_name))))
+    f = _font(font_name, size)
+    asc, desc = f.getmetrics()
+    pad = 4
+    advances = [f.getlength(ch) for ch in text]
+    track = tracking * char_h / hscale
+    width = int(math.ceil(sum(advances) + track * (len(text) - 1))) + 2 * pad + size // 2
+    height = asc + desc + 2 * pad
+    masks = np.zeros((len(text), height, width), np.float32)
+    x = float(pad)
+    for i, (ch, adv) in enumerate(zip(text, advances)):
+        im = Image.new("L", (width, height), 0)
+        ImageDraw.Draw(im).text((x, pad + asc), ch, font=f, fill=255, anchor="ls")
+        masks[i] = np.asarray(im, np.float32) * (1.0 / 255.0)
+        x += adv + track
+    if abs(hscale - 1.0) > 1e-3:
+        nw = max(4, int(round(width * hscale)))
+        masks = np.stack([cv2.resize(m, (nw, height), interpolation=cv2.INTER_AREA if hscale < 1 else cv2.INTER_LINEAR) for m in masks])
+    union = masks.max(axis=0) > 0.02
+    ys, xs = np.nonzero(union)
+    y0, y1 = max(0, ys.min() - 2), ys.max() + 3
+    x0, x1 = max(0, xs.min() - 2), xs.max() + 3
+    return np.ascontiguousarray(masks[:, y0:y1, x0:x1])
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers: noise, shapes, compositing
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _grain_tile(size: int = 1024) -> np.ndarray:
+    """A fixed N(0,1) noise tile (same in every process); frames take random windows of it."""
+    return np.random.default_rng(20240611).standard_normal((size, size)).astype(np.float32)
+
+
+def _grain(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Fine per-pixel texture noise (h, w) ~ N(0,1), a random window of the tile (tiled if large)."""
+    tile = _grain_tile()
+    t = tile.shape[0]
+    oy, ox = int(rng.integers(t)), int(rng.integers(t))
+    k = int(rng.integers(4))
+    src = np.rot90(tile, k) if k else tile
+    reps_y, reps_x = (h + oy) // t + 1, (w + ox) // t + 1
+    if reps_y > 1 or reps_x > 1:
+        src = np.tile(src, (reps_y, reps_x))
+    return src[oy : oy + h, ox : ox + w]
+
+
+def _smooth(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
+    """Smooth noise (h, w) with blobs about ``cell`` pixels wide, roughly N(0,1)."""
+    gh, gw = max(2, int(h / cell) + 2), max(2, int(w / cell) + 2)
+    g = rng.standard_normal((gh, gw)).astype(np.float32)
+    return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC) * 1.6
+
+
+def _fbm(rng: np.random.Generator, h: int, w: int, cells: Sequence[float], weights: Sequence[float]) -> np.ndarray:
+    out = np.zeros((h, w), np.float32)
+    for c, wt in zip(cells, weights):
+        out += wt * _smooth(rng, h, w, c)
+    return out
+
+
+def _rrect_alpha(xs: np.ndarray, ys: np.ndarray, x0: float, y0: float, x1: float, y1: float, r: float) -> np.ndarray:
+    """Anti-aliased coverage of a rounded rectangle; xs (1, w) and ys (h, 1) are pixel centres."""
+    r = max(0.0, min(r, (x1 - x0) / 2, (y1 - y0) / 2))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    qx = np.abs(xs - cx) - ((x1 - x0) / 2 - r)
+    qy = np.abs(ys - cy) - ((y1 - y0) / 2 - r)
+    d = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0) - r
+    return np.clip(0.5 - d, 0.0, 1.0).astype(np.float32)
+
+
+def _rot(theta_deg: float) -> np.ndarray:
+    """2x2 rotation that turns counter-clockwise on screen (y down) for positive angles."""
+    t = math.radians(theta_deg)
+    c, s = math.cos(t), math.sin(t)
+    return np.array([[c, s], [-s, c]], np.float64)
+
+
+def _xform(theta: float, pw: float, ph: float, cx: float, cy: float) -> tuple[np.ndarray, np.ndarray]:
+    """Continuous-coordinate affine (A, t) that rotates a pw x ph patch about its centre to (cx, cy)."""
+    a = _rot(theta)
+    return a, np.array([cx, cy]) - a @ np.array([pw / 2, ph / 2])
+
+
+def _apply(a: np.ndarray, t: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ a.T + t
+
+
+def _boxes_overlap(b1: Sequence[float], b2: Sequence[float], margin: float = 0.0) -> bool:
+    return not (b1[2] + margin <= b2[0] or b2[2] + margin <= b1[0] or b1[3] + margin <= b2[1] or b2[3] + margin <= b1[1])
+
+
+@dataclass
+class Patch:
+    """A part rendered unrotated: premultiplied RGBA layers and a shadow caster, (h, w, .) float32."""
+
+    top: np.ndarray  # (h, w, 4): premultiplied rgb + alpha, drawn last
+    under: np.ndarray | None = None  # (h, w, 4): pads and solder, drawn first
+    shadow: np.ndarray | None = None  # (h, w): soft shadow on what lies below the top layer
+    glyphs: np.ndarray | None = None  # (n, h, w): each character's alpha in patch coordinates
+    body: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 of the labelled body
+
+
+def _warp_region(frame_hw: tuple[int, int], a: np.ndarray, t: np.ndarray, pw: int, ph: int):
+    """Integer frame region covered by the transformed patch, and the cv2 matrix into it."""
+    h, w = frame_hw
+    corners = _apply(a, t, np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64))
+    x0 = max(0, int(math.floor(corners[:, 0].min())) - 1)
+    y0 = max(0, int(math.floor(corners[:, 1].min())) - 1)
+    x1 = min(w, int(math.ceil(corners[:, 0].max())) + 1)
+    y1 = min(h, int(math.ceil(corners[:, 1].max())) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    # pixel index u maps to continuous u + 0.5; frame index = continuous - 0.5 - region origin
+    m = np.zeros((2, 3), np.float64)
+    m[:, :2] = a
+    m[:, 2] = a @ np.array([0.5, 0.5]) + t - 0.5 - np.array([x0, y0])
+    return (x0, y0, x1, y1), m
+
+
+def _warp(img: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.warpAffine(img, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _composite(frame: np.ndarray, patch: Patch, a: np.ndarray, t: np.ndarray, shadow_strength: float) -> None:
+    ph, pw = patch.top.shape[:2]
+    reg = _warp_region(frame.shape[:2], a, t, pw, ph)
+    if reg is None:
+        return
+    (x0, y0, x1, y1), m = reg
+    size = (x1 - x0, y1 - y0)
+    view = frame[y0:y1, x0:x1]
+    if patch.under is not None:
+        u = _warp(patch.under, m, size)
+        view *= 1.0 - u[..., 3:4]
+        view += u[..., :3]
+    if patch.shadow is not None and shadow_strength > 0:
+        s = _warp(patch.shadow, m, size)
+        view *= 1.0 - shadow_strength * s[..., None]
+    top = _warp(patch.top, m, size)
+    view *= 1.0 - top[..., 3:4]
+    view += top[..., :3]
+
+
+def _premult(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=2).astype(np.float32)
+
+
+def _shadow_of(alpha: np.ndarray, a_inv: np.ndarray, light: np.ndarray, sigma: float) -> np.ndarray:
+    """Blurred, shifted copy of ``alpha``; ``light`` is the shadow offset in frame pixels."""
+    dx, dy = a_inv @ light
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    s = cv2.warpAffine(alpha, m, (alpha.shape[1], alpha.shape[0]), flags=cv2.INTER_LINEAR, borderValue=0)
+    return cv2.GaussianBlur(s, (0, 0), sigma)
+
+
+# --------------------------------------------------------------------------------------------
+# Parts: chip resistors, chip capacitors, SOT/SOIC packages
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResistorSpec:
+    length: float
+    width: float
+    angle: float
+    text: str
+    font: str
+    char_h: float
+    hscale: float
+    tracking: float
+    cap_frac: float
+    pad_ext: float  # pad/fillet length beyond each end (0 when not soldered)
+    cx: float = 0.0
+    cy: float = 0.0
+    box: tuple[float, float, float, float] = (0, 0, 0, 0)
+
+
+def _metal(rng: np.random.Generator, h: int, w: int, base: float, tint: np.ndarray, along_y: bool = True) -> np.ndarray:
+    """Tin/silver surface (h, w, 3): cylindrical specular band, grain and blotches."""
+    n = h if along_y else w
+    u = (np.arange(n, dtype=np.float32) + 0.5) / n
+    centre, width = rng.uniform(0.25, 0.75), rng.uniform(0.12, 0.32)
+    prof = 0.62 + 0.5 * np.exp(-((u - centre) ** 2) / (2 * width**2)) - 0.18 * (np.abs(u - 0.5) * 2) ** 4
+    prof = prof[:, None] if along_y else prof[None, :]
+    v = base * prof * (1 + 0.07 * _grain(rng, h, w) + 0.06 * _smooth(rng, h, w, max(6.0, min(h, w) / 3)))
+    return np.clip(v[..., None] * tint[None, None, :], 0, 255).astype(np.float32)
+
+
+def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac: float, body_rgb: np.ndarray,
+                pad_ext: float, pad_rgb: np.ndarray | None, ceramic_edge: float, light: np.ndarray,
+                theta: float) -> Patch:
+    """A chip (resistor or capacitor) lying along x, with optional pads and solder fillets."""
+    margin = 18.0
+    pad_w = width * rng.uniform(1.05, 1.3) if pad_rgb is not None else width
+    pw = int(math.ceil(length + 2 * pad_ext + 2 * margin))
+    ph = int(math.ceil(max(width, pad_w) + 2 * margin))
+    bx0, by0 = (pw - length) / 2, (ph - width) / 2
+    bx1, by1 = bx0 + length, by0 + width
+    xs = (np.arange(pw, dtype=np.float32) + 0.5)[None, :]
+    ys = (np.arange(ph, dtype=np.float32) + 0.5)[:, None]
+
+    # --- body: ceramic substrate, dark overcoat between the caps, tin end caps
+    cap_w = cap_frac * length
+    body_a = _rrect_alpha(xs, ys, bx0, by0, bx1, by1, r=min(width, length) * rng.uniform(0.02, 0.06))
+    tex = _grain(rng, ph, pw)
+    blot = _smooth(rng, ph, pw, max(8.0, width / 3))
+    rgb = np.empty((ph, pw, 3), np.float32)
+    ceramic = np.array([rng.uniform(150, 200)] * 3, np.float32) * np.array([1.0, 0.98, 0.92], np.float32)
+    rgb[:] = ceramic
+    # overcoat, inset a little from the long edges (shows the white alumina substrate there)
+    oc_a = _rrect_alpha(xs, ys, bx0 + cap_w - 2, by0 + ceramic_edge, bx1 - cap_w + 2, by1 - ceramic_edge, r=3.0)
+    lum = (1 + 0.05 * tex + 0.06 * blot)[..., None]
+    yy = (ys - by0) / width
+    xx = (xs - bx0) / length
+    sheen = rng.uniform(0, 14) * np.exp(-(((xx - rng.uniform(0.2, 0.8)) ** 2) / 0.08 + ((yy - rng.uniform(0.2, 0.8)) ** 2) / 0.2))
+    # bevel: the overcoat edge catches a little light
+    dy_edge = np.minimum(ys - (by0 + ceramic_edge), (by1 - ceramic_edge) - ys)
+    dx_edge = np.minimum(xs - (bx0 + cap_w), (bx1 - cap_w) - xs)
+    bevel = rng.uniform(4, 14) * np.exp(-np.clip(np.minimum(dy_edge, dx_edge), 0, None) / rng.uniform(1.5, 4.0))
+    dark = body_rgb[None, None, :] * lum + (sheen + bevel)[..., None]
+    rgb = rgb * (1 - oc_a[..., None]) + dark * oc_a[..., None]
+    # end caps (tin plating wraps around the ends; slightly wavy inner boundary)
+    base = rng.uniform(140, 215)
+    tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
+    metal = _metal(rng, ph, pw, base, tint)
+    # darker outermost rim (end face) and a shadow groove where the cap meets the overcoat
+    rel_l = xs - bx0
+    rel_r = bx1 - xs
+    wav = 1.5 * _smooth(rng, ph, 1, max(4.0, width / 5))
+    cap_a = np.clip(cap_w + wav - rel_l + 0.5, 0, 1) + np.clip(cap_w + wav - rel_r + 0.5, 0, 1)
+    cap_a = np.clip(cap_a, 0, 1)
+    end = np.minimum(rel_l, rel_r)
+    metal *= (1 - 0.22 * np.exp(-np.clip(end, 0, None) / max(2.0, 0.12 * cap_w)))[..., None]
+    groove = np.exp(-np.abs(np.minimum(rel_l, rel_r) - cap_w) / 2.0)
+    metal *= (1 - 0.25 * groove)[..., None]
+    rgb = rgb * (1 - cap_a[..., None]) + metal * cap_a[..., None]
+    top = _premult(np.clip(rgb, 0, 255), body_a)
+
+    # --- pads and solder fillets under the ends
+    under = None
+    if pad_rgb is not None and pad_ext > 0:
+        under_rgb = np.empty((ph, pw, 3), np.float32)
+        pad_tex = (1 + 0.08 * _grain(rng, ph, pw) + 0.05 * blot)[..., None]
+        under_rgb[:] = pad_rgb[None, None, :] * pad_tex
+        inner = cap_w * rng.uniform(0.3, 0.9)
+        pyo = (ph - pad_w) / 2
+        pad_a = np.maximum(_rrect_alpha(xs, ys, bx0 - pad_ext, pyo, bx0 + inner, pyo + pad_w, 3.0),
+                           _rrect_alpha(xs, ys, bx1 - inner, pyo, bx1 + pad_ext, pyo + pad_w, 3.0))
+        # fillet: shiny meniscus from the cap end out over the pad
+        fl = pad_ext * rng.uniform(0.55, 0.95)
+        fw = width * rng.uniform(0.85, 1.02)
+        fyo = (ph - fw) / 2
+        fil_a = np.maximum(_rrect_alpha(xs, ys, bx0 - fl, fyo, bx0 + 2, fyo + fw, fl * 0.5),
+                           _rrect_alpha(xs, ys, bx1 - 2, fyo, bx1 + fl, fyo + fw, fl * 0.5))
+        tpos = np.clip(np.maximum(bx0 - xs, xs - bx1) / max(fl, 1.0), 0, 1)
+        peak = rng.uniform(0.15, 0.6)
+        shine = 0.45 + 0.75 * np.exp(-((tpos - peak) ** 2) / (2 * 0.13**2)) + 0.1 * _smooth(rng, ph, pw, 6.0)
+        yprof = 1 - 0.3 * ((ys - ph / 2) / (fw / 2)) ** 2
+        solder = rng.uniform(175, 225) * shine * yprof * (1 + 0.04 * tex)
+        solder_rgb = np.repeat(np.clip(solder, 0, 255)[..., None], 3, axis=2) * tint[None, None, :]
+        fil_a = fil_a * rng.uniform(0.85, 1.0)
+        under_rgb = under_rgb * (1 - fil_a[..., None]) + solder_rgb * fil_a[..., None]
+        under = _premult(np.clip(under_rgb, 0, 255), np.maximum(pad_a, fil_a))
+    a_inv = _rot(theta).T
+    shadow = _shadow_of(body_a, a_inv, light * (0.6 + 0.2 * width / 100), max(2.0, width * 0.05))
+    return Patch(top=top, under=under, shadow=shadow, body=(bx0, by0, bx1, by1))
+
+
+def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tuple[int, int], pad_rgb: np.ndarray | None,
+              light: np.ndarray, theta: float) -> Patch:
+    """A SOT/SOIC package: dark moulded body, gull-wing tin pins on the long sides."""
+    pin_len = width * rng.uniform(0.25, 0.4)
+    margin = 14.0
+    pw = int(math.ceil(length + 2 * margin))
+    ph = int(math.ceil(width + 2 * pin_len + 2 * margin))
+    bx0, by0 = margin, (ph - width) / 2
+    bx1, by1 = bx0 + length, by0 + width
+    xs = (np.arange(pw, dtype=np.float32) + 0.5)[None, :]
+    ys = (np.arange(ph, dtype=np.float32) + 0.5)[:, None]
+    body_a = _rrect_alpha(xs, ys, bx0, by0, bx1, by1, r=width * 0.05)
+    g = rng.uniform(18, 45)
+    tex = _grain(rng, ph, pw)
+    v = g * (1 + 0.06 * tex + 0.05 * _smooth(rng, ph, pw, width / 3))
+    # pin-1 dimple
+    dcx, dcy, dr = bx0 + width * 0.25, by1 - width * 0.25, width * rng.uniform(0.06, 0.12)
+    dimple = np.clip(dr - np.hypot(xs - dcx, ys - dcy) + 0.5, 0, 1)
+    v = v * (1 - 0.35 * dimple)
+    rgb = np.repeat(v[..., None], 3, axis=2)
+    pins_a = np.zeros((ph, pw), np.float32)
+    base = rng.uniform(150, 210)
+    tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
+    pin_w = None
+    for side, count in zip((0, 1), n_pins):
+        if count <= 0:
+            continue
+        pitch = length / count
+        pin_w = pitch * rng.uniform(0.35, 0.5) if pin_w is None else pin_w
+        for k in range(count):
+            pcx = bx0 + pitch * (k + 0.5)
+            if side == 0:
+                pins_a = np.maximum(pins_a, _rrect_alpha(xs, ys, pcx - pin_w / 2, by0 - pin_len, pcx + pin_w / 2, by0 + 2, 1.5))
+            else:
+                pins_a = np.maximum(pins_a, _rrect_alpha(xs, ys, pcx - pin_w / 2, by1 - 2, pcx + pin_w / 2, by1 + pin_len, 1.5))
+    metal = _metal(rng, ph, pw, base, tint)
+    alpha = np.maximum(body_a, pins_a)
+    rgb = metal * (pins_a * (1 - body_a))[..., None] + rgb * body_a[..., None]
+    rgb = rgb / np.maximum(alpha, 1e-3)[..., None]
+    under = None
+    if pad_rgb is not None:
+        pad = cv2.dilate(pins_a, np.ones((5, 5), np.uint8), iterations=max(1, int(pin_len * 0.12)))
+        under_rgb = pad_rgb[None, None, :] * (1 + 0.08 * tex[..., None])
+        under = _premult(np.clip(under_rgb, 0, 255), pad * (1 - body_a))
+    shadow = _shadow_of(alpha, _rot(theta).T, light, max(2.0, width * 0.05))
+    return Patch(top=_premult(np.clip(rgb, 0, 255), alpha), under=under, shadow=shadow)
+
+
+# --------------------------------------------------------------------------------------------
+# Scenes
+# --------------------------------------------------------------------------------------------
+
+_MASK_COLOURS = {
+    "green": ((18, 75, 38), (40, 120, 60)),
+    "darkgreen": ((12, 45, 25), (25, 70, 40)),
+    "blue": ((12, 40, 95), (30, 70, 140)),
+    "black": ((18, 18, 20), (38, 38, 42)),
+    "red": ((95, 15, 18), (150, 35, 35)),
+}
+_DESIGNATORS = ("R", "C", "U", "D", "L", "Q", "J", "TP", "FB", "SW", "Y")
+_SILK_WORDS = ("GND", "VCC", "3V3", "5V", "VIN", "SDA", "SCL", "RST", "TX", "RX", "EN", "OUT", "IN", "+", "1", "REV", "A1")
+
+
+def _silk_text(rng: np.random.Generator) -> str:
+    r = rng.random()
+    if r < 0.6:
+        return f"{_DESIGNATORS[rng.integers(len(_DESIGNATORS))]}{rng.integers(1, 120)}"
+    if r < 0.85:
+        return str(_SILK_WORDS[rng.integers(len(_SILK_WORDS))])
+    return "".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), size=int(rng.integers(2, 7))))
+
+
+def _stroke_text_mask(rng: np.random.Generator, text: str, height: float) -> np.ndarray:
+    """Silkscreen-style (vector stroke font) text as a float mask, unrotated."""
+    face = _SILK_FONTS[rng.integers(len(_SILK_FONTS))]
+    scale = cv2.getFontScaleFromHeight(face, int(round(height)), 1)
+    thick = max(2, int(round(height * rng.uniform(0.09, 0.15))))
+    (tw, th), base = cv2.getTextSize(text, face, scale, thick)
+    pad = thick + 4
+    m = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
+    cv2.putText(m, text, (pad, pad + th), face, scale, 255, thick, cv2.LINE_AA)
+    return m.astype(np.float32) / 255.0
+
+
+def _stamp(dst: np.ndarray, mask: np.ndarray, theta: float, cx: float, cy: float) -> tuple[float, float, float, float]:
+    """Max-composite a rotated mask into ``dst`` (float32 h x w); returns its frame bbox."""
+    ph, pw = mask.shape
+    a, t = _xform(theta, pw, ph, cx, cy)
+    reg = _warp_region(dst.shape, a, t, pw, ph)
+    if reg is None:
+        return (0, 0, 0, 0)
+    (x0, y0, x1, y1), m = reg
+    w = _warp(mask, m, (x1 - x0, y1 - y0))
+    np.maximum(dst[y0:y1, x0:x1], w, out=dst[y0:y1, x0:x1])
+    return (x0, y0, x1, y1)
+
+
+def _rotated_bbox(theta: float, pw: float, ph: float, cx: float, cy: float) -> tuple[float, float, float, float]:
+    a, t = _xform(theta, pw, ph, cx, cy)
+    c = _apply(a, t, np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64))
+    return (c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max())
+
+
+def _free(box, forbidden, margin: float = 0.0) -> bool:
+    return not any(_boxes_overlap(box, f, margin) for f in forbidden)
+
+
+@dataclass
+class Scene:
+    kind: str
+    scale: float  # px per mm
+    board_angle: float
+    light: np.ndarray  # shadow offset, px
+    pad_rgb: np.ndarray | None = None
+    forbidden: list = field(default_factory=list)  # resistor boxes (+ margin): nothing else goes there
+
+
+def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.ndarray:
+    names = list(_MASK_COLOURS)
+    name = names[rng.choice(len(names), p=[0.45, 0.15, 0.15, 0.15, 0.10])]
+    lo, hi = _MASK_COLOURS[name]
+    col = np.array([rng.uniform(a, b) for a, b in zip(lo, hi)], np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    mott = 1 + 0.05 * _fbm(rng, h // 4, w // 4, (60, 15), (1.0, 0.5))
+    mott = cv2.resize(mott, (w, h), interpolation=cv2.INTER_LINEAR)
+    img[:] = col
+    img *= (mott + 0.035 * _grain(rng, h, w))[..., None]
+    s = sc.scale
+    a_b = _rot(sc.board_angle)
+    centre = np.array([w / 2, h / 2])
+
+    def to_frame(pts):
+        return (np.asarray(pts, np.float64) - centre) @ a_b.T + centre
+
+    # copper under the mask: traces and sometimes a pour, seen as lighter mask
+    cu = np.zeros((h, w), np.uint8)
+    if rng.random() < 0.35:
+        x0, y0 = rng.uniform(-w, w * 0.6), rng.uniform(-h, h * 0.6)
+        poly = to_frame([[x0, y0], [x0 + rng.uniform(0.4, 1.2) * w, y0], [x0 + rng.uniform(0.4, 1.2) * w, y0 + rng.uniform(0.4, 1.2) * h], [x0, y0 + rng.uniform(0.4, 1.2) * h]])
+        cv2.fillPoly(cu, [np.round(poly).astype(np.int32)], 255, cv2.LINE_AA)
+    diag = math.hypot(w, h)
+    for _ in range(int(rng.integers(3, 12))):
+        tw = int(np.clip(rng.uniform(0.12, 0.5) * s, 5, 80))
+        p = np.array([rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h])
+        d = int(rng.choice([0, 2, 4, 6, 1, 3], p=[0.25, 0.25, 0.2, 0.2, 0.05, 0.05]))
+        pts = [p.copy()]
+        for _ in range(int(rng.integers(2, 6))):
+            ang = d * math.pi / 4
+            p = p + rng.uniform(0.1, 0.5) * diag * np.array([math.cos(ang), math.sin(ang)])
+            pts.append(p.copy())
+            d = (d + int(rng.choice([-2, -1, 1, 2]))) % 8
+        cv2.polylines(cu, [np.round(to_frame(pts)).astype(np.int32)], False, 255, tw, cv2.LINE_AA)
+    small = cv2.resize(cu, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    small = cv2.GaussianBlur(small, (0, 0), rng.uniform(0.8, 2.0))
+    cu_a = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    gain = np.float32(rng.uniform(1.18, 1.45) if name != "black" else rng.uniform(1.05, 1.15))
+    warm = np.array([1.04, 1.0, 0.92], np.float32)
+    img *= (1 + (gain * warm - 1)[None, None, :] * cu_a[..., None])
+
+    # exposed metal: pads (finish), solder blobs, vias
+    finish = rng.random()
+    pad_rgb = np.array([205, 168, 92], np.float32) if finish < 0.35 else np.array([180, 180, 176], np.float32)
+    pad_rgb *= rng.uniform(0.85, 1.1)
+    sc.pad_rgb = pad_rgb
+    metal_a = np.zeros((h, w), np.float32)
+    solder_a = np.zeros((h, w), np.float32)
+    hole_a = np.zeros((h, w), np.float32)
+    tent = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(2, 9))):  # empty footprints / test pads
+        pl, pwid = np.clip(rng.uniform(0.3, 1.2) * s, 20, 260), np.clip(rng.uniform(0.3, 1.0) * s, 20, 220)
+        ang = sc.board_angle + float(rng.choice([0, 90]))
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        sep = rng.uniform(1.0, 2.5) * pl
+        for sgn in ((-1, 1) if rng.random() < 0.7 else (0,)):
+            r = _rot(ang)
+            c = np.array([cx, cy]) + r @ np.array([sgn * sep / 2, 0])
+            m = np.ones((int(pwid), int(pl)), np.float32)
+            if not _free(_rotated_bbox(ang, pl, pwid, *c), sc.forbidden, 6):
+                continue
+            if rng.random() < 0.3:  # a solder blob (dome) on the pad
+                yy, xx = np.mgrid[0 : int(pwid), 0 : int(pl)].astype(np.float32)
+                dome = 1 - ((xx - pl / 2) / (pl / 2)) ** 2 - ((yy - pwid / 2) / (pwid / 2)) ** 2
+                _stamp(solder_a, np.clip(dome * 3, 0, 1), ang, *c)
+            _stamp(metal_a, m, ang, *c)
+    for _ in range(int(rng.integers(1, 10))):  # vias
+        rad = float(np.clip(rng.uniform(0.15, 0.35) * s, 7, 70))
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        if not _free((cx - rad, cy - rad, cx + rad, cy + rad), sc.forbidden, 4):
+            continue
+        if rng.random() < 0.5:  # tented: a bump in the mask
+            cv2.circle(tent, (int(cx), int(cy)), int(rad), 1.0, -1, cv2.LINE_AA)
+            cv2.circle(hole_a, (int(cx), int(cy)), int(rad * 0.45), 0.35, -1, cv2.LINE_AA)
+        else:
+            cv2.circle(metal_a, (int(cx), int(cy)), int(rad), 1.0, -1, cv2.LINE_AA)
+            cv2.circle(hole_a, (int(cx), int(cy)), int(rad * 0.5), 1.0, -1, cv2.LINE_AA)
+    tent = cv2.GaussianBlur(tent, (0, 0), 2.0)
+    img *= (1 + 0.25 * tent)[..., None]
+    metal = pad_rgb[None, None, :] * (1 + 0.07 * _grain(rng, h, w) + 0.05 * _smooth(rng, h, w, 40))[..., None]
+    metal_a = cv2.GaussianBlur(metal_a, (0, 0), 0.8)
+    img += (metal - img) * metal_a[..., None]
+    if solder_a.any():
+        sol = cv2.GaussianBlur(solder_a, (0, 0), 3.0)
+        shade = 150 + 110 * sol + 20 * _smooth(rng, h, w, 15)
+        sa = np.clip(solder_a * 1.5, 0, 1)[..., None]
+        img += (shade[..., None] - img) * sa
+    img *= (1 - 0.85 * np.clip(hole_a, 0, 1))[..., None]
+
+    # silkscreen: outlines around resistors, other lines, designators
+    silk = np.zeros((h, w), np.float32)
+    silk_col = np.array([235, 235, 228], np.float32) if rng.random() < 0.85 else np.array([230, 215, 120], np.float32)
+    lw = int(np.clip(0.12 * s, 3, 22))
+    for _ in range(int(rng.integers(0, 5))):
+        p0 = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+        seg = rng.uniform(0.1, 0.4) * diag
+        ang = math.radians(sc.board_angle + float(rng.choice([0, 90])))
+        p1 = p0 + seg * np.array([math.cos(ang), -math.sin(ang)])
+        cv2.line(silk, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, lw, cv2.LINE_AA)
+    for _ in range(int(rng.integers(1, 6))):
+        txt = _silk_text(rng)
+        mh = float(np.clip(rng.uniform(0.5, 1.1) * s, 24, 120))
+        mask = _stroke_text_mask(rng, txt, mh)
+        ang = sc.board_angle + float(rng.choice([0, 90, -90], p=[0.6, 0.25, 0.15]))
+        for _try in range(6):
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+            bb = _rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy)
+            if _free(bb, sc.forbidden, 8):
+                _stamp(silk, mask, ang, cx, cy)
+                break
+    sc._silk = silk  # resistor outlines are added after the resistors are placed
+    sc._silk_col = silk_col
+    sc._silk_lw = lw
+    return img
+
+
+def _finish_silk(rng: np.random.Generator, sc: Scene, img: np.ndarray, specs: list[ResistorSpec]) -> None:
+    silk = sc._silk
+    h, w = silk.shape
+    for sp in specs:
+        if rng.random() < 0.55:
+            ow = sp.length + 2 * sp.pad_ext + rng.uniform(0.1, 0.3) * sp.width * 2
+            oh = sp.width * rng.uniform(1.5, 1.9)
+            r = _rot(sp.angle)
+            corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ r.T + [sp.cx, sp.cy]
+            cv2.polylines(silk, [np.round(corners).astype(np.int32)], True, 1.0, sc._silk_lw, cv2.LINE_AA)
+    if not silk.any():
+        return
+    dots = np.clip(1.0 - 0.35 * np.abs(_grain(rng, h, w)) * (rng.random() < 0.5), 0, 1)
+    silk = cv2.GaussianBlur(silk * dots, (0, 0), rng.uniform(0.8, 1.5))
+    tex = (1 + 0.05 * _smooth(rng, h // 4, w // 4, 10))
+    col = sc._silk_col[None, None, :] * cv2.resize(tex, (w, h))[..., None]
+    img += (col - img) * (silk * rng.uniform(0.8, 0.97))[..., None]
+
+
+def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.ndarray:
+    choices = [(85, 105, 128), (88, 118, 96), (112, 112, 112), (190, 180, 160), (60, 62, 66), (205, 205, 200)]
+    col = np.array(choices[rng.integers(len(choices))], np.float32) * rng.uniform(0.85, 1.1)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = col
+    low = cv2.resize(_fbm(rng, h // 4, w // 4, (80, 20, 5), (1.0, 0.5, 0.5)), (w, h), interpolation=cv2.INTER_LINEAR)
+    speck = _grain(rng, h, w)
+    img *= (1 + 0.05 * low + 0.07 * speck)[..., None]
+    if rng.random() < 0.5:  # printed grid / ruler lines
+        lines = np.zeros((h, w), np.float32)
+        step = rng.uniform(1.5, 4.0) * sc.scale
+        step = max(step, 120.0)
+        a = _rot(sc.board_angle)
+        c = np.array([w / 2, h / 2])
+        for k in range(-8, 9):
+            for d in (0, 1):
+                off = np.array([k * step, 0]) if d == 0 else np.array([0, k * step])
+                along = np.array([0, 2 * w]) if d == 0 else np.array([2 * w, 0])
+                p0, p1 = c + a @ (off - along), c + a @ (off + along)
+                cv2.line(lines, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, 2, cv2.LINE_AA)
+        lines = cv2.GaussianBlur(lines, (0, 0), 1.0)
+        img *= (1 - 0.25 * lines)[..., None]
+    tcol = np.array([240, 240, 235], np.float32) if col.mean() < 140 else np.array([40, 40, 45], np.float32)
+    txt = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(0, 4))):
+        mask = _stroke_text_mask(rng, _silk_text(rng), float(rng.uniform(25, 90)))
+        ang = sc.board_angle + float(rng.choice([0, 90]))
+        for _try in range(6):
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+            if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8):
+                _stamp(txt, mask, ang, cx, cy)
+                break
+    img += (tcol - img) * (cv2.GaussianBlur(txt, (0, 0), 1.0) * 0.85)[..., None]
+    return img
+
+
+def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec], pockets: list) -> np.ndarray:
+    paper = rng.random() < 0.55
+    a = _rot(sc.board_angle)  # tape runs along the local x axis
+    img = np.empty((h, w, 3), np.float32)
+    if paper:
+        col = np.array([rng.uniform(195, 230)] * 3, np.float32) * np.array([1.0, 0.97, 0.9], np.float32)
+        # fibres: noise stretched along the tape direction
+        fib = _smooth(rng, h // 4, w // 4, 3)
+        k = int(9) | 1
+        kern = np.zeros((k, k), np.float32)
+        kern[k // 2, :] = 1.0 / k
+        rm = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), sc.board_angle, 1.0)
+        kern = cv2.warpAffine(kern, rm, (k, k))
+        kern /= kern.sum()
+        fib = cv2.resize(cv2.filter2D(fib, -1, kern), (w, h), interpolation=cv2.INTER_LINEAR)
+        img[:] = col
+        img *= (1 + 0.05 * fib + 0.04 * _grain(rng, h, w) + 0.03 * cv2.resize(_smooth(rng, h // 8, w // 8, 12), (w, h)))[..., None]
+        pocket_col = col * 0.45
+    else:
+        g = rng.uniform(30, 60)
+        col = np.array([g, g, g * 1.03], np.float32)
+        img[:] = col
+        img *= (1 + 0.05 * _grain(rng, h, w) + 0.04 * cv2.resize(_smooth(rng, h // 8, w // 8, 10), (w, h)))[..., None]
+        pocket_col = col * 0.75
+    s = sc.scale
+    # tape edges: the tape is 8 mm wide; outside it lies a dark surface
+    tape_w = 8.0 * s
+    off = float(rng.uniform(-0.3, 0.3)) * tape_w  # pocket line offset from the tape centre line
+    centre = pockets[0][0] if pockets else np.array([w / 2, h / 2])
+    outside = np.zeros((h, w), np.float32)
+    n_dir = a @ np.array([0.0, 1.0])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dist = (xx - centre[0]) * n_dir[0] + (yy - centre[1]) * n_dir[1] + off
+    outside = np.clip(np.abs(dist) - tape_w / 2 + 0.5, 0, 1)
+    if outside.any():
+        surf = np.array([rng.uniform(20, 70)] * 3, np.float32)
+        img += (surf - img) * outside[..., None]
+    # sprocket holes on one side: 1.5 mm diameter, 4 mm pitch, 3.5 mm from the pocket line
+    holes = np.zeros((h, w), np.float32)
+    side = 1 if rng.random() < 0.5 else -1
+    step = 4.0 * s
+    for k in range(-6, 7):
+        c = centre + a @ np.array([k * step + rng.uniform(0, 0) + step / 2, side * 3.5 * s])
+        cv2.circle(holes, (int(c[0]), int(c[1])), int(0.75 * s), 1.0, -1, cv2.LINE_AA)
+    holes = cv2.GaussianBlur(holes, (0, 0), 1.2)
+    img += (np.array([25, 25, 28], np.float32) - img) * holes[..., None]
+    # pockets: recesses with a shadowed wall
+    pmask = np.zeros((h, w), np.float32)
+    for c, (pl, pwid) in pockets:
+        m = np.ones((int(pwid), int(pl)), np.float32)
+        _stamp(pmask, m, sc.board_angle + 90, *c)
+    pm = cv2.GaussianBlur(pmask, (0, 0), 1.2)
+    wall = np.clip(pm - _shift(pm, sc.light * 1.5), 0, 1)
+    img += (pocket_col - img) * (pm * 0.8)[..., None]
+    img *= (1 - 0.5 * wall)[..., None]
+    if rng.random() < 0.7:  # transparent cover tape: faint sheen and the two sealing lines
+        for sgn in (-1, 1):
+            lm = np.zeros((h, w), np.float32)
+            c0 = centre + a @ np.array([0, sgn * rng.uniform(2.0, 3.0) * s])
+            p0, p1 = c0 - a @ np.array([2 * w, 0]), c0 + a @ np.array([2 * w, 0])
+            cv2.line(lm, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, max(3, int(0.25 * s)), cv2.LINE_AA)
+            img *= (1 - 0.12 * cv2.GaussianBlur(lm, (0, 0), 2.0))[..., None]
+    return img
+
+
+def _shift(img: np.ndarray, d: np.ndarray) -> np.ndarray:
+    m = np.float32([[1, 0, d[0]], [0, 1, d[1]]])
+    return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+
+
+# --------------------------------------------------------------------------------------------
+# Resistor layout
+# --------------------------------------------------------------------------------------------
+
+
+def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool) -> ResistorSpec | None:
+    _, lmm, wmm = pkg
+    length = lmm * scale * rng.uniform(0.97, 1.03)
+    width = length * (wmm / lmm) * rng.uniform(0.93, 1.07)
+    cap_frac = rng.uniform(0.12, 0.2)
+    inner_w = length * (1 - 2 * cap_frac) * 0.9 - 6
+    inner_h = width * 0.78
+    font = MARKING_FONTS[rng.integers(len(MARKING_FONTS))]
+    hscale = rng.uniform(0.72, 1.08)
+    tracking = rng.uniform(0.03, 0.22)
+    target = rng.uniform(MIN_CHAR_PX, MAX_CHAR_PX)
+    adv = _font_advance_ratio(font) * hscale
+    for _ in range(20):
+        text = _marking(rng)
+        n = len(text)
+        per_h = n * adv * 1.08 + tracking * (n - 1)  # text width per unit of char height
+        char_h = min(target, inner_h * 0.8, inner_w / per_h)
+        if char_h >= MIN_CHAR_PX:
+            break
+    else:
+        return None
+    pad_ext = length * rng.uniform(0.08, 0.22) if soldered else 0.0
+    return ResistorSpec(length, width, angle, text, font, float(char_h), hscale, tracking, cap_frac, pad_ext)
+
+
+def _body_box(sp: ResistorSpec) -> tuple[float, float, float, float]:
+    return _rotated_bbox(sp.angle, sp.length, sp.width, sp.cx, sp.cy)
+
+
+def _sample_angle(rng: np.random.Generator, board_angle: float) -> float:
+    if rng.random() < 0.55:
+        a = board_angle + rng.normal(0, 2.0)
+    else:
+        a = rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG)
+    return float(np.clip(a, -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
+
+
+def _layout(rng: np.random.Generator, kind: str, h: int, w: int) -> tuple[float, float, list[ResistorSpec], list]:
+    """Frame scale, board angle, placed resistors and (for tape) the pockets."""
+    pkg_i = int(rng.integers(len(PACKAGES)))
+    main = PACKAGES[pkg_i]
+    body0 = rng.uniform(MIN_BODY_PX, MAX_BODY_PX)
+    scale = body0 / main[1]
+    board_angle = float(rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG))
+    n_want = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
+    allowed = [p for p in PACKAGES if MIN_BODY_PX * 1.03 <= p[1] * scale <= MAX_BODY_PX * 0.97] or [main]
+    specs: list[ResistorSpec] = []
+    pockets: list = []
+    margin_img = 6.0
+    if kind == "tape":
+        sp0 = None
+        for _ in range(5):
+            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False)
+            if sp0 is not None:
+                break
+        if sp0 is None:
+            return scale, board_angle, specs, pockets
+        pl, pwid = sp0.length * rng.uniform(1.12, 1.3), sp0.width * rng.uniform(1.2, 1.5)
+        pitch = max(2.0 * scale, pwid + 0.6 * sp0.width, 4.0 * scale if main[1] >= 2.0 else 0)
+        a = _rot(board_angle)
+        # the tape axis is perpendicular to the parts' long axis
+        axis = a @ np.array([0.0, 1.0])
+        c0 = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h])
+        cands = []
+        for k in range(-8, 9):
+            c = c0 + k * pitch * axis
+            bb = _rotated_bbox(board_angle, pl, pwid, *c)
+            if bb[2] < 0 or bb[0] > w or bb[3] < 0 or bb[1] > h:
+                continue
+            pockets.append((c, (pl, pwid)))
+            cands.append(c)
+        order = rng.permutation(len(cands))
+        for idx in order:
+            if len(specs) >= n_want:
+                break
+            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False) if specs else sp0
+            if sp is None:
+                continue
+            sp.angle = float(np.clip(board_angle + rng.normal(0, 2.5), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
+            jit = _rot(board_angle) @ np.array([rng.uniform(-1, 1) * (pl - sp.length) * 0.3, rng.uniform(-1, 1) * (pwid - sp.width) * 0.3])
+            sp.cx, sp.cy = float(cands[idx][0] + jit[0]), float(cands[idx][1] + jit[1])
+            bb = _body_box(sp)
+            if bb[0] < margin_img or bb[1] < margin_img or bb[2] > w - margin_img or bb[3] > h - margin_img:
+                continue
+            if not _free(bb, [s.box for s in specs], 4):
+                continue
+            sp.box = bb
+            specs.append(sp)
+        return scale, board_angle, specs, pockets
+    for _ in range(n_want):
+        for _try in range(25):
+            pkg = main if rng.random() < 0.65 else allowed[rng.integers(len(allowed))]
+            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle), soldered=(kind == "pcb"))
+            if sp is None:
+                continue
+            sp.cx, sp.cy = float(rng.uniform(0, w)), float(rng.uniform(0, h))
+            bb = _body_box(sp)
+            if bb[0] < margin_img or bb[1] < margin_img or bb[2] > w - margin_img or bb[3] > h - margin_img:
+                continue
+            # keep other resistors (with their pads) out of this one's box and vice versa
+            ext = _rotated_bbox(sp.angle, sp.length + 2 * sp.pad_ext, sp.width * 1.3, sp.cx, sp.cy)
+            if not all(_free(ext, [o.box], 4) and _free(bb, [_rotated_bbox(o.angle, o.length + 2 * o.pad_ext, o.width * 1.3, o.cx, o.cy)], 4) for o in specs):
+                continue
+            sp.box = bb
+            specs.append(sp)
+            break
+    return scale, board_angle, specs, pockets
+
+
+# --------------------------------------------------------------------------------------------
+# Distractor parts
+# --------------------------------------------------------------------------------------------
+
+
+def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, taken: list) -> None:
+    h, w = img.shape[:2]
+    s = sc.scale
+    n_caps = int(rng.integers(0, 4))
+    n_ics = int(rng.integers(0, 3)) if sc.kind == "pcb" else int(rng.integers(0, 2))
+    items = ["cap"] * n_caps + ["ic"] * n_ics
+    for it in items:
+        for _try in range(8):
+            ang = sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, 1.5) if sc.kind == "pcb" else rng.uniform(-90, 90)
+            cx, cy = rng.uniform(-0.05, 1.05) * w, rng.uniform(-0.05, 1.05) * h
+            if it == "cap":
+                _, lmm, wmm = PACKAGES[rng.integers(len(PACKAGES))]
+                length = float(np.clip(lmm * s, 120, 700))
+                width = length * wmm / lmm * rng.uniform(0.95, 1.1)
+                pad_ext = length * rng.uniform(0.08, 0.2) if sc.kind == "pcb" else 0.0
+                bb = _rotated_bbox(ang, length + 2 * pad_ext + 40, width * 1.3 + 40, cx, cy)
+            else:
+                kind = rng.choice(3)
+                bl, bw = [(2.9, 1.3), (2.9, 1.6), (4.9, 3.9)][kind]
+                pins = [(1, 2), (3, 2), (4, 4)][kind]
+                length = float(np.clip(bl * s, 120, 900))
+                width = length * bw / bl
+                bb = _rotated_bbox(ang, length + 40, width * 1.7 + 40, cx, cy)
+            if not _free(bb, sc.forbidden, 4) or not _free(bb, taken, 2):
+                continue
+            if it == "cap":
+                tan = np.array([rng.uniform(140, 200), rng.uniform(100, 150), rng.uniform(60, 100)], np.float32)
+                if rng.random() < 0.25:
+                    tan = tan * 0.6
+                patch = _chip_patch(rng, length, width, rng.uniform(0.12, 0.22), tan, pad_ext,
+                                    sc.pad_rgb if sc.kind == "pcb" else None, 0.0, sc.light, ang)
+            else:
+                patch = _ic_patch(rng, length, width, pins, sc.pad_rgb if sc.kind == "pcb" else None, sc.light, ang)
+            ph, pw = patch.top.shape[:2]
+            a, t = _xform(ang, pw, ph, cx, cy)
+            _composite(img, patch, a, t, 0.45)
+            taken.append(bb)
+            break
+
+
+# --------------------------------------------------------------------------------------------
+# Camera model
+# --------------------------------------------------------------------------------------------
+
+
+def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndarray:
+    h, w = img.shape[:2]
+    sh, sw = h // 8, w // 8
+    ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    xs = xs / sw - 0.5
+    ys = ys / sh - 0.5
+    # uneven light: a gradient, vignetting and a broad soft hot spot
+    ang = rng.uniform(0, 2 * math.pi)
+    gain = 1 + rng.uniform(0.05, 0.35) * (xs * math.cos(ang) + ys * math.sin(ang))
+    gain *= 1 - rng.uniform(0.1, 0.45) * (xs**2 + ys**2) * 2
+    hx, hy = rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4)
+    gain += rng.uniform(0.0, 0.25) * np.exp(-((xs - hx) ** 2 + (ys - hy) ** 2) / (2 * rng.uniform(0.1, 0.3) ** 2))
+    gain *= rng.uniform(0.75, 1.2)
+    glare = np.zeros((sh, sw), np.float32)
+    for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.35, 0.35, 0.2, 0.1]))):
+        gx, gy = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5)
+        sx, sy = rng.uniform(0.01, 0.06), rng.uniform(0.01, 0.06)
+        glare += rng.uniform(20, 110) * np.exp(-((xs - gx) ** 2 / (2 * sx**2) + (ys - gy) ** 2 / (2 * sy**2)))
+    gain = cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    glare = cv2.resize(glare, (w, h), interpolation=cv2.INTER_LINEAR)
+    for b in protect:  # keep glare off the markings so they stay readable
+        x0, y0, x1, y1 = (int(v) for v in b)
+        glare[max(0, y0) : y1, max(0, x0) : x1] *= 0.25
+    cast = np.array([rng.uniform(0.88, 1.1), 1.0, rng.uniform(0.85, 1.12)], np.float32)
+    img *= gain[..., None] * cast[None, None, :]
+    img += glare[..., None] * np.array([1.0, 1.0, 0.97], np.float32)
+    # optics: gaussian softness, sometimes defocus or a little motion, folded into one kernel
+    sigma = rng.uniform(0.5, 1.4)
+    k = np.outer(*(2 * [cv2.getGaussianKernel(2 * int(3 * sigma) + 1, sigma)[:, 0]])).astype(np.float32)
+    r = rng.random()
+    if r < 0.2:
+        rad = rng.uniform(1.2, 2.6)
+        n = 2 * int(math.ceil(rad)) + 1
+        yy, xx = np.mgrid[0:n, 0:n] - n // 2
+        disk = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
+        k = cv2.filter2D(np.pad(disk, k.shape[0] // 2), -1, k)
+    elif r < 0.4:
+        ln = rng.uniform(2.5, 6.0)
+        n = 2 * int(math.ceil(ln / 2)) + 1
+        line = np.zeros((n, n), np.float32)
+        ma = rng.uniform(0, math.pi)
+        p = (np.array([math.cos(ma), math.sin(ma)]) * ln / 2)
+        c = n // 2
+        cv2.line(line, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
+        k = cv2.filter2D(np.pad(line, k.shape[0] // 2), -1, k)
+    k /= k.sum()
+    img = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REFLECT)
+    # sensor: signal-dependent luminance noise and coarser chroma noise
+    read, shot = rng.uniform(1.0, 4.0), rng.uniform(0.02, 0.12)
+    luma = img.mean(axis=2)
+    sd = np.sqrt(read**2 + shot * np.maximum(luma, 0))
+    img += (rng.standard_normal((h, w), dtype=np.float32) * sd)[..., None]
+    chroma = rng.standard_normal((h // 2, w // 2, 3), dtype=np.float32) * rng.uniform(0.5, 2.5)
+    img += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
+    # tone curve (soft shoulder) and quantisation
+    gamma = rng.uniform(0.9, 1.1)
+    np.clip(img, 0, 255, out=img)
+    img = 255.0 * (img / 255.0) ** gamma
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RenderedFrame:
+    image: np.ndarray
+    annotation: OcrAnnotation
+    jpeg_quality: int
+    glyph_inks: list = field(default_factory=list)  # debug: (x0, y0, bool mask) per character shape
+
+
+def _rng(seed: int | Sequence[int] | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _render(rng: np.random.Generator, width: int, height: int, debug: bool = False) -> RenderedFrame:
+    h, w = height, width
+    kind = str(rng.choice(["pcb", "tape", "mat"], p=[0.6, 0.2, 0.2]))
+    scale, board_angle, specs, pockets = _layout(rng, kind, h, w)
+    la = rng.uniform(0, 2 * math.pi)
+    light = np.array([math.cos(la), math.sin(la)]) * rng.uniform(3, 10)
+    sc = Scene(kind=kind, scale=scale, board_angle=board_angle, light=light)
+    for sp in specs:
+        x0, y0, x1, y1 = sp.box
+        m = 0.08 * sp.length
+        sc.forbidden.append((x0 - m, y0 - m, x1 + m, y1 + m))
+    if kind == "pcb":
+        img = _pcb_background(rng, sc, h, w)
+        _finish_silk(rng, sc, img, specs)
+    elif kind == "tape":
+        img = _tape_background(rng, sc, h, w, specs, pockets)
+    else:
+        img = _mat_background(rng, sc, h, w)
+    if kind != "tape":
+        _place_distractors(rng, sc, img, taken=[])
+
+    ann = OcrAnnotation(image_path="", width=w, height=h)
+    inks = []
+    protect = []
+    for k, sp in enumerate(specs):
+        glyphs = _render_glyphs(sp.text, sp.font, sp.char_h, sp.hscale, sp.tracking)
+        g = rng.uniform(14, 42)
+        body_rgb = np.array([g, g, g], np.float32) + rng.uniform(-3, 3, 3).astype(np.float32)
+        ink_v = rng.uniform(190, 245)
+        ink_rgb = np.array([ink_v, ink_v, ink_v * rng.uniform(0.93, 1.0)], np.float32)
+        ceramic = rng.uniform(0, 0.05) * sp.width if rng.random() < 0.6 else 0.0
+        # place the text block inside the overcoat, centred with a little printing offset
+        patch = _chip_patch(rng, sp.length, sp.width, sp.cap_frac, body_rgb, sp.pad_ext,
+                            sc.pad_rgb if kind == "pcb" else None, ceramic, light, sp.angle)
+        ph, pw = patch.top.shape[:2]
+        bx0, by0, bx1, by1 = patch.body
+        n, gh, gw = glyphs.shape
+        cap_w = sp.cap_frac * sp.length
+        free_x = (bx1 - bx0 - 2 * cap_w) - gw
+        free_y = (by1 - by0 - 2 * ceramic) - gh
+        ox = int(round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0)))
+        oy = int(round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0)))
+        full = np.zeros((n, ph, pw), np.float32)
+        full[:, oy : oy + gh, ox : ox + gw] = glyphs
+        patch = _with_text(rng, patch, full, ink_rgb)
+        a, t = _xform(sp.angle, pw, ph, sp.cx, sp.cy)
+        _composite(img, patch, a, t, 0.55)
+        # ROI: the rotated body incl. end caps
+        corners = _apply(a, t, np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64))
+        rx0, ry0 = corners.min(axis=0)
+        rx1, ry1 = corners.max(axis=0)
+        roi = _clip_box((rx0, ry0, rx1, ry1), w, h)
+        ann.shapes.append(Shape(ROI_LABEL, *roi, group_id=k, text=sp.text))
+        protect.append(roi)
+        for i, ch in enumerate(sp.text):
+            ys, xs = np.nonzero(glyphs[i] > 0.5)
+            pts = np.stack([xs + ox + 0.5, ys + oy + 0.5], axis=1).astype(np.float64)
+            q = _apply(a, t, pts)
+            cb = (q[:, 0].min() - 0.5, q[:, 1].min() - 0.5, q[:, 0].max() + 0.5, q[:, 1].max() + 0.5)
+            cb = _clip_box(cb, w, h)
+            ann.shapes.append(Shape(ch, *cb, group_id=k))
+            if debug:
+                reg = _warp_region((h, w), a, t, pw, ph)
+                (gx0, gy0, gx1, gy1), m = reg
+                wm = _warp(full[i], m, (gx1 - gx0, gy1 - gy0)) > 0.5
+                inks.append((gx0, gy0, wm))
+    image = _camera(rng, img, protect)
+    quality = int(rng.integers(60, 96))
+    return RenderedFrame(image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks)
+
+
+def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ink_rgb: np.ndarray) -> Patch:
+    """Print the glyphs (patch coordinates) onto the body of ``patch``."""
+    ph, pw = patch.top.shape[:2]
+    ink = glyphs.max(axis=0)
+    ink = ink * rng.uniform(0.8, 1.0) * np.clip(1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, ph, pw, rng.uniform(2, 8))), 0, 1)
+    ink = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.35, 0.9))
+    ink_col = ink_rgb[None, None, :] * (1 + 0.04 * _grain(rng, ph, pw))[..., None]
+    alpha = patch.top[..., 3:4]
+    top = patch.top.copy()
+    top[..., :3] = top[..., :3] * (1 - ink[..., None]) + ink_col * ink[..., None] * alpha
+    patch.top = top
+    patch.glyphs = glyphs
+    return patch
+
+
+def _clip_box(b, w: int, h: int) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = b
+    return (round(float(np.clip(x0, 0, w)), 2), round(float(np.clip(y0, 0, h)), 2),
+            round(float(np.clip(x1, 0, w)), 2), round(float(np.clip(y1, 0, h)), 2))
+
+
+def render_resistor_frame(seed: int | Sequence[int], width: int = 1280, height: int = 960) -> tuple[np.ndarray, OcrAnnotation]:
+    """One synthetic frame: RGB uint8 (height, width, 3) and its annotation (``image_path`` empty)."""
+    fr = _render(_rng(seed), width, height)
+    return fr.image, fr.annotation
+
+
+def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, height: int = 960) -> RenderedFrame:
+    """Like ``render_resistor_frame`` (same pixels) plus, per character shape, its ink mask in frame
+    coordinates as ``(x0, y0, mask)``: the glyph's alpha warped onto the frame, thresholded at 0.5."""
+    return _render(_rng(seed), width, height, debug=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Dataset
+# --------------------------------------------------------------------------------------------
+
+
+def _worker_init() -> None:
+    cv2.setNumThreads(1)
+
+
+def _write_one(job: tuple[str, int, int, int, int]) -> str:
+    out_dir, seed, i, width, height = job
+    fr = _render(np.random.default_rng([seed, i]), width, height)
+    name = f"res_{i:06d}"
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, fr.jpeg_quality])
+    if not ok:
+        raise RuntimeError(f"{name}: JPEG encoding failed")
+    out = Path(out_dir)
+    atomic_write_bytes(out / f"{name}.jpg", buf.tobytes())
+    fr.annotation.image_path = f"{name}.jpg"
+    write_labelme(fr.annotation, out / f"{name}.json")
+    return name
+
+
+def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = 1280,
+                              height: int = 960, progress: bool = True) -> list[str]:
+    """Write ``res_{i:06d}.jpg`` + ``.json`` for i < num_frames into ``out_dir``; returns the names.
+
+    Frame i draws from ``default_rng([seed, i])`` only, so the files do not depend on ``workers``.
+    """
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [(str(out_dir), int(seed), i, int(width), int(height)) for i in range(int(num_frames))]
+    bar = tqdm(total=len(jobs), desc="synth resistors", unit="frame", file=sys.stderr, disable=not progress)
+    names: list[str] = []
+    try:
+        if workers <= 1:
+            for j in jobs:
+                names.append(_write_one(j))
+                bar.update(1)
+        else:
+            with Pool(workers, initializer=_worker_init) as pool:
+                for name in pool.imap(_write_one, jobs, chunksize=1):
+                    names.append(name)
+                    bar.update(1)
+    finally:
+        bar.close()
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# Contact sheets
+# --------------------------------------------------------------------------------------------
+
+
+def draw_annotation(image: np.ndarray, ann: OcrAnnotation) -> np.ndarray:
+    """A copy of ``image`` with ROI boxes (green), character boxes (red) and the ROI text."""
+    out = image.copy()
+    for s in ann.shapes:
+        p0 = (int(round(s.x1)), int(round(s.y1)))
+        p1 = (int(round(s.x2)), int(round(s.y2)))
+        if s.is_roi:
+            cv2.rectangle(out, p0, p1, (0, 255, 0), 3)
+            cv2.putText(out, s.text or "", (p0[0], max(30, p0[1] - 10)), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 255, 0), 4, cv2.LINE_AA)
+        else:
+            cv2.rectangle(out, p0, p1, (255, 0, 0), 2)
+    return out
+
+
+def main() -> None:
+    from components.data.contact_sheet import contact_sheet, save_png
+
+    frames = [render_resistor_frame([0, i]) for i in range(12)]
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    save_png(contact_sheet([f[0] for f in frames], cols=4, thumb_width=480), docs / "synthetic_resistors.png")
+    save_png(contact_sheet([draw_annotation(*f) for f in frames], cols=4, thumb_width=480), docs / "synthetic_resistors_annotated.png")
+    print(f"wrote {docs / 'synthetic_resistors.png'} and {docs / 'synthetic_resistors_annotated.png'}")
+
+
+if __name__ == "__main__":
+    main()

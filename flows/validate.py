@@ -1,0 +1,114 @@
+"""Validate flow: manifest + Great Expectations over a canonical dataset.
+
+DVC stages ``validate_ocr`` and ``validate_crack`` run ``python -m flows.validate {ocr,crack}``.
+Writes ``data/manifests/<dataset>.parquet`` (plus ``ocr_boxes.parquet``), the GX data docs and the
+bad-sample list under ``reports/validation/<dataset>/``, and ``metrics/validate_<dataset>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from prefect import flow, get_run_logger, task
+
+from components import tracking
+from components.config import load_params
+from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest, statistics
+from components.data.validation import DataValidationError, DatasetReport, describe_bad, validate_crack, validate_ocr
+from components.io import atomic_path
+from flows.common import flat, tag_prefect_run, write_metrics
+
+DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
+MANIFESTS = Path("data/manifests")
+REPORTS = Path("reports/validation")
+
+
+@task(name="build-manifest", retries=1, retry_delay_seconds=2)
+def build_manifest(dataset: str, params) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    d = params.data
+    splits = Splits(d.splits.train, d.splits.val, d.splits.test)
+    if dataset == "ocr":
+        return build_ocr_manifest(DATA["ocr"], splits, d.max_pixels, workers=d.workers)
+    return build_crack_manifest(DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers), None
+
+
+@task(name="run-expectations")
+def run_expectations(dataset: str, samples, boxes, params) -> DatasetReport:
+    v = params.validation
+    minimum = v.min_split_size.model_dump()
+    docs = REPORTS / dataset
+    if dataset == "ocr":
+        return validate_ocr(samples, boxes, DATA["ocr"], docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
+                            max_rois=v.ocr.max_rois_per_image, min_split=minimum)
+    return validate_crack(samples, DATA["crack"], docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
+                          max_coverage=v.crack.max_mask_coverage, min_split=minimum)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+@flow(name="validate", log_prints=True)
+def validate(dataset: str, params_file: str = "params.yaml") -> dict:
+    """Validate ``data/<dataset>``; under ``on_error: fail`` raise listing every bad sample."""
+    params = load_params(params_file)
+    log = get_run_logger()
+    on_error = params.validation.on_error
+    with tracking.stage_run(f"validate_{dataset}", params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        data_hash = tracking.dvc_hash(DATA[dataset])
+        mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": dataset})
+        mlflow.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]), **flat(params.validation.model_dump())})
+        samples, boxes = build_manifest(dataset, params)
+        report = run_expectations(dataset, samples, boxes, params)
+
+        stats = statistics(report.samples, report.boxes)
+        stats["bad_samples"] = len(report.bad)
+        stats["on_error"] = on_error
+        bad_list = pd.DataFrame([{"sample": n, "reason": r} for n, rs in sorted(report.bad.items()) for r in rs],
+                                columns=["sample", "reason"])
+        with atomic_path(REPORTS / dataset / "bad_samples.csv") as tmp:
+            bad_list.to_csv(tmp, index=False)
+        _write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
+        if report.boxes is not None:
+            _write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
+        write_metrics(f"validate_{dataset}", stats)
+
+        mlflow.log_metrics(flat({k: v for k, v in stats.items() if k != "char_classes"}))
+        mlflow.log_dict(stats, "dataset_statistics.json")
+        mlflow.log_input(mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
+                                                 digest=data_hash.removesuffix(".dir")[:32]), context="validation")
+        mlflow.log_artifacts(str(REPORTS / dataset), artifact_path="validation_report")
+        log.info("%s: %d samples, %d ok, %d bad; data docs: %s", dataset, stats["samples"], stats["samples_ok"],
+                 len(report.bad), report.docs_index)
+        if report.bad or report.failed_rules:
+            msg = f"{dataset}: {len(report.bad)} bad sample(s) ({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 200)}"
+            mlflow.set_tag("validation", "failed" if on_error == "fail" else "quarantined")
+            if on_error == "fail":
+                raise DataValidationError(msg + "\nSet validation.on_error: quarantine to continue without them.")
+            log.warning("quarantined (training continues without them): %s", msg)
+        else:
+            mlflow.set_tag("validation", "passed")
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.validate", description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", choices=sorted(DATA))
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    try:
+        validate(args.dataset, args.params)
+    except DataValidationError as exc:
+        print(f"validation failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
