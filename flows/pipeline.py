@@ -23,10 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params()
     run_id = tracking.start_pipeline_run(params.mlflow.tracking_uri, params.mlflow.experiment)
     client = mlflow.MlflowClient()
-    env = {**os.environ, tracking.PIPELINE_ENV: run_id}
+    # stage commands say `python`: make it this interpreter, whatever the caller's PATH
+    bin_dir = os.path.dirname(sys.executable)
+    env = {**os.environ, tracking.PIPELINE_ENV: run_id, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     start = time.perf_counter()
     print(f"MLflow pipeline run {run_id}; dvc repro {' '.join(argv)}", flush=True)
-    code = subprocess.call(["dvc", "repro", *argv], env=env)
+    code = subprocess.call([sys.executable, "-m", "dvc", "repro", *argv], env=env)
     client.log_metric(run_id, "wall_time_s", time.perf_counter() - start)
     client.set_terminated(run_id, status="FINISHED" if code == 0 else "FAILED")
     return code

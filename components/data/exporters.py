@@ -27,8 +27,18 @@ from PIL import Image
 
 from components.data import crack_format as cf
 from components.data.importers import DEFAULT_LABEL_MAP, LABEL_MAP_NAME, REPORT_NAME
-from components.data.ocr_format import AnnotationError, OcrAnnotation, read_labelme, write_labelme
-from components.io import atomic_path, atomic_write_bytes, atomic_write_text, resolve_inside
+from components.data.ocr_format import (
+    AnnotationError,
+    OcrAnnotation,
+    read_labelme,
+    write_labelme,
+)
+from components.io import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    resolve_inside,
+)
 
 
 def _copy(src: Path, dest: Path) -> None:

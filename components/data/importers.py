@@ -41,7 +41,14 @@ import numpy as np
 from PIL import Image
 
 from components.data import crack_format as cf
-from components.data.ocr_format import CHAR_CLASSES, ROI_LABEL, AnnotationError, OcrAnnotation, Shape, write_labelme
+from components.data.ocr_format import (
+    CHAR_CLASSES,
+    ROI_LABEL,
+    AnnotationError,
+    OcrAnnotation,
+    Shape,
+    write_labelme,
+)
 from components.io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -333,7 +340,7 @@ def _header_size(path: Path, max_pixels: int, shown: str | Path) -> tuple[int, i
 def _copy_file(real: Path, dest: Path, shown: str | Path) -> None:
     """Copy the bytes unchanged; a source that cannot be read is a problem of that sample only."""
     try:
-        fsrc = open(real, "rb")
+        fsrc = open(real, "rb")  # noqa: SIM115 - closed below; only read errors are per-sample
     except OSError as exc:
         raise _Problem(shown, f"cannot be read ({exc.strerror or exc})") from exc
     with fsrc, atomic_path(dest) as tmp, open(tmp, "wb") as fdst:
@@ -355,7 +362,7 @@ def _decode(real: Path, max_pixels: int, shown: str | Path, mode: str = "RGB") -
     except ImageReadError as exc:
         reason = str(exc)
         prefix = f"{real}: "
-        raise _Problem(shown, reason[len(prefix):] if reason.startswith(prefix) else reason) from exc
+        raise _Problem(shown, reason.removeprefix(prefix)) from exc
 
 
 def _canon_label(label) -> str:
@@ -548,7 +555,7 @@ def _kaist_label(label, inverse: dict[int, str] | None, map_source: str) -> str:
     if isinstance(label, float) and label.is_integer():
         label = int(label)
     if isinstance(label, bool) or not isinstance(label, (int, str)):
-        raise ValueError(f"label {label!r} is neither a string nor an integer")
+        raise TypeError(f"label {label!r} is neither a string nor an integer")
     if isinstance(label, int):
         if inverse is None:
             raise ValueError(f"integer label {label} cannot be mapped: {map_source} is unusable")
@@ -658,10 +665,10 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                     where = f"entry {i} (image {image_path!r})"
                     try:
                         if not isinstance(obj, dict):
-                            raise ValueError("not a JSON object {boxes, labels, difficulties}")
+                            raise TypeError("not a JSON object {boxes, labels, difficulties}")
                         raw_boxes, raw_labels = obj.get("boxes"), obj.get("labels")
                         if not isinstance(raw_boxes, list) or not isinstance(raw_labels, list):
-                            raise ValueError("'boxes' and 'labels' must be lists")
+                            raise TypeError("'boxes' and 'labels' must be lists")
                         if len(raw_boxes) != len(raw_labels):
                             raise ValueError(f"{len(raw_boxes)} boxes but {len(raw_labels)} labels")
                         boxes = [_box(b) for b in raw_boxes]

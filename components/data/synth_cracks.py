@@ -49,11 +49,17 @@ _F32 = np.float32
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Band-limited noise (std ~0.6): a Gaussian grid of spacing ``cell`` px, bicubically upsampled."""
     cell = max(float(cell), 1.0)
-    gh, gw = int(math.ceil(h / cell)) + 3, int(math.ceil(w / cell)) + 3
-    grid = rng.standard_normal((gh, gw)).astype(_F32)
-    up = cv2.resize(grid, (int(round(gw * cell)), int(round(gh * cell))), interpolation=cv2.INTER_CUBIC)
-    oy = int(rng.integers(0, max(1, min(int(cell), up.shape[0] - h) + 1)))
-    ox = int(rng.integers(0, max(1, min(int(cell), up.shape[1] - w) + 1)))
+    if cell >= 12:  # coarse noise: render at low resolution, upsample linearly (much faster)
+        f = int(cell // 6)
+        small = _smooth_noise(rng, h // f + 2, w // f + 2, cell / f)
+        return cv2.resize(small, ((w // f + 2) * f, (h // f + 2) * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    gh, gw = int(math.ceil(h / cell)) + 1, int(math.ceil(w / cell)) + 1
+    grid = rng.standard_normal((gh, gw), dtype=_F32)
+    uh, uw = max(h, int(round(gh * cell))), max(w, int(round(gw * cell)))
+    interp = cv2.INTER_CUBIC if cell >= 4 else cv2.INTER_LINEAR
+    up = cv2.resize(grid, (uw, uh), interpolation=interp)
+    oy = int(rng.integers(0, uh - h + 1))
+    ox = int(rng.integers(0, uw - w + 1))
     return up[oy : oy + h, ox : ox + w]
 
 
@@ -127,16 +133,16 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
             sel = ~sel
         np.maximum(ids, grown, out=ids)
     # irregular, angular outlines: warp the id map with a small displacement field
-    X, Y = np.meshgrid(np.arange(w, dtype=_F32), np.arange(h, dtype=_F32))
-    amp = 1.1 * sc
-    mx = X + amp * _smooth_noise(rng, h, w, 3.0 * sc) * 1.6
-    my = Y + amp * _smooth_noise(rng, h, w, 3.0 * sc) * 1.6
+    X, Y = _grid(h, w)
+    amp = 1.8 * sc
+    mx = X + amp * _smooth_noise(rng, h, w, 3.0 * sc)
+    my = Y + amp * _smooth_noise(rng, h, w, 3.0 * sc)
     ids = cv2.remap(ids, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
 
     stone = (ids > 0).astype(_F32)
-    a = (ids * 9973.13) % 1.0  # per-stone brightness
-    t = (ids * 7717.71) % 1.0  # per-stone tint class
-    grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(_F32), (0, 0), 0.6 * sc)
+    a = np.modf(ids * _F32(9973.13))[0]  # per-stone brightness (a hash of the stone id)
+    t = np.modf(ids * _F32(7717.71))[0]  # per-stone tint class
+    grain = cv2.GaussianBlur(rng.standard_normal((h, w), dtype=_F32), (0, 0), 0.6 * sc)
     # binder: dark, grainy, darker in the voids away from stones
     near = cv2.GaussianBlur(stone, (0, 0), 2.0 * sc)
     bind = binder * (0.8 + 0.3 * near) * (1.0 + 0.3 * grain)
@@ -159,11 +165,9 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
     gray *= 1.0 + 0.07 * _fbm(rng, h, w, 70 * sc, octaves=3)
 
     # colour: global tint, per-stone warm/cool tints, faint large-scale colour variation
-    tint = np.array([1.0, 1.0, 1.0]) + rng.normal(0.0, 0.02, 3)
-    if rng.random() < 0.4:
-        tint += np.array([0.035, 0.01, -0.04]) * rng.uniform(0.5, 1.5)  # brownish
-    warm = np.where(stone > 0, np.where(t < 0.55, 0.0, np.where(t < 0.85, 1.0, -1.0)), 0.0).astype(_F32)
-    warm *= rng.uniform(0.04, 0.10)
+    wb = rng.normal(0.01, 0.025)  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
+    tint = np.array([1.0 + wb, 1.0 + 0.25 * wb, 1.0 - wb]) + rng.normal(0.0, 0.006, 3)
+    warm = stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
     cvar = 0.015 * _smooth_noise(rng, h, w, 90 * sc)
     img = np.empty((h, w, 3), _F32)
     img[..., 0] = gray * (tint[0] + warm + cvar)
@@ -250,7 +254,8 @@ def _tyre_marks(rng, img, X, Y, sc, info):
     curv = rng.normal(0.0, 0.6) / max(h, w)
     across = across + curv * along**2
     width = rng.uniform(18, 40) * sc
-    prof = np.exp(-((across / (0.5 * width)) ** 4))
+    q = np.square(across / (0.5 * width))
+    prof = np.exp(-(q * q))
     prof *= np.clip(0.6 + 0.5 * _smooth_noise(rng, h, w, 60 * sc), 0.0, 1.0)
     prof *= 0.85 + 0.15 * np.sin(across * (2 * math.pi / (rng.uniform(2.5, 4.0) * sc)))  # tread streaks
     strength = rng.uniform(0.12, 0.28)
@@ -407,7 +412,16 @@ def _crack_width(rng) -> float:
     return MIN_CRACK_WIDTH + (MAX_CRACK_WIDTH - MIN_CRACK_WIDTH) * float(rng.beta(1.6, 2.4))
 
 
-def _line_crack(rng, cracks, kind: str, w: int, h: int, sc: float, step: float):
+def _free_point(rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85) -> tuple[float, float]:
+    """A random point in the central part of the frame, outside the manhole covers if possible."""
+    for _ in range(20):
+        x, y = rng.uniform(lo, hi) * w, rng.uniform(lo, hi) * h
+        if all(math.hypot(x - cx, y - cy) > r for cx, cy, r in circles):
+            break
+    return x, y
+
+
+def _line_crack(rng, cracks, kind: str, w: int, h: int, sc: float, step: float, circles=()):
     if kind == "longitudinal":
         heading = math.pi / 2 + rng.normal(0.0, 0.12)
         length, wander, curl = rng.uniform(0.6, 1.6) * h, 0.18, 0.4
@@ -420,32 +434,32 @@ def _line_crack(rng, cracks, kind: str, w: int, h: int, sc: float, step: float):
     else:  # meandering (block / random cracking)
         heading = rng.uniform(0, 2 * math.pi)
         length, wander, curl = rng.uniform(0.4, 1.1) * math.hypot(w, h) * 0.6, 0.45, 1.6
-    start = (rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h)
+    start = _free_point(rng, w, h, circles)
     pts = _crack_through(rng, start, heading, length, step, wander, curl)
     bw, dark = _crack_width(rng), rng.uniform(0.8, 0.97)
     cracks.append((pts, bw, dark, True))
     _add_branches(rng, cracks, pts, bw, dark, step)
 
 
-def _alligator(rng, cracks, w: int, h: int, sc: float, step: float):
+def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, circles=()):
     """Fatigue cracking: a jittered lattice of nodes inside a blob, edges drawn as wobbly cracks."""
-    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    cx, cy = _free_point(rng, w, h, circles, 0.2, 0.8)
     rx, ry = rng.uniform(0.25, 0.55) * w, rng.uniform(0.25, 0.6) * h
-    cell = rng.uniform(20, 38) * sc
+    cell = rng.uniform(28, 50) * sc
     rot = rng.uniform(0, math.pi)
     half = max(rx, ry) * 1.2
     m = int(2 * half / cell) + 2
     gi, gj = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
     off = (gi % 2) * 0.5 * rng.uniform(0.0, 1.0)  # brick-like offset of alternate rows
-    lx = (gj + off) * cell - half + rng.normal(0, 0.2 * cell, gj.shape)
-    ly = gi * cell * rng.uniform(0.8, 1.2) - half + rng.normal(0, 0.2 * cell, gi.shape)
+    lx = (gj + off) * cell - half + rng.normal(0, 0.16 * cell, gj.shape)
+    ly = gi * cell * rng.uniform(0.8, 1.2) - half + rng.normal(0, 0.16 * cell, gi.shape)
     c, s = math.cos(rot), math.sin(rot)
     nx, ny = cx + c * lx - s * ly, cy + s * lx + c * ly
     ang = np.arctan2(ny - cy, nx - cx)
     rad = np.hypot((nx - cx) / rx, (ny - cy) / ry)
     edge = 1.0 + 0.25 * np.sin(3 * ang + rng.uniform(0, 6.3)) + 0.15 * np.sin(5 * ang + rng.uniform(0, 6.3))
     inside = rad < edge
-    bw = rng.uniform(2.5, 5.0)
+    bw = rng.uniform(2.0, 4.0)
     dark = rng.uniform(0.8, 0.96)
     for i in range(m):
         for j in range(m):
@@ -456,7 +470,7 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float):
                 nbrs.append((i, j + 1))
             if i + 1 < m:
                 nbrs.append((i + 1, j) if rng.random() < 0.75 else (i + 1, min(m - 1, j + 1)))
-                if rng.random() < 0.2:
+                if rng.random() < 0.1:
                     nbrs.append((i + 1, max(0, j - 1)))
             for a, b in nbrs:
                 if not inside[a, b] or rng.random() < 0.1:
@@ -468,7 +482,8 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float):
                 k = max(2, int(L / step))
                 tt = np.linspace(0.0, 1.0, k + 1)
                 perp = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / L
-                wob = (0.035 * L * _smooth1d(rng, k + 1, 2.5) + 0.6 * sc * rng.standard_normal(k + 1)) * np.sin(np.pi * tt)
+                wob = (0.03 * L * _smooth1d(rng, k + 1, 3.0) * np.sin(np.pi * tt)
+                       + 1.1 * sc * _smooth1d(rng, k + 1, 0.8) * np.sqrt(np.sin(np.pi * tt)))
                 pts = p0[None, :] + tt[:, None] * (p1 - p0)[None, :] + wob[:, None] * perp[None, :]
                 cracks.append((pts, bw * rng.uniform(0.8, 1.2), dark * rng.uniform(0.85, 1.1), False))
 
@@ -606,14 +621,14 @@ def _render(rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BAS
         kinds = ["longitudinal", "transverse", "diagonal", "meander", "alligator"]
         first = rng.choice(kinds, p=[0.27, 0.22, 0.18, 0.15, 0.18])
         if first == "alligator":
-            _alligator(rng, cracks, w, h, sc, step)
+            _alligator(rng, cracks, w, h, sc, step, circles)
             if rng.random() < 0.5:
-                _line_crack(rng, cracks, "longitudinal", w, h, sc, step)
+                _line_crack(rng, cracks, "longitudinal", w, h, sc, step, circles)
         else:
-            _line_crack(rng, cracks, first, w, h, sc, step)
+            _line_crack(rng, cracks, first, w, h, sc, step, circles)
         for p in (0.35, 0.12):
             if rng.random() < p:
-                _line_crack(rng, cracks, rng.choice(kinds[:4]), w, h, sc, step)
+                _line_crack(rng, cracks, rng.choice(kinds[:4]), w, h, sc, step, circles)
         items = []
         for pts, bw, dark, taper_start in cracks:
             for piece in _clip_polyline(pts, w, h):
@@ -628,23 +643,26 @@ def _render(rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BAS
     if rng.random() < 0.3:
         _shadow(rng, img, X, Y, sc, info)
 
-    # lighting: gradient across the frame and vignetting
+    # lighting (gradient across the frame, vignetting) and exposure, in linear light
     la = rng.uniform(0, 2 * math.pi)
     g = rng.uniform(0.0, 0.25)
-    light = 1.0 + g * (((X - w / 2) * math.cos(la) + (Y - h / 2) * math.sin(la)) / max(w, h))
     vig = rng.uniform(0.0, 0.25)
-    light = light * (1.0 - vig * (((X - w / 2) / w) ** 2 + ((Y - h / 2) / h) ** 2) * 2.0)
+    gain = float(np.exp(rng.normal(0.15, 0.18))) * 255.0
+    xs, ys = (X - w / 2) / max(w, h), (Y - h / 2) / max(w, h)
+    light = (1.0 + g * (xs * math.cos(la) + ys * math.sin(la))) * (1.0 - 2.0 * vig * (xs * xs + ys * ys)) * gain
     img *= light[..., None]
-    # exposure and tone
-    img *= float(np.exp(rng.normal(0.15, 0.18)))
-    img = np.clip(img, 0.0, 1.0) ** rng.uniform(0.8, 1.05)
-    # optics and sensor
+    # optics (slight blur) and sensor noise (luma, plus blotchy chroma at half resolution)
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.35, 0.9) * sc)
-    sig = rng.uniform(0.006, 0.02)
-    noise = rng.standard_normal((h, w)).astype(_F32) * sig
-    img += noise[..., None]
-    img += rng.standard_normal((h, w, 3)).astype(_F32) * (sig * 0.35)
-    out = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    sig = rng.uniform(1.5, 5.0)
+    img += (rng.standard_normal((h, w), dtype=_F32) * sig)[..., None]
+    chroma = rng.standard_normal(((h + 1) // 2, (w + 1) // 2, 3), dtype=_F32) * (sig * 0.5)
+    img += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
+    np.clip(img, 0.0, 255.0, out=img)
+    out = (img + 0.5).astype(np.uint8)
+    # tone curve (gamma) as a lookup table
+    gamma = rng.uniform(0.8, 1.05)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    out = cv2.LUT(out, lut)
     return out, polylines, {"crack_dark": dmap, "distractors": info, "has_crack": has_crack}
 
 

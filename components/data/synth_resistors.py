@@ -143,22 +143,20 @@ def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, trac
 
 
 @lru_cache(maxsize=2)
-def _grain_tile(size: int = 1024) -> np.ndarray:
+def _grain_tile(size: int = 2048) -> np.ndarray:
     """A fixed N(0,1) noise tile (same in every process); frames take random windows of it."""
-    return np.random.default_rng(20240611).standard_normal((size, size)).astype(np.float32)
+    return np.random.default_rng(20240611).standard_normal((size, size), dtype=np.float32)
 
 
 def _grain(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Fine per-pixel texture noise (h, w) ~ N(0,1), a random window of the tile (tiled if large)."""
+    """Fine per-pixel texture noise (h, w) ~ N(0,1): a random window of a fixed tile."""
     tile = _grain_tile()
     t = tile.shape[0]
-    oy, ox = int(rng.integers(t)), int(rng.integers(t))
-    k = int(rng.integers(4))
-    src = np.rot90(tile, k) if k else tile
-    reps_y, reps_x = (h + oy) // t + 1, (w + ox) // t + 1
-    if reps_y > 1 or reps_x > 1:
-        src = np.tile(src, (reps_y, reps_x))
-    return src[oy : oy + h, ox : ox + w]
+    if h > t or w > t:
+        tile = np.tile(tile, (h // t + 1, w // t + 1))
+    oy, ox = int(rng.integers(tile.shape[0] - h + 1)), int(rng.integers(tile.shape[1] - w + 1))
+    g = tile[oy : oy + h, ox : ox + w]
+    return g[::-1] if rng.random() < 0.5 else g
 
 
 def _smooth(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
@@ -246,20 +244,34 @@ def _composite(frame: np.ndarray, patch: Patch, a: np.ndarray, t: np.ndarray, sh
     (x0, y0, x1, y1), m = reg
     size = (x1 - x0, y1 - y0)
     view = frame[y0:y1, x0:x1]
+    top = _warp(patch.top, m, size)
+    keep = 1.0 - top[..., 3]  # what survives of the layers below
+    add = np.ascontiguousarray(top[..., :3])
+    if patch.shadow is not None and shadow_strength > 0:
+        keep *= 1.0 - shadow_strength * _warp(patch.shadow, m, size)
     if patch.under is not None:
         u = _warp(patch.under, m, size)
-        view *= 1.0 - u[..., 3:4]
-        view += u[..., :3]
-    if patch.shadow is not None and shadow_strength > 0:
-        s = _warp(patch.shadow, m, size)
-        view *= 1.0 - shadow_strength * s[..., None]
-    top = _warp(patch.top, m, size)
-    view *= 1.0 - top[..., 3:4]
-    view += top[..., :3]
+        add += u[..., :3] * _c3(keep)
+        keep *= 1.0 - u[..., 3]
+    view *= _c3(keep)
+    view += add
 
 
 def _premult(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    return np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=2).astype(np.float32)
+    out = np.empty(alpha.shape + (4,), np.float32)
+    out[..., :3] = rgb * _c3(alpha)
+    out[..., 3] = alpha
+    return out
+
+
+def _c3(x: np.ndarray) -> np.ndarray:
+    """(h, w) -> (h, w, 3) float32 copy; same-shape arithmetic is much faster than broadcasting."""
+    return cv2.cvtColor(np.ascontiguousarray(x, dtype=np.float32), cv2.COLOR_GRAY2RGB)
+
+
+def _tint(x: np.ndarray, rgb) -> np.ndarray:
+    """(h, w) field times an RGB colour -> (h, w, 3) float32."""
+    return cv2.transform(np.ascontiguousarray(x, dtype=np.float32), np.asarray(rgb, np.float32).reshape(3, 1))
 
 
 def _shadow_of(alpha: np.ndarray, a_inv: np.ndarray, light: np.ndarray, sigma: float) -> np.ndarray:
@@ -300,86 +312,88 @@ def _metal(rng: np.random.Generator, h: int, w: int, base: float, tint: np.ndarr
     prof = 0.62 + 0.5 * np.exp(-((u - centre) ** 2) / (2 * width**2)) - 0.18 * (np.abs(u - 0.5) * 2) ** 4
     prof = prof[:, None] if along_y else prof[None, :]
     v = base * prof * (1 + 0.07 * _grain(rng, h, w) + 0.06 * _smooth(rng, h, w, max(6.0, min(h, w) / 3)))
-    return np.clip(v[..., None] * tint[None, None, :], 0, 255).astype(np.float32)
+    return np.clip(_tint(v, tint), 0, 255)
 
 
 def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac: float, body_rgb: np.ndarray,
                 pad_ext: float, pad_rgb: np.ndarray | None, ceramic_edge: float, light: np.ndarray,
                 theta: float) -> Patch:
-    """A chip (resistor or capacitor) lying along x, with optional pads and solder fillets."""
-    margin = 18.0
+    """A chip (resistor or capacitor) lying along x, with optional pads and solder fillets.
+
+    Shading is built from 1-D profiles (broadcast) plus two shared texture fields, so a patch costs
+    only a few dozen passes over its pixels.
+    """
+    margin = 12.0
     pad_w = width * rng.uniform(1.05, 1.3) if pad_rgb is not None else width
     pw = int(math.ceil(length + 2 * pad_ext + 2 * margin))
     ph = int(math.ceil(max(width, pad_w) + 2 * margin))
     bx0, by0 = (pw - length) / 2, (ph - width) / 2
     bx1, by1 = bx0 + length, by0 + width
-    xs = (np.arange(pw, dtype=np.float32) + 0.5)[None, :]
-    ys = (np.arange(ph, dtype=np.float32) + 0.5)[:, None]
-
-    # --- body: ceramic substrate, dark overcoat between the caps, tin end caps
+    x = np.arange(pw, dtype=np.float32) + 0.5
+    y = np.arange(ph, dtype=np.float32) + 0.5
     cap_w = cap_frac * length
-    body_a = _rrect_alpha(xs, ys, bx0, by0, bx1, by1, r=min(width, length) * rng.uniform(0.02, 0.06))
+    body_a = _rrect_alpha(x[None, :], y[:, None], bx0, by0, bx1, by1, r=min(width, length) * rng.uniform(0.02, 0.06))
     tex = _grain(rng, ph, pw)
     blot = _smooth(rng, ph, pw, max(8.0, width / 3))
-    rgb = np.empty((ph, pw, 3), np.float32)
-    ceramic = np.array([rng.uniform(150, 200)] * 3, np.float32) * np.array([1.0, 0.98, 0.92], np.float32)
-    rgb[:] = ceramic
-    # overcoat, inset a little from the long edges (shows the white alumina substrate there)
-    oc_a = _rrect_alpha(xs, ys, bx0 + cap_w - 2, by0 + ceramic_edge, bx1 - cap_w + 2, by1 - ceramic_edge, r=3.0)
-    lum = (1 + 0.05 * tex + 0.06 * blot)[..., None]
-    yy = (ys - by0) / width
-    xx = (xs - bx0) / length
-    sheen = rng.uniform(0, 14) * np.exp(-(((xx - rng.uniform(0.2, 0.8)) ** 2) / 0.08 + ((yy - rng.uniform(0.2, 0.8)) ** 2) / 0.2))
-    # bevel: the overcoat edge catches a little light
-    dy_edge = np.minimum(ys - (by0 + ceramic_edge), (by1 - ceramic_edge) - ys)
-    dx_edge = np.minimum(xs - (bx0 + cap_w), (bx1 - cap_w) - xs)
-    bevel = rng.uniform(4, 14) * np.exp(-np.clip(np.minimum(dy_edge, dx_edge), 0, None) / rng.uniform(1.5, 4.0))
-    dark = body_rgb[None, None, :] * lum + (sheen + bevel)[..., None]
-    rgb = rgb * (1 - oc_a[..., None]) + dark * oc_a[..., None]
-    # end caps (tin plating wraps around the ends; slightly wavy inner boundary)
-    base = rng.uniform(140, 215)
-    tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
-    metal = _metal(rng, ph, pw, base, tint)
-    # darker outermost rim (end face) and a shadow groove where the cap meets the overcoat
-    rel_l = xs - bx0
-    rel_r = bx1 - xs
-    wav = 1.5 * _smooth(rng, ph, 1, max(4.0, width / 5))
-    cap_a = np.clip(cap_w + wav - rel_l + 0.5, 0, 1) + np.clip(cap_w + wav - rel_r + 0.5, 0, 1)
-    cap_a = np.clip(cap_a, 0, 1)
-    end = np.minimum(rel_l, rel_r)
-    metal *= (1 - 0.22 * np.exp(-np.clip(end, 0, None) / max(2.0, 0.12 * cap_w)))[..., None]
-    groove = np.exp(-np.abs(np.minimum(rel_l, rel_r) - cap_w) / 2.0)
-    metal *= (1 - 0.25 * groove)[..., None]
-    rgb = rgb * (1 - cap_a[..., None]) + metal * cap_a[..., None]
-    top = _premult(np.clip(rgb, 0, 255), body_a)
+    surf = 0.05 * tex + 0.06 * blot  # shared relative texture
 
-    # --- pads and solder fillets under the ends
+    # overcoat between the caps, inset from the long edges (the white alumina shows there)
+    ox0, ox1 = bx0 + cap_w - 2, bx1 - cap_w + 2
+    oy0, oy1 = by0 + ceramic_edge, by1 - ceramic_edge
+    oc_a = np.clip(np.minimum(y - oy0, oy1 - y) + 0.5, 0, 1)[:, None] * np.clip(np.minimum(x - ox0, ox1 - x) + 0.5, 0, 1)[None, :]
+    u, v = (x - bx0) / length, (y - by0) / width
+    sheen = rng.uniform(0, 14) * np.exp(-((v - rng.uniform(0.2, 0.8)) ** 2) / 0.2)[:, None] * np.exp(-((u - rng.uniform(0.2, 0.8)) ** 2) / 0.08)[None, :]
+    bw = rng.uniform(1.5, 4.0)
+    bev_y = np.exp(-np.clip(np.minimum(y - oy0, oy1 - y), 0, None) / bw)
+    bev_x = np.exp(-np.clip(np.minimum(x - (bx0 + cap_w), (bx1 - cap_w) - x), 0, None) / bw)
+    g = float(body_rgb.mean())
+    dark = g * (1 + surf) + sheen + rng.uniform(4, 14) * np.maximum(bev_y[:, None], bev_x[None, :])
+
+    # tin end caps: cylindrical highlight across, darker end face, groove at the overcoat
+    base = rng.uniform(140, 215)
+    centre, spread = rng.uniform(0.25, 0.75), rng.uniform(0.12, 0.32)
+    prof_y = 0.78 + rng.uniform(0.1, 0.3) * np.exp(-((v - centre) ** 2) / (2 * spread**2)) - 0.15 * (np.abs(v - 0.5) * 2) ** 6
+    end = np.minimum(x - bx0, bx1 - x)
+    prof_x = (1 - 0.22 * np.exp(-np.clip(end, 0, None) / max(2.0, 0.12 * cap_w))) * (1 - 0.25 * np.exp(-np.abs(end - cap_w) / 2.0))
+    metal = (base * prof_y)[:, None] * prof_x[None, :] * (1 + 1.4 * surf)
+    wav = 0.8 * _smooth(rng, ph, 1, max(6.0, width / 3))
+    cap_a = np.clip(cap_w + wav - end[None, :] + 0.5, 0, 1)
+
+    cer = rng.uniform(150, 200)
+    a_oc = oc_a * (1 - cap_a)
+    a_cer = np.clip(1 - a_oc - cap_a, 0, 1)
+    tint_b = (body_rgb / max(g, 1e-3)).astype(np.float32)
+    tint_m = (np.float32(1.0) + rng.uniform(-0.04, 0.04, 3)).astype(np.float32)
+    tint_c = np.array([1.0, 0.98, 0.92], np.float32)
+    rgb = _tint(a_oc * dark, tint_b) + _tint(cap_a * metal, tint_m) + _tint(a_cer * cer * (1 + surf), tint_c)
+    # a thin dark rim where the body's top surface turns down (separates it from pads and solder)
+    rim = 1 - rng.uniform(0.25, 0.5) * np.clip(1.8 - (np.minimum(np.minimum(x - bx0, bx1 - x)[None, :], np.minimum(y - by0, by1 - y)[:, None])), 0, 1.8) / 1.8
+    top = _premult(np.clip(rgb * _c3(rim), 0, 255), body_a)
+
+    # pads and shiny solder fillets under the ends
     under = None
     if pad_rgb is not None and pad_ext > 0:
-        under_rgb = np.empty((ph, pw, 3), np.float32)
-        pad_tex = (1 + 0.08 * _grain(rng, ph, pw) + 0.05 * blot)[..., None]
-        under_rgb[:] = pad_rgb[None, None, :] * pad_tex
         inner = cap_w * rng.uniform(0.3, 0.9)
         pyo = (ph - pad_w) / 2
-        pad_a = np.maximum(_rrect_alpha(xs, ys, bx0 - pad_ext, pyo, bx0 + inner, pyo + pad_w, 3.0),
-                           _rrect_alpha(xs, ys, bx1 - inner, pyo, bx1 + pad_ext, pyo + pad_w, 3.0))
-        # fillet: shiny meniscus from the cap end out over the pad
+        pad_y = np.clip(np.minimum(y - pyo, pyo + pad_w - y) + 0.5, 0, 1)
+        pad_x = np.clip(np.minimum(x - (bx0 - pad_ext), (bx0 + inner) - x) + 0.5, 0, 1) + np.clip(np.minimum(x - (bx1 - inner), (bx1 + pad_ext) - x) + 0.5, 0, 1)
+        pad_a = pad_y[:, None] * np.clip(pad_x, 0, 1)[None, :]
         fl = pad_ext * rng.uniform(0.55, 0.95)
         fw = width * rng.uniform(0.85, 1.02)
-        fyo = (ph - fw) / 2
-        fil_a = np.maximum(_rrect_alpha(xs, ys, bx0 - fl, fyo, bx0 + 2, fyo + fw, fl * 0.5),
-                           _rrect_alpha(xs, ys, bx1 - 2, fyo, bx1 + fl, fyo + fw, fl * 0.5))
-        tpos = np.clip(np.maximum(bx0 - xs, xs - bx1) / max(fl, 1.0), 0, 1)
+        out = np.clip(np.maximum(bx0 - x, x - bx1), 0, None) / max(fl, 1.0)  # 0 at the cap, 1 at the fillet toe
+        half = (fw / 2) * (1 - 0.12 * out**2) + 1  # the toe narrows a little
+        fil_a = np.clip(half[None, :] - np.abs(y - ph / 2)[:, None] + 0.5, 0, 1) * (out < 1)[None, :] * rng.uniform(0.85, 1.0)
         peak = rng.uniform(0.15, 0.6)
-        shine = 0.45 + 0.75 * np.exp(-((tpos - peak) ** 2) / (2 * 0.13**2)) + 0.1 * _smooth(rng, ph, pw, 6.0)
-        yprof = 1 - 0.3 * ((ys - ph / 2) / (fw / 2)) ** 2
-        solder = rng.uniform(175, 225) * shine * yprof * (1 + 0.04 * tex)
-        solder_rgb = np.repeat(np.clip(solder, 0, 255)[..., None], 3, axis=2) * tint[None, None, :]
-        fil_a = fil_a * rng.uniform(0.85, 1.0)
-        under_rgb = under_rgb * (1 - fil_a[..., None]) + solder_rgb * fil_a[..., None]
-        under = _premult(np.clip(under_rgb, 0, 255), np.maximum(pad_a, fil_a))
-    a_inv = _rot(theta).T
-    shadow = _shadow_of(body_a, a_inv, light * (0.6 + 0.2 * width / 100), max(2.0, width * 0.05))
+        shine = 0.6 + 0.8 * np.exp(-((out - peak) ** 2) / (2 * 0.12**2)) - 0.2 * out
+        yprof = 1 - 0.3 * np.clip(((y - ph / 2) / (fw / 2)) ** 2, 0, 1)
+        solder = rng.uniform(175, 225) * yprof[:, None] * shine[None, :] * (1 + 0.6 * surf)
+        pad_l = (1 + 1.3 * surf) * rng.uniform(0.75, 0.92)
+        a_f = fil_a
+        a_p = pad_a * (1 - a_f)
+        under = np.empty((ph, pw, 4), np.float32)
+        under[..., :3] = _tint(a_p * pad_l, pad_rgb) + _tint(a_f * np.clip(solder, 0, 255), tint_m)
+        under[..., 3] = np.clip(a_p + a_f, 0, 1)
+    shadow = _shadow_of(body_a, _rot(theta).T, light * (0.6 + 0.2 * width / 100), max(2.0, width * 0.05))
     return Patch(top=top, under=under, shadow=shadow, body=(bx0, by0, bx1, by1))
 
 
@@ -402,7 +416,7 @@ def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tup
     dcx, dcy, dr = bx0 + width * 0.25, by1 - width * 0.25, width * rng.uniform(0.06, 0.12)
     dimple = np.clip(dr - np.hypot(xs - dcx, ys - dcy) + 0.5, 0, 1)
     v = v * (1 - 0.35 * dimple)
-    rgb = np.repeat(v[..., None], 3, axis=2)
+    rgb = _c3(v)
     pins_a = np.zeros((ph, pw), np.float32)
     base = rng.uniform(150, 210)
     tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
@@ -420,12 +434,12 @@ def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tup
                 pins_a = np.maximum(pins_a, _rrect_alpha(xs, ys, pcx - pin_w / 2, by1 - 2, pcx + pin_w / 2, by1 + pin_len, 1.5))
     metal = _metal(rng, ph, pw, base, tint)
     alpha = np.maximum(body_a, pins_a)
-    rgb = metal * (pins_a * (1 - body_a))[..., None] + rgb * body_a[..., None]
-    rgb = rgb / np.maximum(alpha, 1e-3)[..., None]
+    rgb = metal * _c3(pins_a * (1 - body_a)) + rgb * _c3(body_a)
+    rgb = rgb / _c3(np.maximum(alpha, 1e-3))
     under = None
     if pad_rgb is not None:
         pad = cv2.dilate(pins_a, np.ones((5, 5), np.uint8), iterations=max(1, int(pin_len * 0.12)))
-        under_rgb = pad_rgb[None, None, :] * (1 + 0.08 * tex[..., None])
+        under_rgb = _tint(1 + 0.08 * tex, pad_rgb)
         under = _premult(np.clip(under_rgb, 0, 255), pad * (1 - body_a))
     shadow = _shadow_of(alpha, _rot(theta).T, light, max(2.0, width * 0.05))
     return Patch(top=_premult(np.clip(rgb, 0, 255), alpha), under=under, shadow=shadow)
@@ -493,23 +507,23 @@ def _free(box, forbidden, margin: float = 0.0) -> bool:
 @dataclass
 class Scene:
     kind: str
-    scale: float  # px per mm
+    scale: float  # px per mm (of the image being drawn)
     board_angle: float
     light: np.ndarray  # shadow offset, px
     pad_rgb: np.ndarray | None = None
     forbidden: list = field(default_factory=list)  # resistor boxes (+ margin): nothing else goes there
+    res: float = 1.0  # drawing resolution relative to the final frame (pixel limits scale with it)
 
 
-def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.ndarray:
+def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec]) -> np.ndarray:
+    """Solder mask with copper under it, exposed pads/solder, vias and silkscreen (incl. text)."""
     names = list(_MASK_COLOURS)
     name = names[rng.choice(len(names), p=[0.45, 0.15, 0.15, 0.15, 0.10])]
     lo, hi = _MASK_COLOURS[name]
     col = np.array([rng.uniform(a, b) for a, b in zip(lo, hi)], np.float32)
-    img = np.empty((h, w, 3), np.float32)
-    mott = 1 + 0.05 * _fbm(rng, h // 4, w // 4, (60, 15), (1.0, 0.5))
-    mott = cv2.resize(mott, (w, h), interpolation=cv2.INTER_LINEAR)
-    img[:] = col
-    img *= (mott + 0.035 * _grain(rng, h, w))[..., None]
+    px = sc.res
+    mott = 1 + 0.025 * _fbm(rng, h // 2, w // 2, (60 * px, 12 * px), (1.0, 0.6))
+    mott = cv2.resize(mott, (w, h), interpolation=cv2.INTER_LINEAR) + 0.03 * _grain(rng, h, w)
     s = sc.scale
     a_b = _rot(sc.board_angle)
     centre = np.array([w / 2, h / 2])
@@ -525,7 +539,7 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
         cv2.fillPoly(cu, [np.round(poly).astype(np.int32)], 255, cv2.LINE_AA)
     diag = math.hypot(w, h)
     for _ in range(int(rng.integers(3, 12))):
-        tw = int(np.clip(rng.uniform(0.12, 0.5) * s, 5, 80))
+        tw = max(2, int(np.clip(rng.uniform(0.12, 0.5) * s, 5 * px, 80 * px)))
         p = np.array([rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h])
         d = int(rng.choice([0, 2, 4, 6, 1, 3], p=[0.25, 0.25, 0.2, 0.2, 0.05, 0.05]))
         pts = [p.copy()]
@@ -535,16 +549,14 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
             pts.append(p.copy())
             d = (d + int(rng.choice([-2, -1, 1, 2]))) % 8
         cv2.polylines(cu, [np.round(to_frame(pts)).astype(np.int32)], False, 255, tw, cv2.LINE_AA)
-    small = cv2.resize(cu, (w // 2, h // 2), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    small = cv2.GaussianBlur(small, (0, 0), rng.uniform(0.8, 2.0))
-    cu_a = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    gain = np.float32(rng.uniform(1.18, 1.45) if name != "black" else rng.uniform(1.05, 1.15))
+    cu_a = cv2.GaussianBlur(cu.astype(np.float32) * (1 / 255), (0, 0), rng.uniform(1.0, 3.0) * px)
+    gain = rng.uniform(1.18, 1.45) if name != "black" else rng.uniform(1.05, 1.15)
     warm = np.array([1.04, 1.0, 0.92], np.float32)
-    img *= (1 + (gain * warm - 1)[None, None, :] * cu_a[..., None])
+    img = _tint(mott * (1 + (gain - 1) * cu_a), col)
+    img *= 1 + _tint(cu_a, warm - 1)
 
     # exposed metal: pads (finish), solder blobs, vias
-    finish = rng.random()
-    pad_rgb = np.array([205, 168, 92], np.float32) if finish < 0.35 else np.array([180, 180, 176], np.float32)
+    pad_rgb = np.array([205, 168, 92], np.float32) if rng.random() < 0.35 else np.array([180, 180, 176], np.float32)
     pad_rgb *= rng.uniform(0.85, 1.1)
     sc.pad_rgb = pad_rgb
     metal_a = np.zeros((h, w), np.float32)
@@ -552,88 +564,73 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
     hole_a = np.zeros((h, w), np.float32)
     tent = np.zeros((h, w), np.float32)
     for _ in range(int(rng.integers(2, 9))):  # empty footprints / test pads
-        pl, pwid = np.clip(rng.uniform(0.3, 1.2) * s, 20, 260), np.clip(rng.uniform(0.3, 1.0) * s, 20, 220)
+        pl = float(np.clip(rng.uniform(0.3, 1.2) * s, 20 * px, 260 * px))
+        pwid = float(np.clip(rng.uniform(0.3, 1.0) * s, 20 * px, 220 * px))
         ang = sc.board_angle + float(rng.choice([0, 90]))
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         sep = rng.uniform(1.0, 2.5) * pl
+        blob = rng.random() < 0.3
         for sgn in ((-1, 1) if rng.random() < 0.7 else (0,)):
-            r = _rot(ang)
-            c = np.array([cx, cy]) + r @ np.array([sgn * sep / 2, 0])
-            m = np.ones((int(pwid), int(pl)), np.float32)
-            if not _free(_rotated_bbox(ang, pl, pwid, *c), sc.forbidden, 6):
+            c = np.array([cx, cy]) + _rot(ang) @ np.array([sgn * sep / 2, 0])
+            if not _free(_rotated_bbox(ang, pl, pwid, *c), sc.forbidden, 6 * px):
                 continue
-            if rng.random() < 0.3:  # a solder blob (dome) on the pad
+            if blob:  # a solder dome on the pad
                 yy, xx = np.mgrid[0 : int(pwid), 0 : int(pl)].astype(np.float32)
                 dome = 1 - ((xx - pl / 2) / (pl / 2)) ** 2 - ((yy - pwid / 2) / (pwid / 2)) ** 2
                 _stamp(solder_a, np.clip(dome * 3, 0, 1), ang, *c)
-            _stamp(metal_a, m, ang, *c)
+            _stamp(metal_a, np.ones((int(pwid), int(pl)), np.float32), ang, *c)
     for _ in range(int(rng.integers(1, 10))):  # vias
-        rad = float(np.clip(rng.uniform(0.15, 0.35) * s, 7, 70))
+        rad = float(np.clip(rng.uniform(0.15, 0.35) * s, 7 * px, 70 * px))
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-        if not _free((cx - rad, cy - rad, cx + rad, cy + rad), sc.forbidden, 4):
+        if not _free((cx - rad, cy - rad, cx + rad, cy + rad), sc.forbidden, 4 * px):
             continue
+        ci = (int(cx), int(cy))
         if rng.random() < 0.5:  # tented: a bump in the mask
-            cv2.circle(tent, (int(cx), int(cy)), int(rad), 1.0, -1, cv2.LINE_AA)
-            cv2.circle(hole_a, (int(cx), int(cy)), int(rad * 0.45), 0.35, -1, cv2.LINE_AA)
+            cv2.circle(tent, ci, int(rad), 1.0, -1, cv2.LINE_AA)
+            cv2.circle(hole_a, ci, max(1, int(rad * 0.45)), 0.35, -1, cv2.LINE_AA)
         else:
-            cv2.circle(metal_a, (int(cx), int(cy)), int(rad), 1.0, -1, cv2.LINE_AA)
-            cv2.circle(hole_a, (int(cx), int(cy)), int(rad * 0.5), 1.0, -1, cv2.LINE_AA)
-    tent = cv2.GaussianBlur(tent, (0, 0), 2.0)
-    img *= (1 + 0.25 * tent)[..., None]
-    metal = pad_rgb[None, None, :] * (1 + 0.07 * _grain(rng, h, w) + 0.05 * _smooth(rng, h, w, 40))[..., None]
-    metal_a = cv2.GaussianBlur(metal_a, (0, 0), 0.8)
-    img += (metal - img) * metal_a[..., None]
+            cv2.circle(metal_a, ci, int(rad), 1.0, -1, cv2.LINE_AA)
+            cv2.circle(hole_a, ci, max(1, int(rad * 0.5)), 1.0, -1, cv2.LINE_AA)
+    if tent.any():
+        img *= _c3(1 + 0.25 * cv2.GaussianBlur(tent, (0, 0), 2.0 * px))
+    metal = _tint(1 + 0.06 * _smooth(rng, h, w, 40 * px) + 0.05 * _grain(rng, h, w), pad_rgb)
+    img += (metal - img) * _c3(metal_a)
     if solder_a.any():
-        sol = cv2.GaussianBlur(solder_a, (0, 0), 3.0)
-        shade = 150 + 110 * sol + 20 * _smooth(rng, h, w, 15)
-        sa = np.clip(solder_a * 1.5, 0, 1)[..., None]
-        img += (shade[..., None] - img) * sa
-    img *= (1 - 0.85 * np.clip(hole_a, 0, 1))[..., None]
+        sol = cv2.GaussianBlur(solder_a, (0, 0), 3.0 * px)
+        shade = 150 + 110 * sol + 20 * _smooth(rng, h, w, 15 * px)
+        img += (_c3(shade) - img) * _c3(np.clip(solder_a * 1.5, 0, 1))
+    if hole_a.any():
+        img *= _c3(1 - 0.85 * np.clip(hole_a, 0, 1))
 
-    # silkscreen: outlines around resistors, other lines, designators
+    # silkscreen: lines, outlines around the resistors, designators and other text
     silk = np.zeros((h, w), np.float32)
     silk_col = np.array([235, 235, 228], np.float32) if rng.random() < 0.85 else np.array([230, 215, 120], np.float32)
-    lw = int(np.clip(0.12 * s, 3, 22))
+    lw = max(2, int(np.clip(0.12 * s, 3 * px, 22 * px)))
     for _ in range(int(rng.integers(0, 5))):
         p0 = np.array([rng.uniform(0, w), rng.uniform(0, h)])
-        seg = rng.uniform(0.1, 0.4) * diag
         ang = math.radians(sc.board_angle + float(rng.choice([0, 90])))
-        p1 = p0 + seg * np.array([math.cos(ang), -math.sin(ang)])
+        p1 = p0 + rng.uniform(0.1, 0.4) * diag * np.array([math.cos(ang), -math.sin(ang)])
         cv2.line(silk, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, lw, cv2.LINE_AA)
+    for sp in specs:
+        if rng.random() < 0.55:
+            ow = sp.length + 2 * sp.pad_ext + rng.uniform(0.2, 0.6) * sp.width
+            oh = sp.width * rng.uniform(1.5, 1.9)
+            corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ _rot(sp.angle).T + [sp.cx, sp.cy]
+            cv2.polylines(silk, [np.round(corners).astype(np.int32)], True, 1.0, lw, cv2.LINE_AA)
     for _ in range(int(rng.integers(1, 6))):
-        txt = _silk_text(rng)
-        mh = float(np.clip(rng.uniform(0.5, 1.1) * s, 24, 120))
-        mask = _stroke_text_mask(rng, txt, mh)
+        mask = _stroke_text_mask(rng, _silk_text(rng), float(np.clip(rng.uniform(0.5, 1.1) * s, 24 * px, 120 * px)))
         ang = sc.board_angle + float(rng.choice([0, 90, -90], p=[0.6, 0.25, 0.15]))
         for _try in range(6):
             cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-            bb = _rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy)
-            if _free(bb, sc.forbidden, 8):
+            if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8 * px):
                 _stamp(silk, mask, ang, cx, cy)
                 break
-    sc._silk = silk  # resistor outlines are added after the resistors are placed
-    sc._silk_col = silk_col
-    sc._silk_lw = lw
+    if silk.any():
+        if rng.random() < 0.5:  # worn / dotty print
+            silk *= np.clip(1.0 - 0.4 * np.abs(_grain(rng, h, w)), 0, 1)
+        silk = cv2.GaussianBlur(silk, (0, 0), rng.uniform(0.5, 1.0))
+        img += (_tint(1 + 0.04 * _smooth(rng, h, w, 10), silk_col) - img) * _c3(silk * rng.uniform(0.8, 0.97))
     return img
-
-
-def _finish_silk(rng: np.random.Generator, sc: Scene, img: np.ndarray, specs: list[ResistorSpec]) -> None:
-    silk = sc._silk
-    h, w = silk.shape
-    for sp in specs:
-        if rng.random() < 0.55:
-            ow = sp.length + 2 * sp.pad_ext + rng.uniform(0.1, 0.3) * sp.width * 2
-            oh = sp.width * rng.uniform(1.5, 1.9)
-            r = _rot(sp.angle)
-            corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ r.T + [sp.cx, sp.cy]
-            cv2.polylines(silk, [np.round(corners).astype(np.int32)], True, 1.0, sc._silk_lw, cv2.LINE_AA)
-    if not silk.any():
-        return
-    dots = np.clip(1.0 - 0.35 * np.abs(_grain(rng, h, w)) * (rng.random() < 0.5), 0, 1)
-    silk = cv2.GaussianBlur(silk * dots, (0, 0), rng.uniform(0.8, 1.5))
-    tex = (1 + 0.05 * _smooth(rng, h // 4, w // 4, 10))
-    col = sc._silk_col[None, None, :] * cv2.resize(tex, (w, h))[..., None]
-    img += (col - img) * (silk * rng.uniform(0.8, 0.97))[..., None]
 
 
 def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.ndarray:
@@ -643,11 +640,11 @@ def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
     img[:] = col
     low = cv2.resize(_fbm(rng, h // 4, w // 4, (80, 20, 5), (1.0, 0.5, 0.5)), (w, h), interpolation=cv2.INTER_LINEAR)
     speck = _grain(rng, h, w)
-    img *= (1 + 0.05 * low + 0.07 * speck)[..., None]
+    img *= _c3(1 + 0.03 * low + 0.07 * speck)
     if rng.random() < 0.5:  # printed grid / ruler lines
         lines = np.zeros((h, w), np.float32)
         step = rng.uniform(1.5, 4.0) * sc.scale
-        step = max(step, 120.0)
+        step = max(step, 120.0 * sc.res)
         a = _rot(sc.board_angle)
         c = np.array([w / 2, h / 2])
         for k in range(-8, 9):
@@ -657,83 +654,80 @@ def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
                 p0, p1 = c + a @ (off - along), c + a @ (off + along)
                 cv2.line(lines, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, 2, cv2.LINE_AA)
         lines = cv2.GaussianBlur(lines, (0, 0), 1.0)
-        img *= (1 - 0.25 * lines)[..., None]
+        img *= _c3(1 - 0.25 * lines)
     tcol = np.array([240, 240, 235], np.float32) if col.mean() < 140 else np.array([40, 40, 45], np.float32)
     txt = np.zeros((h, w), np.float32)
     for _ in range(int(rng.integers(0, 4))):
-        mask = _stroke_text_mask(rng, _silk_text(rng), float(rng.uniform(25, 90)))
+        mask = _stroke_text_mask(rng, _silk_text(rng), float(rng.uniform(25, 90) * sc.res))
         ang = sc.board_angle + float(rng.choice([0, 90]))
         for _try in range(6):
             cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-            if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8):
+            if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8 * sc.res):
                 _stamp(txt, mask, ang, cx, cy)
                 break
-    img += (tcol - img) * (cv2.GaussianBlur(txt, (0, 0), 1.0) * 0.85)[..., None]
+    img += (tcol - img) * _c3(cv2.GaussianBlur(txt, (0, 0), 1.0) * 0.85)
     return img
 
 
-def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec], pockets: list) -> np.ndarray:
+def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, pockets: list) -> np.ndarray:
+    """Paper or black embossed carrier tape along the board angle + 90 degrees, with pockets."""
     paper = rng.random() < 0.55
-    a = _rot(sc.board_angle)  # tape runs along the local x axis
-    img = np.empty((h, w, 3), np.float32)
+    a = _rot(sc.board_angle + 90)  # the tape runs along the rotated x axis
+    px = sc.res
     if paper:
         col = np.array([rng.uniform(195, 230)] * 3, np.float32) * np.array([1.0, 0.97, 0.9], np.float32)
-        # fibres: noise stretched along the tape direction
-        fib = _smooth(rng, h // 4, w // 4, 3)
-        k = int(9) | 1
+        fib = _smooth(rng, h // 2, w // 2, 3)  # fibres: noise smeared along the tape
+        k = 9
         kern = np.zeros((k, k), np.float32)
-        kern[k // 2, :] = 1.0 / k
-        rm = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), sc.board_angle, 1.0)
-        kern = cv2.warpAffine(kern, rm, (k, k))
-        kern /= kern.sum()
-        fib = cv2.resize(cv2.filter2D(fib, -1, kern), (w, h), interpolation=cv2.INTER_LINEAR)
-        img[:] = col
-        img *= (1 + 0.05 * fib + 0.04 * _grain(rng, h, w) + 0.03 * cv2.resize(_smooth(rng, h // 8, w // 8, 12), (w, h)))[..., None]
-        pocket_col = col * 0.45
+        kern[k // 2, :] = 1.0
+        kern = cv2.warpAffine(kern, cv2.getRotationMatrix2D((k // 2, k // 2), sc.board_angle + 90, 1.0), (k, k))
+        fib = cv2.resize(cv2.filter2D(fib, -1, kern / kern.sum()), (w, h), interpolation=cv2.INTER_LINEAR)
+        lum = 1 + 0.06 * fib + 0.04 * _grain(rng, h, w) + 0.03 * _smooth(rng, h, w, 40 * px)
+        pocket_col = col * rng.uniform(0.35, 0.55)
     else:
-        g = rng.uniform(30, 60)
+        g = rng.uniform(35, 65)
         col = np.array([g, g, g * 1.03], np.float32)
-        img[:] = col
-        img *= (1 + 0.05 * _grain(rng, h, w) + 0.04 * cv2.resize(_smooth(rng, h // 8, w // 8, 10), (w, h)))[..., None]
-        pocket_col = col * 0.75
+        lum = 1 + 0.05 * _grain(rng, h, w) + 0.05 * _smooth(rng, h, w, 50 * px)
+        pocket_col = col * 0.7
+    img = _tint(lum, col)
     s = sc.scale
-    # tape edges: the tape is 8 mm wide; outside it lies a dark surface
-    tape_w = 8.0 * s
-    off = float(rng.uniform(-0.3, 0.3)) * tape_w  # pocket line offset from the tape centre line
     centre = pockets[0][0] if pockets else np.array([w / 2, h / 2])
-    outside = np.zeros((h, w), np.float32)
     n_dir = a @ np.array([0.0, 1.0])
+    # tape edges: 8 mm wide tape, the pocket line off-centre; outside lies a dark machine surface
+    tape_w = 8.0 * s
+    off = float(rng.uniform(-0.1, 0.3)) * tape_w
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    dist = (xx - centre[0]) * n_dir[0] + (yy - centre[1]) * n_dir[1] + off
-    outside = np.clip(np.abs(dist) - tape_w / 2 + 0.5, 0, 1)
+    dist = (xx - centre[0]) * n_dir[0] + (yy - centre[1]) * n_dir[1]
+    outside = np.clip(np.abs(dist + off) - tape_w / 2 + 0.5, 0, 1)
     if outside.any():
-        surf = np.array([rng.uniform(20, 70)] * 3, np.float32)
-        img += (surf - img) * outside[..., None]
+        surf = rng.uniform(20, 70)
+        img += (_c3(surf * (1 + 0.05 * _smooth(rng, h, w, 30 * px))) - img) * _c3(outside)
     # sprocket holes on one side: 1.5 mm diameter, 4 mm pitch, 3.5 mm from the pocket line
     holes = np.zeros((h, w), np.float32)
     side = 1 if rng.random() < 0.5 else -1
     step = 4.0 * s
-    for k in range(-6, 7):
-        c = centre + a @ np.array([k * step + rng.uniform(0, 0) + step / 2, side * 3.5 * s])
-        cv2.circle(holes, (int(c[0]), int(c[1])), int(0.75 * s), 1.0, -1, cv2.LINE_AA)
-    holes = cv2.GaussianBlur(holes, (0, 0), 1.2)
-    img += (np.array([25, 25, 28], np.float32) - img) * holes[..., None]
-    # pockets: recesses with a shadowed wall
+    phase = rng.uniform(0, step)
+    for k in range(-8, 9):
+        c = centre + a @ np.array([k * step + phase, side * 3.5 * s])
+        cv2.circle(holes, (int(c[0]), int(c[1])), max(1, int(0.75 * s)), 1.0, -1, cv2.LINE_AA)
+    holes = cv2.GaussianBlur(holes, (0, 0), 1.0)
+    img += (np.float32(25) - img) * _c3(holes)
+    # pockets: recesses with a shadowed wall on the lit side
     pmask = np.zeros((h, w), np.float32)
     for c, (pl, pwid) in pockets:
-        m = np.ones((int(pwid), int(pl)), np.float32)
-        _stamp(pmask, m, sc.board_angle + 90, *c)
-    pm = cv2.GaussianBlur(pmask, (0, 0), 1.2)
+        _stamp(pmask, np.ones((max(1, int(pwid)), max(1, int(pl))), np.float32), sc.board_angle, *c)
+    pm = cv2.GaussianBlur(pmask, (0, 0), 1.0)
     wall = np.clip(pm - _shift(pm, sc.light * 1.5), 0, 1)
-    img += (pocket_col - img) * (pm * 0.8)[..., None]
-    img *= (1 - 0.5 * wall)[..., None]
-    if rng.random() < 0.7:  # transparent cover tape: faint sheen and the two sealing lines
+    rim = np.clip(_shift(pm, -sc.light) - pm, 0, 1)
+    img += (pocket_col - img) * _c3(pm * 0.85)
+    img *= _c3(1 - 0.5 * wall + 0.25 * rim)
+    if rng.random() < 0.7:  # transparent cover tape: the two sealing lines
+        lm = np.zeros((h, w), np.float32)
         for sgn in (-1, 1):
-            lm = np.zeros((h, w), np.float32)
-            c0 = centre + a @ np.array([0, sgn * rng.uniform(2.0, 3.0) * s])
-            p0, p1 = c0 - a @ np.array([2 * w, 0]), c0 + a @ np.array([2 * w, 0])
-            cv2.line(lm, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, max(3, int(0.25 * s)), cv2.LINE_AA)
-            img *= (1 - 0.12 * cv2.GaussianBlur(lm, (0, 0), 2.0))[..., None]
+            c0 = centre + a @ np.array([0, sgn * rng.uniform(1.6, 2.6) * s])
+            p0, p1 = c0 - a @ np.array([4 * w, 0]), c0 + a @ np.array([4 * w, 0])
+            cv2.line(lm, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, max(2, int(0.25 * s)), cv2.LINE_AA)
+        img *= _c3(1 - 0.1 * cv2.GaussianBlur(lm, (0, 0), 2.0))
     return img
 
 
@@ -907,6 +901,7 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
 
 
 def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndarray:
+    """Uneven light, colour cast, glare, lens blur, sensor noise and tone curve; float in, uint8 out."""
     h, w = img.shape[:2]
     sh, sw = h // 8, w // 8
     ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
@@ -919,52 +914,63 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
     hx, hy = rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4)
     gain += rng.uniform(0.0, 0.25) * np.exp(-((xs - hx) ** 2 + (ys - hy) ** 2) / (2 * rng.uniform(0.1, 0.3) ** 2))
     gain *= rng.uniform(0.75, 1.2)
-    glare = np.zeros((sh, sw), np.float32)
-    for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.35, 0.35, 0.2, 0.1]))):
-        gx, gy = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5)
-        sx, sy = rng.uniform(0.01, 0.06), rng.uniform(0.01, 0.06)
-        glare += rng.uniform(20, 110) * np.exp(-((xs - gx) ** 2 / (2 * sx**2) + (ys - gy) ** 2 / (2 * sy**2)))
-    gain = cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    glare = cv2.resize(glare, (w, h), interpolation=cv2.INTER_LINEAR)
-    for b in protect:  # keep glare off the markings so they stay readable
-        x0, y0, x1, y1 = (int(v) for v in b)
-        glare[max(0, y0) : y1, max(0, x0) : x1] *= 0.25
     cast = np.array([rng.uniform(0.88, 1.1), 1.0, rng.uniform(0.85, 1.12)], np.float32)
-    img *= gain[..., None] * cast[None, None, :]
-    img += glare[..., None] * np.array([1.0, 1.0, 0.97], np.float32)
+    img *= cv2.resize(_tint(gain, cast), (w, h), interpolation=cv2.INTER_LINEAR)
+    # glare: small bright specular spots, kept weak over the markings so they stay readable
+    for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.35, 0.35, 0.2, 0.1]))):
+        gx, gy = rng.uniform(0, w), rng.uniform(0, h)
+        sx, sy = rng.uniform(0.01, 0.06) * w, rng.uniform(0.01, 0.06) * h
+        amp = rng.uniform(20, 110)
+        x0, x1 = int(max(0, gx - 3 * sx)), int(min(w, gx + 3 * sx + 1))
+        y0, y1 = int(max(0, gy - 3 * sy)), int(min(h, gy + 3 * sy + 1))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        spot = amp * np.exp(-((np.arange(y0, y1, dtype=np.float32)[:, None] - gy) ** 2) / (2 * sy**2)) * np.exp(-((np.arange(x0, x1, dtype=np.float32)[None, :] - gx) ** 2) / (2 * sx**2))
+        for b in protect:
+            bx0, by0, bx1, by1 = (int(v) for v in b)
+            ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
+            if ix1 > ix0 and iy1 > iy0:
+                spot[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] *= 0.25
+        img[y0:y1, x0:x1] += _c3(spot)
     # optics: gaussian softness, sometimes defocus or a little motion, folded into one kernel
     sigma = rng.uniform(0.5, 1.4)
-    k = np.outer(*(2 * [cv2.getGaussianKernel(2 * int(3 * sigma) + 1, sigma)[:, 0]])).astype(np.float32)
     r = rng.random()
-    if r < 0.2:
-        rad = rng.uniform(1.2, 2.6)
-        n = 2 * int(math.ceil(rad)) + 1
-        yy, xx = np.mgrid[0:n, 0:n] - n // 2
-        disk = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
-        k = cv2.filter2D(np.pad(disk, k.shape[0] // 2), -1, k)
-    elif r < 0.4:
-        ln = rng.uniform(2.5, 6.0)
-        n = 2 * int(math.ceil(ln / 2)) + 1
-        line = np.zeros((n, n), np.float32)
-        ma = rng.uniform(0, math.pi)
-        p = (np.array([math.cos(ma), math.sin(ma)]) * ln / 2)
-        c = n // 2
-        cv2.line(line, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
-        k = cv2.filter2D(np.pad(line, k.shape[0] // 2), -1, k)
-    k /= k.sum()
-    img = cv2.filter2D(img, -1, k, borderType=cv2.BORDER_REFLECT)
+    if r < 0.6:
+        img = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    else:
+        g1 = cv2.getGaussianKernel(2 * int(math.ceil(2.5 * sigma)) + 1, sigma)
+        k = (g1 @ g1.T).astype(np.float32)
+        if r < 0.8:  # defocus disk
+            rad = rng.uniform(1.2, 2.6)
+            n = 2 * int(math.ceil(rad)) + 1
+            yy, xx = np.mgrid[0:n, 0:n] - n // 2
+            extra = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
+        else:  # mild motion
+            ln = rng.uniform(2.5, 6.0)
+            n = 2 * int(math.ceil(ln / 2)) + 1
+            extra = np.zeros((n, n), np.float32)
+            ma = rng.uniform(0, math.pi)
+            p = np.array([math.cos(ma), math.sin(ma)]) * ln / 2
+            c = n // 2
+            cv2.line(extra, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
+        k = cv2.filter2D(np.pad(extra, k.shape[0] // 2), -1, k, borderType=cv2.BORDER_CONSTANT)
+        img = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
     # sensor: signal-dependent luminance noise and coarser chroma noise
     read, shot = rng.uniform(1.0, 4.0), rng.uniform(0.02, 0.12)
-    luma = img.mean(axis=2)
-    sd = np.sqrt(read**2 + shot * np.maximum(luma, 0))
-    img += (rng.standard_normal((h, w), dtype=np.float32) * sd)[..., None]
-    chroma = rng.standard_normal((h // 2, w // 2, 3), dtype=np.float32) * rng.uniform(0.5, 2.5)
-    img += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
-    # tone curve (soft shoulder) and quantisation
-    gamma = rng.uniform(0.9, 1.1)
-    np.clip(img, 0, 255, out=img)
-    img = 255.0 * (img / 255.0) ** gamma
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    sd = cv2.sqrt(np.maximum(cv2.extractChannel(img, 1), 0) * np.float32(shot) + np.float32(read**2))
+    # demosaicing correlates noise over ~2 px: half-resolution noise upsampled plus a fine part
+    coarse = cv2.resize(rng.standard_normal((h // 2, w // 2), dtype=np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    noise = coarse * np.float32(1.1) + _grain(rng, h, w) * np.float32(0.5)
+    noise *= sd
+    chroma = rng.standard_normal((h // 4, w // 4, 3), dtype=np.float32) * np.float32(rng.uniform(0.5, 3.0))
+    noise3 = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
+    noise3 += _c3(noise)
+    img += noise3
+    # quantise, then a tone curve through a lookup table
+    out = cv2.convertScaleAbs(np.maximum(img, 0, out=img))
+    gamma = rng.uniform(0.85, 1.1)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(out, lut)
 
 
 # --------------------------------------------------------------------------------------------
@@ -995,13 +1001,19 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
         x0, y0, x1, y1 = sp.box
         m = 0.08 * sp.length
         sc.forbidden.append((x0 - m, y0 - m, x1 + m, y1 + m))
+    # the background is drawn at half resolution (its features are large), then upsampled
+    half = Scene(kind=kind, scale=scale / 2, board_angle=board_angle, light=light / 2,
+                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5)
+    h2, w2 = h // 2, w // 2
     if kind == "pcb":
-        img = _pcb_background(rng, sc, h, w)
-        _finish_silk(rng, sc, img, specs)
+        img2 = _pcb_background(rng, half, h2, w2, [_halved(sp) for sp in specs])
+        sc.pad_rgb = half.pad_rgb
     elif kind == "tape":
-        img = _tape_background(rng, sc, h, w, specs, pockets)
+        img2 = _tape_background(rng, half, h2, w2, [(c / 2, (pl / 2, pwid / 2)) for c, (pl, pwid) in pockets])
     else:
-        img = _mat_background(rng, sc, h, w)
+        img2 = _mat_background(rng, half, h2, w2)
+    img = cv2.resize(img2, (w, h), interpolation=cv2.INTER_LINEAR)
+    img *= _c3(1 + rng.uniform(0.02, 0.05) * _grain(rng, h, w))
     if kind != "tape":
         _place_distractors(rng, sc, img, taken=[])
 
@@ -1015,59 +1027,57 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
         ink_v = rng.uniform(190, 245)
         ink_rgb = np.array([ink_v, ink_v, ink_v * rng.uniform(0.93, 1.0)], np.float32)
         ceramic = rng.uniform(0, 0.05) * sp.width if rng.random() < 0.6 else 0.0
-        # place the text block inside the overcoat, centred with a little printing offset
         patch = _chip_patch(rng, sp.length, sp.width, sp.cap_frac, body_rgb, sp.pad_ext,
                             sc.pad_rgb if kind == "pcb" else None, ceramic, light, sp.angle)
         ph, pw = patch.top.shape[:2]
         bx0, by0, bx1, by1 = patch.body
         n, gh, gw = glyphs.shape
         cap_w = sp.cap_frac * sp.length
+        # the text block sits inside the overcoat, centred with a little printing offset
         free_x = (bx1 - bx0 - 2 * cap_w) - gw
         free_y = (by1 - by0 - 2 * ceramic) - gh
         ox = int(round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0)))
         oy = int(round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0)))
-        full = np.zeros((n, ph, pw), np.float32)
-        full[:, oy : oy + gh, ox : ox + gw] = glyphs
-        patch = _with_text(rng, patch, full, ink_rgb)
+        _with_text(rng, patch, glyphs, ox, oy, ink_rgb)
         a, t = _xform(sp.angle, pw, ph, sp.cx, sp.cy)
         _composite(img, patch, a, t, 0.55)
         # ROI: the rotated body incl. end caps
         corners = _apply(a, t, np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64))
-        rx0, ry0 = corners.min(axis=0)
-        rx1, ry1 = corners.max(axis=0)
-        roi = _clip_box((rx0, ry0, rx1, ry1), w, h)
+        roi = _clip_box((*corners.min(axis=0), *corners.max(axis=0)), w, h)
         ann.shapes.append(Shape(ROI_LABEL, *roi, group_id=k, text=sp.text))
         protect.append(roi)
         for i, ch in enumerate(sp.text):
             ys, xs = np.nonzero(glyphs[i] > 0.5)
             pts = np.stack([xs + ox + 0.5, ys + oy + 0.5], axis=1).astype(np.float64)
             q = _apply(a, t, pts)
-            cb = (q[:, 0].min() - 0.5, q[:, 1].min() - 0.5, q[:, 0].max() + 0.5, q[:, 1].max() + 0.5)
-            cb = _clip_box(cb, w, h)
+            cb = _clip_box((q[:, 0].min() - 0.5, q[:, 1].min() - 0.5, q[:, 0].max() + 0.5, q[:, 1].max() + 0.5), w, h)
             ann.shapes.append(Shape(ch, *cb, group_id=k))
-            if debug:
-                reg = _warp_region((h, w), a, t, pw, ph)
-                (gx0, gy0, gx1, gy1), m = reg
-                wm = _warp(full[i], m, (gx1 - gx0, gy1 - gy0)) > 0.5
-                inks.append((gx0, gy0, wm))
+            if debug:  # the glyph's alpha warped onto the frame by the same path as the pixels
+                full = np.zeros((ph, pw), np.float32)
+                full[oy : oy + gh, ox : ox + gw] = glyphs[i]
+                (gx0, gy0, gx1, gy1), m = _warp_region((h, w), a, t, pw, ph)
+                inks.append((gx0, gy0, _warp(full, m, (gx1 - gx0, gy1 - gy0)) > 0.5))
     image = _camera(rng, img, protect)
     quality = int(rng.integers(60, 96))
     return RenderedFrame(image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks)
 
 
-def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ink_rgb: np.ndarray) -> Patch:
-    """Print the glyphs (patch coordinates) onto the body of ``patch``."""
-    ph, pw = patch.top.shape[:2]
+def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: int, oy: int, ink_rgb: np.ndarray) -> Patch:
+    """Print the glyphs (their block's top-left at patch pixel (ox, oy)) onto the body of ``patch``."""
+    n, gh, gw = glyphs.shape
     ink = glyphs.max(axis=0)
-    ink = ink * rng.uniform(0.8, 1.0) * np.clip(1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, ph, pw, rng.uniform(2, 8))), 0, 1)
+    ink *= rng.uniform(0.8, 1.0) * np.clip(1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, gh, gw, rng.uniform(2, 8))), 0, 1)
     ink = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.35, 0.9))
-    ink_col = ink_rgb[None, None, :] * (1 + 0.04 * _grain(rng, ph, pw))[..., None]
-    alpha = patch.top[..., 3:4]
-    top = patch.top.copy()
-    top[..., :3] = top[..., :3] * (1 - ink[..., None]) + ink_col * ink[..., None] * alpha
-    patch.top = top
-    patch.glyphs = glyphs
+    ink_col = _tint(1 + 0.04 * _grain(rng, gh, gw), ink_rgb)
+    region = patch.top[oy : oy + gh, ox : ox + gw]
+    ink3 = _c3(ink)
+    region[..., :3] = region[..., :3] * (1 - ink3) + ink_col * ink3 * _c3(region[..., 3])
     return patch
+
+
+def _halved(sp: ResistorSpec) -> ResistorSpec:
+    return ResistorSpec(sp.length / 2, sp.width / 2, sp.angle, sp.text, sp.font, sp.char_h / 2, sp.hscale, sp.tracking,
+                        sp.cap_frac, sp.pad_ext / 2, sp.cx / 2, sp.cy / 2, tuple(v / 2 for v in sp.box))
 
 
 def _clip_box(b, w: int, h: int) -> tuple[float, float, float, float]:

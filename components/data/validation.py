@@ -18,11 +18,12 @@ import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
 import pandas as pd  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations.row_conditions import Column  # noqa: E402
 
 from components.data.ocr_format import CHAR_CLASSES, MAX_TEXT_LEN, ROI_LABEL  # noqa: E402
 
-ROI = {"row_condition": 'kind=="roi"', "condition_parser": "pandas"}
-CHAR = {"row_condition": 'kind=="char"', "condition_parser": "pandas"}
+ROI = {"row_condition": Column("kind") == "roi"}    # rules that apply to ROI rows of the box table
+CHAR = {"row_condition": Column("kind") == "char"}
 
 
 @dataclass

@@ -17,7 +17,12 @@ import numpy as np
 import pytest
 
 from components.data import crack_format as cf
-from components.data.exporters import export_kaist, export_labelme, export_png_masks, export_pline
+from components.data.exporters import (
+    export_kaist,
+    export_labelme,
+    export_pline,
+    export_png_masks,
+)
 from components.data.importers import (
     DEFAULT_LABEL_MAP,
     REPORT_NAME,
@@ -77,6 +82,7 @@ def make_canonical_ocr(root: Path, samples=OCR_SAMPLES, seed: int = 0) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for i, (name, (ext, markings)) in enumerate(samples.items()):
         ok, buf = cv2.imencode(ext, _image(240, 320, i))
+        assert ok
         (root / f"{name}{ext}").write_bytes(buf.tobytes())
         shapes = []
         for gid, (text, cx, cy, angle) in enumerate(markings):
@@ -532,7 +538,7 @@ def test_kaist_char_in_two_rois_goes_to_the_one_it_overlaps_most():
     from components.data.importers import kaist_shapes
 
     rois = [(0.0, 0.0, 50.0, 40.0), (30.0, 0.0, 100.0, 40.0)]
-    chars = [(26.0, 10.0, 46.0, 30.0), (60.0, 10.0, 70.0, 30.0), (10.0, 10.0, 20.0, 30.0)]  # char 0: centre in both
+    chars = [(28.0, 10.0, 58.0, 30.0), (60.0, 10.0, 70.0, 30.0), (10.0, 10.0, 20.0, 30.0)]  # char 0: centre in both
     shapes, orphans = kaist_shapes(rois + chars, ["resistor", "resistor", "A", "B", "C"])
     assert orphans == []
     assert [s.group_id for s in shapes] == [0, 1, 1, 1, 0]

@@ -90,8 +90,9 @@ def test_drawn_cracks_lie_on_the_annotated_centre_lines(frames):
         checked += 1
     assert checked >= 20
     assert min(inside_fracs) >= 0.9, inside_fracs
-    assert np.median(contrasts) < 0.75, contrasts
-    assert np.mean(np.array(contrasts) < 0.9) >= 0.9, contrasts
+    # the 5-px mask is clearly darker than a ring just outside it, in every frame
+    assert np.median(contrasts) < 0.65, contrasts
+    assert max(contrasts) < 0.85, contrasts
 
 
 def test_mask_misaligned_by_a_few_pixels_fails_the_agreement(frames):
