@@ -17,8 +17,19 @@ from prefect import flow, get_run_logger, task
 
 from components import tracking
 from components.config import load_params
-from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest, statistics
-from components.data.validation import DataValidationError, DatasetReport, describe_bad, validate_crack, validate_ocr
+from components.data.manifest import (
+    Splits,
+    build_crack_manifest,
+    build_ocr_manifest,
+    statistics,
+)
+from components.data.validation import (
+    DatasetReport,
+    DataValidationError,
+    describe_bad,
+    validate_crack,
+    validate_ocr,
+)
 from components.io import atomic_path
 from flows.common import flat, tag_prefect_run, write_metrics
 
@@ -74,11 +85,6 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
                                 columns=["sample", "reason"])
         with atomic_path(REPORTS / dataset / "bad_samples.csv") as tmp:
             bad_list.to_csv(tmp, index=False)
-        _write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
-        if report.boxes is not None:
-            _write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
-        write_metrics(f"validate_{dataset}", stats)
-
         mlflow.log_metrics(flat({k: v for k, v in stats.items() if k != "char_classes"}))
         mlflow.log_dict(stats, "dataset_statistics.json")
         mlflow.log_input(mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
@@ -89,11 +95,18 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
         if report.bad or report.failed_rules:
             msg = f"{dataset}: {len(report.bad)} bad sample(s) ({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 200)}"
             mlflow.set_tag("validation", "failed" if on_error == "fail" else "quarantined")
-            if on_error == "fail":
-                raise DataValidationError(msg + "\nSet validation.on_error: quarantine to continue without them.")
+            if on_error == "fail":  # reports only: no manifest that later stages could take for a good one
+                for stale in MANIFESTS.glob(f"{dataset}*.parquet"):
+                    stale.unlink()
+                raise DataValidationError(msg + f"\nReport: {REPORTS / dataset}. "
+                                          "Set validation.on_error: quarantine to continue without them.")
             log.warning("quarantined (training continues without them): %s", msg)
         else:
             mlflow.set_tag("validation", "passed")
+        _write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
+        if report.boxes is not None:
+            _write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
+        write_metrics(f"validate_{dataset}", stats)
     return stats
 
 

@@ -20,8 +20,14 @@ import pandas as pd
 
 from components.data import crack_format
 from components.data.ocr_format import AnnotationError, read_labelme
+from components.io import (
+    ImageReadError,
+    UnsafePathError,
+    read_image,
+    resolve_inside,
+    sha256_file,
+)
 from components.parallel import imap_ordered
-from components.io import ImageReadError, UnsafePathError, read_image, resolve_inside, sha256_file
 from components.splits import split_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}

@@ -33,7 +33,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from components.data.crack_format import ANNOTATIONS_DIR, IMAGES_DIR, PLINE_SUFFIX, rasterize, write_pline
+from components.data.crack_format import (
+    ANNOTATIONS_DIR,
+    IMAGES_DIR,
+    PLINE_SUFFIX,
+    rasterize,
+    write_pline,
+)
 from components.io import atomic_write_bytes
 
 BASE_WIDTH, BASE_HEIGHT = 384, 288

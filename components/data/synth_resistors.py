@@ -27,7 +27,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from components.data.ocr_format import MAX_TEXT_LEN, ROI_LABEL, OcrAnnotation, Shape, write_labelme
+from components.data.ocr_format import (
+    MAX_TEXT_LEN,
+    ROI_LABEL,
+    OcrAnnotation,
+    Shape,
+    write_labelme,
+)
 from components.io import atomic_write_bytes
 
 # --------------------------------------------------------------------------------------------
@@ -420,29 +426,35 @@ def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tup
     pins_a = np.zeros((ph, pw), np.float32)
     base = rng.uniform(150, 210)
     tint = np.array([1.0, 1.0, 1.0], np.float32) + rng.uniform(-0.04, 0.04, 3).astype(np.float32)
+    x, y = xs[0], ys[:, 0]
+
+    def band(c: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        return np.clip(np.minimum(c - lo, hi - c) + 0.5, 0, 1)
+
     pin_w = None
     for side, count in zip((0, 1), n_pins):
         if count <= 0:
             continue
         pitch = length / count
         pin_w = pitch * rng.uniform(0.35, 0.5) if pin_w is None else pin_w
+        xprof = np.zeros(pw, np.float32)
         for k in range(count):
             pcx = bx0 + pitch * (k + 0.5)
-            if side == 0:
-                pins_a = np.maximum(pins_a, _rrect_alpha(xs, ys, pcx - pin_w / 2, by0 - pin_len, pcx + pin_w / 2, by0 + 2, 1.5))
-            else:
-                pins_a = np.maximum(pins_a, _rrect_alpha(xs, ys, pcx - pin_w / 2, by1 - 2, pcx + pin_w / 2, by1 + pin_len, 1.5))
+            xprof = np.maximum(xprof, band(x, pcx - pin_w / 2, pcx + pin_w / 2))
+        yprof = band(y, by0 - pin_len, by0 + 2) if side == 0 else band(y, by1 - 2, by1 + pin_len)
+        pins_a = np.maximum(pins_a, yprof[:, None] * xprof[None, :])
     metal = _metal(rng, ph, pw, base, tint)
     alpha = np.maximum(body_a, pins_a)
-    rgb = metal * _c3(pins_a * (1 - body_a)) + rgb * _c3(body_a)
-    rgb = rgb / _c3(np.maximum(alpha, 1e-3))
+    top = np.empty((ph, pw, 4), np.float32)
+    top[..., :3] = np.clip(metal, 0, 255) * _c3(pins_a * (1 - body_a)) + np.clip(rgb, 0, 255) * _c3(body_a)
+    top[..., 3] = alpha
     under = None
     if pad_rgb is not None:
         pad = cv2.dilate(pins_a, np.ones((5, 5), np.uint8), iterations=max(1, int(pin_len * 0.12)))
         under_rgb = _tint(1 + 0.08 * tex, pad_rgb)
         under = _premult(np.clip(under_rgb, 0, 255), pad * (1 - body_a))
     shadow = _shadow_of(alpha, _rot(theta).T, light, max(2.0, width * 0.05))
-    return Patch(top=_premult(np.clip(rgb, 0, 255), alpha), under=under, shadow=shadow)
+    return Patch(top=top, under=under, shadow=shadow)
 
 
 # --------------------------------------------------------------------------------------------
@@ -569,14 +581,14 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
         ang = sc.board_angle + float(rng.choice([0, 90]))
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         sep = rng.uniform(1.0, 2.5) * pl
-        blob = rng.random() < 0.3
+        blob = rng.random() < 0.15
         for sgn in ((-1, 1) if rng.random() < 0.7 else (0,)):
             c = np.array([cx, cy]) + _rot(ang) @ np.array([sgn * sep / 2, 0])
             if not _free(_rotated_bbox(ang, pl, pwid, *c), sc.forbidden, 6 * px):
                 continue
             if blob:  # a solder dome on the pad
                 yy, xx = np.mgrid[0 : int(pwid), 0 : int(pl)].astype(np.float32)
-                dome = 1 - ((xx - pl / 2) / (pl / 2)) ** 2 - ((yy - pwid / 2) / (pwid / 2)) ** 2
+                dome = 1 - ((xx - pl / 2) / (0.42 * pl)) ** 2 - ((yy - pwid / 2) / (0.42 * pwid)) ** 2
                 _stamp(solder_a, np.clip(dome * 3, 0, 1), ang, *c)
             _stamp(metal_a, np.ones((int(pwid), int(pl)), np.float32), ang, *c)
     for _ in range(int(rng.integers(1, 10))):  # vias
@@ -597,7 +609,8 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
     img += (metal - img) * _c3(metal_a)
     if solder_a.any():
         sol = cv2.GaussianBlur(solder_a, (0, 0), 3.0 * px)
-        shade = 150 + 110 * sol + 20 * _smooth(rng, h, w, 15 * px)
+        # a dull grey dome with a small specular highlight, not a uniformly white blob
+        shade = 95 + 55 * sol + 260 * np.clip(sol - 0.8, 0, None) + 10 * _smooth(rng, h, w, 30 * px)
         img += (_c3(shade) - img) * _c3(np.clip(solder_a * 1.5, 0, 1))
     if hole_a.any():
         img *= _c3(1 - 0.85 * np.clip(hole_a, 0, 1))
@@ -741,7 +754,7 @@ def _shift(img: np.ndarray, d: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool) -> ResistorSpec | None:
+def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool, zoom: float = 1.0) -> ResistorSpec | None:
     _, lmm, wmm = pkg
     length = lmm * scale * rng.uniform(0.97, 1.03)
     width = length * (wmm / lmm) * rng.uniform(0.93, 1.07)
@@ -751,14 +764,14 @@ def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: 
     font = MARKING_FONTS[rng.integers(len(MARKING_FONTS))]
     hscale = rng.uniform(0.72, 1.08)
     tracking = rng.uniform(0.03, 0.22)
-    target = rng.uniform(MIN_CHAR_PX, MAX_CHAR_PX)
+    target = rng.uniform(MIN_CHAR_PX, MAX_CHAR_PX) * zoom
     adv = _font_advance_ratio(font) * hscale
     for _ in range(20):
         text = _marking(rng)
         n = len(text)
         per_h = n * adv * 1.08 + tracking * (n - 1)  # text width per unit of char height
         char_h = min(target, inner_h * 0.8, inner_w / per_h)
-        if char_h >= MIN_CHAR_PX:
+        if char_h >= MIN_CHAR_PX * zoom:
             break
     else:
         return None
@@ -778,22 +791,22 @@ def _sample_angle(rng: np.random.Generator, board_angle: float) -> float:
     return float(np.clip(a, -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
 
 
-def _layout(rng: np.random.Generator, kind: str, h: int, w: int) -> tuple[float, float, list[ResistorSpec], list]:
+def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float) -> tuple[float, float, list[ResistorSpec], list]:
     """Frame scale, board angle, placed resistors and (for tape) the pockets."""
     pkg_i = int(rng.integers(len(PACKAGES)))
     main = PACKAGES[pkg_i]
-    body0 = rng.uniform(MIN_BODY_PX, MAX_BODY_PX)
+    body0 = rng.uniform(MIN_BODY_PX, MAX_BODY_PX) * zoom
     scale = body0 / main[1]
     board_angle = float(rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG))
     n_want = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
-    allowed = [p for p in PACKAGES if MIN_BODY_PX * 1.03 <= p[1] * scale <= MAX_BODY_PX * 0.97] or [main]
+    allowed = [p for p in PACKAGES if MIN_BODY_PX * zoom * 1.03 <= p[1] * scale <= MAX_BODY_PX * zoom * 0.97] or [main]
     specs: list[ResistorSpec] = []
     pockets: list = []
     margin_img = 6.0
     if kind == "tape":
         sp0 = None
         for _ in range(5):
-            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False)
+            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom)
             if sp0 is not None:
                 break
         if sp0 is None:
@@ -816,7 +829,7 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int) -> tuple[float,
         for idx in order:
             if len(specs) >= n_want:
                 break
-            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False) if specs else sp0
+            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom) if specs else sp0
             if sp is None:
                 continue
             sp.angle = float(np.clip(board_angle + rng.normal(0, 2.5), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
@@ -833,7 +846,7 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int) -> tuple[float,
     for _ in range(n_want):
         for _try in range(25):
             pkg = main if rng.random() < 0.65 else allowed[rng.integers(len(allowed))]
-            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle), soldered=(kind == "pcb"))
+            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle), soldered=(kind == "pcb"), zoom=zoom)
             if sp is None:
                 continue
             sp.cx, sp.cy = float(rng.uniform(0, w)), float(rng.uniform(0, h))
@@ -867,7 +880,7 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
             cx, cy = rng.uniform(-0.05, 1.05) * w, rng.uniform(-0.05, 1.05) * h
             if it == "cap":
                 _, lmm, wmm = PACKAGES[rng.integers(len(PACKAGES))]
-                length = float(np.clip(lmm * s, 120, 700))
+                length = float(np.clip(lmm * s, 120 * sc.res, 700 * sc.res))
                 width = length * wmm / lmm * rng.uniform(0.95, 1.1)
                 pad_ext = length * rng.uniform(0.08, 0.2) if sc.kind == "pcb" else 0.0
                 bb = _rotated_bbox(ang, length + 2 * pad_ext + 40, width * 1.3 + 40, cx, cy)
@@ -875,15 +888,14 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
                 kind = rng.choice(3)
                 bl, bw = [(2.9, 1.3), (2.9, 1.6), (4.9, 3.9)][kind]
                 pins = [(1, 2), (3, 2), (4, 4)][kind]
-                length = float(np.clip(bl * s, 120, 900))
+                length = float(np.clip(bl * s, 120 * sc.res, 900 * sc.res))
                 width = length * bw / bl
                 bb = _rotated_bbox(ang, length + 40, width * 1.7 + 40, cx, cy)
             if not _free(bb, sc.forbidden, 4) or not _free(bb, taken, 2):
                 continue
             if it == "cap":
-                tan = np.array([rng.uniform(140, 200), rng.uniform(100, 150), rng.uniform(60, 100)], np.float32)
-                if rng.random() < 0.25:
-                    tan = tan * 0.6
+                lv = rng.uniform(0.55, 1.0)
+                tan = np.array([rng.uniform(165, 195), rng.uniform(125, 145), rng.uniform(85, 105)], np.float32) * lv
                 patch = _chip_patch(rng, length, width, rng.uniform(0.12, 0.22), tan, pad_ext,
                                     sc.pad_rgb if sc.kind == "pcb" else None, 0.0, sc.light, ang)
             else:
@@ -932,28 +944,23 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
             if ix1 > ix0 and iy1 > iy0:
                 spot[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] *= 0.25
         img[y0:y1, x0:x1] += _c3(spot)
-    # optics: gaussian softness, sometimes defocus or a little motion, folded into one kernel
-    sigma = rng.uniform(0.5, 1.4)
+    # optics: gaussian softness, sometimes a little defocus (disk) or motion (line) on top
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.4), borderType=cv2.BORDER_REFLECT)
     r = rng.random()
-    if r < 0.6:
-        img = cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    else:
-        g1 = cv2.getGaussianKernel(2 * int(math.ceil(2.5 * sigma)) + 1, sigma)
-        k = (g1 @ g1.T).astype(np.float32)
-        if r < 0.8:  # defocus disk
-            rad = rng.uniform(1.2, 2.6)
+    if r < 0.4:
+        if r < 0.2:  # defocus disk
+            rad = rng.uniform(1.0, 2.4)
             n = 2 * int(math.ceil(rad)) + 1
             yy, xx = np.mgrid[0:n, 0:n] - n // 2
-            extra = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
+            k = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
         else:  # mild motion
             ln = rng.uniform(2.5, 6.0)
             n = 2 * int(math.ceil(ln / 2)) + 1
-            extra = np.zeros((n, n), np.float32)
+            k = np.zeros((n, n), np.float32)
             ma = rng.uniform(0, math.pi)
             p = np.array([math.cos(ma), math.sin(ma)]) * ln / 2
             c = n // 2
-            cv2.line(extra, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
-        k = cv2.filter2D(np.pad(extra, k.shape[0] // 2), -1, k, borderType=cv2.BORDER_CONSTANT)
+            cv2.line(k, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
         img = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
     # sensor: signal-dependent luminance noise and coarser chroma noise
     read, shot = rng.uniform(1.0, 4.0), rng.uniform(0.02, 0.12)
@@ -993,17 +1000,23 @@ def _rng(seed: int | Sequence[int] | np.random.Generator) -> np.random.Generator
 def _render(rng: np.random.Generator, width: int, height: int, debug: bool = False) -> RenderedFrame:
     h, w = height, width
     kind = str(rng.choice(["pcb", "tape", "mat"], p=[0.6, 0.2, 0.2]))
-    scale, board_angle, specs, pockets = _layout(rng, kind, h, w)
+    zoom = w / 1280.0  # sizes are specified for 1280 px wide frames
+    for _attempt in range(20):  # a frame always holds at least one resistor
+        scale, board_angle, specs, pockets = _layout(rng, kind, h, w, zoom)
+        if specs:
+            break
+    else:
+        raise RuntimeError(f"could not place a resistor in a {w}x{h} frame")
     la = rng.uniform(0, 2 * math.pi)
     light = np.array([math.cos(la), math.sin(la)]) * rng.uniform(3, 10)
-    sc = Scene(kind=kind, scale=scale, board_angle=board_angle, light=light)
+    sc = Scene(kind=kind, scale=scale, board_angle=board_angle, light=light, res=zoom)
     for sp in specs:
         x0, y0, x1, y1 = sp.box
         m = 0.08 * sp.length
         sc.forbidden.append((x0 - m, y0 - m, x1 + m, y1 + m))
     # the background is drawn at half resolution (its features are large), then upsampled
     half = Scene(kind=kind, scale=scale / 2, board_angle=board_angle, light=light / 2,
-                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5)
+                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5 * zoom)
     h2, w2 = h // 2, w // 2
     if kind == "pcb":
         img2 = _pcb_background(rng, half, h2, w2, [_halved(sp) for sp in specs])
@@ -1050,7 +1063,8 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
             ys, xs = np.nonzero(glyphs[i] > 0.5)
             pts = np.stack([xs + ox + 0.5, ys + oy + 0.5], axis=1).astype(np.float64)
             q = _apply(a, t, pts)
-            cb = _clip_box((q[:, 0].min() - 0.5, q[:, 1].min() - 0.5, q[:, 0].max() + 0.5, q[:, 1].max() + 0.5), w, h)
+            e = 0.5 * (abs(a[0, 0]) + abs(a[0, 1]))  # half extent of a rotated ink pixel
+            cb = _clip_box((q[:, 0].min() - e, q[:, 1].min() - e, q[:, 0].max() + e, q[:, 1].max() + e), w, h)
             ann.shapes.append(Shape(ch, *cb, group_id=k))
             if debug:  # the glyph's alpha warped onto the frame by the same path as the pixels
                 full = np.zeros((ph, pw), np.float32)

@@ -5,7 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from components.io import ImageReadError, UnsafePathError, atomic_write_text, read_image, resolve_inside
+from components.io import (
+    ImageReadError,
+    UnsafePathError,
+    atomic_write_text,
+    read_image,
+    resolve_inside,
+)
 from components.splits import split_of
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.data.crack_format import read_pline, rasterize
-from components.data.synth_cracks import CRACK_FREE_PROB, _render, generate_crack_dataset, render_crack_frame
+from components.data.crack_format import rasterize, read_pline
+from components.data.synth_cracks import (
+    CRACK_FREE_PROB,
+    _render,
+    generate_crack_dataset,
+    render_crack_frame,
+)
 
 W, H = 384, 288
 

@@ -8,7 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest, statistics
+from components.data.manifest import (
+    Splits,
+    build_crack_manifest,
+    build_ocr_manifest,
+    statistics,
+)
 from components.data.validation import validate_crack, validate_ocr
 from tests.conftest import make_ocr_dataset
 

@@ -1,0 +1,141 @@
+"""Synthetic resistor frames: determinism, annotation validity and that every char box holds its glyph."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from components.data.ocr_format import (
+    CHAR_CLASSES,
+    MAX_TEXT_LEN,
+    ROI_LABEL,
+    read_labelme,
+)
+from components.data.synth_resistors import (
+    EIA96_LETTERS,
+    _marking,
+    generate_resistor_dataset,
+    render_resistor_frame,
+    render_resistor_frame_debug,
+)
+
+W, H = 640, 480  # smaller frames keep the suite fast; the layout logic is the same
+SEEDS = [[7, i] for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def debug_frames():
+    return [render_resistor_frame_debug(s, W, H) for s in SEEDS]
+
+
+def test_same_seed_same_frame_and_different_seed_differs():
+    a_img, a_ann = render_resistor_frame([3, 1], W, H)
+    b_img, b_ann = render_resistor_frame([3, 1], W, H)
+    c_img, c_ann = render_resistor_frame([3, 2], W, H)
+    assert a_img.dtype == np.uint8 and a_img.shape == (H, W, 3)
+    assert np.array_equal(a_img, b_img)
+    assert a_ann.to_dict() == b_ann.to_dict()
+    assert not np.array_equal(a_img, c_img)
+    assert a_ann.to_dict() != c_ann.to_dict()
+    assert a_ann.image_path == ""
+
+
+def test_debug_path_renders_the_same_pixels():
+    img, ann = render_resistor_frame([3, 4], W, H)
+    fr = render_resistor_frame_debug([3, 4], W, H)
+    assert np.array_equal(img, fr.image)
+    assert ann.to_dict() == fr.annotation.to_dict()
+
+
+def test_annotations_are_valid(debug_frames):
+    n_rois = 0
+    for fr in debug_frames:
+        ann = fr.annotation
+        assert (ann.width, ann.height) == (W, H)
+        rois = ann.rois
+        assert 1 <= len(rois) <= 3
+        assert len({r.group_id for r in rois}) == len(rois)
+        for s in ann.shapes:
+            assert s.label == ROI_LABEL or s.label in CHAR_CLASSES
+            assert 0 <= s.x1 < s.x2 <= W and 0 <= s.y1 < s.y2 <= H
+            assert s.x2 - s.x1 >= 3 and s.y2 - s.y1 >= 3
+        for r in rois:
+            n_rois += 1
+            # resistors lie fully inside the frame (nothing was clipped)
+            assert 0 < r.x1 and 0 < r.y1 and r.x2 < W and r.y2 < H
+            assert r.text and 1 <= len(r.text) <= MAX_TEXT_LEN
+            assert all(c in CHAR_CLASSES for c in r.text)
+            chars = ann.chars_of(r.group_id)
+            assert "".join(c.label for c in chars) == r.text
+            for c in chars:
+                assert r.x1 <= c.x1 and c.x2 <= r.x2 and r.y1 <= c.y1 and c.y2 <= r.y2
+        # ROIs do not overlap each other
+        for i in range(len(rois)):
+            for j in range(i + 1, len(rois)):
+                a, b = rois[i], rois[j]
+                assert a.x2 <= b.x1 or b.x2 <= a.x1 or a.y2 <= b.y1 or b.y2 <= a.y1
+    assert n_rois >= len(debug_frames)
+
+
+def test_every_char_box_holds_its_glyph_ink(debug_frames):
+    checked = 0
+    for fr in debug_frames:
+        chars = [s for s in fr.annotation.shapes if not s.is_roi]
+        assert len(chars) == len(fr.glyph_inks)
+        for s, (x0, y0, mask) in zip(chars, fr.glyph_inks):
+            ys, xs = np.nonzero(mask)
+            assert len(xs) > 20, f"glyph {s.label!r} has almost no ink"
+            cx, cy = xs + x0 + 0.5, ys + y0 + 0.5  # pixel centres in frame coordinates
+            inside = (cx >= s.x1) & (cx <= s.x2) & (cy >= s.y1) & (cy <= s.y2)
+            assert inside.mean() >= 0.98, f"{s.label!r}: only {inside.mean():.3f} of its ink is in its box"
+            ink_box = (cx.max() - cx.min() + 1) * (cy.max() - cy.min() + 1)
+            box = (s.x2 - s.x1) * (s.y2 - s.y1)
+            assert box <= 2.0 * ink_box, f"{s.label!r}: box {box:.0f} px^2 is loose around ink {ink_box:.0f} px^2"
+            checked += 1
+    assert checked >= 10
+
+
+def test_char_boxes_are_printed_in_the_image(debug_frames):
+    """In the final (blurred, noisy) image a char box is brighter inside than the dark body around it."""
+    for fr in debug_frames:
+        lum = fr.image.astype(np.float32).mean(axis=2)
+        ann = fr.annotation
+        for r in ann.rois:
+            for c in ann.chars_of(r.group_id):
+                x1, y1, x2, y2 = int(c.x1), int(c.y1), int(np.ceil(c.x2)), int(np.ceil(c.y2))
+                inner = lum[y1:y2, x1:x2]
+                # the glyph's strokes are much brighter than the darkest part of its box (body)
+                assert np.percentile(inner, 95) - np.percentile(inner, 10) > 40, c.label
+
+
+def test_char_height_and_text_styles():
+    heights = []
+    for i in range(6):
+        _, ann = render_resistor_frame([11, i])  # full resolution: heights are specified there
+        for r in ann.rois:
+            heights += [c.y2 - c.y1 for c in ann.chars_of(r.group_id)]
+    assert heights and np.median(heights) >= 20
+    rng = np.random.default_rng(0)
+    codes = [_marking(rng) for _ in range(400)]
+    assert all(1 <= len(c) <= MAX_TEXT_LEN and re.fullmatch(r"[0-9A-Z]+", c) for c in codes)
+    assert any(re.fullmatch(r"\d{3}", c) for c in codes)
+    assert any(re.fullmatch(r"\d{4}", c) for c in codes)
+    assert any("R" in c and len(c) <= 4 for c in codes)
+    assert any(re.fullmatch(rf"\d\d[{EIA96_LETTERS}]", c) for c in codes)
+
+
+def test_dataset_is_identical_for_any_worker_count(tmp_path):
+    a = generate_resistor_dataset(tmp_path / "a", 3, seed=5, workers=1, width=W, height=H, progress=False)
+    b = generate_resistor_dataset(tmp_path / "b", 3, seed=5, workers=2, width=W, height=H, progress=False)
+    assert a == b == ["res_000000", "res_000001", "res_000002"]
+    for name in a:
+        for ext in (".jpg", ".json"):
+            assert (tmp_path / "a" / f"{name}{ext}").read_bytes() == (tmp_path / "b" / f"{name}{ext}").read_bytes()
+        ann = read_labelme(tmp_path / "a" / f"{name}.json")
+        assert ann.image_path == f"{name}.jpg" and (ann.width, ann.height) == (W, H)
+    # frame i of the dataset is render_resistor_frame([seed, i]) (before JPEG)
+    _, ann1 = render_resistor_frame([5, 1], W, H)
+    assert read_labelme(tmp_path / "a" / "res_000001.json").shapes == ann1.shapes
+    assert not list((tmp_path / "a").glob(".*"))  # no temporary files left behind

@@ -1,0 +1,154 @@
+"""End to end: `dvc repro` of the data stages at tiny scale in a temporary git clone.
+
+Runs the real DVC, Prefect (temporary local API server), MLflow (SQLite store) and Great
+Expectations, then checks the outputs, the MLflow record, that a second `dvc repro` does nothing,
+that DVC reruns only what a parameter change touches, and a push/pull round trip to a local remote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+FRAMES = 12
+STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack"}
+
+
+
+def _run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_", "PIPELINE_"))}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def _dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "dvc", *args], cwd, check)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """The working tree (tracked + untracked-not-ignored files) in a fresh git repo, tiny params."""
+    dst = tmp_path_factory.mktemp("clone")
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["data"]["ocr"]["num_frames"] = FRAMES
+    params["data"]["crack"]["num_frames"] = FRAMES
+    params["validation"]["min_split_size"] = {"train": 1, "val": 0, "test": 0}
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "ci@example.invalid"],
+                ["git", "config", "user.name", "ci"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny"]):
+        _run(cmd, dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def repro(clone) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "flows.pipeline"], clone)
+
+
+def _client(clone: Path) -> mlflow.MlflowClient:
+    return mlflow.MlflowClient(tracking_uri=f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
+
+
+def _runs(clone: Path) -> list:
+    client = _client(clone)
+    exp = client.get_experiment_by_name("inspection-pipeline")
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_outputs_exist_and_are_valid(clone, repro):
+    assert len(list((clone / "data/ocr").glob("*.jpg"))) == FRAMES
+    assert len(list((clone / "data/ocr").glob("*.json"))) == FRAMES
+    assert len(list((clone / "data/crack/images").glob("*.png"))) == FRAMES
+    for ds in ("ocr", "crack"):
+        manifest = pd.read_parquet(clone / f"data/manifests/{ds}.parquet")
+        assert len(manifest) == FRAMES and (manifest.status == "ok").all()
+        assert {"path", "sha256", "width", "height", "channels", "split", "status"} <= set(manifest.columns)
+        metrics = json.loads((clone / f"metrics/validate_{ds}.json").read_text())
+        assert metrics["samples_ok"] == FRAMES and metrics["bad_samples"] == 0
+        assert (clone / f"reports/validation/{ds}/index.html").exists()
+    boxes = pd.read_parquet(clone / "data/manifests/ocr_boxes.parquet")
+    assert (boxes.kind == "roi").sum() >= FRAMES
+
+
+def test_mlflow_has_one_nested_run_per_stage_with_data_hash(clone, repro):
+    runs = _runs(clone)
+    pipeline = [r for r in runs if r.data.tags.get("run_type") == "pipeline"]
+    stages = [r for r in runs if r.data.tags.get("run_type") == "stage"]
+    assert len(pipeline) == 1 and pipeline[0].info.status == "FINISHED"
+    assert {r.data.tags["stage"] for r in stages} == STAGES and len(stages) == len(STAGES)
+    assert all(r.data.tags["mlflow.parentRunId"] == pipeline[0].info.run_id for r in stages)
+    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
+    ocr_hash = next(o["md5"] for o in lock["prepare_ocr"]["outs"] if o["path"] == "data/ocr")
+    by_stage = {r.data.tags["stage"]: r for r in stages}
+    assert by_stage["prepare_ocr"].data.tags["dvc_data_hash"] == ocr_hash
+    assert by_stage["validate_ocr"].data.tags["dvc_data_hash"] == ocr_hash
+    assert by_stage["validate_crack"].data.metrics["samples_ok"] == FRAMES
+    assert "prefect.flow_run_id" in by_stage["validate_crack"].data.tags
+    arts = [a.path for a in _client(clone).list_artifacts(by_stage["validate_ocr"].info.run_id)]
+    assert "dataset_statistics.json" in arts and "validation_report" in arts
+
+
+def test_second_repro_does_nothing(clone, repro):
+    before = len(_runs(clone))
+    out = _dvc("repro", cwd=clone)
+    assert "Data and pipelines are up to date" in out.stdout + out.stderr
+    assert len(_runs(clone)) == before
+
+
+def test_param_change_reruns_only_dependent_stages(clone, repro):
+    params_path = clone / "params.yaml"
+    original = params_path.read_text()
+    params = yaml.safe_load(original)
+    params["validation"]["crack"]["max_mask_coverage"] = 0.4
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        status = json.loads(_dvc("status", "--json", cwd=clone).stdout)
+        assert set(status) == {"validate_crack"}, status
+    finally:
+        params_path.write_text(original)
+
+
+def test_bad_file_fails_validation_naming_it(clone, repro):
+    victim = sorted((clone / "data/ocr").glob("*.jpg"))[0]
+    saved = victim.read_bytes()
+    try:
+        victim.write_bytes(saved[: len(saved) // 3])
+        out = _run([sys.executable, "-m", "flows.validate", "ocr"], clone, check=False)
+        assert out.returncode == 1
+        assert victim.name in out.stderr and "cannot be decoded" in out.stderr
+        assert not (clone / "data/manifests/ocr.parquet").exists()  # nothing that looks complete
+        assert victim.stem in (clone / "reports/validation/ocr/bad_samples.csv").read_text()
+    finally:
+        victim.write_bytes(saved)
+        _dvc("checkout", "--force", cwd=clone)
+    assert "up to date" in _dvc("status", cwd=clone).stdout
+
+
+def test_push_pull_round_trip_to_local_remote(clone, repro, tmp_path):
+    _dvc("remote", "add", "-d", "-f", "--local", "local", str(tmp_path / "store"), cwd=clone)
+    _dvc("push", cwd=clone)
+    shutil.rmtree(clone / "data/ocr")
+    shutil.rmtree(clone / ".dvc/cache")
+    _dvc("pull", cwd=clone)
+    assert len(list((clone / "data/ocr").glob("*.jpg"))) == FRAMES
+    assert "up to date" in _dvc("status", cwd=clone).stdout
