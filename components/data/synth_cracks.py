@@ -24,8 +24,8 @@ along (clipped to the image, cut around manhole covers), one point every ~3 px.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import sys
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Sequence
 
@@ -699,7 +699,13 @@ def _write_one(args: tuple[str, int, int, int, int]) -> str:
 
 
 def _init_worker() -> None:
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(1)  # one process per core already; no oversubscription
+
+
+def _pool(workers: int):
+    # forkserver, not fork: a process forked from a parent that has threads (OpenCV's pool, Prefect,
+    # MLflow) can deadlock on a lock held at fork time (seen with cv2.setNumThreads in a forked worker)
+    return multiprocessing.get_context("forkserver").Pool(workers, initializer=_init_worker)
 
 
 def generate_crack_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = BASE_WIDTH,
@@ -718,7 +724,7 @@ def generate_crack_dataset(out_dir: Path, num_frames: int, seed: int, workers: i
     bar = dict(total=num_frames, disable=not progress, file=sys.stderr, desc="synthetic cracks", unit="img")
     if workers <= 1 or num_frames <= 1:
         return [name for name in tqdm(map(_write_one, jobs), **bar)]
-    with Pool(workers, initializer=_init_worker) as pool:
+    with _pool(workers) as pool:
         chunk = max(1, min(16, num_frames // (workers * 8)))
         return [name for name in tqdm(pool.imap(_write_one, jobs, chunksize=chunk), **bar)]
 
