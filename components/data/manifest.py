@@ -67,14 +67,16 @@ def _image_facts(path: Path, max_pixels: int) -> dict:
 
 
 def _import_problem_rows(root: Path, columns: list[str], splits: Splits) -> list[dict]:
-    """Problems an importer met (files it could not bring in) become error rows, so nothing is lost."""
+    """Problems an importer met (files it could not bring in) become error rows, one per sample."""
     report = root / IMPORT_REPORT
     if not report.exists():
         return []
-    problems = json.loads(report.read_text(encoding="utf-8")).get("problems", [])
+    by_sample: dict[str, list[dict]] = {}
+    for p in json.loads(report.read_text(encoding="utf-8")).get("problems", []):
+        by_sample.setdefault(Path(p["file"]).stem, []).append(p)
     return [
-        _error_row(columns, Path(p["file"]).stem, p["file"], "", f"{p['file']}: {p['reason']}", splits.of(Path(p["file"]).stem))
-        for p in problems
+        _error_row(columns, name, ps[0]["file"], "", "; ".join(f"{p['file']}: {p['reason']}" for p in ps), splits.of(name))
+        for name, ps in by_sample.items()
     ]
 
 

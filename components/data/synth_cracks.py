@@ -24,14 +24,11 @@ along (clipped to the image, cut around manhole covers), one point every ~3 px.
 from __future__ import annotations
 
 import math
-import multiprocessing
-import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from components.data.crack_format import (
     ANNOTATIONS_DIR,
@@ -41,6 +38,7 @@ from components.data.crack_format import (
     write_pline,
 )
 from components.io import atomic_write_bytes
+from components.parallel import imap_ordered
 
 BASE_WIDTH, BASE_HEIGHT = 384, 288
 CRACK_FREE_PROB = 0.25
@@ -55,13 +53,17 @@ _F32 = np.float32
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Band-limited noise (std ~0.6): a Gaussian grid of spacing ``cell`` px, bicubically upsampled."""
     cell = max(float(cell), 1.0)
-    if cell >= 12:  # coarse noise: render at low resolution, upsample linearly (much faster)
+    if (
+        cell >= 12
+    ):  # coarse noise: render at low resolution, upsample linearly (much faster)
         f = int(cell // 6)
         small = _smooth_noise(rng, h // f + 2, w // f + 2, cell / f)
-        return cv2.resize(small, ((w // f + 2) * f, (h // f + 2) * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    gh, gw = int(math.ceil(h / cell)) + 1, int(math.ceil(w / cell)) + 1
+        return cv2.resize(
+            small, ((w // f + 2) * f, (h // f + 2) * f), interpolation=cv2.INTER_LINEAR
+        )[:h, :w]
+    gh, gw = math.ceil(h / cell) + 1, math.ceil(w / cell) + 1
     grid = rng.standard_normal((gh, gw), dtype=_F32)
-    uh, uw = max(h, int(round(gh * cell))), max(w, int(round(gw * cell)))
+    uh, uw = max(h, round(gh * cell)), max(w, round(gw * cell))
     interp = cv2.INTER_CUBIC if cell >= 4 else cv2.INTER_LINEAR
     up = cv2.resize(grid, (uw, uh), interpolation=interp)
     oy = int(rng.integers(0, uh - h + 1))
@@ -69,7 +71,14 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.n
     return up[oy : oy + h, ox : ox + w]
 
 
-def _fbm(rng: np.random.Generator, h: int, w: int, cell: float, octaves: int = 4, gain: float = 0.5) -> np.ndarray:
+def _fbm(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    cell: float,
+    octaves: int = 4,
+    gain: float = 0.5,
+) -> np.ndarray:
     """Fractal noise with unit standard deviation; ``cell`` is the coarsest feature size in px."""
     total = np.zeros((h, w), _F32)
     amp = 1.0
@@ -98,7 +107,9 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(w, dtype=_F32)[None, :], np.arange(h, dtype=_F32)[:, None]
 
 
-def _line_coords(X, Y, cx: float, cy: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+def _line_coords(
+    X, Y, cx: float, cy: float, angle: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(along, across) coordinates of every pixel relative to a line through (cx, cy) at ``angle``."""
     c, s = math.cos(angle), math.sin(angle)
     along = (X - cx) * c + (Y - cy) * s
@@ -109,9 +120,13 @@ def _line_coords(X, Y, cx: float, cy: float, angle: float) -> tuple[np.ndarray, 
 # --------------------------------------------------------------------------------------- asphalt
 
 
-def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _asphalt(
+    rng: np.random.Generator, h: int, w: int, sc: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Asphalt albedo (HxWx3 float, ~0..1), stone height (HxW, 0..1) and relief shading factor (HxW)."""
-    worn = rng.random()  # 0: fresh, dark, stones coated; 1: worn, light grey, stones exposed
+    worn = (
+        rng.random()
+    )  # 0: fresh, dark, stones coated; 1: worn, light grey, stones exposed
     binder = 0.15 + 0.19 * worn + rng.normal(0.0, 0.015)
     stone_lvl = binder + 0.03 + (0.04 + 0.10 * rng.random()) * (0.35 + worn)
     stone_spread = 0.07 + 0.10 * worn * rng.random()
@@ -119,7 +134,13 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
 
     # aggregate: sparse random "stone ids" grown into blobs by grey dilation, several sizes
     ids = np.zeros((h, w), _F32)
-    for r0, dens in ((0.8, 0.030), (1.4, 0.011), (2.3, 0.0040), (3.6, 0.0014), (5.5, 0.00045)):
+    for r0, dens in (
+        (0.8, 0.030),
+        (1.4, 0.011),
+        (2.3, 0.0040),
+        (3.6, 0.0014),
+        (5.5, 0.00045),
+    ):
         r = r0 * sc * rng.uniform(0.85, 1.2)
         n = int(dens * density * h * w / (sc * sc))
         if n == 0:
@@ -127,15 +148,18 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
         layer = np.zeros((h, w), _F32)
         ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
         layer[ys, xs] = rng.uniform(0.02, 1.0, n).astype(_F32)
-        k = max(1, int(round(2 * r)) | 1)
-        kl = max(1, int(round(1.3 * r)) | 1)
+        k = max(1, round(2 * r) | 1)
+        kl = max(1, round(1.3 * r) | 1)
         grown = cv2.dilate(layer, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
         # some stones elongated (half the impulses through each anisotropic kernel)
         sel = rng.random(n) < 0.5
         for kern in ((k, kl), (kl, k)):
             part = np.zeros((h, w), _F32)
             part[ys[sel], xs[sel]] = layer[ys[sel], xs[sel]]
-            grown = np.maximum(grown, cv2.dilate(part, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, kern)))
+            grown = np.maximum(
+                grown,
+                cv2.dilate(part, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, kern)),
+            )
             sel = ~sel
         np.maximum(ids, grown, out=ids)
     # irregular, angular outlines: warp the id map with a small displacement field
@@ -157,8 +181,12 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
     # pits / voids
     pits = np.zeros((h, w), _F32)
     n = int(0.004 * h * w / (sc * sc))
-    pits[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(0.3, 0.8, n).astype(_F32)
-    pits = cv2.GaussianBlur(cv2.dilate(pits, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc)
+    pits[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(
+        0.3, 0.8, n
+    ).astype(_F32)
+    pits = cv2.GaussianBlur(
+        cv2.dilate(pits, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc
+    )
     gray *= 1.0 - pits * (1.0 - stone)
     # relief shading from a stone height map
     hgt = cv2.GaussianBlur(stone * (0.6 + 0.4 * a), (0, 0), 0.9 * sc)
@@ -171,9 +199,13 @@ def _asphalt(rng: np.random.Generator, h: int, w: int, sc: float) -> tuple[np.nd
     gray *= 1.0 + 0.07 * _fbm(rng, h, w, 70 * sc, octaves=3)
 
     # colour: global tint, per-stone warm/cool tints, faint large-scale colour variation
-    wb = rng.normal(0.01, 0.025)  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
+    wb = rng.normal(
+        0.01, 0.025
+    )  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
     tint = np.array([1.0 + wb, 1.0 + 0.25 * wb, 1.0 - wb]) + rng.normal(0.0, 0.006, 3)
-    warm = stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
+    warm = (
+        stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
+    )
     cvar = 0.015 * _smooth_noise(rng, h, w, 90 * sc)
     img = np.empty((h, w, 3), _F32)
     img[..., 0] = gray * (tint[0] + warm + cvar)
@@ -192,7 +224,9 @@ def _patch(rng, img, X, Y, sc, info):
     hw, hh = rng.uniform(0.2, 0.6) * w, rng.uniform(0.2, 0.6) * h
     along, across = _line_coords(X, Y, cx, cy, ang)
     soft = 0.8 * sc
-    m = _smoothstep(-soft, soft, hw - np.abs(along)) * _smoothstep(-soft, soft, hh - np.abs(across))
+    m = _smoothstep(-soft, soft, hw - np.abs(along)) * _smoothstep(
+        -soft, soft, hh - np.abs(across)
+    )
     f = rng.uniform(0.7, 0.9) if rng.random() < 0.6 else rng.uniform(1.1, 1.25)
     factor = 1.0 + (f - 1.0) * m * (1.0 + 0.2 * _smooth_noise(rng, h, w, 30 * sc))
     img *= factor[..., None]
@@ -206,13 +240,27 @@ def _sealed_joint(rng, img, X, Y, sc, info):
     _, across = _line_coords(X, Y, cx, cy, ang)
     width = rng.uniform(13, 24) * sc
     soft = 0.9 * sc
-    cov = _smoothstep(-soft, soft, width / 2 - np.abs(across + 0.8 * sc * _smooth_noise(rng, h, w, 6 * sc)))
+    cov = _smoothstep(
+        -soft,
+        soft,
+        width / 2 - np.abs(across + 0.8 * sc * _smooth_noise(rng, h, w, 6 * sc)),
+    )
     if rng.random() < 0.5:  # overbanded: a thin feathered film of sealant either side
         band = rng.uniform(1.8, 3.0) * width / 2
-        cov = np.maximum(cov, 0.55 * _smoothstep(-3 * sc, 3 * sc, band - np.abs(across + 1.5 * sc * _smooth_noise(rng, h, w, 12 * sc))))
+        cov = np.maximum(
+            cov,
+            0.55
+            * _smoothstep(
+                -3 * sc,
+                3 * sc,
+                band - np.abs(across + 1.5 * sc * _smooth_noise(rng, h, w, 12 * sc)),
+            ),
+        )
     dark = rng.uniform(0.05, 0.10)
     seal = dark * (1.0 + 0.15 * _smooth_noise(rng, h, w, 15 * sc))
-    sheen = rng.uniform(0.0, 0.06) * np.exp(-((across + rng.uniform(-0.2, 0.2) * width) / (0.15 * width)) ** 2)
+    sheen = rng.uniform(0.0, 0.06) * np.exp(
+        -(((across + rng.uniform(-0.2, 0.2) * width) / (0.15 * width)) ** 2)
+    )
     seal = seal + sheen * (0.6 + 0.4 * _smooth_noise(rng, h, w, 20 * sc))
     c = cov[..., None]
     img *= 1.0 - c
@@ -234,7 +282,9 @@ def _lane_paint(rng, img, X, Y, sc, hgt, shade, info):
         ph = (along / period + rng.random()) % 1.0
         cov *= _smoothstep(-0.004, 0.004, dash - ph) * _smoothstep(-0.004, 0.004, ph)
     wear = rng.uniform(0.0, 0.75)
-    keep = np.clip(1.6 + 0.6 * _fbm(rng, h, w, 25 * sc, octaves=3) - 2.4 * wear, 0.0, 1.0)
+    keep = np.clip(
+        1.6 + 0.6 * _fbm(rng, h, w, 25 * sc, octaves=3) - 2.4 * wear, 0.0, 1.0
+    )
     keep *= 1.0 - 0.7 * wear * hgt  # paint wears off the stone tops first
     cov *= keep * rng.uniform(0.8, 0.97)
     if rng.random() < 0.7:
@@ -243,7 +293,9 @@ def _lane_paint(rng, img, X, Y, sc, hgt, shade, info):
     else:
         col = np.array([0.84, 0.66, 0.22]) * rng.uniform(0.8, 1.0)
         info.append("lane_paint_yellow")
-    dirt = 1.0 - rng.uniform(0.0, 0.15) * np.clip(_fbm(rng, h, w, 30 * sc, octaves=3), 0.0, 2.0)
+    dirt = 1.0 - rng.uniform(0.0, 0.15) * np.clip(
+        _fbm(rng, h, w, 30 * sc, octaves=3), 0.0, 2.0
+    )
     paint = (shade * (0.93 + 0.07 * hgt) * dirt)[..., None] * col.astype(_F32)
     c = cov[..., None]
     img *= 1.0 - c
@@ -263,7 +315,9 @@ def _tyre_marks(rng, img, X, Y, sc, info):
     q = np.square(across / (0.5 * width))
     prof = np.exp(-(q * q))
     prof *= np.clip(0.6 + 0.5 * _smooth_noise(rng, h, w, 60 * sc), 0.0, 1.0)
-    prof *= 0.85 + 0.15 * np.sin(across * (2 * math.pi / (rng.uniform(2.5, 4.0) * sc)))  # tread streaks
+    prof *= 0.85 + 0.15 * np.sin(
+        across * (2 * math.pi / (rng.uniform(2.5, 4.0) * sc))
+    )  # tread streaks
     strength = rng.uniform(0.12, 0.28)
     img *= (1.0 - strength * prof)[..., None]
     info.append("tyre_mark")
@@ -275,7 +329,9 @@ def _oil_stain(rng, img, X, Y, sc, info):
     R = rng.uniform(14, 45) * sc
     ax, ay = R * rng.uniform(0.7, 1.3), R * rng.uniform(0.7, 1.3)
     r = np.sqrt(((X - cx) / ax) ** 2 + ((Y - cy) / ay) ** 2)
-    blob = np.clip((1.0 - r + 0.3 * _fbm(rng, h, w, R * 0.8, octaves=3)) * 2.5, 0.0, 1.0)
+    blob = np.clip(
+        (1.0 - r + 0.3 * _fbm(rng, h, w, R * 0.8, octaves=3)) * 2.5, 0.0, 1.0
+    )
     for _ in range(int(rng.integers(0, 4))):  # drips
         dx, dy = rng.normal(0, 1.2 * R), rng.normal(0, 1.2 * R)
         rr = rng.uniform(0.15, 0.35) * R
@@ -302,38 +358,64 @@ def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
     style = int(rng.integers(0, 3))
     if style == 0:  # diamond chequer plate
         u, v = (dx + dy) / p, (dx - dy) / p
-        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(_F32)
+        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(
+            _F32
+        )
     elif style == 1:  # concentric rings and radial ribs
         rings = (np.abs((r / p) % 1.0 - 0.5) < 0.2).astype(_F32)
-        ribs = (np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12).astype(_F32)
+        ribs = (
+            np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12
+        ).astype(_F32)
         pat = np.maximum(rings, ribs * (r > 0.35 * R))
     else:  # square grid of bosses
-        pat = ((np.abs((dx / p) % 1.0 - 0.5) < 0.25) & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)).astype(_F32)
+        pat = (
+            (np.abs((dx / p) % 1.0 - 0.5) < 0.25)
+            & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)
+        ).astype(_F32)
     rim_in = 0.86 * R
     pat = np.where((r < rim_in) & (np.abs(r - 0.3 * R) > 0.08 * R), pat, 0.0)
-    pat = np.maximum(pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32))  # raised outer rim
+    pat = np.maximum(
+        pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32)
+    )  # raised outer rim
     hm = cv2.GaussianBlur(pat, (0, 0), 0.8 * sc)
     la = rng.uniform(0, 2 * math.pi)
     gx = cv2.Sobel(hm, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(hm, cv2.CV_32F, 0, 1, ksize=3)
     shading = 1.0 - 0.9 * (math.cos(la) * gx + math.sin(la) * gy) + 0.15 * hm
     metal = rng.uniform(0.22, 0.40)
-    rust = np.clip(0.3 + 0.45 * _fbm(rng, h, w, 0.3 * R, octaves=4) - rng.uniform(0.1, 0.7), 0.0, 0.8) ** 1.5
+    rust = (
+        np.clip(
+            0.3 + 0.45 * _fbm(rng, h, w, 0.3 * R, octaves=4) - rng.uniform(0.1, 0.7),
+            0.0,
+            0.8,
+        )
+        ** 1.5
+    )
     grain = 1.0 + 0.06 * rng.standard_normal((h, w)).astype(_F32)
     cover = np.empty_like(img)
     base = metal * shading * grain
     cover[..., 0] = base * (1.0 + 0.35 * rust)
     cover[..., 1] = base * (1.0 + 0.02 * rust)
     cover[..., 2] = base * (1.0 - 0.3 * rust)
-    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array([1.05, 1.0, 0.92], _F32)
+    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array(
+        [1.05, 1.0, 0.92], _F32
+    )
     aa = 0.7 * sc
     in_cover = _smoothstep(-aa, aa, R - 1.2 * sc - r)
     in_frame = _smoothstep(-aa, aa, R + fw - r)
     gap = np.exp(-(((r - R + 0.6 * sc) / (0.8 * sc)) ** 2))
     if cw > 0:
-        in_collar = _smoothstep(-aa * 2, aa * 2, R + fw + cw - r + 1.5 * sc * _smooth_noise(rng, h, w, 8 * sc))
-        speck = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(_F32), (0, 0), 0.7 * sc)
-        conc = rng.uniform(0.38, 0.55) * (1.0 + 0.08 * _fbm(rng, h, w, 12 * sc, octaves=3) + 0.12 * speck)
+        in_collar = _smoothstep(
+            -aa * 2,
+            aa * 2,
+            R + fw + cw - r + 1.5 * sc * _smooth_noise(rng, h, w, 8 * sc),
+        )
+        speck = cv2.GaussianBlur(
+            rng.standard_normal((h, w)).astype(_F32), (0, 0), 0.7 * sc
+        )
+        conc = rng.uniform(0.38, 0.55) * (
+            1.0 + 0.08 * _fbm(rng, h, w, 12 * sc, octaves=3) + 0.12 * speck
+        )
         cc = in_collar[..., None]
         img *= 1.0 - cc
         img += cc * (conc[..., None] * np.array([1.02, 1.0, 0.96], _F32))
@@ -362,18 +444,26 @@ def _shadow(rng, img, X, Y, sc, info):
         sh = _smoothstep(-soft, soft, n - rng.uniform(-0.6, 0.5))
     else:
         ang = rng.uniform(0, 2 * math.pi)
-        _, across = _line_coords(X, Y, rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h, ang)
+        _, across = _line_coords(
+            X, Y, rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h, ang
+        )
         soft = rng.uniform(3, 15) * sc
-        sh = _smoothstep(-soft, soft, across + 2 * sc * _smooth_noise(rng, h, w, 25 * sc))
+        sh = _smoothstep(
+            -soft, soft, across + 2 * sc * _smooth_noise(rng, h, w, 25 * sc)
+        )
     depth = rng.uniform(0.3, 0.6)
-    img *= 1.0 - depth * sh[..., None] * np.array([1.0, 0.98, 0.88], _F32)  # skylight: shadows bluish
+    img *= 1.0 - depth * sh[..., None] * np.array(
+        [1.0, 0.98, 0.88], _F32
+    )  # skylight: shadows bluish
     info.append(f"shadow_{kind}")
 
 
 # ---------------------------------------------------------------------------------------- cracks
 
 
-def _walk(rng, start, heading: float, length: float, step: float, wander: float, curl: float) -> np.ndarray:
+def _walk(
+    rng, start, heading: float, length: float, step: float, wander: float, curl: float
+) -> np.ndarray:
     """Points of a crack walk from ``start``: smooth direction drift plus stone-scale zig-zag."""
     n = max(2, int(length / step))
     th = (
@@ -385,7 +475,9 @@ def _walk(rng, start, heading: float, length: float, step: float, wander: float,
     )
     lens = step * rng.uniform(0.7, 1.3, n)
     d = np.stack([np.cos(th) * lens, np.sin(th) * lens], axis=1)
-    return np.vstack([np.asarray(start, np.float64)[None, :], start + np.cumsum(d, axis=0)])
+    return np.vstack(
+        [np.asarray(start, np.float64)[None, :], start + np.cumsum(d, axis=0)]
+    )
 
 
 def _crack_through(rng, start, heading, length, step, wander, curl) -> np.ndarray:
@@ -415,10 +507,14 @@ def _add_branches(rng, cracks, pts, base_w, dark, step, depth: int = 0):
 
 
 def _crack_width(rng) -> float:
-    return MIN_CRACK_WIDTH + (MAX_CRACK_WIDTH - MIN_CRACK_WIDTH) * float(rng.beta(1.6, 2.4))
+    return MIN_CRACK_WIDTH + (MAX_CRACK_WIDTH - MIN_CRACK_WIDTH) * float(
+        rng.beta(1.6, 2.4)
+    )
 
 
-def _free_point(rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85) -> tuple[float, float]:
+def _free_point(
+    rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85
+) -> tuple[float, float]:
     """A random point in the central part of the frame, outside the manhole covers if possible."""
     for _ in range(20):
         x, y = rng.uniform(lo, hi) * w, rng.uniform(lo, hi) * h
@@ -427,7 +523,9 @@ def _free_point(rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85
     return x, y
 
 
-def _line_crack(rng, cracks, kind: str, w: int, h: int, sc: float, step: float, circles=()):
+def _line_crack(
+    rng, cracks, kind: str, w: int, h: int, sc: float, step: float, circles=()
+):
     if kind == "longitudinal":
         heading = math.pi / 2 + rng.normal(0.0, 0.12)
         length, wander, curl = rng.uniform(0.6, 1.6) * h, 0.18, 0.4
@@ -463,7 +561,11 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, circles=()):
     nx, ny = cx + c * lx - s * ly, cy + s * lx + c * ly
     ang = np.arctan2(ny - cy, nx - cx)
     rad = np.hypot((nx - cx) / rx, (ny - cy) / ry)
-    edge = 1.0 + 0.25 * np.sin(3 * ang + rng.uniform(0, 6.3)) + 0.15 * np.sin(5 * ang + rng.uniform(0, 6.3))
+    edge = (
+        1.0
+        + 0.25 * np.sin(3 * ang + rng.uniform(0, 6.3))
+        + 0.15 * np.sin(5 * ang + rng.uniform(0, 6.3))
+    )
     inside = rad < edge
     bw = rng.uniform(2.0, 4.0)
     dark = rng.uniform(0.8, 0.96)
@@ -475,7 +577,9 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, circles=()):
             if j + 1 < m:
                 nbrs.append((i, j + 1))
             if i + 1 < m:
-                nbrs.append((i + 1, j) if rng.random() < 0.75 else (i + 1, min(m - 1, j + 1)))
+                nbrs.append(
+                    (i + 1, j) if rng.random() < 0.75 else (i + 1, min(m - 1, j + 1))
+                )
                 if rng.random() < 0.1:
                     nbrs.append((i + 1, max(0, j - 1)))
             for a, b in nbrs:
@@ -488,17 +592,36 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, circles=()):
                 k = max(2, int(L / step))
                 tt = np.linspace(0.0, 1.0, k + 1)
                 perp = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / L
-                wob = (0.03 * L * _smooth1d(rng, k + 1, 3.0) * np.sin(np.pi * tt)
-                       + 1.1 * sc * _smooth1d(rng, k + 1, 0.8) * np.sqrt(np.sin(np.pi * tt)))
-                pts = p0[None, :] + tt[:, None] * (p1 - p0)[None, :] + wob[:, None] * perp[None, :]
-                cracks.append((pts, bw * rng.uniform(0.8, 1.2), dark * rng.uniform(0.85, 1.1), False))
+                wob = 0.03 * L * _smooth1d(rng, k + 1, 3.0) * np.sin(
+                    np.pi * tt
+                ) + 1.1 * sc * _smooth1d(rng, k + 1, 0.8) * np.sqrt(np.sin(np.pi * tt))
+                pts = (
+                    p0[None, :]
+                    + tt[:, None] * (p1 - p0)[None, :]
+                    + wob[:, None] * perp[None, :]
+                )
+                cracks.append(
+                    (
+                        pts,
+                        bw * rng.uniform(0.8, 1.2),
+                        dark * rng.uniform(0.85, 1.1),
+                        False,
+                    )
+                )
 
 
-def _clip_segment(p: np.ndarray, q: np.ndarray, xmax: float, ymax: float) -> tuple[float, float] | None:
+def _clip_segment(
+    p: np.ndarray, q: np.ndarray, xmax: float, ymax: float
+) -> tuple[float, float] | None:
     """Liang-Barsky: the parameter range [t0, t1] of segment p->q inside [0, xmax] x [0, ymax]."""
     t0, t1 = 0.0, 1.0
     d = q - p
-    for pk, qk in ((-d[0], p[0]), (d[0], xmax - p[0]), (-d[1], p[1]), (d[1], ymax - p[1])):
+    for pk, qk in (
+        (-d[0], p[0]),
+        (d[0], xmax - p[0]),
+        (-d[1], p[1]),
+        (d[1], ymax - p[1]),
+    ):
         if pk == 0:
             if qk < 0:
                 return None
@@ -516,7 +639,9 @@ def _clip_segment(p: np.ndarray, q: np.ndarray, xmax: float, ymax: float) -> tup
 def _clip_polyline(pts: np.ndarray, w: int, h: int) -> list[np.ndarray]:
     """Pieces of an open polyline inside the image [0, w-1] x [0, h-1] (exact at the borders)."""
     xmax, ymax = w - 1.0, h - 1.0
-    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= xmax) & (pts[:, 1] >= 0) & (pts[:, 1] <= ymax)
+    inside = (
+        (pts[:, 0] >= 0) & (pts[:, 0] <= xmax) & (pts[:, 1] >= 0) & (pts[:, 1] <= ymax)
+    )
     if inside.all():
         return [pts]
     pieces, cur = [], []
@@ -542,7 +667,9 @@ def _clip_polyline(pts: np.ndarray, w: int, h: int) -> list[np.ndarray]:
     return [np.clip(pc, [0, 0], [xmax, ymax]) for pc in pieces if len(pc) >= 2]
 
 
-def _cut_circles(pts: np.ndarray, circles: list[tuple[float, float, float]]) -> list[np.ndarray]:
+def _cut_circles(
+    pts: np.ndarray, circles: list[tuple[float, float, float]]
+) -> list[np.ndarray]:
     if not circles:
         return [pts]
     keep = np.ones(len(pts), bool)
@@ -563,38 +690,58 @@ def _cut_circles(pts: np.ndarray, circles: list[tuple[float, float, float]]) -> 
 def _draw_cracks(rng, items, h: int, w: int, sc: float) -> np.ndarray:
     """Crack darkening map in [0, 1] (fraction of light removed) for (points, base width, darkness, taper)."""
     canvas = np.zeros((h, w), np.uint8)
+
+    def on_border(
+        p: np.ndarray,
+    ) -> bool:  # a crack end cut by the image border is not a tip
+        return p[0] <= 0.5 or p[1] <= 0.5 or p[0] >= w - 1.5 or p[1] >= h - 1.5
+
     for pts, bw, dark, taper_start in items:
         n = len(pts)
         wid = bw * (0.8 + 0.22 * _smooth1d(rng, n, 5.0)) + 0.4 * rng.standard_normal(n)
         ramp = min(8, max(1, n // 3))
         t = np.ones(n)
-        on_border = lambda p: p[0] <= 0.5 or p[1] <= 0.5 or p[0] >= w - 1.5 or p[1] >= h - 1.5  # noqa: E731
         if taper_start and not on_border(pts[0]):
             t[:ramp] = np.minimum(t[:ramp], np.linspace(0.4, 1.0, ramp))
         if not on_border(pts[-1]):
             t[n - ramp :] = np.minimum(t[n - ramp :], np.linspace(1.0, 0.4, ramp))
         wid = np.clip(wid * t, MIN_CRACK_WIDTH, MAX_CRACK_WIDTH)
-        dk = np.clip(dark * (0.92 + 0.1 * _smooth1d(rng, n, 8.0)) * (0.75 + 0.25 * t), 0.3, 0.98)
+        dk = np.clip(
+            dark * (0.92 + 0.1 * _smooth1d(rng, n, 8.0)) * (0.75 + 0.25 * t), 0.3, 0.98
+        )
         p16 = np.round(pts * 16).astype(np.int32)
         wi = np.round(0.5 * (wid[:-1] + wid[1:])).astype(int)
         vi = np.round(255 * 0.5 * (dk[:-1] + dk[1:])).astype(int)
         for i in range(n - 1):
-            cv2.line(canvas, (int(p16[i, 0]), int(p16[i, 1])), (int(p16[i + 1, 0]), int(p16[i + 1, 1])),
-                     int(vi[i]), thickness=int(wi[i]), lineType=cv2.LINE_AA, shift=4)
+            cv2.line(
+                canvas,
+                (int(p16[i, 0]), int(p16[i, 1])),
+                (int(p16[i + 1, 0]), int(p16[i + 1, 1])),
+                int(vi[i]),
+                thickness=int(wi[i]),
+                lineType=cv2.LINE_AA,
+                shift=4,
+            )
     core = canvas.astype(_F32) / 255.0
     # ragged edges: chipped asphalt along the crack lips
     fine = _smooth_noise(rng, h, w, 1.6 * sc)
     lips = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     dmap = np.maximum(core, lips * 0.85 * (fine > 0.35))
-    dmap *= 0.88 + 0.12 * np.clip(fine + 0.5, 0.0, 1.0)  # debris / texture inside the crack
-    halo = cv2.GaussianBlur(core, (0, 0), 1.6 * sc) * 0.3  # shallow depression beside the crack
+    dmap *= 0.88 + 0.12 * np.clip(
+        fine + 0.5, 0.0, 1.0
+    )  # debris / texture inside the crack
+    halo = (
+        cv2.GaussianBlur(core, (0, 0), 1.6 * sc) * 0.3
+    )  # shallow depression beside the crack
     return np.maximum(cv2.GaussianBlur(dmap, (0, 0), 0.45 * sc), halo)
 
 
 # ---------------------------------------------------------------------------------------- frame
 
 
-def _render(rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BASE_HEIGHT) -> tuple[np.ndarray, list[np.ndarray], dict]:
+def _render(
+    rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BASE_HEIGHT
+) -> tuple[np.ndarray, list[np.ndarray], dict]:
     """Render one frame; returns (RGB uint8, polylines, debug info with the crack darkening map)."""
     w, h = int(width), int(height)
     if w < 32 or h < 32:
@@ -622,7 +769,7 @@ def _render(rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BAS
     polylines: list[np.ndarray] = []
     dmap = np.zeros((h, w), _F32)
     if has_crack:
-        step = 3.0 * max(1.0, sc ** 0.5)
+        step = 3.0 * max(1.0, sc**0.5)
         cracks: list = []
         kinds = ["longitudinal", "transverse", "diagonal", "meander", "alligator"]
         first = rng.choice(kinds, p=[0.27, 0.22, 0.18, 0.15, 0.18])
@@ -655,24 +802,38 @@ def _render(rng: np.random.Generator, width: int = BASE_WIDTH, height: int = BAS
     vig = rng.uniform(0.0, 0.25)
     gain = float(np.exp(rng.normal(0.15, 0.18))) * 255.0
     xs, ys = (X - w / 2) / max(w, h), (Y - h / 2) / max(w, h)
-    light = (1.0 + g * (xs * math.cos(la) + ys * math.sin(la))) * (1.0 - 2.0 * vig * (xs * xs + ys * ys)) * gain
+    light = (
+        (1.0 + g * (xs * math.cos(la) + ys * math.sin(la)))
+        * (1.0 - 2.0 * vig * (xs * xs + ys * ys))
+        * gain
+    )
     img *= light[..., None]
     # optics (slight blur) and sensor noise (luma, plus blotchy chroma at half resolution)
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.35, 0.9) * sc)
     sig = rng.uniform(1.5, 5.0)
     img += (rng.standard_normal((h, w), dtype=_F32) * sig)[..., None]
-    chroma = rng.standard_normal(((h + 1) // 2, (w + 1) // 2, 3), dtype=_F32) * (sig * 0.5)
+    chroma = rng.standard_normal(((h + 1) // 2, (w + 1) // 2, 3), dtype=_F32) * (
+        sig * 0.5
+    )
     img += cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
     np.clip(img, 0.0, 255.0, out=img)
     out = (img + 0.5).astype(np.uint8)
     # tone curve (gamma) as a lookup table
     gamma = rng.uniform(0.8, 1.05)
-    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(
+        np.uint8
+    )
     out = cv2.LUT(out, lut)
-    return out, polylines, {"crack_dark": dmap, "distractors": info, "has_crack": has_crack}
+    return (
+        out,
+        polylines,
+        {"crack_dark": dmap, "distractors": info, "has_crack": has_crack},
+    )
 
 
-def render_crack_frame(seed: int | Sequence[int], width: int = BASE_WIDTH, height: int = BASE_HEIGHT) -> tuple[np.ndarray, list[np.ndarray]]:
+def render_crack_frame(
+    seed: int | Sequence[int], width: int = BASE_WIDTH, height: int = BASE_HEIGHT
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """One RGB uint8 frame (height x width x 3) and its crack centre polylines ((N, 2) float x, y).
 
     ``seed`` is anything ``np.random.default_rng`` accepts (``[seed, i]`` for frame i of a dataset);
@@ -698,18 +859,15 @@ def _write_one(args: tuple[str, int, int, int, int]) -> str:
     return name
 
 
-def _init_worker() -> None:
-    cv2.setNumThreads(1)  # one process per core already; no oversubscription
-
-
-def _pool(workers: int):
-    # forkserver, not fork: a process forked from a parent that has threads (OpenCV's pool, Prefect,
-    # MLflow) can deadlock on a lock held at fork time (seen with cv2.setNumThreads in a forked worker)
-    return multiprocessing.get_context("forkserver").Pool(workers, initializer=_init_worker)
-
-
-def generate_crack_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = BASE_WIDTH,
-                           height: int = BASE_HEIGHT, progress: bool = True) -> list[str]:
+def generate_crack_dataset(
+    out_dir: Path,
+    num_frames: int,
+    seed: int,
+    workers: int = 2,
+    width: int = BASE_WIDTH,
+    height: int = BASE_HEIGHT,
+    progress: bool = True,
+) -> list[str]:
     """Write ``num_frames`` frames in the canonical crack format under ``out_dir``; return their names.
 
     Frame i is rendered from ``np.random.default_rng([seed, i])``, so the files are identical for any
@@ -720,13 +878,11 @@ def generate_crack_dataset(out_dir: Path, num_frames: int, seed: int, workers: i
     out_dir = Path(out_dir)
     (out_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), int(seed), i, int(width), int(height)) for i in range(num_frames)]
-    bar = dict(total=num_frames, disable=not progress, file=sys.stderr, desc="synthetic cracks", unit="img")
-    if workers <= 1 or num_frames <= 1:
-        return [name for name in tqdm(map(_write_one, jobs), **bar)]
-    with _pool(workers) as pool:
-        chunk = max(1, min(16, num_frames // (workers * 8)))
-        return [name for name in tqdm(pool.imap(_write_one, jobs, chunksize=chunk), **bar)]
+    jobs = [
+        (str(out_dir), int(seed), i, int(width), int(height)) for i in range(num_frames)
+    ]
+    chunk = max(1, min(16, num_frames // (max(workers, 1) * 8)))
+    return list(imap_ordered(_write_one, jobs, workers, desc="synthetic cracks", progress=progress, chunksize=chunk))
 
 
 # ---------------------------------------------------------------------------------- contact sheet
@@ -747,11 +903,22 @@ def main() -> None:
     for i in range(16):
         img, polylines = render_crack_frame([0, i])
         frames.append(img)
-        overlays.append(overlay_mask(img, rasterize(polylines, img.shape[0], img.shape[1], thickness=5)))
+        overlays.append(
+            overlay_mask(
+                img, rasterize(polylines, img.shape[0], img.shape[1], thickness=5)
+            )
+        )
     docs = Path(__file__).resolve().parents[2] / "docs"
-    save_png(contact_sheet(frames, cols=4, thumb_width=384), docs / "synthetic_cracks.png")
-    save_png(contact_sheet(overlays, cols=4, thumb_width=384), docs / "synthetic_cracks_masks.png")
-    print(f"wrote {docs / 'synthetic_cracks.png'} and {docs / 'synthetic_cracks_masks.png'}")
+    save_png(
+        contact_sheet(frames, cols=4, thumb_width=384), docs / "synthetic_cracks.png"
+    )
+    save_png(
+        contact_sheet(overlays, cols=4, thumb_width=384),
+        docs / "synthetic_cracks_masks.png",
+    )
+    print(
+        f"wrote {docs / 'synthetic_cracks.png'} and {docs / 'synthetic_cracks_masks.png'}"
+    )
 
 
 if __name__ == "__main__":

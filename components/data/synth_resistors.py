@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from multiprocessing import Pool
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -35,6 +33,7 @@ from components.data.ocr_format import (
     write_labelme,
 )
 from components.io import atomic_write_bytes
+from components.parallel import imap_ordered
 
 # --------------------------------------------------------------------------------------------
 # Fonts and marking codes
@@ -58,7 +57,7 @@ MARKING_FONTS: tuple[str, ...] = (
 _SILK_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_PLAIN)
 
 E24 = (10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91)
-E96 = tuple(int(round(100 * 10 ** (i / 96))) for i in range(96))
+E96 = tuple(round(100 * 10 ** (i / 96)) for i in range(96))
 EIA96_LETTERS = "ZYRXSABHCDEF"  # multiplier letters of the EIA-96 code
 
 # (name, length mm, width mm): chip packages; the frame scale is chosen so bodies are 220-480 px.
@@ -100,7 +99,7 @@ def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(_FONT_DIR / name), size)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font_cap_ratio(name: str) -> float:
     """Ink height of digits/capitals per unit of font size."""
     f = _font(name, 200)
@@ -108,7 +107,7 @@ def _font_cap_ratio(name: str) -> float:
     return float(np.mean(hs)) / 200.0
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font_advance_ratio(name: str) -> float:
     """Mean advance width of the 36 characters per unit of cap height."""
     f = _font(name, 200)
@@ -118,13 +117,13 @@ def _font_advance_ratio(name: str) -> float:
 
 def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, tracking: float) -> np.ndarray:
     """Alpha masks (n, h, w) float32 of each character of ``text``, laid out on one baseline."""
-    size = max(8, int(round(char_h / _font_cap_ratio(font_name))))
+    size = max(8, round(char_h / _font_cap_ratio(font_name)))
     f = _font(font_name, size)
     asc, desc = f.getmetrics()
     pad = 4
     advances = [f.getlength(ch) for ch in text]
     track = tracking * char_h / hscale
-    width = int(math.ceil(sum(advances) + track * (len(text) - 1))) + 2 * pad + size // 2
+    width = math.ceil(sum(advances) + track * (len(text) - 1)) + 2 * pad + size // 2
     height = asc + desc + 2 * pad
     masks = np.zeros((len(text), height, width), np.float32)
     x = float(pad)
@@ -134,7 +133,7 @@ def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, trac
         masks[i] = np.asarray(im, np.float32) * (1.0 / 255.0)
         x += adv + track
     if abs(hscale - 1.0) > 1e-3:
-        nw = max(4, int(round(width * hscale)))
+        nw = max(4, round(width * hscale))
         masks = np.stack([cv2.resize(m, (nw, height), interpolation=cv2.INTER_AREA if hscale < 1 else cv2.INTER_LINEAR) for m in masks])
     union = masks.max(axis=0) > 0.02
     ys, xs = np.nonzero(union)
@@ -225,10 +224,10 @@ def _warp_region(frame_hw: tuple[int, int], a: np.ndarray, t: np.ndarray, pw: in
     """Integer frame region covered by the transformed patch, and the cv2 matrix into it."""
     h, w = frame_hw
     corners = _apply(a, t, np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64))
-    x0 = max(0, int(math.floor(corners[:, 0].min())) - 1)
-    y0 = max(0, int(math.floor(corners[:, 1].min())) - 1)
-    x1 = min(w, int(math.ceil(corners[:, 0].max())) + 1)
-    y1 = min(h, int(math.ceil(corners[:, 1].max())) + 1)
+    x0 = max(0, math.floor(corners[:, 0].min()) - 1)
+    y0 = max(0, math.floor(corners[:, 1].min()) - 1)
+    x1 = min(w, math.ceil(corners[:, 0].max()) + 1)
+    y1 = min(h, math.ceil(corners[:, 1].max()) + 1)
     if x1 <= x0 or y1 <= y0:
         return None
     # pixel index u maps to continuous u + 0.5; frame index = continuous - 0.5 - region origin
@@ -331,8 +330,8 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
     """
     margin = 12.0
     pad_w = width * rng.uniform(1.05, 1.3) if pad_rgb is not None else width
-    pw = int(math.ceil(length + 2 * pad_ext + 2 * margin))
-    ph = int(math.ceil(max(width, pad_w) + 2 * margin))
+    pw = math.ceil(length + 2 * pad_ext + 2 * margin)
+    ph = math.ceil(max(width, pad_w) + 2 * margin)
     bx0, by0 = (pw - length) / 2, (ph - width) / 2
     bx1, by1 = bx0 + length, by0 + width
     x = np.arange(pw, dtype=np.float32) + 0.5
@@ -408,8 +407,8 @@ def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tup
     """A SOT/SOIC package: dark moulded body, gull-wing tin pins on the long sides."""
     pin_len = width * rng.uniform(0.25, 0.4)
     margin = 14.0
-    pw = int(math.ceil(length + 2 * margin))
-    ph = int(math.ceil(width + 2 * pin_len + 2 * margin))
+    pw = math.ceil(length + 2 * margin)
+    ph = math.ceil(width + 2 * pin_len + 2 * margin)
     bx0, by0 = margin, (ph - width) / 2
     bx1, by1 = bx0 + length, by0 + width
     xs = (np.arange(pw, dtype=np.float32) + 0.5)[None, :]
@@ -484,8 +483,8 @@ def _silk_text(rng: np.random.Generator) -> str:
 def _stroke_text_mask(rng: np.random.Generator, text: str, height: float) -> np.ndarray:
     """Silkscreen-style (vector stroke font) text as a float mask, unrotated."""
     face = _SILK_FONTS[rng.integers(len(_SILK_FONTS))]
-    scale = cv2.getFontScaleFromHeight(face, int(round(height)), 1)
-    thick = max(2, int(round(height * rng.uniform(0.09, 0.15))))
+    scale = cv2.getFontScaleFromHeight(face, round(height), 1)
+    thick = max(2, round(height * rng.uniform(0.09, 0.15)))
     (tw, th), base = cv2.getTextSize(text, face, scale, thick)
     pad = thick + 4
     m = np.zeros((th + base + 2 * pad, tw + 2 * pad), np.uint8)
@@ -950,17 +949,17 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
     if r < 0.4:
         if r < 0.2:  # defocus disk
             rad = rng.uniform(1.0, 2.4)
-            n = 2 * int(math.ceil(rad)) + 1
+            n = 2 * math.ceil(rad) + 1
             yy, xx = np.mgrid[0:n, 0:n] - n // 2
             k = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
         else:  # mild motion
             ln = rng.uniform(2.5, 6.0)
-            n = 2 * int(math.ceil(ln / 2)) + 1
+            n = 2 * math.ceil(ln / 2) + 1
             k = np.zeros((n, n), np.float32)
             ma = rng.uniform(0, math.pi)
             p = np.array([math.cos(ma), math.sin(ma)]) * ln / 2
             c = n // 2
-            cv2.line(k, (int(round(c - p[0])), int(round(c - p[1]))), (int(round(c + p[0])), int(round(c + p[1]))), 1.0, 1, cv2.LINE_AA)
+            cv2.line(k, (round(c - p[0]), round(c - p[1])), (round(c + p[0]), round(c + p[1])), 1.0, 1, cv2.LINE_AA)
         img = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
     # sensor: signal-dependent luminance noise and coarser chroma noise
     read, shot = rng.uniform(1.0, 4.0), rng.uniform(0.02, 0.12)
@@ -1044,13 +1043,13 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
                             sc.pad_rgb if kind == "pcb" else None, ceramic, light, sp.angle)
         ph, pw = patch.top.shape[:2]
         bx0, by0, bx1, by1 = patch.body
-        n, gh, gw = glyphs.shape
+        _n, gh, gw = glyphs.shape
         cap_w = sp.cap_frac * sp.length
         # the text block sits inside the overcoat, centred with a little printing offset
         free_x = (bx1 - bx0 - 2 * cap_w) - gw
         free_y = (by1 - by0 - 2 * ceramic) - gh
-        ox = int(round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0)))
-        oy = int(round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0)))
+        ox = round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0))
+        oy = round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0))
         _with_text(rng, patch, glyphs, ox, oy, ink_rgb)
         a, t = _xform(sp.angle, pw, ph, sp.cx, sp.cy)
         _composite(img, patch, a, t, 0.55)
@@ -1078,7 +1077,7 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
 
 def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: int, oy: int, ink_rgb: np.ndarray) -> Patch:
     """Print the glyphs (their block's top-left at patch pixel (ox, oy)) onto the body of ``patch``."""
-    n, gh, gw = glyphs.shape
+    _n, gh, gw = glyphs.shape
     ink = glyphs.max(axis=0)
     ink *= rng.uniform(0.8, 1.0) * np.clip(1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, gh, gw, rng.uniform(2, 8))), 0, 1)
     ink = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.35, 0.9))
@@ -1117,10 +1116,6 @@ def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, he
 # --------------------------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    cv2.setNumThreads(1)
-
-
 def _write_one(job: tuple[str, int, int, int, int]) -> str:
     out_dir, seed, i, width, height = job
     fr = _render(np.random.default_rng([seed, i]), width, height)
@@ -1141,26 +1136,10 @@ def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers
 
     Frame i draws from ``default_rng([seed, i])`` only, so the files do not depend on ``workers``.
     """
-    from tqdm import tqdm
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, int(width), int(height)) for i in range(int(num_frames))]
-    bar = tqdm(total=len(jobs), desc="synth resistors", unit="frame", file=sys.stderr, disable=not progress)
-    names: list[str] = []
-    try:
-        if workers <= 1:
-            for j in jobs:
-                names.append(_write_one(j))
-                bar.update(1)
-        else:
-            with Pool(workers, initializer=_worker_init) as pool:
-                for name in pool.imap(_write_one, jobs, chunksize=1):
-                    names.append(name)
-                    bar.update(1)
-    finally:
-        bar.close()
-    return names
+    return list(imap_ordered(_write_one, jobs, workers, desc="synth resistors", unit="frame", progress=progress, chunksize=1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1172,8 +1151,8 @@ def draw_annotation(image: np.ndarray, ann: OcrAnnotation) -> np.ndarray:
     """A copy of ``image`` with ROI boxes (green), character boxes (red) and the ROI text."""
     out = image.copy()
     for s in ann.shapes:
-        p0 = (int(round(s.x1)), int(round(s.y1)))
-        p1 = (int(round(s.x2)), int(round(s.y2)))
+        p0 = (round(s.x1), round(s.y1))
+        p1 = (round(s.x2), round(s.y2))
         if s.is_roi:
             cv2.rectangle(out, p0, p1, (0, 255, 0), 3)
             cv2.putText(out, s.text or "", (p0[0], max(30, p0[1] - 10)), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 255, 0), 4, cv2.LINE_AA)

@@ -40,25 +40,31 @@ def test_dataset_identical_for_any_worker_count(tmp_path):
     assert n1 == n2 == [f"crack_{i:06d}" for i in range(6)]
     for name in n1:
         for rel in (f"images/{name}.png", f"annotations/{name}_PLINE.json"):
-            assert (tmp_path / "w1" / rel).read_bytes() == (tmp_path / "w2" / rel).read_bytes(), rel
+            assert (tmp_path / "w1" / rel).read_bytes() == (
+                tmp_path / "w2" / rel
+            ).read_bytes(), rel
     # frame i of the dataset is render_crack_frame([seed, i]); another seed gives other files
     _, lines = render_crack_frame([11, 3])
     stored = read_pline(tmp_path / "w1" / "annotations" / "crack_000003_PLINE.json")
     assert len(stored) == len(lines)
     assert all(np.allclose(s, p, atol=0.006) for s, p in zip(stored, lines))
     n3 = generate_crack_dataset(tmp_path / "s12", 2, seed=12, workers=1, progress=False)
-    assert (tmp_path / "s12" / "images" / f"{n3[0]}.png").read_bytes() != (tmp_path / "w1" / "images" / f"{n1[0]}.png").read_bytes()
+    assert (tmp_path / "s12" / "images" / f"{n3[0]}.png").read_bytes() != (
+        tmp_path / "w1" / "images" / f"{n1[0]}.png"
+    ).read_bytes()
     assert not list(tmp_path.rglob("*.tmp*")), "temporary files left behind"
 
 
 def test_about_a_quarter_crack_free():
     # the crack/no-crack draw is the first draw of each frame's generator
-    free = [np.random.default_rng([0, i]).random() < CRACK_FREE_PROB for i in range(400)]
+    free = [
+        np.random.default_rng([0, i]).random() < CRACK_FREE_PROB for i in range(400)
+    ]
     assert CRACK_FREE_PROB == 0.25
     assert 0.18 <= np.mean(free) <= 0.32
     # and the rendered frames follow it
     for i in range(12):
-        img, lines = render_crack_frame([0, i])
+        _, lines = render_crack_frame([0, i])
         assert (len(lines) == 0) == free[i], i
 
 
@@ -102,7 +108,7 @@ def test_drawn_cracks_lie_on_the_annotated_centre_lines(frames):
 
 def test_mask_misaligned_by_a_few_pixels_fails_the_agreement(frames):
     # the agreement check above can fail: shifted centre lines miss most of the dark pixels
-    img, lines, info = next(f for f in frames if f[1] and sum(len(p) for p in f[1]) > 60)
+    _, lines, info = next(f for f in frames if f[1] and sum(len(p) for p in f[1]) > 60)
     strong = info["crack_dark"] > 0.5
     shifted = [p + np.array([7.0, 7.0]) for p in lines]
     m9 = rasterize(shifted, H, W, thickness=9).astype(bool)
@@ -119,7 +125,7 @@ def test_distractors_are_not_annotated(frames):
         rng = np.random.default_rng([1, i])
         if rng.random() >= CRACK_FREE_PROB:
             continue
-        img, lines, info = _render(np.random.default_rng([1, i]), W, H)
+        _, lines, info = _render(np.random.default_rng([1, i]), W, H)
         assert lines == [] and info["crack_dark"].max() == 0.0
         seen.update(d.split("_")[0] for d in info["distractors"])
         if {"lane", "sealed"} <= seen:

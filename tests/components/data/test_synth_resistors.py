@@ -21,13 +21,14 @@ from components.data.synth_resistors import (
     render_resistor_frame_debug,
 )
 
-W, H = 640, 480  # smaller frames keep the suite fast; the layout logic is the same
+W, H = 640, 480  # smaller frames keep the determinism/dataset tests fast (sizes scale with the width)
+FULL_W, FULL_H = 1280, 960  # the specified frame size, for the content checks
 SEEDS = [[7, i] for i in range(8)]
 
 
 @pytest.fixture(scope="module")
 def debug_frames():
-    return [render_resistor_frame_debug(s, W, H) for s in SEEDS]
+    return [render_resistor_frame_debug(s, FULL_W, FULL_H) for s in SEEDS]
 
 
 def test_same_seed_same_frame_and_different_seed_differs():
@@ -53,7 +54,9 @@ def test_annotations_are_valid(debug_frames):
     n_rois = 0
     for fr in debug_frames:
         ann = fr.annotation
-        assert (ann.width, ann.height) == (W, H)
+        assert (ann.width, ann.height) == (FULL_W, FULL_H)
+        assert fr.image.shape == (FULL_H, FULL_W, 3)
+        W, H = FULL_W, FULL_H
         rois = ann.rois
         assert 1 <= len(rois) <= 3
         assert len({r.group_id for r in rois}) == len(rois)
@@ -110,13 +113,16 @@ def test_char_boxes_are_printed_in_the_image(debug_frames):
                 assert np.percentile(inner, 95) - np.percentile(inner, 10) > 40, c.label
 
 
-def test_char_height_and_text_styles():
-    heights = []
-    for i in range(6):
-        _, ann = render_resistor_frame([11, i])  # full resolution: heights are specified there
+def test_sizes_and_text_styles(debug_frames):
+    heights, lengths = [], []
+    for fr in debug_frames:
+        ann = fr.annotation
         for r in ann.rois:
+            lengths.append(max(r.x2 - r.x1, r.y2 - r.y1))
             heights += [c.y2 - c.y1 for c in ann.chars_of(r.group_id)]
-    assert heights and np.median(heights) >= 20
+    # axis-aligned boxes of rotated text/bodies: at least the specified minimum sizes
+    assert min(heights) >= 25 * 0.95 and max(heights) <= 70 * 1.6
+    assert min(lengths) >= 220 * 0.9 and max(lengths) <= 480 * 1.5
     rng = np.random.default_rng(0)
     codes = [_marking(rng) for _ in range(400)]
     assert all(1 <= len(c) <= MAX_TEXT_LEN and re.fullmatch(r"[0-9A-Z]+", c) for c in codes)

@@ -1,0 +1,98 @@
+"""The prepare and validate flows on real-data sources, run as Prefect flows in a scratch project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from prefect.testing.utilities import prefect_test_harness
+
+from components.data.prepare import SourceError
+from components.data.validation import DataValidationError
+from flows.prepare import prepare
+from flows.validate import validate
+from tests.conftest import REPO, make_crack_dataset, make_ocr_dataset
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prefect_server():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A scratch working directory with the repo's params.yaml, tiny and pointed at real sources."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"]["ocr"].update(source="data/sources/resistors", format="auto")
+    params["data"]["crack"].update(source="data/sources/roads", format="png_masks")
+    params["data"]["workers"] = 1
+    params["validation"]["min_split_size"] = {"train": 0, "val": 0, "test": 0}
+    params["validation"]["ocr"]["min_size"] = [320, 240]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("PIPELINE_RUN_ID", raising=False)
+    return tmp_path
+
+
+def _set(project: Path, dotted: str, value) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    *parents, leaf = dotted.split(".")
+    node = params
+    for p in parents:
+        node = node[p]
+    node[leaf] = value
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
+    src = project / "data/sources/resistors"
+    make_ocr_dataset(src, n=8)
+    (src / "s003.json").write_text("{ not json")
+    summary = prepare("ocr")
+    assert summary["format"] == "labelme" and summary["samples"] == 7 and summary["import_problems"] == 2  # s003.json unreadable, s003.jpg unreferenced
+    assert len(list((project / "data/ocr").glob("*.jpg"))) == 7
+
+    with pytest.raises(DataValidationError, match=r"s003\.json.*not valid JSON"):
+        validate("ocr")
+    assert not (project / "data/manifests/ocr.parquet").exists()
+
+    _set(project, "validation.on_error", "quarantine")
+    stats = validate("ocr")
+    assert stats["bad_samples"] == 1 and stats["samples_ok"] == 7
+    manifest = pd.read_parquet(project / "data/manifests/ocr.parquet")
+    bad = manifest[manifest.status != "ok"]
+    assert list(bad.name) == ["s003"] and "not valid JSON" in bad.reason.iloc[0]
+    assert json.loads((project / "metrics/validate_ocr.json").read_text())["bad_samples"] == 1
+
+    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlruns/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])
+    tags = sorted((r.data.tags["stage"], r.data.tags.get("validation", "-")) for r in runs if "stage" in r.data.tags)
+    assert tags == [("prepare_ocr", "-"), ("validate_ocr", "failed"), ("validate_ocr", "quarantined")]
+
+
+def test_png_mask_source_imports_and_validates(project, tmp_path):
+    make_crack_dataset(tmp_path / "canon", n=4)
+    from components.data.exporters import export_png_masks
+
+    export_png_masks(tmp_path / "canon", project / "data/sources/roads", thickness=5)
+    assert prepare("crack")["samples"] == 4
+    stats = validate("crack")
+    assert stats["samples_ok"] == 4 and stats["crack_free"] == 2 and stats["mask_coverage"]["max"] > 0
+
+
+def test_source_outside_data_sources_is_refused(project, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    make_ocr_dataset(elsewhere, n=2)
+    _set(project, "data.ocr.source", str(elsewhere))
+    with pytest.raises(SourceError, match="must lie under data/sources"):
+        prepare("ocr")
+    shutil.rmtree(elsewhere)
+    with pytest.raises(SourceError, match="is not a folder"):
+        prepare("ocr")
