@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 
 from components import tracking
 from components.config import load_params
-from components.data.prepare import prepare_crack, prepare_ocr
+from components.data.prepare import prepare_dataset
 from flows.common import tag_prefect_run
 
 OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
@@ -23,9 +23,8 @@ OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 @task(name="build-dataset")
 def build_dataset(dataset: str, data, out: Path) -> dict:
     spec = getattr(data, dataset)
-    fn = prepare_ocr if dataset == "ocr" else prepare_crack
-    return fn(spec.source, spec.format, out, num_frames=spec.num_frames, width=spec.width, height=spec.height,
-              seed=data.seed, workers=data.workers, max_pixels=data.max_pixels)
+    return prepare_dataset(dataset, spec.source, spec.format, out, num_frames=spec.num_frames, width=spec.width,
+                           height=spec.height, seed=data.seed, workers=data.workers, max_pixels=data.max_pixels)
 
 
 @flow(name="prepare", log_prints=True)

@@ -53,36 +53,23 @@ def _fresh_tmp(out: Path) -> Path:
     return tmp
 
 
-def prepare_ocr(source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int, seed: int,
-                workers: int, max_pixels: int, progress: bool = True) -> dict:
-    """Write the canonical OCR dataset to ``out``; return what was done (for tracking)."""
+def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int,
+                    seed: int, workers: int, max_pixels: int, progress: bool = True) -> dict:
+    """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking)."""
+    from components.data.synth_cracks import generate_crack_dataset
     from components.data.synth_resistors import generate_resistor_dataset
 
+    generate, import_real, synthetic_format = {
+        "ocr": (generate_resistor_dataset, import_ocr, "labelme"),
+        "crack": (generate_crack_dataset, import_crack, "pline"),
+    }[dataset]
     src = resolve_source(source)
     tmp = _fresh_tmp(Path(out))
     if src is None:
-        names = generate_resistor_dataset(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
-        summary = {"source": SYNTHETIC, "format": "labelme", "samples": len(names), "import_problems": 0}
+        names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
+        summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:
-        report = import_ocr(src, tmp, fmt=fmt, max_pixels=max_pixels)
-        summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
-                   "import_problems": len(report.problems)}
-    _replace_dir(tmp, Path(out))
-    return summary
-
-
-def prepare_crack(source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int, seed: int,
-                  workers: int, max_pixels: int, progress: bool = True) -> dict:
-    """Write the canonical crack dataset to ``out``; return what was done (for tracking)."""
-    from components.data.synth_cracks import generate_crack_dataset
-
-    src = resolve_source(source)
-    tmp = _fresh_tmp(Path(out))
-    if src is None:
-        names = generate_crack_dataset(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
-        summary = {"source": SYNTHETIC, "format": "pline", "samples": len(names), "import_problems": 0}
-    else:
-        report = import_crack(src, tmp, fmt=fmt, max_pixels=max_pixels)
+        report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)
         summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
                    "import_problems": len(report.problems)}
     _replace_dir(tmp, Path(out))
