@@ -13,19 +13,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from components.crack.config import CrackParams
+from components.ocr.config import OcrParams
+from components.schema import Size, Strict
 
 from components.io import atomic_write_text
 
 PARAMS_FILE = Path("params.yaml")
 PROFILES_DIR = Path("profiles")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Splits(Strict):
@@ -72,9 +72,6 @@ class MinSplitSize(Strict):
     test: int = Field(ge=0)
 
 
-Size = Annotated[tuple[int, int], Field(strict=False)]  # [width, height]; YAML has lists, not tuples
-
-
 class OcrValidation(Strict):
     min_size: Size
     max_size: Size
@@ -102,6 +99,8 @@ class MlflowParams(Strict):
 class Params(Strict):
     data: DataParams
     validation: ValidationParams
+    ocr: OcrParams
+    crack: CrackParams
     mlflow: MlflowParams
 
 
