@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -87,8 +88,11 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
             bad_list.to_csv(tmp, index=False)
         mlflow.log_metrics(flat({k: v for k, v in stats.items() if k != "char_classes"}))
         mlflow.log_dict(stats, "dataset_statistics.json")
-        mlflow.log_input(mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
-                                                 digest=data_hash.removesuffix(".dir")[:32]), context="validation")
+        with warnings.catch_warnings():  # MLflow's hint about integer columns is about model signatures
+            warnings.simplefilter("ignore", UserWarning)
+            manifest_ds = mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
+                                                  digest=data_hash.removesuffix(".dir")[:32])
+        mlflow.log_input(manifest_ds, context="validation")
         mlflow.log_artifacts(str(REPORTS / dataset), artifact_path="validation_report")
         log.info("%s: %d samples, %d ok, %d bad; data docs: %s", dataset, stats["samples"], stats["samples_ok"],
                  len(report.bad), report.docs_index)
