@@ -19,10 +19,9 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from components.crack.config import CrackParams
+from components.io import atomic_write_text
 from components.ocr.config import OcrParams
 from components.schema import Size, Strict
-
-from components.io import atomic_write_text
 
 PARAMS_FILE = Path("params.yaml")
 PROFILES_DIR = Path("profiles")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from multiprocessing import get_context
 from contextlib import contextmanager, nullcontext
+from multiprocessing import get_context
 from typing import Callable, Iterable, Iterator, TypeVar
 
 import cv2
