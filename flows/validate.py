@@ -86,7 +86,7 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
                                 columns=["sample", "reason"])
         with atomic_path(REPORTS / dataset / "bad_samples.csv") as tmp:
             bad_list.to_csv(tmp, index=False)
-        mlflow.log_metrics(flat({k: v for k, v in stats.items() if k != "char_classes"}))
+        mlflow.log_metrics(flat(stats))  # includes counts per class and per split
         mlflow.log_dict(stats, "dataset_statistics.json")
         with warnings.catch_warnings():  # MLflow's hint about integer columns is about model signatures
             warnings.simplefilter("ignore", UserWarning)
