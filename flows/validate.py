@@ -24,6 +24,7 @@ from components.data.manifest import (
     build_ocr_manifest,
     statistics,
 )
+from components.data.report import render_report
 from components.data.validation import (
     DatasetReport,
     DataValidationError,
@@ -31,7 +32,7 @@ from components.data.validation import (
     validate_crack,
     validate_ocr,
 )
-from components.io import atomic_path
+from components.io import atomic_path, atomic_write_text
 from flows.common import flat, tag_prefect_run, write_metrics
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
@@ -86,6 +87,8 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
                                 columns=["sample", "reason"])
         with atomic_path(REPORTS / dataset / "bad_samples.csv") as tmp:
             bad_list.to_csv(tmp, index=False)
+        atomic_write_text(REPORTS / dataset / "report.html",
+                          render_report(dataset, report, stats, data_hash, on_error, REPORTS / dataset))
         mlflow.log_metrics(flat(stats))  # includes counts per class and per split
         mlflow.log_dict(stats, "dataset_statistics.json")
         with warnings.catch_warnings():  # MLflow's hint about integer columns is about model signatures
@@ -94,8 +97,8 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
                                                   digest=data_hash.removesuffix(".dir")[:32])
         mlflow.log_input(manifest_ds, context="validation")
         mlflow.log_artifacts(str(REPORTS / dataset), artifact_path="validation_report")
-        log.info("%s: %d samples, %d ok, %d bad; data docs: %s", dataset, stats["samples"], stats["samples_ok"],
-                 len(report.bad), report.docs_index)
+        log.info("%s: %d samples, %d ok, %d bad; report: %s", dataset, stats["samples"], stats["samples_ok"],
+                 len(report.bad), REPORTS / dataset / "report.html")
         if report.bad or report.failed_rules:
             msg = f"{dataset}: {len(report.bad)} bad sample(s) ({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 200)}"
             mlflow.set_tag("validation", "failed" if on_error == "fail" else "quarantined")

@@ -89,8 +89,8 @@ def _ocr_sample(args: tuple[Path, Path, Splits, int]) -> tuple[dict, list[dict]]
     split = splits.of(name)
     try:
         ann = read_labelme(json_path)
-        img_path = resolve_inside(root, ann.image_path, source=json_path)
-        rel_img = img_path.relative_to(root.resolve()).as_posix()
+        rel_img = resolve_inside(root, ann.image_path, source=json_path).relative_to(root.resolve()).as_posix()
+        img_path = root / rel_img  # named as the user gave the root, not as the resolved absolute path
         if not img_path.exists():
             raise ImageReadError(f"{json_path}: image {ann.image_path!r} does not exist")
         facts = _image_facts(img_path, max_pixels)

@@ -9,7 +9,7 @@ _names``), which become a per-sample list of reasons: every bad sample is listed
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no telemetry; no internet here anyway
@@ -35,12 +35,16 @@ class Rule:
     show: tuple[str, ...] = ()  # columns whose values go into the message
 
 
-@dataclass
-class ValidationResult:
+@dataclass(frozen=True)
+class Outcome:
+    """How one rule fared on one table, for the offline summary report."""
+
+    table: str
+    meaning: str
+    expectation: str
     success: bool
-    bad: dict[str, list[str]] = field(default_factory=dict)  # sample name -> reasons
-    failed_rules: list[str] = field(default_factory=list)
-    docs_index: Path | None = None
+    unexpected: int
+    rows: int
 
 
 def _size_rules(min_size: tuple[int, int], max_size: tuple[int, int], channels: list[int]) -> list[Rule]:
@@ -123,6 +127,7 @@ class Validator:
                          "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                                            "base_directory": str(self.docs_dir.resolve())}})
         self.source = self.context.data_sources.add_pandas(f"{dataset}_manifest")
+        self.outcomes: list[Outcome] = []
 
     def check(self, table: str, frame: pd.DataFrame, rules: list[Rule]) -> tuple[dict[str, list[str]], list[str]]:
         """Run ``rules`` over ``frame``; return reasons per sample name and the failed rule texts."""
@@ -143,9 +148,11 @@ class Validator:
         failed: list[str] = []
         for run in result.run_results.values():
             for r in run.results:
+                rule = rules[r.expectation_config.meta["rule"]]
+                self.outcomes.append(Outcome(table, rule.meaning, r.expectation_config.type, bool(r.success),
+                                             int(r.result.get("unexpected_count") or 0), len(frame)))
                 if r.success:
                     continue
-                rule = rules[r.expectation_config.meta["rule"]]
                 if r.exception_info and r.exception_info.get("raised_exception"):
                     failed.append(f"{table}: {rule.meaning}: GX error {r.exception_info.get('exception_message')}")
                     continue
@@ -179,6 +186,7 @@ class DatasetReport:
     bad: dict[str, list[str]]      # sample name -> reasons
     failed_rules: list[str]
     docs_index: Path
+    outcomes: list[Outcome]
 
 
 def _merge(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
@@ -194,7 +202,7 @@ def _finish(validator: Validator, samples: pd.DataFrame, boxes, bad, failed, min
     samples.loc[flagged, "status"] = "error"
     samples.loc[flagged, "reason"] = samples.loc[flagged, "name"].map(lambda n: "; ".join(bad[n]))
     _merge(bad, split_bad)  # split shortfalls are dataset-level: listed, but no sample row to mark
-    return DatasetReport(samples, boxes, bad, failed, validator.build_docs())
+    return DatasetReport(samples, boxes, bad, failed, validator.build_docs(), validator.outcomes)
 
 
 def validate_ocr(samples: pd.DataFrame, boxes: pd.DataFrame, root: Path, docs_dir: Path, *, min_size, max_size,

@@ -1,9 +1,63 @@
-"""Parameters of the two-stage resistor OCR (``ocr:`` in params.yaml)."""
+"""Parameters of the two-stage resistor OCR (``ocr:`` in params.yaml).
+
+Each stage reads only its own sub-model, so DVC can declare ``ocr.roi`` for ``train_roi``,
+``ocr.char`` for ``train_ocr`` and ``ocr.eval`` for ``evaluate_ocr``: changing the evaluation
+threshold does not retrain anything.
+"""
 
 from __future__ import annotations
 
-from components.schema import Strict
+from typing import Literal
+
+from pydantic import Field
+
+from components.schema import Size, Strict
+
+
+class Detector(Strict):
+    """What both SSD stages share: backbone width, schedule, checkpointing."""
+
+    width_mult: float = Field(gt=0, le=2)     # MobileNetV2 width multiplier
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    lr: float = Field(gt=0)                   # peak learning rate of the schedule
+    lr_schedule: Literal["onecycle", "cosine", "constant"]
+    warmup_frac: float = Field(ge=0, lt=1)    # share of steps spent warming up (onecycle)
+    weight_decay: float = Field(ge=0)
+    save_cycle: int = Field(gt=0)             # checkpoint every N epochs (and on Ctrl-C) for resume
+    score_threshold: float = Field(ge=0, lt=1)  # detections kept by the model (before reading)
+    nms_iou: float = Field(gt=0, le=1)
+    max_train_frames: int = Field(ge=0)       # 0 = all; smaller for quick experiments and tests
+
+
+class RoiParams(Detector):
+    input_size: Size                          # [width, height] of the downsampled frame (frame / 4)
+
+
+class CharParams(Detector):
+    crop_size: int = Field(gt=31)             # crops are letterboxed into crop_size x crop_size
+    crop_margin: float = Field(ge=0, le=1)    # ROI box grown by this share of its size on each side
+    roi_score_threshold: float = Field(ge=0, lt=1)  # stage-1 boxes kept as training crops
+    gt_roi_crops: bool                        # also train on crops of the ground-truth ROIs
+    rotation_deg: float = Field(ge=0, le=90)  # random rotation of training crops, +-deg ("angle50")
+    rotation_prob: float = Field(ge=0, le=1)
+    photometric_prob: float = Field(ge=0, le=1)
+
+
+class EvalParams(Strict):
+    roi_score_threshold: float = Field(ge=0, lt=1)
+    char_score_threshold: float = Field(ge=0, lt=1)   # characters read into the string
+    max_frames: int = Field(ge=0)                     # 0 = the whole test split
+    latency_warmup: int = Field(ge=0)
+    latency_runs: int = Field(gt=0)
+    latency_threads: int = Field(gt=0)
+    overlays: int = Field(ge=0)                       # overlay PNGs logged to MLflow
 
 
 class OcrParams(Strict):
-    pass
+    device: Literal["auto", "cpu", "cuda"]    # auto = CUDA when present
+    seed: int
+    threads: int = Field(ge=0)                # torch CPU threads for training; 0 = torch default
+    roi: RoiParams
+    char: CharParams
+    eval: EvalParams

@@ -70,6 +70,8 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
     bad = manifest[manifest.status != "ok"]
     assert list(bad.name) == ["s003"] and "not valid JSON" in bad.reason.iloc[0]
     assert json.loads((project / "metrics/validate_ocr.json").read_text())["bad_samples"] == 1
+    page = (project / "reports/validation/ocr/report.html").read_text()
+    assert "quarantined" in page and "s003.json" in page and "not valid JSON" in page
 
     client = mlflow.MlflowClient(tracking_uri="sqlite:///mlruns/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])

@@ -86,7 +86,8 @@ def test_outputs_exist_and_are_valid(clone, repro):
         assert {"path", "sha256", "width", "height", "channels", "split", "status"} <= set(manifest.columns)
         metrics = json.loads((clone / f"metrics/validate_{ds}.json").read_text())
         assert metrics["samples_ok"] == FRAMES and metrics["bad_samples"] == 0
-        assert (clone / f"reports/validation/{ds}/index.html").exists()
+        assert (clone / f"reports/validation/{ds}/index.html").exists()  # GX data docs
+        assert "passed" in (clone / f"reports/validation/{ds}/report.html").read_text()
     boxes = pd.read_parquet(clone / "data/manifests/ocr_boxes.parquet")
     assert (boxes.kind == "roi").sum() >= FRAMES
 

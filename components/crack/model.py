@@ -1,0 +1,75 @@
+"""MobileNetV2-UNet crack segmenter (DESIGN §5).
+
+Encoder: tf-keras' MobileNetV2 (``weights=None``: trained from scratch, no hub download), tapped at
+the expansion ReLUs that sit at strides 2, 4, 8 and 16 (the activations just before each
+down-sampling block, i.e. the richest features at that resolution). Decoder: at each level a
+bilinear x2 up-sampling, concatenation with the skip, and ``decoder_convs`` 3x3 conv-BN-ReLU blocks;
+the stride-2 logits for 2 classes are up-sampled bilinearly to the input size. Only layers that
+tfmot's default 8-bit scheme knows (Conv2D, DepthwiseConv2D, BN, ReLU, Add, Concatenate,
+UpSampling2D, ZeroPadding2D) are used, so quantization-aware training needs no custom layers.
+
+The input is the image after /255 and ImageNet mean/std (``normalize``); normalization stays outside
+the graph so the exported integer model takes the same tensor and the metadata names the constants.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tf_keras as keras  # noqa: E402
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+NUM_CLASSES = 2
+# MobileNetV2 layers whose outputs are the skips, by stride; the bottleneck is at stride 32
+SKIP_LAYERS = {2: "block_1_expand_relu", 4: "block_3_expand_relu", 8: "block_6_expand_relu", 16: "block_13_expand_relu"}
+BOTTLENECK_LAYERS = {"project": "block_16_project_BN", "out_relu": "out_relu"}
+
+
+def normalize(image_uint8):
+    """uint8 RGB (numpy or tf) -> float32 model input: /255 then ImageNet mean/std."""
+    return (image_uint8 / 255.0 - IMAGENET_MEAN) / IMAGENET_STD if isinstance(image_uint8, np.ndarray) else \
+        ((keras.backend.cast(image_uint8, "float32") / 255.0) - IMAGENET_MEAN) / IMAGENET_STD
+
+
+def _conv_bn_relu(x, filters: int, name: str):
+    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_unet(input_size: tuple[int, int] = (384, 288), alpha: float = 0.35,
+               decoder_filters: tuple[int, ...] = (64, 48, 32, 24), decoder_convs: int = 1,
+               bottleneck: str = "project") -> keras.Model:
+    """The UNet; ``input_size`` is (width, height), both multiples of 32; ``decoder_filters`` deepest first.
+
+    Returns a functional model mapping (B, H, W, 3) normalized images to (B, H, W, 2) logits.
+    """
+    width, height = input_size
+    if width % 32 or height % 32:
+        raise ValueError(f"input size {width}x{height} must be a multiple of 32 (5 stride-2 levels)")
+    if len(decoder_filters) != len(SKIP_LAYERS):
+        raise ValueError(f"decoder_filters needs {len(SKIP_LAYERS)} widths (strides 16, 8, 4, 2), got {list(decoder_filters)}")
+    encoder = keras.applications.MobileNetV2(input_shape=(height, width, 3), alpha=alpha, include_top=False, weights=None)
+    x = encoder.get_layer(BOTTLENECK_LAYERS[bottleneck]).output
+    for (stride, layer), filters in zip(sorted(SKIP_LAYERS.items(), reverse=True), decoder_filters):
+        x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"up{stride}")(x)
+        x = keras.layers.Concatenate(name=f"skip{stride}")([x, encoder.get_layer(layer).output])
+        for i in range(decoder_convs):
+            x = _conv_bn_relu(x, filters, f"dec{stride}_{i}")
+    x = keras.layers.Conv2D(NUM_CLASSES, 1, name="logits_s2")(x)
+    logits = keras.layers.UpSampling2D(2, interpolation="bilinear", name="logits")(x)
+    return keras.Model(encoder.input, logits, name=f"mobilenetv2_unet_a{alpha:g}")
+
+
+def count_params(model: keras.Model) -> int:
+    """All weights (trainable + BN statistics), as Keras' summary counts them."""
+    return int(model.count_params())
+
+
+def from_params(model_params) -> keras.Model:
+    m = model_params
+    return build_unet(tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck)

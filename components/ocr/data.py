@@ -1,0 +1,217 @@
+"""Datasets of the two OCR stages, read from the validated manifest (never from the folder).
+
+* Stage 1 (ROI): every usable frame downsampled by 4 (INTER_AREA, as at inference), held in memory
+  as uint8 tensors for the whole run: decoding a 1280x960 JPEG costs more than a training step.
+* Stage 2 (characters): crops of the *frozen stage-1 model's predictions* on the frames (plus,
+  optionally, of the ground-truth ROIs), grown by a margin and letterboxed to a square. Ground-truth
+  characters are mapped into crop coordinates; a crop of a false-positive ROI keeps no characters
+  and teaches the model to stay quiet there. Training thus sees the crops inference will see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from components.data.ocr_format import CHAR_CLASSES, read_labelme
+from components.io import read_image, resolve_inside
+
+CHAR_INDEX = {c: i + 1 for i, c in enumerate(CHAR_CLASSES)}  # 0 is the SSD background
+MIN_VISIBLE = 0.6  # a character cut by the crop border is kept if this share of its box is inside
+
+
+@dataclass
+class Frame:
+    """One annotated frame: ROI boxes (+ their text) and character boxes, full-resolution pixels."""
+
+    name: str
+    image_path: Path
+    width: int
+    height: int
+    rois: np.ndarray         # (R, 4) float32 x1 y1 x2 y2
+    texts: list[str]
+    chars: np.ndarray        # (C, 4)
+    char_labels: np.ndarray  # (C,) int64 in 1..36
+    char_group: np.ndarray   # (C,) index into rois, -1 if none
+
+    def image(self, max_pixels: int = 50_000_000) -> np.ndarray:
+        return read_image(self.image_path, max_pixels=max_pixels)
+
+
+def load_frames(manifest: str | Path, root: str | Path, split: str | Sequence[str], limit: int = 0) -> list[Frame]:
+    """Frames of ``split`` with status ok, in manifest order; ``limit`` > 0 keeps the first N."""
+    root = Path(root)
+    df = pd.read_parquet(manifest)
+    splits = [split] if isinstance(split, str) else list(split)
+    df = df[(df.status == "ok") & df.split.isin(splits)]
+    if limit:
+        df = df.head(limit)
+    frames = []
+    for row in df.itertuples():
+        ann = read_labelme(resolve_inside(root, row.annotation))
+        rois = ann.rois
+        gid = {r.group_id: i for i, r in enumerate(rois) if r.group_id is not None}
+        chars = [s for s in ann.shapes if not s.is_roi and s.label in CHAR_INDEX]
+        frames.append(Frame(
+            name=row.name, image_path=resolve_inside(root, row.path), width=int(row.width), height=int(row.height),
+            rois=np.array([r.box for r in rois], np.float32).reshape(-1, 4), texts=[r.text or "" for r in rois],
+            chars=np.array([c.box for c in chars], np.float32).reshape(-1, 4),
+            char_labels=np.array([CHAR_INDEX[c.label] for c in chars], np.int64),
+            char_group=np.array([gid.get(c.group_id, -1) for c in chars], np.int64)))
+    return frames
+
+
+def downsample(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
+    """Frame -> stage-1 input (``size`` = [w, h]); the same call at training and inference."""
+    return cv2.resize(image, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 3xHxW float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+
+
+def _imap(fn, items, desc: str, progress: bool):
+    return (fn(x) for x in tqdm(items, desc=desc, unit="img", disable=not progress, dynamic_ncols=True))
+
+
+class RoiDataset(Dataset):
+    """Downsampled frames (uint8, in memory) with their ROI boxes scaled to the input size."""
+
+    def __init__(self, frames: list[Frame], size: Sequence[int], transform: Callable | None = None,
+                 progress: bool = True):
+        self.frames, self.size, self.transform = frames, tuple(size), transform
+        self.images = list(_imap(lambda f: torch.from_numpy(downsample(f.image(), self.size)), frames,
+                                 "load frames /4", progress))
+        self.boxes = [f.rois * np.array([size[0] / f.width, size[1] / f.height] * 2, np.float32) for f in frames]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, i: int):
+        img = self.images[i].numpy()
+        boxes = self.boxes[i].copy()
+        labels = np.ones(len(boxes), np.int64)
+        if self.transform is not None:
+            img, boxes, labels = self.transform(img, boxes, labels)
+        return to_tensor(img), {"boxes": torch.from_numpy(boxes).float().reshape(-1, 4), "labels": torch.from_numpy(labels)}
+
+
+# --------------------------------------------------------------------------------------- crops ---
+
+def crop_window(box: Sequence[float], margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The ROI box grown by ``margin`` x its size on each side, clipped to the frame (integers)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    mx, my = margin * (x2 - x1), margin * (y2 - y1)
+    return (max(0, int(np.floor(x1 - mx))), max(0, int(np.floor(y1 - my))),
+            min(width, int(np.ceil(x2 + mx))), min(height, int(np.ceil(y2 + my))))
+
+
+def letterbox(image: np.ndarray, window: Sequence[int], size: int) -> tuple[np.ndarray, float]:
+    """Cut ``window`` from the frame and scale it (aspect kept) into the top-left of a size x size
+    canvas; the rest is mid-grey. Keeping the aspect keeps the text's angle, which reading needs."""
+    x1, y1, x2, y2 = window
+    patch = image[y1:y2, x1:x2]
+    h, w = patch.shape[:2]
+    scale = size / max(w, h, 1)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.full((size, size, 3), 127, np.uint8)
+    out[:nh, :nw] = cv2.resize(patch, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out, scale
+
+
+def chars_in_window(frame: Frame, window: Sequence[int], scale: float) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Ground-truth characters mostly inside ``window``, in letterboxed-crop coordinates."""
+    if not len(frame.chars):
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.int64), []
+    x1, y1, x2, y2 = window
+    b = frame.chars
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    cb = np.stack([b[:, 0].clip(x1, x2), b[:, 1].clip(y1, y2), b[:, 2].clip(x1, x2), b[:, 3].clip(y1, y2)], 1)
+    vis = (cb[:, 2] - cb[:, 0]) * (cb[:, 3] - cb[:, 1]) / np.maximum(area, 1e-6)
+    keep = np.flatnonzero(vis >= MIN_VISIBLE)
+    boxes = (cb[keep] - np.array([x1, y1, x1, y1], np.float32)) * scale
+    return boxes.astype(np.float32), frame.char_labels[keep], [int(frame.char_group[k]) for k in keep]
+
+
+@dataclass
+class Crop:
+    image: np.ndarray        # size x size x 3 uint8
+    boxes: np.ndarray        # (N, 4) crop coordinates
+    labels: np.ndarray       # (N,) 1..36
+    text: str                # ground-truth text of the ROI this crop mostly covers ("" if none)
+    source: str              # "pred" (stage-1 box) or "gt"
+
+
+def _best_roi(frame: Frame, window: Sequence[int]) -> int:
+    if not len(frame.rois):
+        return -1
+    from torchvision.ops import box_iou
+
+    iou = box_iou(torch.tensor([list(window)], dtype=torch.float32), torch.from_numpy(frame.rois))[0]
+    return int(iou.argmax()) if float(iou.max()) >= 0.5 else -1
+
+
+def make_crops(frame: Frame, image: np.ndarray, roi_boxes: np.ndarray, margin: float, size: int,
+               source: str) -> list[Crop]:
+    crops = []
+    for box in roi_boxes:
+        win = crop_window(box, margin, frame.width, frame.height)
+        if win[2] - win[0] < 4 or win[3] - win[1] < 4:
+            continue
+        img, scale = letterbox(image, win, size)
+        boxes, labels, _ = chars_in_window(frame, win, scale)
+        best = _best_roi(frame, win)
+        crops.append(Crop(img, boxes, labels, frame.texts[best] if best >= 0 else "", source))
+    return crops
+
+
+@torch.no_grad()
+def predict_rois(roi_model, image: np.ndarray, size: Sequence[int], score_threshold: float,
+                 device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """Stage 1 on one full frame: boxes (full-resolution pixels) and scores above the threshold."""
+    h, w = image.shape[:2]
+    det = roi_model([to_tensor(downsample(image, size)).to(device)])[0]
+    keep = det["scores"] >= score_threshold
+    boxes = det["boxes"][keep].cpu().numpy() * np.array([w / size[0], h / size[1]] * 2, np.float32)
+    return boxes.astype(np.float32), det["scores"][keep].cpu().numpy()
+
+
+def build_crops(frames: list[Frame], roi_model, roi_size: Sequence[int], roi_score_threshold: float, margin: float,
+                size: int, with_gt: bool, device: torch.device | str = "cpu", progress: bool = True) -> list[Crop]:
+    """Stage-2 samples: crops of the frozen stage-1 predictions (and of the ground truth)."""
+    crops: list[Crop] = []
+    for f in tqdm(frames, desc="stage-1 crops", unit="img", disable=not progress, dynamic_ncols=True):
+        image = f.image()
+        boxes, _ = predict_rois(roi_model, image, roi_size, roi_score_threshold, device)
+        crops += make_crops(f, image, boxes, margin, size, "pred")
+        if with_gt:
+            crops += make_crops(f, image, f.rois, margin, size, "gt")
+    return crops
+
+
+class CropDataset(Dataset):
+    def __init__(self, crops: list[Crop], transform: Callable | None = None):
+        self.crops, self.transform = crops, transform
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def __getitem__(self, i: int):
+        c = self.crops[i]
+        img, boxes, labels = c.image, c.boxes.copy(), c.labels.copy()
+        if self.transform is not None:
+            img, boxes, labels = self.transform(img, boxes, labels)
+        return to_tensor(img), {"boxes": torch.from_numpy(boxes).float().reshape(-1, 4), "labels": torch.from_numpy(labels)}
+
+
+def collate(batch):
+    return tuple(zip(*batch))

@@ -1,0 +1,116 @@
+"""SSD detectors on MobileNetV2 features at strides 8 and 16 (DESIGN §5), from torchvision's parts.
+
+Both stages are the same family: torchvision's ``SSD`` (default boxes, SSD head, matching, loss
+with hard-negative mining, box coding, batched NMS) around a MobileNetV2 trunk. The seed detected
+from VGG's conv4_3 (stride 8) and conv7 (stride 16); here the two maps are the MobileNetV2
+expansion layers at those strides, the same taps torchvision's SSDlite uses one octave lower: they
+are the widest tensors at each stride (6x the block width), which matters at width 0.35-0.5.
+
+A model is fully described by a small dict of plain values (``spec``) saved beside its weights, so
+evaluation, export and serving rebuild it without reading params.yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v2
+from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+from torchvision.models.detection.ssd import SSD, SSDHead
+
+STRIDES = (8, 16)
+
+
+class MobileNetV2Taps(nn.Module):
+    """MobileNetV2 (no weights) cut into the two SSD source maps at strides 8 and 16.
+
+    Blocks 7 and 14 are the first stride-2 blocks after each tap: they have no residual, so they can
+    be split after their 1x1 expansion, which gives the stride-8 and stride-16 maps.
+    """
+
+    def __init__(self, width_mult: float):
+        super().__init__()
+        f = mobilenet_v2(weights=None, width_mult=width_mult).features
+        self.to_s8 = nn.Sequential(*f[:7], f[7].conv[0])
+        self.to_s16 = nn.Sequential(*f[7].conv[1:], *f[8:14], f[14].conv[0])
+        self.out_channels = [f[7].conv[0].out_channels, f[14].conv[0].out_channels]
+
+    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        s8 = self.to_s8(x)
+        s16 = self.to_s16(s8)
+        return OrderedDict([("s8", s8), ("s16", s16)])
+
+
+def build_ssd(spec: dict[str, Any]) -> SSD:
+    """An SSD from ``spec``: width_mult, size [w, h], num_classes (with background), anchor_scales
+    (3 values: stride-8 scale, stride-16 scale, upper bound; fractions of the input), aspect_ratios
+    (one list per map), score_threshold, nms_iou, detections."""
+    backbone = MobileNetV2Taps(spec["width_mult"])
+    anchors = DefaultBoxGenerator(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES))
+    head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
+    w, h = spec["size"]
+    return SSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
+               image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
+               score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
+               detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
+               iou_thresh=spec.get("match_iou", 0.5))
+
+
+def roi_spec(p) -> dict[str, Any]:
+    """Stage 1: one class (resistor) on the frame / 4. Bodies are 220-480 px long at full
+    resolution (55-120 px at /4) and rotated up to 50 degrees, so their boxes span ~0.15-0.55 of the
+    input: the stride-8 map covers the small ones, stride 16 the rest."""
+    return {"kind": "roi", "width_mult": p.width_mult, "size": list(p.input_size), "num_classes": 2,
+            "classes": ["resistor"], "anchor_scales": [0.16, 0.32, 0.55], "aspect_ratios": [[2], [2, 3]],
+            "score_threshold": p.score_threshold, "nms_iou": p.nms_iou, "detections": 20, "match_iou": 0.5}
+
+
+def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
+    """Stage 2: 36 character classes in a letterboxed crop. Characters are 25-70 px in ROIs of
+    250-550 px, i.e. 0.08-0.25 of the crop side; glyphs are taller than wide, rotated up to 50 deg.
+    Matching at IoU 0.4 gives small glyphs more than one positive default box."""
+    return {"kind": "char", "width_mult": p.width_mult, "size": [p.crop_size, p.crop_size],
+            "num_classes": len(classes) + 1, "classes": list(classes), "anchor_scales": [0.09, 0.17, 0.3],
+            "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
+            "detections": 40, "match_iou": 0.4}
+
+
+def save_model(model: SSD, spec: dict[str, Any], path, extra: dict | None = None) -> None:
+    """Weights + spec in one file, written atomically (loadable with weights_only=True)."""
+    from components.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"spec": spec, "state_dict": model.state_dict(), **(extra or {})}, tmp)
+
+
+def load_model(path, device: str | torch.device = "cpu") -> tuple[SSD, dict[str, Any]]:
+    blob = torch.load(path, map_location=device, weights_only=True)
+    model = build_ssd(blob["spec"])
+    model.load_state_dict(blob["state_dict"])
+    return model.to(device).eval(), blob["spec"]
+
+
+def parameter_hash(model: nn.Module) -> str:
+    """sha256 over every parameter and buffer (names and bytes): proves a model did not change."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """No gradients, eval mode (BatchNorm statistics stay as trained)."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")

@@ -1,0 +1,142 @@
+"""Training augmentations as small composable callables ``(image, boxes, labels) -> same``.
+
+``image`` is HxWx3 uint8, ``boxes`` (N, 4) float x1 y1 x2 y2 in its pixels, ``labels`` (N,) int.
+Each transform draws from its own ``numpy`` Generator so a run is repeatable per seed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+Sample = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class Compose:
+    def __init__(self, transforms: Sequence[Callable[..., Sample]]):
+        self.transforms = list(transforms)
+
+    def __call__(self, image, boxes, labels) -> Sample:
+        for t in self.transforms:
+            image, boxes, labels = t(image, boxes, labels)
+        return image, boxes, labels
+
+
+class HorizontalFlip:
+    """Mirror the frame (ROI stage only: a mirrored character is another glyph)."""
+
+    def __init__(self, p: float = 0.5, seed: int = 0):
+        self.p, self.rng = p, np.random.default_rng(seed)
+
+    def __call__(self, image, boxes, labels) -> Sample:
+        if self.rng.random() >= self.p:
+            return image, boxes, labels
+        w = image.shape[1]
+        boxes = boxes.copy()
+        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
+        return np.ascontiguousarray(image[:, ::-1]), boxes, labels
+
+
+class Photometric:
+    """Brightness, contrast, per-channel gain, gamma, blur and sensor noise: the camera changes
+    the synthetic frames already show, drawn anew each epoch."""
+
+    def __init__(self, p: float = 0.8, seed: int = 0):
+        self.p, self.rng = p, np.random.default_rng(seed)
+
+    def __call__(self, image, boxes, labels) -> Sample:
+        r = self.rng
+        if r.random() >= self.p:
+            return image, boxes, labels
+        x = image.astype(np.float32) / 255.0
+        x = x * r.uniform(0.7, 1.3) + r.uniform(-0.12, 0.12)                       # contrast, brightness
+        x = (x - x.mean()) * r.uniform(0.75, 1.25) + x.mean()
+        x = x * r.uniform(0.85, 1.15, size=3).astype(np.float32)                    # colour cast
+        x = np.clip(x, 0, 1) ** r.uniform(0.7, 1.4)                                 # gamma
+        if r.random() < 0.3:
+            k = int(r.choice([3, 5]))
+            x = cv2.GaussianBlur(x, (k, k), 0)
+        if r.random() < 0.5:
+            x = x + r.normal(0, r.uniform(0.005, 0.04), size=x.shape).astype(np.float32)
+        if r.random() < 0.1:
+            x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)                 # grey camera
+        return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8), boxes, labels
+
+
+def rotate_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Axis-aligned boxes through the affine ``m`` (2x3), re-fitted around the rotated content.
+
+    Rotating a box's corners gives a box that grows with every rotation: the content of a glyph box
+    does not fill its corners (and after one rotation already leaves empty triangles). The ellipse
+    inscribed in the box is a closer model of a glyph's ink, so the new box is the bounding box of
+    the rotated ellipse: half-extents ``sqrt(a^2 cos^2 + b^2 sin^2)`` and ``sqrt(a^2 sin^2 + b^2 cos^2)``,
+    blended half-way with the corner box so that a genuinely rectangular glyph still stays inside.
+    """
+    if not len(boxes):
+        return boxes.reshape(0, 4).astype(np.float32)
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    a, b = (boxes[:, 2] - boxes[:, 0]) / 2, (boxes[:, 3] - boxes[:, 1]) / 2
+    ncx = m[0, 0] * cx + m[0, 1] * cy + m[0, 2]
+    ncy = m[1, 0] * cx + m[1, 1] * cy + m[1, 2]
+    c, s = abs(m[0, 0]), abs(m[0, 1])  # rotation only (scale 1): |cos|, |sin|
+    ew, eh = np.sqrt((a * c) ** 2 + (b * s) ** 2), np.sqrt((a * s) ** 2 + (b * c) ** 2)
+    rw, rh = a * c + b * s, a * s + b * c
+    hw, hh = (ew + rw) / 2, (eh + rh) / 2
+    return np.stack([ncx - hw, ncy - hh, ncx + hw, ncy + hh], 1).astype(np.float32)
+
+
+def text_angle(boxes: np.ndarray) -> float:
+    """Angle (degrees, image y down, positive = clockwise on screen) of the line through the box
+    centres, from their principal axis; 0 for fewer than two boxes."""
+    if len(boxes) < 2:
+        return 0.0
+    c = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
+    c = c - c.mean(0)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
+    dx, dy = vt[0]
+    if dx < 0:
+        dx, dy = -dx, -dy
+    return math.degrees(math.atan2(dy, dx))
+
+
+class RandomRotation:
+    """Rotate the crop about its centre so the text ends at a random angle in [-max_deg, max_deg]
+    ("angle50"), boxes re-fitted with ``rotate_boxes`` and dropped if their centre leaves the image.
+
+    The current text angle is estimated from the character centres, so the augmented text never
+    goes beyond the range that reading order is defined for (left to right within +-max_deg).
+    """
+
+    def __init__(self, max_deg: float = 50.0, p: float = 0.5, seed: int = 0, fill: int = 127):
+        self.max_deg, self.p, self.fill, self.rng = max_deg, p, fill, np.random.default_rng(seed)
+
+    def __call__(self, image, boxes, labels) -> Sample:
+        if self.max_deg <= 0 or self.rng.random() >= self.p:
+            return image, boxes, labels
+        target = self.rng.uniform(-self.max_deg, self.max_deg)
+        centre = None
+        if len(boxes):  # about the text, which a letterboxed crop does not hold at the canvas centre
+            centre = (float(boxes[:, [0, 2]].mean()), float(boxes[:, [1, 3]].mean()))
+        return rotate(image, boxes, labels, target - text_angle(boxes), self.fill, centre)
+
+
+def rotate(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, deg: float, fill: int = 127,
+           centre: tuple[float, float] | None = None) -> Sample:
+    """Rotate by ``deg`` (positive = text turns clockwise on screen, y down) about ``centre``
+    (default: the image centre)."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D(centre or (w / 2, h / 2), -deg, 1.0)
+    out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=(fill, fill, fill))
+    nb = rotate_boxes(boxes, m)
+    if len(nb):
+        cx, cy = (nb[:, 0] + nb[:, 2]) / 2, (nb[:, 1] + nb[:, 3]) / 2
+        keep = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        nb = nb[keep]
+        nb[:, [0, 2]] = nb[:, [0, 2]].clip(0, w)
+        nb[:, [1, 3]] = nb[:, [1, 3]].clip(0, h)
+        labels = labels[keep]
+    return out, nb, labels
