@@ -1,14 +1,18 @@
-"""Run the whole pipeline: one MLflow pipeline run and one Prefect API server around ``dvc repro``.
+"""The whole pipeline as one Prefect flow: ``dvc repro`` inside one MLflow pipeline run.
 
-``python -m flows.pipeline`` opens a fresh MLflow *pipeline* run and runs ``dvc repro`` with its id
-in ``PIPELINE_RUN_ID``, so every stage DVC decides to run records its MLflow run nested under it.
-Unless ``PREFECT_API_URL`` already points at a Prefect server, it starts one on loopback for the
-duration (state under ``.prefect/``), so the stages share it instead of each starting a temporary
-one (about 12 s saved per stage). Extra arguments go to ``dvc repro`` (e.g. ``validate_ocr``).
+DVC decides what reruns; this flow only wraps it: it takes the repository lock (a second run waits
+instead of corrupting DVC or MLflow state), opens an MLflow *pipeline* run whose id reaches every
+stage through ``PIPELINE_RUN_ID`` (so their runs nest under it), runs ``dvc repro`` and optionally
+``dvc push``. Deployments in ``prefect.yaml`` run this flow; ``python -m flows.pipeline [STAGE...]``
+runs it from a shell, starting a Prefect API server on loopback for the duration unless
+``PREFECT_API_URL`` points at one (the stages then share it instead of each starting a temporary
+server, about 12 s saved per stage).
 """
 
 from __future__ import annotations
 
+import argparse
+import fcntl
 import os
 import socket
 import subprocess
@@ -16,12 +20,108 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import mlflow
+from prefect import flow, get_run_logger, task
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from pydantic import BaseModel, Field
 
 from components import tracking
 from components.config import load_params
+
+LOCK_FILE = Path(".dvc/tmp/pipeline.lock")
+
+
+class PipelineOptions(BaseModel):
+    """What to run; Prefect shows these fields as a form for the deployments."""
+
+    targets: list[str] = Field(default_factory=list, description="DVC stages to reproduce with their upstream (empty: all)")
+    force: bool = Field(False, description="rerun the stages even if DVC finds them up to date")
+    push: bool = Field(False, description="dvc push data and models to the default remote afterwards")
+    lock_timeout_s: float = Field(6 * 3600, ge=0, description="how long to wait for another pipeline run to finish")
+
+
+class PipelineBusy(RuntimeError):
+    """Another pipeline run holds the repository lock for longer than the timeout."""
+
+
+@contextmanager
+def repository_lock(timeout_s: float, poll_s: float = 2.0) -> Iterator[None]:
+    """Exclusive lock on the repository for one pipeline run; waits up to ``timeout_s``."""
+    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_FILE, "a+") as fh:
+        deadline = time.monotonic() + timeout_s
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown"
+                if time.monotonic() > deadline:
+                    raise PipelineBusy(f"another pipeline run ({holder}) holds {LOCK_FILE}; gave up after {timeout_s:.0f} s")
+                if not announced:
+                    print(f"waiting for another pipeline run ({holder}) to finish ...", file=sys.stderr, flush=True)
+                    announced = True
+                time.sleep(poll_s)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.truncate(0)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _stage_env(run_id: str) -> dict[str, str]:
+    env = {**os.environ, tracking.PIPELINE_ENV: run_id}
+    # stage commands say `python`: make it this interpreter, whatever the caller's PATH
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    api = PREFECT_API_URL.value()
+    if api:
+        env["PREFECT_API_URL"] = api
+    return env
+
+
+@task(name="dvc-repro")
+def dvc_repro(targets: list[str], force: bool, env: dict[str, str]) -> None:
+    cmd = [sys.executable, "-m", "dvc", "repro", *(["--force"] if force else []), *targets]
+    code = subprocess.call(cmd, env=env)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:])} failed with exit code {code}; the failing stage's message is above")
+
+
+@task(name="dvc-push", retries=2, retry_delay_seconds=10)
+def dvc_push(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "dvc", "push"], env=env, check=True)
+
+
+@flow(name="pipeline")
+def pipeline(options: PipelineOptions = PipelineOptions()) -> str:
+    """Reproduce the DVC pipeline under the repository lock; return the MLflow pipeline run id."""
+    log = get_run_logger()
+    params = load_params()
+    with repository_lock(options.lock_timeout_s):
+        run_id = tracking.start_pipeline_run(params.mlflow.tracking_uri, params.mlflow.experiment)
+        client = mlflow.MlflowClient()
+        start = time.perf_counter()
+        status = "FAILED"
+        log.info("MLflow pipeline run %s; dvc repro %s", run_id, " ".join(options.targets) or "(all stages)")
+        try:
+            env = _stage_env(run_id)
+            dvc_repro(options.targets, options.force, env)
+            if options.push:
+                dvc_push(env)
+            status = "FINISHED"
+        finally:
+            client.log_metric(run_id, "wall_time_s", time.perf_counter() - start)
+            client.set_terminated(run_id, status=status)
+    return run_id
 
 
 def _free_port() -> int:
@@ -31,11 +131,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def prefect_server(timeout_s: float = 120) -> Iterator[str | None]:
-    """Yield the API URL of a Prefect server started on loopback, or None if one is configured already."""
-    if os.environ.get("PREFECT_API_URL"):
-        yield None
-        return
+def prefect_server(timeout_s: float = 120) -> Iterator[str]:
+    """A Prefect API server on a free loopback port for the duration; yields its API URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -62,26 +159,22 @@ def prefect_server(timeout_s: float = 120) -> Iterator[str | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    params = load_params()
-    run_id = tracking.start_pipeline_run(params.mlflow.tracking_uri, params.mlflow.experiment)
-    client = mlflow.MlflowClient()
-    start = time.perf_counter()
-    code = 1
+    parser = argparse.ArgumentParser(prog="python -m flows.pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="DVC stages (default: all)")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--push", action="store_true", help="dvc push afterwards")
+    args = parser.parse_args(argv)
+    options = PipelineOptions(targets=args.targets, force=args.force, push=args.push)
     try:
-        with prefect_server() as api_url:
-            # stage commands say `python`: make it this interpreter, whatever the caller's PATH
-            env = {**os.environ, tracking.PIPELINE_ENV: run_id,
-                   "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
-            if api_url:
-                env["PREFECT_API_URL"] = api_url
-            print(f"MLflow pipeline run {run_id}; Prefect API {env.get('PREFECT_API_URL', '(configured)')}; "
-                  f"dvc repro {' '.join(argv)}", flush=True)
-            code = subprocess.call([sys.executable, "-m", "dvc", "repro", *argv], env=env)
-    finally:
-        client.log_metric(run_id, "wall_time_s", time.perf_counter() - start)
-        client.set_terminated(run_id, status="FINISHED" if code == 0 else "FAILED")
-    return code
+        if os.environ.get("PREFECT_API_URL"):
+            pipeline(options)
+        else:
+            with prefect_server() as url, temporary_settings(updates={PREFECT_API_URL: url}):
+                pipeline(options)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"pipeline failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,63 @@
-"""Parameters of the road-crack segmenter (``crack:`` in params.yaml)."""
+"""Parameters of the road-crack segmenter (``crack:`` in params.yaml).
+
+Split by stage so that DVC reruns only what a change touches: ``model`` and ``train`` feed the
+float training (``train_crack``), ``qat`` only the quantization-aware fine-tuning (``qat_crack``),
+``eval`` only the evaluation (``evaluate_crack``).
+"""
 
 from __future__ import annotations
 
-from components.schema import Strict
+from typing import Literal
+
+from pydantic import Field
+
+from components.schema import Size, Strict
+
+
+class CrackModel(Strict):
+    input_size: Size                      # [width, height], multiples of 32; frames of another size are resized
+    alpha: float = Field(gt=0, le=1.4)    # MobileNetV2 width multiplier
+    decoder_filters: list[int] = Field(min_length=4, max_length=4)  # strides 16, 8, 4, 2
+    decoder_convs: int = Field(ge=1, le=4)  # 3x3 conv-BN-ReLU blocks per decoder level
+    bottleneck: Literal["project", "out_relu"]  # stride-32 features: block_16_project or the 1280-ch out_relu
+
+
+class CrackAugment(Strict):
+    hflip: bool
+    vflip: bool
+    brightness: float = Field(ge=0, le=1)   # max |delta| as a share of 255
+    contrast: float = Field(ge=0, lt=1)     # factor in [1 - c, 1 + c]
+    rotate_deg: float = Field(ge=0, le=45)  # max |angle|
+    scale: float = Field(ge=0, lt=1)        # zoom factor in [1 - s, 1 + s]
+
+
+class CrackTrain(Strict):
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    lr: float = Field(gt=0)                 # Adam peak; cosine decay to 0 at the last step
+    loss: Literal["ce", "focal", "dice"]
+    focal_gamma: float = Field(ge=0)        # loss: focal only
+    augment: CrackAugment
+    save_cycle: int = Field(gt=0)           # epochs between resume checkpoints
+    seed: int
+
+
+class CrackQat(Strict):
+    epochs: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    lr: float = Field(gt=0)
+    save_cycle: int = Field(gt=0)
+    augment: bool                           # same augmentation as float training, or none
+
+
+class CrackEval(Strict):
+    n_overlays: int = Field(ge=0)           # best and worst test images each, per model form
+    pr_thresholds: int = Field(ge=2)        # points of the precision/recall-vs-threshold curve
+    batch_size: int = Field(gt=0)
 
 
 class CrackParams(Strict):
-    pass
+    model: CrackModel
+    train: CrackTrain
+    qat: CrackQat
+    eval: CrackEval

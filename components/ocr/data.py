@@ -76,7 +76,7 @@ def downsample(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    return torch.from_numpy(np.multiply(image.transpose(2, 0, 1), np.float32(1 / 255.0), dtype=np.float32))
 
 
 def _imap(fn, items, desc: str, progress: bool):

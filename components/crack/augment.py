@@ -1,0 +1,83 @@
+"""Joint image + mask augmentation, as small composable TF functions (run inside tf.data).
+
+Every function takes ``(image, mask, seed)`` and returns ``(image, mask)``: ``image`` float32
+(H, W, 3) in [0, 255], ``mask`` uint8 (H, W, 1), ``seed`` an int32/int64 pair for stateless random ops.
+Geometric functions draw their random numbers once and apply the *same* transform to both tensors
+(bilinear for the image, nearest for the mask, reflected borders for both, so a crack that leaves
+the frame stays consistent); photometric ones touch the image only. The seed's augmentation drew
+separate random numbers for image and mask, which is what misaligned its masks; the test in
+tests/components/crack/test_augment.py draws a marker equal to the mask and checks every function.
+Seeds derive from (train seed, epoch, sample index), so a resumed epoch sees the same augmentations.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402
+
+
+def _split(seed, n: int):
+    return tf.unstack(tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), n))
+
+
+def flip(image, mask, seed, horizontal: bool = True, vertical: bool = True):
+    """Random left-right and up-down flips, the same for image and mask."""
+    s_h, s_v = _split(seed, 2)
+    if horizontal:
+        do = tf.random.stateless_uniform([], s_h) < 0.5
+        image, mask = tf.cond(do, lambda: (tf.reverse(image, [1]), tf.reverse(mask, [1])), lambda: (image, mask))
+    if vertical:
+        do = tf.random.stateless_uniform([], s_v) < 0.5
+        image, mask = tf.cond(do, lambda: (tf.reverse(image, [0]), tf.reverse(mask, [0])), lambda: (image, mask))
+    return image, mask
+
+
+def brightness_contrast(image, mask, seed, brightness: float = 0.0, contrast: float = 0.0):
+    """Image only: add a random delta (share of 255) and scale the contrast around the image mean."""
+    s_b, s_c = _split(seed, 2)
+    if contrast > 0:
+        factor = tf.random.stateless_uniform([], s_c, 1.0 - contrast, 1.0 + contrast)
+        mean = tf.reduce_mean(image, axis=[0, 1], keepdims=True)
+        image = (image - mean) * factor + mean
+    if brightness > 0:
+        image = image + 255.0 * tf.random.stateless_uniform([], s_b, -brightness, brightness)
+    return tf.clip_by_value(image, 0.0, 255.0), mask
+
+
+def affine_matrix(angle_rad, zoom, height, width):
+    """The 8 projective coefficients mapping *output* pixels to input pixels for a rotation by
+    ``angle_rad`` and a zoom by ``zoom`` (> 1 enlarges) about the image centre."""
+    cx, cy = (tf.cast(width, tf.float32) - 1) / 2, (tf.cast(height, tf.float32) - 1) / 2
+    c, s = tf.cos(angle_rad) / zoom, tf.sin(angle_rad) / zoom
+    return tf.stack([c, s, cx - c * cx - s * cy, -s, c, cy + s * cx - c * cy, 0.0, 0.0])
+
+
+def rotate_scale(image, mask, seed, max_deg: float = 0.0, scale: float = 0.0):
+    """Random small rotation and zoom; one matrix for both tensors."""
+    if max_deg <= 0 and scale <= 0:
+        return image, mask
+    s_a, s_z = _split(seed, 2)
+    angle = tf.random.stateless_uniform([], s_a, -max_deg, max_deg) * (math.pi / 180)
+    zoom = tf.random.stateless_uniform([], s_z, 1.0 - scale, 1.0 + scale)
+    shape = tf.shape(image)
+    matrix = affine_matrix(angle, zoom, shape[0], shape[1])[None]
+
+    def warp(x, interpolation):
+        return tf.raw_ops.ImageProjectiveTransformV3(images=x[None], transforms=matrix, output_shape=shape[:2],
+                                                     fill_value=0.0, interpolation=interpolation, fill_mode="REFLECT")[0]
+
+    image = warp(image, "BILINEAR")
+    mask = tf.cast(warp(tf.cast(mask, tf.float32), "NEAREST"), tf.uint8)
+    return image, mask
+
+
+def augment(image, mask, seed, cfg):
+    """All augmentations of ``cfg`` (a CrackAugment), geometric first."""
+    s_f, s_g, s_p = _split(seed, 3)
+    image, mask = flip(image, mask, s_f, cfg.hflip, cfg.vflip)
+    image, mask = rotate_scale(image, mask, s_g, cfg.rotate_deg, cfg.scale)
+    return brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)

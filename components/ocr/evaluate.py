@@ -1,0 +1,90 @@
+"""Evaluation of the whole two-stage path on a split (DESIGN §6) and its latency.
+
+Everything is measured on what the pipeline outputs for the full frame: ROIs from stage 1,
+characters from stage 2 mapped back to frame pixels, strings from the reading order. A ground-truth
+ROI that stage 1 misses therefore costs its characters (char mAP) and its string (accuracy, CER).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from components.data.ocr_format import CHAR_CLASSES
+from components.ocr.data import Frame
+from components.ocr.metrics import coco_map, confusion_pairs, match_rois, string_scores, voc_map
+from components.ocr.predict import FrameResult, TwoStageOcr
+
+
+@dataclass
+class Evaluation:
+    metrics: dict
+    results: list[FrameResult]
+    confusion: dict                        # (actual, predicted) -> count
+    pairs: list[tuple[str, str | None]]    # (label, read string or None) per ground-truth ROI
+
+
+def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Evaluation:
+    roi_dets, roi_gts, char_dets, char_gts, pairs, results = [], [], [], [], [], []
+    for f in tqdm(frames, desc="evaluate", unit="img", disable=not progress, dynamic_ncols=True):
+        r = ocr(f.image())
+        results.append(r)
+        rb = np.array([x.box for x in r.rois], np.float32).reshape(-1, 4)
+        rs = np.array([x.score for x in r.rois], np.float32)
+        roi_dets.append({"boxes": rb, "labels": np.ones(len(rb), np.int64), "scores": rs})
+        roi_gts.append({"boxes": f.rois, "labels": np.ones(len(f.rois), np.int64)})
+        char_dets.append({"boxes": r.all_char_boxes, "labels": r.all_char_labels, "scores": r.all_char_scores})
+        char_gts.append({"boxes": f.chars, "labels": f.char_labels})
+        match = match_rois(rb, rs, f.rois)
+        pairs += [(t, r.rois[m].text if m >= 0 else None) for t, m in zip(f.texts, match)]
+    char_map50, per_class = voc_map(char_dets, char_gts)
+    metrics = {
+        "roi_ap50": voc_map(roi_dets, roi_gts)[0],
+        "roi_ap": coco_map(roi_dets, roi_gts),
+        "char_map50": char_map50,
+        "char_map": coco_map(char_dets, char_gts),
+        **string_scores(pairs),
+        "frames": len(frames),
+        "rois": len(pairs),
+        "rois_detected": sum(r is not None for _, r in pairs),
+    }
+    metrics["char_ap50_min"] = float(np.nanmin(list(per_class.values()))) if per_class else float("nan")
+    conf = confusion_pairs(char_dets_reading(results), char_gts, CHAR_CLASSES)
+    return Evaluation(metrics, results, dict(conf), pairs)
+
+
+def char_dets_reading(results: list[FrameResult]) -> list[dict]:
+    """The characters that made it into the strings (threshold + de-duplication), per frame: what
+    the confusion matrix should show, since that is what a user reads."""
+    out = []
+    for r in results:
+        boxes = [b for x in r.rois for b in x.char_boxes]
+        labels = [CHAR_CLASSES.index(c) + 1 for x in r.rois for c in x.char_labels]
+        scores = [s for x in r.rois for s in x.char_scores]
+        out.append({"boxes": np.array(boxes, np.float32).reshape(-1, 4), "labels": np.array(labels, np.int64),
+                    "scores": np.array(scores, np.float32)})
+    return out
+
+
+def latency(ocr: TwoStageOcr, images: list[np.ndarray], warmup: int, runs: int, threads: int) -> dict:
+    """Median / p95 ms per frame at batch 1 (whole two-stage path, decoding excluded) and fps, at
+    ``threads`` torch threads; the previous thread count is restored."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for i in range(warmup):
+            ocr(images[i % len(images)])
+        times = []
+        for i in range(runs):
+            t0 = time.perf_counter()
+            ocr(images[i % len(images)])
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        torch.set_num_threads(before)
+    p50 = float(np.median(times))
+    return {"latency_ms_p50": p50, "latency_ms_p95": float(np.percentile(times, 95)), "fps": 1000.0 / float(np.mean(times)),
+            "threads": threads}

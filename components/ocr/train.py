@@ -1,0 +1,123 @@
+"""Training of stage 1 (ROI) and stage 2 (characters on frozen stage-1 crops), without orchestration.
+
+The flows (flows/train_roi.py, flows/train_ocr.py) call these with params, a checkpoint path and a
+per-epoch callback that logs; tests call them directly on tiny data.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from components.data.ocr_format import CHAR_CLASSES
+from components.ocr import transforms as T
+from components.ocr.data import (
+    CropDataset,
+    Frame,
+    RoiDataset,
+    build_crops,
+    collate,
+    to_tensor,
+)
+from components.ocr.engine import fit, make_optimizer, make_scheduler, predict, seed_everything
+from components.ocr.metrics import voc_map
+from components.ocr.model import build_ssd, char_spec, freeze, roi_spec, save_model
+
+Log = Callable[[str], None]
+
+
+def _loader(ds, batch_size: int, seed: int) -> DataLoader:
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=g, drop_last=len(ds) > batch_size)
+
+
+def _targets(ds) -> list[dict]:
+    return [{"boxes": t["boxes"].numpy(), "labels": t["labels"].numpy()} for _, t in (ds[i] for i in range(len(ds)))]
+
+
+def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoint: Path, fingerprint: str,
+                    out: Path, seed: int = 0, on_epoch: Callable[[dict], None] | None = None,
+                    progress: bool = True, log: Log = print) -> dict:
+    """Stage 1 on frames downsampled to ``p.input_size``; writes ``out`` and returns a summary."""
+    t0 = time.perf_counter()
+    seed_everything(seed)
+    spec = roi_spec(p)
+    model = build_ssd(spec).to(device)
+    tf = T.Compose([T.HorizontalFlip(0.5, seed), T.Photometric(0.8, seed + 1)])
+    train_ds = RoiDataset(train, p.input_size, tf, progress)
+    val_ds = RoiDataset(val, p.input_size, None, progress)
+    val_images = [val_ds[i][0] for i in range(len(val_ds))]
+    val_targets = _targets(val_ds)
+    loader = _loader(train_ds, p.batch_size, seed)
+    optimizer = make_optimizer(model, p.lr, p.weight_decay)
+    scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)
+
+    def on_epoch_end(epoch: int, losses: dict) -> dict:
+        dets = predict(model, val_images, device) if val_images else []
+        metrics = {"val_roi_ap50": voc_map(dets, val_targets)[0]} if val_images else {}
+        if on_epoch:
+            on_epoch({"epoch": epoch + 1, **losses, **metrics})
+        return metrics
+
+    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
+                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
+                  on_epoch_end=on_epoch_end, progress=progress, log=log)
+    save_model(model, spec, out)
+    checkpoint.unlink(missing_ok=True)
+    return {"history": history, "train_s": time.perf_counter() - t0, "spec": spec,
+            "train_frames": len(train), "params": sum(q.numel() for q in model.parameters())}
+
+
+def char_transforms(p, seed: int) -> T.Compose:
+    return T.Compose([T.RandomRotation(p.rotation_deg, p.rotation_prob, seed), T.Photometric(p.photometric_prob, seed + 1)])
+
+
+def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_size, *, device, checkpoint: Path,
+                     fingerprint: str, out: Path, seed: int = 0, on_epoch: Callable[[dict], None] | None = None,
+                     progress: bool = True, log: Log = print) -> dict:
+    """Stage 2 on crops of the frozen ``roi_model``'s predictions; writes ``out``.
+
+    The ROI model is frozen (no gradients, eval mode, not in the optimizer) and used only to make
+    the crops, before the character model's training starts.
+    """
+    t0 = time.perf_counter()
+    seed_everything(seed)
+    roi_model = freeze(roi_model).to(device)
+    spec = char_spec(p, CHAR_CLASSES)
+    crops = build_crops(train, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, p.crop_size,
+                        p.gt_roi_crops, device, progress)
+    val_crops = build_crops(val, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, p.crop_size,
+                            False, device, progress)
+    crops_s = time.perf_counter() - t0
+    n_pred = sum(c.source == "pred" for c in crops)
+    log(f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "
+        f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; {crops_s:.1f} s")
+    model = build_ssd(spec).to(device)
+    loader = _loader(CropDataset(crops, char_transforms(p, seed)), p.batch_size, seed)
+    val_images = [to_tensor(c.image) for c in val_crops]
+    val_targets = [{"boxes": c.boxes, "labels": c.labels} for c in val_crops]
+    optimizer = make_optimizer(model, p.lr, p.weight_decay)
+    scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)
+
+    def on_epoch_end(epoch: int, losses: dict) -> dict:
+        metrics = {}
+        if val_images:
+            metrics["val_char_map50"] = voc_map(predict(model, val_images, device, 64), val_targets)[0]
+        if on_epoch:
+            on_epoch({"epoch": epoch + 1, **losses, **metrics})
+        return metrics
+
+    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
+                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
+                  on_epoch_end=on_epoch_end, progress=progress, log=log)
+    save_model(model, spec, out, extra={"crop_margin": float(p.crop_margin)})
+    checkpoint.unlink(missing_ok=True)
+    return {"history": history, "train_s": time.perf_counter() - t0, "crops_s": crops_s, "spec": spec,
+            "train_crops": len(crops), "train_crops_pred": n_pred, "val_crops": len(val_crops),
+            "params": sum(q.numel() for q in model.parameters()),
+            "char_boxes_per_crop": float(np.mean([len(c.labels) for c in crops])) if crops else 0.0}

@@ -1,0 +1,53 @@
+"""Paths and glue shared by the crack flows (train_crack, qat_crack, evaluate_crack)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import pandas as pd  # noqa: E402
+from prefect import task  # noqa: E402
+
+from components.crack.data import CrackSplit, load_split  # noqa: E402
+
+DATA = Path("data/crack")
+MANIFEST = Path("data/manifests/crack.parquet")
+MODELS = Path("models/crack")
+FLOAT_MODEL = MODELS / "float.keras"
+QAT_MODEL = MODELS / "qat.h5"          # HDF5: the .keras format loses the QAT input quantizer's variables
+STATE = Path(".cache/crack")           # resume state; outside DVC outs, which DVC deletes before a run
+PLOTS = Path("plots/crack")
+
+
+@task(name="load-crack-splits")
+def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
+    """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size."""
+    manifest = pd.read_parquet(MANIFEST)
+    size = tuple(params.crack.model.input_size)
+    return {s: load_split(manifest, DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels) for s in splits}
+
+
+def fingerprint(*parts, splits: dict[str, CrackSplit] | None = None) -> str:
+    """Identity of a training job (params + exact samples): a resume state is reused only for the same one."""
+    manifest = pd.read_parquet(MANIFEST)
+    h = hashlib.sha256(json.dumps([p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
+                                  default=str).encode())
+    for name, split in sorted((splits or {}).items()):
+        rows = manifest.set_index("name").loc[split.names, "sha256"]
+        h.update(f"{name}:{','.join(split.names)}:{','.join(rows)}".encode())
+    return h.hexdigest()[:16]
+
+
+def param_dict(prefix: str, values: dict) -> dict[str, str]:
+    """Nested params as ``a.b`` keys with string values, for mlflow.log_params."""
+    out: dict[str, str] = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(param_dict(f"{prefix}{k}.", v))
+        else:
+            out[f"{prefix}{k}"] = str(v)
+    return out

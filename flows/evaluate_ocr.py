@@ -1,0 +1,119 @@
+"""Evaluate-OCR flow: the two-stage path on the test split (DESIGN §6 metrics) and its latency.
+
+DVC stage ``evaluate_ocr`` runs ``python -m flows.evaluate_ocr``. Writes ``metrics/evaluate_ocr.json``
+(roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50, latency_ms_p95, fps),
+``plots/evaluate_ocr/confusion.png`` + ``confusion.csv`` (characters read, actual vs predicted)
+and logs overlays to MLflow. ``--save-image DIR`` writes an overlay PNG per frame (boxes, read
+string, scores); ``--save-json DIR`` writes the predictions as canonical LabelMe JSON (one per
+frame, beside a copy of the image, so ``import_ocr`` reads the folder back as a dataset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import mlflow
+from prefect import flow, get_run_logger, task
+
+from components import tracking
+from components.config import load_params
+from components.data.ocr_format import CHAR_CLASSES, write_labelme
+from components.io import atomic_write_text
+from components.ocr.data import load_frames
+from components.ocr.evaluate import evaluate, latency
+from components.ocr.plots import confusion_png, overlay, write_png
+from components.ocr.predict import TwoStageOcr
+from flows.common import flat, tag_prefect_run, write_metrics
+from flows.ocr_common import CHAR_MODEL, DATA, MANIFEST, PLOTS, ROI_MODEL, setup_torch
+
+STAGE = "evaluate_ocr"
+PLOT_DIR = PLOTS / STAGE
+KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps")
+
+
+def _confusion_csv(counts: dict, path: Path) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["actual", "predicted"])
+    for (a, p), n in sorted(counts.items()):
+        w.writerows([[a, p]] * n)
+    atomic_write_text(path, buf.getvalue())
+
+
+@task(name="evaluate-test-split")
+def run_evaluation(ocr: TwoStageOcr, frames, progress: bool):
+    return evaluate(ocr, frames, progress)
+
+
+@task(name="latency")
+def run_latency(ocr: TwoStageOcr, frames, e) -> dict:
+    images = [f.image() for f in frames[: max(1, min(len(frames), 8))]]
+    return latency(ocr, images, e.latency_warmup, e.latency_runs, e.latency_threads)
+
+
+@flow(name="evaluate_ocr", log_prints=True)
+def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None, save_json: str | None = None,
+                 progress: bool = True) -> dict:
+    params = load_params(params_file)
+    ocr_p, e = params.ocr, params.ocr.eval
+    log = get_run_logger()
+    device = setup_torch(ocr_p)
+    with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device)})
+        mlflow.log_params({**flat(e.model_dump()), "device": str(device)})
+        ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device=str(device), roi_score_threshold=e.roi_score_threshold,
+                               char_score_threshold=e.char_score_threshold)
+        frames = load_frames(MANIFEST, DATA, "test", e.max_frames)
+        ev = run_evaluation(ocr, frames, progress)
+        lat = run_latency(ocr, frames, e)
+        metrics = {**ev.metrics, **{k: v for k, v in lat.items() if k != "threads"}, "latency_threads": lat["threads"]}
+        metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
+        write_metrics(STAGE, metrics)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+
+        PLOT_DIR.mkdir(parents=True, exist_ok=True)
+        confusion_png(ev.confusion, CHAR_CLASSES, PLOT_DIR / "confusion.png")
+        _confusion_csv(ev.confusion, PLOT_DIR / "confusion.csv")
+        mlflow.log_artifacts(str(PLOT_DIR), artifact_path="plots")
+        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}" for t, r in ev.pairs), "strings.tsv")
+
+        with tempfile.TemporaryDirectory() as tmp:
+            shown = Path(save_image) if save_image else Path(tmp)
+            for i, (f, r) in enumerate(zip(frames, ev.results)):
+                if save_image or i < e.overlays:
+                    write_png(shown / f"{f.name}.png", overlay(f.image(), r, f))
+            if not save_image:
+                mlflow.log_artifacts(tmp, artifact_path="overlays")
+            else:
+                for f in frames[: e.overlays]:
+                    mlflow.log_artifact(str(shown / f"{f.name}.png"), artifact_path="overlays")
+        if save_json:
+            out = Path(save_json)
+            out.mkdir(parents=True, exist_ok=True)
+            for f, r in zip(frames, ev.results):
+                shutil.copy2(f.image_path, out / f.image_path.name)
+                write_labelme(r.to_annotation(f.image_path.name, f.width, f.height), out / f"{f.image_path.stem}.json")
+        log.info("test split (%d frames): " + ", ".join(f"{k}={metrics[k]:.4g}" for k in KEYS), len(frames))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.evaluate_ocr", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--save-image", metavar="DIR", help="write an overlay PNG per test frame into DIR")
+    parser.add_argument("--save-json", metavar="DIR", help="write predictions as LabelMe JSON (+ image) into DIR")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    evaluate_ocr(args.params, args.save_image, args.save_json, progress=not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Glue shared by the OCR flows: paths, device/threads, fingerprints, per-epoch records."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import mlflow
+import torch
+
+from components.io import atomic_write_text, sha256_file
+from components.ocr.model import resolve_device
+
+DATA = Path("data/ocr")
+MANIFEST = Path("data/manifests/ocr.parquet")
+MODELS = Path("models/ocr")
+ROI_MODEL = MODELS / "roi.pt"
+CHAR_MODEL = MODELS / "char.pt"
+# Resume checkpoints live outside DVC's outs: DVC deletes a stage's outs before running it, and a
+# resumed run must still find them. Removed once the stage's model is written.
+RESUME_DIR = Path(".cache/ocr")
+PLOTS = Path("plots")
+
+
+def setup_torch(ocr) -> torch.device:
+    """Threads and device from params (CPU by default, CUDA when present and allowed)."""
+    if ocr.threads:
+        torch.set_num_threads(ocr.threads)
+    return resolve_device(ocr.device)
+
+
+def fingerprint(*parts) -> str:
+    """Identity of a training run: its parameters and the bytes of its inputs. A checkpoint is
+    resumed only by a run with the same fingerprint."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, Path):
+            h.update(sha256_file(p).encode())
+        else:
+            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def write_history_csv(path: Path, history: list[dict]) -> None:
+    """The per-epoch table for ``dvc plots`` (x = epoch), rewritten whole after each epoch."""
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(history)
+    atomic_write_text(path, buf.getvalue())
+
+
+def log_epoch(row: dict) -> None:
+    mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
+                       step=int(row["epoch"]))

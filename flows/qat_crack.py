@@ -1,0 +1,85 @@
+"""Quantization-aware fine-tuning of the best float crack model (DVC stage ``qat_crack``).
+
+Loads ``models/crack/float.keras``, wraps it with tfmot's ``quantize_model`` and fine-tunes with
+``crack.qat`` (own epochs, learning rate and cosine schedule; loss and augmentation as in float
+training). Writes ``models/crack/qat.h5`` (best validation Dice; the float model's own validation
+Dice under fake quantization is the epoch-0 baseline), ``plots/crack/train_qat.csv`` and
+``metrics/qat_crack.json``. Depends on ``crack.qat`` but not on the float training's epochs or lr,
+so changing only QAT parameters never retrains the float model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import mlflow  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from prefect import flow, get_run_logger  # noqa: E402
+
+from components import tracking  # noqa: E402
+from components.crack.evaluate import write_csv  # noqa: E402
+from components.crack.qat import fake_quant_layers, quantize  # noqa: E402
+from components.crack.train import fit, setup_tf, validate  # noqa: E402
+from components.config import load_params  # noqa: E402
+from components.io import atomic_path, sha256_file  # noqa: E402
+from flows.common import tag_prefect_run, write_metrics  # noqa: E402
+from flows.crack_common import DATA, FLOAT_MODEL, PLOTS, QAT_MODEL, STATE, fingerprint, load_splits, param_dict  # noqa: E402
+
+
+@flow(name="qat_crack", log_prints=True)
+def qat_crack(params_file: str = "params.yaml") -> dict:
+    params = load_params(params_file)
+    c = params.crack
+    log = get_run_logger()
+    setup_tf(c.train.seed)
+    with tracking.stage_run("qat_crack", params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack", "model_form": "qat"})
+        mlflow.log_params(param_dict("qat.", c.qat.model_dump()))
+        t0 = time.perf_counter()
+        data = load_splits(params, ("train", "val"))
+        float_model = keras.models.load_model(FLOAT_MODEL, compile=False)
+        float_dice = validate(float_model, data["val"])
+        model = quantize(float_model)
+        start_dice = validate(model, data["val"])
+        log.info("float val dice %.4f; after quantize_model, before fine-tuning %.4f (%d fake-quant layers)",
+                 float_dice, start_dice, len(fake_quant_layers(model)))
+
+        def save(m):
+            with atomic_path(QAT_MODEL) as tmp:
+                m.save(tmp)
+
+        q, t = c.qat, c.train
+        result = fit(model, data["train"], data["val"], epochs=q.epochs, batch_size=q.batch_size, lr=q.lr, loss=t.loss,
+                     focal_gamma=t.focal_gamma, augment_cfg=t.augment if q.augment else None, seed=t.seed + 1,
+                     save_cycle=q.save_cycle, state_dir=STATE / "qat",
+                     fingerprint=fingerprint(q, t, sha256_file(FLOAT_MODEL), splits=data), save=save, log=log.info,
+                     on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))
+        write_csv([{"epoch": 0, "loss": float("nan"), "val_dice": start_dice, "lr": q.lr, "epoch_s": 0.0,
+                    "images_per_s": 0.0}] + result.history, PLOTS / "train_qat.csv")
+        metrics = {"val_dice": result.best_dice, "val_dice_float": float_dice, "val_dice_before_finetune": start_dice,
+                   "best_epoch": result.best_epoch, "train_images_per_s": round(result.images_per_s, 2),
+                   "train_time_s": round(result.train_seconds, 1), "stage_time_s": round(time.perf_counter() - t0, 1),
+                   "resumed_from_epoch": result.resumed_from}
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        mlflow.log_artifact(str(QAT_MODEL), artifact_path="model")
+        write_metrics("qat_crack", metrics)
+        log.info("QAT best val dice %.4f (float %.4f); %.1f train img/s", result.best_dice, float_dice, result.images_per_s)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.qat_crack", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    qat_crack(args.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
