@@ -26,7 +26,14 @@ from components.crack.evaluate import evaluate, plot_pr, write_csv, write_overla
 from components.crack.qat import load_qat  # noqa: E402
 from components.crack.train import setup_tf  # noqa: E402
 from flows.common import flat, tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import DATA, FLOAT_MODEL, PLOTS, QAT_MODEL, load_splits, param_dict  # noqa: E402
+from flows.crack_common import (  # noqa: E402
+    DATA,
+    FLOAT_MODEL,
+    PLOTS,
+    QAT_MODEL,
+    load_splits,
+    param_dict,
+)
 
 OVERLAYS = PLOTS / "overlays"
 

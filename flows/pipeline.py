@@ -12,7 +12,6 @@ server, about 12 s saved per stage).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import socket
 import subprocess
@@ -20,7 +19,6 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import mlflow
@@ -30,8 +28,7 @@ from pydantic import BaseModel, Field
 
 from components import tracking
 from components.config import load_params
-
-LOCK_FILE = Path(".dvc/tmp/pipeline.lock")
+from components.repo_lock import repository_lock
 
 
 class PipelineOptions(BaseModel):
@@ -41,41 +38,6 @@ class PipelineOptions(BaseModel):
     force: bool = Field(False, description="rerun the stages even if DVC finds them up to date")
     push: bool = Field(False, description="dvc push data and models to the default remote afterwards")
     lock_timeout_s: float = Field(6 * 3600, ge=0, description="how long to wait for another pipeline run to finish")
-
-
-class PipelineBusy(RuntimeError):
-    """Another pipeline run holds the repository lock for longer than the timeout."""
-
-
-@contextmanager
-def repository_lock(timeout_s: float, poll_s: float = 2.0) -> Iterator[None]:
-    """Exclusive lock on the repository for one pipeline run; waits up to ``timeout_s``."""
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "a+") as fh:
-        deadline = time.monotonic() + timeout_s
-        announced = False
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "unknown"
-                if time.monotonic() > deadline:
-                    raise PipelineBusy(f"another pipeline run ({holder}) holds {LOCK_FILE}; gave up after {timeout_s:.0f} s")
-                if not announced:
-                    print(f"waiting for another pipeline run ({holder}) to finish ...", file=sys.stderr, flush=True)
-                    announced = True
-                time.sleep(poll_s)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.truncate(0)
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _stage_env(run_id: str) -> dict[str, str]:

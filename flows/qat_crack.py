@@ -22,13 +22,22 @@ import tf_keras as keras  # noqa: E402
 from prefect import flow, get_run_logger  # noqa: E402
 
 from components import tracking  # noqa: E402
+from components.config import load_params  # noqa: E402
 from components.crack.evaluate import write_csv  # noqa: E402
 from components.crack.qat import fake_quant_layers, quantize  # noqa: E402
 from components.crack.train import fit, setup_tf, validate  # noqa: E402
-from components.config import load_params  # noqa: E402
 from components.io import atomic_path, sha256_file  # noqa: E402
 from flows.common import tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import DATA, FLOAT_MODEL, PLOTS, QAT_MODEL, STATE, fingerprint, load_splits, param_dict  # noqa: E402
+from flows.crack_common import (  # noqa: E402
+    DATA,
+    FLOAT_MODEL,
+    PLOTS,
+    QAT_MODEL,
+    STATE,
+    fingerprint,
+    load_splits,
+    param_dict,
+)
 
 
 @flow(name="qat_crack", log_prints=True)

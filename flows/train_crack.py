@@ -24,7 +24,15 @@ from components.crack.model import count_params, from_params  # noqa: E402
 from components.crack.train import fit, setup_tf  # noqa: E402
 from components.io import atomic_path  # noqa: E402
 from flows.common import tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import DATA, FLOAT_MODEL, PLOTS, STATE, fingerprint, load_splits, param_dict  # noqa: E402
+from flows.crack_common import (  # noqa: E402
+    DATA,
+    FLOAT_MODEL,
+    PLOTS,
+    STATE,
+    fingerprint,
+    load_splits,
+    param_dict,
+)
 
 
 @flow(name="train_crack", log_prints=True)

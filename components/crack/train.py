@@ -32,7 +32,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
-from components.crack.data import CrackSplit, predict_logits, steps_per_epoch, train_dataset  # noqa: E402
+from components.crack.data import (  # noqa: E402
+    CrackSplit,
+    predict_logits,
+    steps_per_epoch,
+    train_dataset,
+)
 from components.crack.losses import get_loss  # noqa: E402
 from components.crack.metrics import Accumulator  # noqa: E402
 from components.io import atomic_path  # noqa: E402

@@ -16,7 +16,13 @@ from tqdm import tqdm
 
 from components.data.ocr_format import CHAR_CLASSES
 from components.ocr.data import Frame
-from components.ocr.metrics import coco_map, confusion_pairs, match_rois, string_scores, voc_map
+from components.ocr.metrics import (
+    coco_map,
+    confusion_pairs,
+    match_rois,
+    string_scores,
+    voc_map,
+)
 from components.ocr.predict import FrameResult, TwoStageOcr
 
 

@@ -24,7 +24,13 @@ from components.ocr.data import (
     collate,
     to_tensor,
 )
-from components.ocr.engine import fit, make_optimizer, make_scheduler, predict, seed_everything
+from components.ocr.engine import (
+    fit,
+    make_optimizer,
+    make_scheduler,
+    predict,
+    seed_everything,
+)
 from components.ocr.metrics import voc_map
 from components.ocr.model import build_ssd, char_spec, freeze, roi_spec, save_model
 

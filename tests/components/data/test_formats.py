@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from components.data.crack_format import load_mask, rasterize, read_pline, write_pline
-from components.data.ocr_format import AnnotationError, OcrAnnotation, Shape, read_labelme, write_labelme
+from components.data.ocr_format import (
+    AnnotationError,
+    OcrAnnotation,
+    Shape,
+    read_labelme,
+    write_labelme,
+)
 
 
 def test_labelme_round_trip_keeps_everything(tmp_path):

@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from flows.pipeline import PipelineBusy, repository_lock
+from components.repo_lock import PipelineBusy, repository_lock
 
 HOLDER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from flows.pipeline import repository_lock
+    from components.repo_lock import repository_lock
     with repository_lock(timeout_s=5):
         print("locked", flush=True)
         time.sleep({hold})

@@ -1,0 +1,61 @@
+"""The SSD builder: source maps at strides 8 and 16, default boxes on them, torchvision's machinery."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+from torchvision.models.detection.ssd import SSD, SSDHead
+
+from components.data.ocr_format import CHAR_CLASSES
+from components.ocr.model import build_ssd, char_spec, freeze, load_model, parameter_hash, roi_spec, save_model
+
+ROI = SimpleNamespace(width_mult=0.35, input_size=(320, 240), score_threshold=0.05, nms_iou=0.45)
+CHAR = SimpleNamespace(width_mult=0.35, crop_size=128, score_threshold=0.05, nms_iou=0.45)
+
+
+def test_roi_model_taps_strides_8_and_16_and_anchors_tile_them():
+    spec = roi_spec(ROI)
+    model = build_ssd(spec).eval()
+    assert isinstance(model, SSD) and isinstance(model.head, SSDHead)
+    feats = model.backbone(torch.zeros(1, 3, 240, 320))
+    assert [tuple(f.shape[-2:]) for f in feats.values()] == [(30, 40), (15, 20)]  # 240/8, 320/8; /16
+    assert [f.shape[1] for f in feats.values()] == model.backbone.out_channels
+    per_loc = model.anchor_generator.num_anchors_per_location()
+    assert per_loc == [4, 6]
+    from torchvision.models.detection.image_list import ImageList
+
+    anchors = model.anchor_generator(ImageList(torch.zeros(1, 3, 240, 320), [(240, 320)]), list(feats.values()))[0]
+    assert anchors.shape == (30 * 40 * 4 + 15 * 20 * 6, 4)
+    centres = (anchors[:, :2] + anchors[:, 2:]) / 2
+    # the first default boxes sit at the centre of the first stride-8 cell, the stride-16 ones at (8, 8)
+    assert torch.allclose(centres[0], torch.tensor([4.0, 4.0]))
+    assert torch.allclose(centres[30 * 40 * 4], torch.tensor([8.0, 8.0]))
+    out = model([torch.rand(3, 240, 320)])[0]
+    assert set(out) == {"boxes", "scores", "labels"}
+
+
+def test_width_multiplier_changes_the_backbone():
+    small = build_ssd(roi_spec(SimpleNamespace(**{**vars(ROI), "width_mult": 0.25})))
+    big = build_ssd(roi_spec(SimpleNamespace(**{**vars(ROI), "width_mult": 0.75})))
+    assert small.backbone.out_channels[0] < big.backbone.out_channels[0]
+    assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in big.parameters())
+
+
+def test_char_model_has_36_classes_plus_background_and_trains_one_step():
+    model = build_ssd(char_spec(CHAR, CHAR_CLASSES)).train()
+    assert model.head.classification_head.num_columns == 37 and len(CHAR_CLASSES) == 36
+    losses = model([torch.rand(3, 128, 128)], [{"boxes": torch.tensor([[40.0, 50.0, 52.0, 68.0]]), "labels": torch.tensor([5])}])
+    assert set(losses) == {"bbox_regression", "classification"}
+    sum(losses.values()).backward()
+
+
+def test_save_load_round_trip_and_hash(tmp_path):
+    spec = roi_spec(ROI)
+    model = freeze(build_ssd(spec))
+    save_model(model, spec, tmp_path / "roi.pt")
+    loaded, spec2 = load_model(tmp_path / "roi.pt")
+    assert spec2 == spec and parameter_hash(loaded) == parameter_hash(model)
+    with torch.no_grad():
+        next(loaded.parameters()).add_(1e-3)
+    assert parameter_hash(loaded) != parameter_hash(model)
