@@ -8,7 +8,6 @@ that DVC reruns only what a parameter change touches, and a push/pull round trip
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,51 +18,24 @@ import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-FRAMES = 12
+from tests.integration.helpers import FRAMES, make_tiny_clone, run
+
 STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack"}
 TARGETS = ["validate_ocr", "validate_crack"]  # the data half of the DAG; model stages have their own tests
 
 
-
-def _run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_", "PIPELINE_"))}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
 def _dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "dvc", *args], cwd, check)
+    return run([sys.executable, "-m", "dvc", *args], cwd, check)
 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory) -> Path:
-    """The working tree (tracked + untracked-not-ignored files) in a fresh git repo, tiny params."""
-    dst = tmp_path_factory.mktemp("clone")
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        src = REPO / rel
-        if src.is_file():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst / rel)
-    params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["data"]["ocr"]["num_frames"] = FRAMES
-    params["data"]["crack"]["num_frames"] = FRAMES
-    params["validation"]["min_split_size"] = {"train": 1, "val": 0, "test": 0}
-    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "ci@example.invalid"],
-                ["git", "config", "user.name", "ci"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny"]):
-        _run(cmd, dst)
-    return dst
+    return make_tiny_clone(tmp_path_factory.mktemp("clone"))
 
 
 @pytest.fixture(scope="module")
 def repro(clone) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "flows.pipeline", *TARGETS], clone)
+    return run([sys.executable, "-m", "flows.pipeline", *TARGETS], clone)
 
 
 def _client(clone: Path) -> mlflow.MlflowClient:
@@ -135,7 +107,7 @@ def test_bad_file_fails_validation_naming_it(clone, repro):
     saved = victim.read_bytes()
     try:
         victim.write_bytes(saved[: len(saved) // 3])
-        out = _run([sys.executable, "-m", "flows.validate", "ocr"], clone, check=False)
+        out = run([sys.executable, "-m", "flows.validate", "ocr"], clone, check=False)
         assert out.returncode == 1
         assert victim.name in out.stderr and "cannot be decoded" in out.stderr
         assert not (clone / "data/manifests/ocr.parquet").exists()  # nothing that looks complete

@@ -1,0 +1,86 @@
+"""Helpers for the integration tests: a tiny copy of the repository, and servers on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+FRAMES = 12
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test process's environment without MLflow/Prefect settings, with this venv first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_", "PIPELINE_"))}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None,
+        timeout: float = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def make_tiny_clone(dst: Path, frames: int = FRAMES) -> Path:
+    """The working tree (tracked + untracked-not-ignored files) as a fresh git repo with tiny datasets."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = REPO / rel
+        if src.is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst / rel)
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["data"]["ocr"]["num_frames"] = frames
+    params["data"]["crack"]["num_frames"] = frames
+    params["validation"]["min_split_size"] = {"train": 1, "val": 0, "test": 0}
+    (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "ci@example.invalid"],
+                ["git", "config", "user.name", "ci"], ["git", "add", "-A"], ["git", "commit", "-qm", "tiny"]):
+        run(cmd, dst)
+    return dst
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(cmd: list[str], health_url: str, cwd: Path, env: dict[str, str], timeout_s: float = 120) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until ``health_url`` answers, stop it afterwards."""
+    log = open(cwd / f"server-{Path(cmd[2] if len(cmd) > 2 else cmd[0]).name}-{free_port()}.log", "w")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(health_url, timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"{cmd} did not come up: {Path(log.name).read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
