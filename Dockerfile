@@ -11,10 +11,12 @@ RUN useradd --create-home --uid 1000 app
 USER app
 WORKDIR /home/app/repo
 
-ENV PYTHONUNBUFFERED=1 UV_LINK_MODE=copy PATH=/home/app/.local/bin:$PATH
+# the environment lives outside the repository folder, so mounting a checkout over it keeps it
+ENV PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/home/app/venv \
+    PATH=/home/app/venv/bin:/home/app/.local/bin:$PATH
 COPY --chown=app:app pyproject.toml uv.lock ./
 # the same two steps as .ci/run and the README quick start
 RUN python3 -m pip install --user --quiet uv && python3 -m uv sync --frozen --no-install-project
 COPY --chown=app:app . .
 
-CMD ["python3", "-m", "uv", "run", "--frozen", "python", "-m", "flows.pipeline"]
+CMD ["python", "-m", "flows.pipeline"]

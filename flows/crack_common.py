@@ -9,10 +9,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import pandas as pd  # noqa: E402
-from prefect import task  # noqa: E402
+import pandas as pd
+from prefect import task
 
-from components.crack.data import CrackSplit, load_split  # noqa: E402
+from components.crack.data import CrackSplit, load_split
 
 DATA = Path("data/crack")
 MANIFEST = Path("data/manifests/crack.parquet")
@@ -28,7 +28,12 @@ def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
     """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size."""
     manifest = pd.read_parquet(MANIFEST)
     size = tuple(params.crack.model.input_size)
-    return {s: load_split(manifest, DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels) for s in splits}
+    out = {s: load_split(manifest, DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels) for s in splits}
+    empty = [s for s, data in out.items() if not len(data)]
+    if empty:
+        raise ValueError(f"{MANIFEST}: no usable (status ok) samples in split(s) {', '.join(empty)}; "
+                         "the crack stages need train, val and test samples (see data.splits)")
+    return out
 
 
 def fingerprint(*parts, splits: dict[str, CrackSplit] | None = None) -> str:

@@ -16,17 +16,17 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow  # noqa: E402
-import tf_keras as keras  # noqa: E402
-from prefect import flow, get_run_logger, task  # noqa: E402
+import mlflow
+import tf_keras as keras
+from prefect import flow, get_run_logger, task
 
-from components import tracking  # noqa: E402
-from components.config import load_params  # noqa: E402
-from components.crack.evaluate import evaluate, plot_pr, write_csv, write_overlays  # noqa: E402
-from components.crack.qat import load_qat  # noqa: E402
-from components.crack.train import setup_tf  # noqa: E402
-from flows.common import flat, tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import (  # noqa: E402
+from components import tracking
+from components.config import load_params
+from components.crack.evaluate import evaluate, plot_pr, write_csv, write_overlays
+from components.crack.qat import load_qat
+from components.crack.train import setup_tf
+from flows.common import flat, tag_prefect_run, write_metrics
+from flows.crack_common import (
     DATA,
     FLOAT_MODEL,
     PLOTS,

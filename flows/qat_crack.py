@@ -17,18 +17,19 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow  # noqa: E402
-import tf_keras as keras  # noqa: E402
-from prefect import flow, get_run_logger  # noqa: E402
+import mlflow
+import tf_keras as keras
+from prefect import flow, get_run_logger
 
-from components import tracking  # noqa: E402
-from components.config import load_params  # noqa: E402
-from components.crack.evaluate import write_csv  # noqa: E402
-from components.crack.qat import fake_quant_layers, quantize  # noqa: E402
-from components.crack.train import fit, setup_tf, validate  # noqa: E402
-from components.io import atomic_path, sha256_file  # noqa: E402
-from flows.common import tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import (  # noqa: E402
+from components import tracking
+from components.config import load_params
+from components.crack.evaluate import write_csv
+from components.crack.model import from_params, twin
+from components.crack.qat import fake_quant_layers, quantize
+from components.crack.train import fit, setup_tf, validate
+from components.io import atomic_path, sha256_file
+from flows.common import tag_prefect_run, write_metrics
+from flows.crack_common import (
     DATA,
     FLOAT_MODEL,
     PLOTS,
@@ -54,18 +55,19 @@ def qat_crack(params_file: str = "params.yaml") -> dict:
         data = load_splits(params, ("train", "val"))
         float_model = keras.models.load_model(FLOAT_MODEL, compile=False)
         float_dice = validate(float_model, data["val"])
-        model = quantize(float_model)
+        model = quantize(twin(float_model, from_params(c.model, flexible=True)))  # any size: trains on crops
         start_dice = validate(model, data["val"])
         log.info("float val dice %.4f; after quantize_model, before fine-tuning %.4f (%d fake-quant layers)",
                  float_dice, start_dice, len(fake_quant_layers(model)))
 
         def save(m):
             with atomic_path(QAT_MODEL) as tmp:
-                m.save(tmp)
+                twin(m, quantize(float_model)).save(tmp)  # at the fixed input size
 
         q, t = c.qat, c.train
         result = fit(model, data["train"], data["val"], epochs=q.epochs, batch_size=q.batch_size, lr=q.lr, loss=t.loss,
-                     focal_gamma=t.focal_gamma, augment_cfg=t.augment if q.augment else None, seed=t.seed + 1,
+                     focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment if q.augment else None,
+                     crop_size=tuple(t.crop_size) if q.augment else None, seed=t.seed + 1,
                      save_cycle=q.save_cycle, state_dir=STATE / "qat",
                      fingerprint=fingerprint(q, t, sha256_file(FLOAT_MODEL), splits=data), save=save, log=log.info,
                      on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))

@@ -14,17 +14,17 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow  # noqa: E402
-from prefect import flow, get_run_logger  # noqa: E402
+import mlflow
+from prefect import flow, get_run_logger
 
-from components import tracking  # noqa: E402
-from components.config import load_params  # noqa: E402
-from components.crack.evaluate import write_csv  # noqa: E402
-from components.crack.model import count_params, from_params  # noqa: E402
-from components.crack.train import fit, setup_tf  # noqa: E402
-from components.io import atomic_path  # noqa: E402
-from flows.common import tag_prefect_run, write_metrics  # noqa: E402
-from flows.crack_common import (  # noqa: E402
+from components import tracking
+from components.config import load_params
+from components.crack.evaluate import write_csv
+from components.crack.model import count_params, from_params, twin
+from components.crack.train import fit, setup_tf
+from components.io import atomic_path
+from flows.common import tag_prefect_run, write_metrics
+from flows.crack_common import (
     DATA,
     FLOAT_MODEL,
     PLOTS,
@@ -46,7 +46,7 @@ def train_crack(params_file: str = "params.yaml") -> dict:
         mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack", "model_form": "float"})
         t0 = time.perf_counter()
         data = load_splits(params, ("train", "val"))
-        model = from_params(c.model)
+        model = from_params(c.model, flexible=True)  # trains on crops; saved at the fixed input size
         n_params = count_params(model)
         mlflow.log_params({**param_dict("model.", c.model.model_dump()), **param_dict("train.", c.train.model_dump()),
                            "line_thickness": params.data.crack.line_thickness, "params": n_params,
@@ -56,11 +56,11 @@ def train_crack(params_file: str = "params.yaml") -> dict:
 
         def save(m):
             with atomic_path(FLOAT_MODEL) as tmp:
-                m.save(tmp)
+                twin(m, from_params(c.model)).save(tmp)
 
         t = c.train
         result = fit(model, data["train"], data["val"], epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, loss=t.loss,
-                     focal_gamma=t.focal_gamma, augment_cfg=t.augment, seed=t.seed, save_cycle=t.save_cycle,
+                     focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment, crop_size=tuple(t.crop_size), seed=t.seed, save_cycle=t.save_cycle,
                      state_dir=STATE / "float", fingerprint=fingerprint(c.model, c.train, params.data.crack, splits=data),
                      save=save, log=log.info,
                      on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))

@@ -19,6 +19,7 @@ class CrackModel(Strict):
     alpha: float = Field(gt=0, le=1.4)    # MobileNetV2 width multiplier
     decoder_filters: list[int] = Field(min_length=4, max_length=4)  # strides 16, 8, 4, 2
     decoder_convs: int = Field(ge=1, le=4)  # 3x3 conv-BN-ReLU blocks per decoder level
+    decoder_block: Literal["conv", "separable"]  # plain 3x3 conv or depthwise-separable
     bottleneck: Literal["project", "out_relu"]  # stride-32 features: block_16_project or the 1280-ch out_relu
 
 
@@ -37,7 +38,9 @@ class CrackTrain(Strict):
     lr: float = Field(gt=0)                 # Adam peak; cosine decay to 0 at the last step
     loss: Literal["ce", "focal", "dice"]
     focal_gamma: float = Field(ge=0)        # loss: focal only
+    crack_weight: float = Field(gt=0)       # ce/focal: weight of crack pixels (1 = unweighted)
     augment: CrackAugment
+    crop_size: Size                         # [width, height] random training crop; = input_size: whole frames
     save_cycle: int = Field(gt=0)           # epochs between resume checkpoints
     seed: int
 
@@ -47,7 +50,7 @@ class CrackQat(Strict):
     batch_size: int = Field(gt=0)
     lr: float = Field(gt=0)
     save_cycle: int = Field(gt=0)
-    augment: bool                           # same augmentation as float training, or none
+    augment: bool                           # same augmentation and crop as float training, or whole frames as they are
 
 
 class CrackEval(Strict):

@@ -16,15 +16,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import cv2
+import numpy as np
+import pandas as pd
+import tensorflow as tf
 
-from components.crack.augment import augment  # noqa: E402
-from components.crack.model import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-from components.data import crack_format  # noqa: E402
-from components.io import DEFAULT_MAX_PIXELS, read_image, resolve_inside  # noqa: E402
+from components.crack.augment import augment, random_crop
+from components.crack.model import IMAGENET_MEAN, IMAGENET_STD
+from components.data import crack_format
+from components.io import DEFAULT_MAX_PIXELS, read_image, resolve_inside
 
 
 @dataclass
@@ -64,18 +64,23 @@ def normalize(images):
     return (tf.cast(images, tf.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
 
 
-def train_dataset(data: CrackSplit, batch_size: int, seed: int, epoch: int, augment_cfg=None) -> tf.data.Dataset:
-    """One epoch: shuffled (per seed and epoch), jointly augmented, normalized, full batches only.
+def train_dataset(data: CrackSplit, batch_size: int, seed: int, epoch: int, augment_cfg=None,
+                  crop_size: tuple[int, int] | None = None) -> tf.data.Dataset:
+    """One epoch: shuffled (per seed and epoch), randomly cropped to ``crop_size`` (width, height;
+    None or the full size: no crop), jointly augmented, normalized, full batches only.
 
     Dropping the last partial batch keeps the number of steps per epoch exactly ``len // batch``,
     which is what the learning-rate schedule counts with.
     """
     n = len(data)
+    crop = crop_size is not None and tuple(crop_size) != (data.images.shape[2], data.images.shape[1])
     ds = tf.data.Dataset.from_tensor_slices((data.images, data.masks[..., None]))
     ds = ds.enumerate().shuffle(n, seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
 
     def prepare(i, pair):
         image, mask = tf.cast(pair[0], tf.float32), pair[1]
+        if crop:  # first, so the augmentations below work on the (smaller) crop
+            image, mask = random_crop(image, mask, tf.stack([tf.cast(seed, tf.int64) + 1, epoch * n + i]), *crop_size)
         if augment_cfg is not None:
             image, mask = augment(image, mask, tf.stack([tf.cast(seed, tf.int64), epoch * n + i]), augment_cfg)
         return normalize(image), tf.cast(mask[..., 0], tf.int32)
@@ -90,7 +95,7 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return n // batch_size
 
 
-_INFER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_INFER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def predict_logits(model, images: np.ndarray, batch_size: int = 16):

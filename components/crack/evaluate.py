@@ -65,7 +65,7 @@ def write_overlays(data: CrackSplit, result: EvalResult, out_dir: str | Path, n:
     for kind, i, k in picks:
         title = f"{tag} {kind} #{k + 1}: {data.names[i]}  dice {result.dice[i]:.3f}  (image | truth | prediction)"
         png = overlay(data.images[i], data.masks[i], result.predictions[i], title)
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(png, cv2.COLOR_RGB2BGR))
+        _, buf = cv2.imencode(".png", cv2.cvtColor(png, cv2.COLOR_RGB2BGR))
         path = out_dir / f"{tag}_{kind}_{k + 1}.png"
         atomic_write_bytes(path, buf.tobytes())
         paths.append(path)

@@ -1,7 +1,8 @@
 """Segmentation losses on (B, H, W, 2) logits and (B, H, W) integer labels.
 
 ``ce`` (default): pixel cross-entropy, stable and well calibrated, so the argmax is a sensible
-mask. ``focal``: cross-entropy scaled by (1 - p_t)^gamma, down-weighting the many easy asphalt
+mask; ``crack_weight`` > 1 weights crack pixels up (about 4 % of the pixels are crack, and with
+plain CE a short training first learns to predict no crack at all). ``focal``: cross-entropy scaled by (1 - p_t)^gamma, down-weighting the many easy asphalt
 pixels. ``dice``: 1 - soft Dice of the crack class per image (same +1e-6 smoothing idea as the
 metric, with +1 to keep gradients finite on empty images), averaging what the metric averages.
 """
@@ -12,17 +13,22 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 
-def cross_entropy(labels, logits):
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+def _weights(labels, crack_weight: float):
+    return tf.where(labels > 0, crack_weight, 1.0)
 
 
-def focal(labels, logits, gamma: float = 2.0):
+def cross_entropy(labels, logits, crack_weight: float = 1.0):
+    ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(ce * _weights(labels, crack_weight)) if crack_weight != 1.0 else tf.reduce_mean(ce)
+
+
+def focal(labels, logits, gamma: float = 2.0, crack_weight: float = 1.0):
     ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
     p_t = tf.exp(-ce)
-    return tf.reduce_mean(tf.pow(1.0 - p_t, gamma) * ce)
+    return tf.reduce_mean(tf.pow(1.0 - p_t, gamma) * ce * _weights(labels, crack_weight))
 
 
 def soft_dice(labels, logits, smooth: float = 1.0):
@@ -33,12 +39,12 @@ def soft_dice(labels, logits, smooth: float = 1.0):
     return 1.0 - tf.reduce_mean((2.0 * inter + smooth) / (total + smooth))
 
 
-def get_loss(name: str, focal_gamma: float = 2.0):
+def get_loss(name: str, focal_gamma: float = 2.0, crack_weight: float = 1.0):
     """The loss function ``(labels, logits) -> scalar`` named in params (crack.train.loss)."""
     if name == "ce":
-        return cross_entropy
+        return lambda labels, logits: cross_entropy(labels, logits, crack_weight)
     if name == "focal":
-        return lambda labels, logits: focal(labels, logits, focal_gamma)
+        return lambda labels, logits: focal(labels, logits, focal_gamma, crack_weight)
     if name == "dice":
         return soft_dice
     raise ValueError(f"unknown loss {name!r} (ce | focal | dice)")

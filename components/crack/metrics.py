@@ -80,7 +80,7 @@ class Accumulator:
         neg_above = np.cumsum(self.hist_neg[::-1])[::-1]
         rows = []
         for t in np.linspace(0.0, 1.0, n + 2)[1:-1]:
-            b = int(round(t * BINS))
+            b = round(float(t) * BINS)
             tp, fp = int(pos_above[b]), int(neg_above[b])
             fn = int(self.hist_pos.sum()) - tp
             rows.append({"threshold": round(float(t), 4), "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)})

@@ -3,8 +3,11 @@
 Encoder: tf-keras' MobileNetV2 (``weights=None``: trained from scratch, no hub download), tapped at
 the expansion ReLUs that sit at strides 2, 4, 8 and 16 (the activations just before each
 down-sampling block, i.e. the richest features at that resolution). Decoder: at each level a
-bilinear x2 up-sampling, concatenation with the skip, and ``decoder_convs`` 3x3 conv-BN-ReLU blocks;
-the stride-2 logits for 2 classes are up-sampled bilinearly to the input size. Only layers that
+bilinear x2 up-sampling, concatenation with the skip, and ``decoder_convs`` 3x3 blocks, either
+plain conv-BN-ReLU (``conv``, the seed's heavy decoder) or depthwise-separable (``separable``:
+depthwise 3x3-BN-ReLU + pointwise 1x1-BN-ReLU, about 8x fewer multiply-adds, which matters because at
+stride 2 the decoder works on 144x192 maps and would otherwise cost several times the whole
+encoder); the stride-2 logits for 2 classes are up-sampled bilinearly to the input size. Only layers that
 tfmot's default 8-bit scheme knows (Conv2D, DepthwiseConv2D, BN, ReLU, Add, Concatenate,
 UpSampling2D, ZeroPadding2D) are used, so quantization-aware training needs no custom layers.
 
@@ -18,12 +21,16 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import numpy as np
+import tf_keras as keras
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 NUM_CLASSES = 2
+# Keras' MobileNetV2 uses BN momentum 0.999: the moving statistics need thousands of steps to settle,
+# and a short CPU training (a few hundred steps) then predicts garbage in inference mode (the first
+# demo runs scored only the empty val images). 0.9 follows the batch statistics within ~50 steps.
+BN_MOMENTUM = 0.9
 # MobileNetV2 layers whose outputs are the skips, by stride; the bottleneck is at stride 32
 SKIP_LAYERS = {2: "block_1_expand_relu", 4: "block_3_expand_relu", 8: "block_6_expand_relu", 16: "block_13_expand_relu"}
 BOTTLENECK_LAYERS = {"project": "block_16_project_BN", "out_relu": "out_relu"}
@@ -35,34 +42,50 @@ def normalize(image_uint8):
         ((keras.backend.cast(image_uint8, "float32") / 255.0) - IMAGENET_MEAN) / IMAGENET_STD
 
 
-def _conv_bn_relu(x, filters: int, name: str):
-    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+def _conv_bn_relu(x, filters: int, name: str, block: str = "conv"):
+    if block == "separable":
+        x = keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{name}_dw")(x)
+        x = keras.layers.BatchNormalization(name=f"{name}_dw_bn")(x)
+        x = keras.layers.ReLU(name=f"{name}_dw_relu")(x)
+        x = keras.layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
+    elif block == "conv":
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    else:
+        raise ValueError(f"unknown decoder block {block!r} (conv | separable)")
     x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def build_unet(input_size: tuple[int, int] = (384, 288), alpha: float = 0.35,
                decoder_filters: tuple[int, ...] = (64, 48, 32, 24), decoder_convs: int = 1,
-               bottleneck: str = "project") -> keras.Model:
+               bottleneck: str = "project", decoder_block: str = "conv", flexible: bool = False) -> keras.Model:
     """The UNet; ``input_size`` is (width, height), both multiples of 32; ``decoder_filters`` deepest first.
 
-    Returns a functional model mapping (B, H, W, 3) normalized images to (B, H, W, 2) logits.
+    Returns a functional model mapping (B, H, W, 3) normalized images to (B, H, W, 2) logits. The
+    saved models have the fixed ``input_size`` (what an exported model needs); ``flexible=True``
+    builds the same layers and weights for any multiple-of-32 size, which training uses so it can
+    run on random crops (``twin`` moves weights between the two).
     """
     width, height = input_size
     if width % 32 or height % 32:
         raise ValueError(f"input size {width}x{height} must be a multiple of 32 (5 stride-2 levels)")
     if len(decoder_filters) != len(SKIP_LAYERS):
         raise ValueError(f"decoder_filters needs {len(SKIP_LAYERS)} widths (strides 16, 8, 4, 2), got {list(decoder_filters)}")
-    encoder = keras.applications.MobileNetV2(input_shape=(height, width, 3), alpha=alpha, include_top=False, weights=None)
+    shape = (None, None, 3) if flexible else (height, width, 3)
+    encoder = keras.applications.MobileNetV2(input_shape=shape, alpha=alpha, include_top=False, weights=None)
     x = encoder.get_layer(BOTTLENECK_LAYERS[bottleneck]).output
     for (stride, layer), filters in zip(sorted(SKIP_LAYERS.items(), reverse=True), decoder_filters):
         x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"up{stride}")(x)
         x = keras.layers.Concatenate(name=f"skip{stride}")([x, encoder.get_layer(layer).output])
         for i in range(decoder_convs):
-            x = _conv_bn_relu(x, filters, f"dec{stride}_{i}")
+            x = _conv_bn_relu(x, filters, f"dec{stride}_{i}", decoder_block)
     x = keras.layers.Conv2D(NUM_CLASSES, 1, name="logits_s2")(x)
     logits = keras.layers.UpSampling2D(2, interpolation="bilinear", name="logits")(x)
-    return keras.Model(encoder.input, logits, name=f"mobilenetv2_unet_a{alpha:g}")
+    model = keras.Model(encoder.input, logits, name=f"mobilenetv2_unet_a{alpha:g}")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM
+    return model
 
 
 def count_params(model: keras.Model) -> int:
@@ -70,6 +93,13 @@ def count_params(model: keras.Model) -> int:
     return int(model.count_params())
 
 
-def from_params(model_params) -> keras.Model:
+def from_params(model_params, flexible: bool = False) -> keras.Model:
     m = model_params
-    return build_unet(tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck)
+    return build_unet(tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck,
+                      m.decoder_block, flexible)
+
+
+def twin(model: keras.Model, other: keras.Model) -> keras.Model:
+    """``other`` (same architecture, other input shape) with ``model``'s weights."""
+    other.set_weights(model.get_weights())
+    return other

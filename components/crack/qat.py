@@ -17,8 +17,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import tensorflow_model_optimization as tfmot  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import tensorflow_model_optimization as tfmot
+import tf_keras as keras
 
 
 def quantize(model: keras.Model) -> keras.Model:

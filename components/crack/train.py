@@ -22,25 +22,25 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras as keras  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
-from components.crack.data import (  # noqa: E402
+from components.crack.data import (
     CrackSplit,
     predict_logits,
     steps_per_epoch,
     train_dataset,
 )
-from components.crack.losses import get_loss  # noqa: E402
-from components.crack.metrics import Accumulator  # noqa: E402
-from components.io import atomic_path  # noqa: E402
+from components.crack.losses import get_loss
+from components.crack.metrics import Accumulator
+from components.io import atomic_path
 
 STATE_VERSION = 1
 
@@ -124,7 +124,8 @@ def _load_state(path: Path, model, optimizer, fingerprint: str) -> dict | None:
 
 
 def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, batch_size: int, lr: float,
-        loss: str = "ce", focal_gamma: float = 2.0, augment_cfg=None, seed: int = 0, save_cycle: int = 1,
+        loss: str = "ce", focal_gamma: float = 2.0, crack_weight: float = 1.0, augment_cfg=None, crop_size: tuple[int, int] | None = None,
+        seed: int = 0, save_cycle: int = 1,
         state_dir: str | Path, fingerprint: str, save: Callable[[keras.Model], None],
         on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
         log_every: int = 20, val_batch_size: int = 16) -> FitResult:
@@ -134,7 +135,7 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
     steps = steps_per_epoch(len(train), batch_size)
     schedule = cosine_schedule(lr, epochs, steps)
     optimizer = keras.optimizers.Adam(schedule)
-    loss_fn = get_loss(loss, focal_gamma)
+    loss_fn = get_loss(loss, focal_gamma, crack_weight)
 
     @tf.function
     def train_step(x, y):
@@ -154,7 +155,7 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
     total_steps, t_begin = (epochs - start) * steps, time.perf_counter()
     for epoch in range(start, epochs):
         t_epoch, losses = time.perf_counter(), []
-        for step, (x, y) in enumerate(train_dataset(train, batch_size, seed, epoch, augment_cfg)):
+        for step, (x, y) in enumerate(train_dataset(train, batch_size, seed, epoch, augment_cfg, crop_size)):
             losses.append(float(train_step(x, y)))
             done = (epoch - start) * steps + step + 1
             if done % log_every == 0 or step + 1 == steps:

@@ -8,7 +8,15 @@ import torch
 from torchvision.models.detection.ssd import SSD, SSDHead
 
 from components.data.ocr_format import CHAR_CLASSES
-from components.ocr.model import build_ssd, char_spec, freeze, load_model, parameter_hash, roi_spec, save_model
+from components.ocr.model import (
+    build_ssd,
+    char_spec,
+    freeze,
+    load_model,
+    parameter_hash,
+    roi_spec,
+    save_model,
+)
 
 ROI = SimpleNamespace(width_mult=0.35, input_size=(320, 240), score_threshold=0.05, nms_iou=0.45)
 CHAR = SimpleNamespace(width_mult=0.35, crop_size=128, score_threshold=0.05, nms_iou=0.45)
