@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import mlflow
 from prefect import flow, get_run_logger, task
@@ -29,6 +27,7 @@ from pydantic import BaseModel, Field
 from components import tracking
 from components.config import load_params
 from components.repo_lock import repository_lock
+from components.servers import free_port, local_server
 
 
 class PipelineOptions(BaseModel):
@@ -86,38 +85,14 @@ def pipeline(options: PipelineOptions = PipelineOptions()) -> str:
     return run_id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def prefect_server(timeout_s: float = 120) -> Iterator[str]:
+def prefect_server() -> Iterator[str]:
     """A Prefect API server on a free loopback port for the duration; yields its API URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/api"
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"Prefect server exited with {proc.returncode}: {proc.stderr.read()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Prefect server on {url} did not answer within {timeout_s:.0f} s")
-                time.sleep(0.5)
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with local_server(cmd, f"{url}/health"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:

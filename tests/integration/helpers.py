@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import yaml
+
+from components.servers import free_port, local_server  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = 12
@@ -55,32 +54,9 @@ def make_tiny_clone(dst: Path, frames: int = FRAMES) -> Path:
     return dst
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def server(cmd: list[str], health_url: str, cwd: Path, env: dict[str, str], timeout_s: float = 120) -> Iterator[subprocess.Popen]:
-    """Start a server process, wait until ``health_url`` answers, stop it afterwards."""
-    log = open(cwd / f"server-{Path(cmd[2] if len(cmd) > 2 else cmd[0]).name}-{free_port()}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(health_url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{cmd} did not come up: {Path(log.name).read_text()[-3000:]}")
-                time.sleep(0.5)
+def server(cmd: list[str], health_url: str, cwd: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A real server for a test, its log kept in the test's folder (``server-<name>-<port>.log``)."""
+    log = cwd / f"server-{cmd[2] if len(cmd) > 2 else Path(cmd[0]).name}-{health_url.split(':')[-1].split('/')[0]}.log"
+    with local_server(cmd, health_url, cwd=cwd, env=env, log_path=log) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

@@ -1,0 +1,52 @@
+"""Local server processes (Prefect API, MLflow tracking) started for a while on a free loopback port.
+
+Used by ``flows.pipeline`` (one Prefect server shared by all stages of a run) and by the
+integration tests (real servers, never fakes). The log goes to a file so a failure can show it.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def local_server(cmd: list[str], health_url: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                 log_path: Path | None = None, timeout_s: float = 120) -> Iterator[subprocess.Popen]:
+    """Start ``cmd``, wait until ``health_url`` answers, and terminate it on exit.
+
+    Raises RuntimeError with the tail of the server's log if it exits or stays silent too long.
+    """
+    log_path = log_path or Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    with urllib.request.urlopen(health_url, timeout=2):
+                        break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        why = f"exited with {proc.returncode}" if proc.poll() is not None else f"silent for {timeout_s:.0f} s"
+                        raise RuntimeError(f"{' '.join(cmd[:4])} ... {why}; log {log_path}:\n{log_path.read_text()[-3000:]}")
+                    time.sleep(0.5)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
