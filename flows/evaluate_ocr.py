@@ -29,8 +29,16 @@ from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate, latency
 from components.ocr.plots import confusion_png, overlay, write_png
 from components.ocr.predict import TwoStageOcr
-from flows.common import flat, tag_prefect_run, write_metrics
-from flows.ocr_common import CHAR_MODEL, DATA, MANIFEST, PLOTS, ROI_MODEL, setup_torch
+from flows.common import tag_prefect_run, write_metrics
+from flows.ocr_common import (
+    CHAR_MODEL,
+    DATA,
+    MANIFEST,
+    PLOTS,
+    ROI_MODEL,
+    param_dict,
+    setup_torch,
+)
 
 STAGE = "evaluate_ocr"
 PLOT_DIR = PLOTS / STAGE
@@ -67,9 +75,9 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
     with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
         tag_prefect_run()
         mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device)})
-        mlflow.log_params({**flat(e.model_dump()), "device": str(device)})
+        mlflow.log_params({**param_dict(e), "device": str(device)})
         ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device=str(device), roi_score_threshold=e.roi_score_threshold,
-                               char_score_threshold=e.char_score_threshold)
+                               char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
         frames = load_frames(MANIFEST, DATA, "test", e.max_frames)
         ev = run_evaluation(ocr, frames, progress)
         lat = run_latency(ocr, frames, e)

@@ -56,6 +56,18 @@ def write_history_csv(path: Path, history: list[dict]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def param_dict(model, prefix: str = "") -> dict[str, str]:
+    """Every leaf of a params sub-model as ``a.b`` -> value, strings and lists included (for
+    mlflow.log_params; ``flows.common.flat`` keeps numbers only, as metrics need)."""
+    out: dict[str, str] = {}
+    for k, v in (model.model_dump() if hasattr(model, "model_dump") else model).items():
+        if isinstance(v, dict):
+            out.update(param_dict(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = str(list(v)) if isinstance(v, tuple) else str(v)
+    return out
+
+
 def log_epoch(row: dict) -> None:
     mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                        step=int(row["epoch"]))

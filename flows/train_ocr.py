@@ -20,7 +20,7 @@ from components.config import load_params
 from components.ocr.data import load_frames
 from components.ocr.model import load_model, parameter_hash
 from components.ocr.train import train_char_model
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.common import tag_prefect_run, write_metrics
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
@@ -30,6 +30,7 @@ from flows.ocr_common import (
     ROI_MODEL,
     fingerprint,
     log_epoch,
+    param_dict,
     setup_torch,
     write_history_csv,
 )
@@ -57,7 +58,7 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
         roi_model, roi_spec = load_model(ROI_MODEL, device)
         roi_hash = parameter_hash(roi_model)
         mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device), "roi_param_hash_before": roi_hash})
-        mlflow.log_params({**flat(p.model_dump()), "device": str(device), "seed": ocr.seed, "threads": ocr.threads})
+        mlflow.log_params({**param_dict(p), "device": str(device), "seed": ocr.seed, "threads": ocr.threads})
         train, val = load("train", p.max_train_frames), load("val")
         history: list[dict] = []
         plots = PLOTS / f"{STAGE}.csv"

@@ -19,7 +19,7 @@ from components import tracking
 from components.config import load_params
 from components.ocr.data import load_frames
 from components.ocr.train import train_roi_model
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.common import tag_prefect_run, write_metrics
 from flows.ocr_common import (
     DATA,
     MANIFEST,
@@ -28,6 +28,7 @@ from flows.ocr_common import (
     ROI_MODEL,
     fingerprint,
     log_epoch,
+    param_dict,
     setup_torch,
     write_history_csv,
 )
@@ -50,7 +51,7 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True) -> dict:
     with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
         tag_prefect_run()
         mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device)})
-        mlflow.log_params({**flat(p.model_dump()), "input_size": str(list(p.input_size)), "device": str(device),
+        mlflow.log_params({**param_dict(p), "device": str(device),
                            "seed": ocr.seed, "threads": ocr.threads})
         train, val = load("train", p.max_train_frames), load("val")
         history: list[dict] = []

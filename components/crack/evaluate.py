@@ -57,10 +57,16 @@ def overlay(image: np.ndarray, truth: np.ndarray, pred: np.ndarray, title: str) 
 
 
 def write_overlays(data: CrackSplit, result: EvalResult, out_dir: str | Path, n: int, tag: str) -> list[Path]:
-    """PNG overlays of the n worst and n best test images by Dice; returns the paths written."""
+    """PNG overlays of the n worst and n best test images by Dice; returns the paths written.
+
+    The best are taken among images with a crack when there are enough (a crack-free frame
+    predicted empty scores 1 too, but shows nothing about how well cracks are traced).
+    """
     out_dir = Path(out_dir)
     order = np.argsort(result.dice, kind="stable")
-    picks = [("worst", i, k) for k, i in enumerate(order[:n])] + [("best", i, k) for k, i in enumerate(order[::-1][:n])]
+    has_crack = data.masks.reshape(len(data), -1).any(1)
+    best_pool = [i for i in order[::-1] if has_crack[i]] if has_crack.sum() >= n else list(order[::-1])
+    picks = [("worst", i, k) for k, i in enumerate(order[:n])] + [("best", i, k) for k, i in enumerate(best_pool[:n])]
     paths = []
     for kind, i, k in picks:
         title = f"{tag} {kind} #{k + 1}: {data.names[i]}  dice {result.dice[i]:.3f}  (image | truth | prediction)"

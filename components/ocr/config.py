@@ -39,6 +39,7 @@ class CharParams(Detector):
     crop_margin: float = Field(ge=0, le=1)    # ROI box grown by this share of its size on each side
     roi_score_threshold: float = Field(ge=0, lt=1)  # stage-1 boxes kept as training crops
     gt_roi_crops: bool                        # also train on crops of the ground-truth ROIs
+    balance_classes: bool                     # sample crops with rare characters more often
     rotation_deg: float = Field(ge=0, le=90)  # random rotation of training crops, +-deg ("angle50")
     rotation_prob: float = Field(ge=0, le=1)
     photometric_prob: float = Field(ge=0, le=1)
@@ -47,6 +48,7 @@ class CharParams(Detector):
 class EvalParams(Strict):
     roi_score_threshold: float = Field(ge=0, lt=1)
     char_score_threshold: float = Field(ge=0, lt=1)   # characters read into the string
+    dedupe_iou: float = Field(gt=0, le=1)             # overlapping characters of any class: keep the best
     max_frames: int = Field(ge=0)                     # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)

@@ -14,7 +14,7 @@ Detections and ground truth are per image: ``{"boxes": (N, 4) x1y1x2y2, "labels"
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -41,7 +41,7 @@ class MobileNetV2Taps(nn.Module):
         self.out_channels = [f[7].conv[0].out_channels, f[14].conv[0].out_channels]
         self.fuse = TopDown(*self.out_channels) if fuse else None
 
-    def forward(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    def forward(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
         s8 = self.to_s8(x)
         s16 = self.to_s16(s8)
         if self.fuse is not None:
@@ -67,6 +67,21 @@ class TopDown(nn.Module):
         return self.smooth(s8 + up)
 
 
+class _CachedDefaultBoxes(DefaultBoxGenerator):
+    """torchvision's default boxes, computed once per (feature grids, image size) instead of on
+    every forward: the inputs of both stages always have one size."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cache: dict = {}
+
+    def _grid_default_boxes(self, grid_sizes, image_size, dtype=torch.float32):
+        key = (tuple(tuple(int(v) for v in g) for g in grid_sizes), tuple(int(v) for v in image_size), dtype)
+        if key not in self._cache:
+            self._cache[key] = super()._grid_default_boxes(grid_sizes, image_size, dtype)
+        return self._cache[key]
+
+
 class _SameSizeTransform(GeneralizedRCNNTransform):
     """SSD's transform, minus the bilinear resize when the input already has the model's size
     (the /4 frames and the letterboxed crops always do): a few ms per image on one core."""
@@ -83,7 +98,7 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     (3 values: stride-8 scale, stride-16 scale, upper bound; fractions of the input), aspect_ratios
     (one list per map), score_threshold, nms_iou, detections, fuse (top-down stride-16 -> 8)."""
     backbone = MobileNetV2Taps(spec["width_mult"], fuse=spec.get("fuse", False))
-    anchors = DefaultBoxGenerator(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES))
+    anchors = _CachedDefaultBoxes(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES))
     head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
     w, h = spec["size"]
     model = SSD(backbone, anchors, (w, h), spec["num_classes"], head=head,

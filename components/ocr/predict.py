@@ -48,21 +48,41 @@ class FrameResult:
         return OcrAnnotation(image_path, width, height, shapes)
 
 
+def nested(boxes: np.ndarray, cover: float = 0.8) -> np.ndarray:
+    """Mask of boxes lying mostly (``cover`` of their area) inside a higher-scoring box (boxes come
+    sorted by score): a resistor body inside another body's box is the same body seen twice, which
+    NMS at IoU 0.45 keeps when the outer box is much larger."""
+    out = np.zeros(len(boxes), bool)
+    for i in range(1, len(boxes)):
+        b = boxes[i]
+        area = max((b[2] - b[0]) * (b[3] - b[1]), 1e-6)
+        for j in range(i):
+            if out[j]:
+                continue
+            o = boxes[j]
+            iw = min(b[2], o[2]) - max(b[0], o[0])
+            ih = min(b[3], o[3]) - max(b[1], o[1])
+            if iw > 0 and ih > 0 and iw * ih / area >= cover:
+                out[i] = True
+                break
+    return out
+
+
 class TwoStageOcr:
     """Both detectors and the glue; thresholds decide what counts as a ROI and a character."""
 
     def __init__(self, roi_model, roi_spec: dict, char_model, char_spec: dict, *, margin: float,
-                 roi_score_threshold: float = 0.3, char_score_threshold: float = 0.3,
+                 roi_score_threshold: float = 0.3, char_score_threshold: float = 0.3, dedupe_iou: float = 0.35,
                  device: str | torch.device = "cpu"):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
         self.char_model, self.char_spec = char_model.eval(), char_spec
         self.margin, self.device = margin, torch.device(device)
-        self.roi_thr, self.char_thr = roi_score_threshold, char_score_threshold
+        self.roi_thr, self.char_thr, self.dedupe_iou = roi_score_threshold, char_score_threshold, dedupe_iou
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
 
     @classmethod
-    def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", **kw) -> "TwoStageOcr":
+    def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", **kw) -> TwoStageOcr:
         roi_model, roi_spec = load_model(roi_path, device)
         char_model, char_spec = load_model(char_path, device)
         blob = torch.load(char_path, map_location="cpu", weights_only=True)
@@ -77,6 +97,8 @@ class TwoStageOcr:
         keep = det["scores"] >= self.roi_thr
         rboxes = det["boxes"][keep].cpu().numpy() * np.array([w / size[0], h / size[1]] * 2, np.float32)
         rscores = det["scores"][keep].cpu().numpy()
+        inner = nested(rboxes)
+        rboxes, rscores = rboxes[~inner], rscores[~inner]
         result = FrameResult()
         if not len(rboxes):
             return result
@@ -97,7 +119,7 @@ class TwoStageOcr:
             all_s.append(as_)
             m = as_ >= self.char_thr
             cb, cl, cs = ab[m], al[m], as_[m]
-            r = read_string(cb, cl, cs, self.names, roi_score=float(rs))
+            r = read_string(cb, cl, cs, self.names, roi_score=float(rs), dedupe_iou=self.dedupe_iou)
             result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), r.text, r.confidence, cb[r.order],
                                          [self.names[int(i) - 1] for i in cl[r.order]], cs[r.order]))
         result.all_char_boxes = np.concatenate(all_b).astype(np.float32).reshape(-1, 4)

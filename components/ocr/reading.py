@@ -45,7 +45,7 @@ def line_direction(centres: np.ndarray) -> np.ndarray:
     if len(centres) < 2:
         return np.array([1.0, 0.0])
     c = centres - centres.mean(0)
-    _, s, vt = np.linalg.svd(c, full_matrices=False)
+    _, _, vt = np.linalg.svd(c, full_matrices=False)
     d = vt[0]
     if d[0] < 0 or (d[0] == 0 and d[1] < 0):
         d = -d

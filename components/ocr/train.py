@@ -7,16 +7,18 @@ per-epoch callback that logs; tests call them directly on tiny data.
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from components.data.ocr_format import CHAR_CLASSES
 from components.ocr import transforms as T
 from components.ocr.data import (
+    Crop,
     CropDataset,
     Frame,
     RoiDataset,
@@ -37,9 +39,24 @@ from components.ocr.model import build_ssd, char_spec, freeze, roi_spec, save_mo
 Log = Callable[[str], None]
 
 
-def _loader(ds, batch_size: int, seed: int) -> DataLoader:
+def _loader(ds, batch_size: int, seed: int, weights: list[float] | None = None) -> DataLoader:
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=g, drop_last=len(ds) > batch_size)
+    drop_last = len(ds) > batch_size
+    if weights is not None:
+        sampler = WeightedRandomSampler(weights, num_samples=len(ds), replacement=True, generator=g)
+        return DataLoader(ds, batch_size=batch_size, sampler=sampler, collate_fn=collate, drop_last=drop_last)
+    return DataLoader(ds, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=g, drop_last=drop_last)
+
+
+def class_balance_weights(crops: list[Crop]) -> list[float]:
+    """Per-crop sampling weight ``max over its characters of freq^-1/2``: markings are mostly digits
+    and ``R``, letters of EIA-96 codes appear a few times per hundred frames, and mAP weighs every
+    class the same. The square root keeps a crop with a one-off letter from dominating the epoch."""
+    freq = Counter(int(label) for c in crops for label in c.labels)
+    if not freq:
+        return [1.0] * len(crops)
+    median = float(np.median([f ** -0.5 for f in freq.values()]))
+    return [max((freq[int(label)] ** -0.5 for label in c.labels), default=median) for c in crops]
 
 
 def _targets(ds) -> list[dict]:
@@ -104,7 +121,8 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     log(f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "
         f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; {crops_s:.1f} s")
     model = build_ssd(spec).to(device)
-    loader = _loader(CropDataset(crops, char_transforms(p, seed)), p.batch_size, seed)
+    weights = class_balance_weights(crops) if p.balance_classes else None
+    loader = _loader(CropDataset(crops, char_transforms(p, seed)), p.batch_size, seed, weights)
     val_images = [to_tensor(c.image) for c in val_crops]
     val_targets = [{"boxes": c.boxes, "labels": c.labels} for c in val_crops]
     optimizer = make_optimizer(model, p.lr, p.weight_decay)

@@ -7,7 +7,7 @@ Each transform draws from its own ``numpy`` Generator so a run is repeatable per
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np

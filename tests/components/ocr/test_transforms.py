@@ -1,0 +1,70 @@
+"""Augmentations: rotation moves the boxes with the content and re-fits them around it."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from components.ocr.metrics import box_iou
+from components.ocr.transforms import (
+    Compose,
+    HorizontalFlip,
+    Photometric,
+    RandomRotation,
+    rotate,
+    text_angle,
+)
+
+
+def _glyphs(text: str = "4R7", angle: float = 0.0):
+    """White glyphs on black, their tight ink boxes, and one ink mask per glyph."""
+    masks = []
+    for i, ch in enumerate(text):
+        m = np.zeros((160, 160), np.uint8)
+        cv2.putText(m, ch, (40 + 26 * i, 95), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 255, 3)
+        if angle:
+            m = cv2.warpAffine(m, cv2.getRotationMatrix2D((80, 80), -angle, 1.0), (160, 160))
+        masks.append(m)
+    image = np.repeat(np.maximum.reduce(masks)[..., None], 3, axis=2)
+    return image, np.array([_ink_box(m) for m in masks], np.float32), masks
+
+
+def _ink_box(mask: np.ndarray) -> list[float]:
+    ys, xs = np.nonzero(mask > 127)
+    return [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+
+
+@pytest.mark.parametrize("start,turn", [(0, 50), (0, -50), (30, -70), (-40, 80), (20, 15)])
+def test_rotation_refits_boxes_around_the_rotated_glyphs(start, turn):
+    image, boxes, masks = _glyphs(angle=start)
+    labels = np.arange(1, len(boxes) + 1)
+    centre = (80.0, 80.0)
+    out, nb, nl = rotate(image, boxes, labels, turn, fill=0, centre=centre)
+    assert out.shape == image.shape and list(nl) == list(labels)
+    m = cv2.getRotationMatrix2D(centre, -turn, 1.0)
+    for box, mask in zip(nb, masks):
+        truth = np.array(_ink_box(cv2.warpAffine(mask, m, (160, 160))), np.float32)
+        assert box_iou(box[None], truth[None])[0, 0] > 0.6
+        # the re-fitted box holds (nearly all of) the rotated ink
+        ink = cv2.warpAffine(mask, m, (160, 160)) > 127
+        x1, y1, x2, y2 = (round(float(v)) for v in box)
+        assert ink[max(y1, 0):y2, max(x1, 0):x2].sum() >= 0.9 * ink.sum()
+    # and the text line turned by the requested angle
+    assert text_angle(nb) == pytest.approx(start + turn, abs=6)
+
+
+def test_random_rotation_keeps_text_within_the_angle_range_and_pipeline_composes():
+    image, boxes, _ = _glyphs(angle=35)
+    t = Compose([RandomRotation(50, p=1.0, seed=3), Photometric(p=1.0, seed=4)])
+    for _ in range(20):
+        out, nb, _ = t(image, boxes, np.arange(1, 4))
+        assert out.dtype == np.uint8 and out.shape == image.shape
+        assert len(nb) == 3 and abs(text_angle(nb)) <= 50 + 6
+
+
+def test_flip_mirrors_boxes():
+    image = np.zeros((40, 100, 3), np.uint8)
+    image[10:20, 5:15] = 255
+    out, nb, _ = HorizontalFlip(p=1.0)(image, np.array([[5, 10, 15, 20]], np.float32), np.array([1]))
+    assert nb.tolist() == [[85, 10, 95, 20]] and out[15, 90].tolist() == [255, 255, 255]
