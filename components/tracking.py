@@ -29,7 +29,10 @@ def configure(tracking_uri: str, experiment: str) -> str:
     """Point MLflow at the store and experiment; return the experiment id."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri
     if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # absolute, because MLflow caches stores by URI: a relative one would follow the first cwd
+        db = Path(uri.removeprefix("sqlite:///")).absolute()
+        db.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{db}"
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is not None:

@@ -73,7 +73,7 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
     page = (project / "reports/validation/ocr/report.html").read_text()
     assert "quarantined" in page and "s003.json" in page and "not valid JSON" in page
 
-    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlruns/mlflow.db")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])
     tags = sorted((r.data.tags["stage"], r.data.tags.get("validation", "-")) for r in runs if "stage" in r.data.tags)
     assert tags == [("prepare_ocr", "-"), ("validate_ocr", "failed"), ("validate_ocr", "quarantined")]

@@ -73,7 +73,7 @@ def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
         assert [(s.label, s.box, s.group_id, s.text) for s in back.shapes] == \
                [(s.label, s.box, s.group_id, s.text) for s in ann.shapes]
 
-    client = mlflow.MlflowClient(tracking_uri="sqlite:///mlruns/mlflow.db")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])
     stages = {r.data.tags["stage"]: r for r in runs if r.data.tags.get("run_type") == "stage"}
     assert set(stages) == {"train_roi", "train_ocr", "evaluate_ocr"}
