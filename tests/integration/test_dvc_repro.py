@@ -114,15 +114,15 @@ def test_bad_file_fails_validation_naming_it(clone, repro):
         assert victim.stem in (clone / "reports/validation/ocr/bad_samples.csv").read_text()
     finally:
         victim.write_bytes(saved)
-        _dvc("checkout", "--force", cwd=clone)
+        _dvc("checkout", "--force", "--with-deps", *TARGETS, cwd=clone)
     assert "up to date" in _dvc("status", *TARGETS, cwd=clone).stdout
 
 
 def test_push_pull_round_trip_to_local_remote(clone, repro, tmp_path):
     _dvc("remote", "add", "-d", "-f", "--local", "local", str(tmp_path / "store"), cwd=clone)
-    _dvc("push", cwd=clone)
+    _dvc("push", "--with-deps", *TARGETS, cwd=clone)
     shutil.rmtree(clone / "data/ocr")
     shutil.rmtree(clone / ".dvc/cache")
-    _dvc("pull", cwd=clone)
+    _dvc("pull", "--with-deps", *TARGETS, cwd=clone)
     assert len(list((clone / "data/ocr").glob("*.jpg"))) == FRAMES
     assert "up to date" in _dvc("status", *TARGETS, cwd=clone).stdout
