@@ -19,8 +19,10 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from components.crack.config import CrackParams
+from components.export.config import ExportParams
 from components.io import atomic_write_text
 from components.ocr.config import OcrParams
+from components.registry.config import RegisterParams
 from components.schema import Size, Strict
 
 PARAMS_FILE = Path("params.yaml")
@@ -100,6 +102,8 @@ class Params(Strict):
     validation: ValidationParams
     ocr: OcrParams
     crack: CrackParams
+    export: ExportParams
+    registry: RegisterParams
     mlflow: MlflowParams
 
 

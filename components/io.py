@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 import warnings
@@ -98,19 +99,30 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str
         raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
+    return _decode(path, str(path), max_pixels, mode)
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB") -> np.ndarray:
+    """``read_image`` for bytes already in memory (an HTTP payload); ``name`` is used in errors."""
+    if not data:
+        raise ImageReadError(f"{name}: empty image (0 bytes)")
+    return _decode(io.BytesIO(data), name, max_pixels, mode)
+
+
+def _decode(source, name: str, max_pixels: int, mode: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise ImageReadError(f"{path}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+                    raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
                 im.load()
                 arr = np.asarray(im.convert(mode) if mode else im)
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{path}: refused as a decompression bomb ({exc})") from exc
+        raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"{path}: cannot be decoded ({exc})") from exc
+        raise ImageReadError(f"{name}: cannot be decoded ({exc})") from exc
     return arr

@@ -1,0 +1,36 @@
+"""Parameters of the quantized exports (``export:`` in params.yaml).
+
+``export.ocr`` is read by the ``export_ocr`` stage only and ``export.crack`` by ``export_crack``
+only, so DVC reruns just the export whose parameters changed.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from components.schema import Strict
+
+
+class OcrExport(Strict):
+    """ONNX fp32 + int8 (ONNX Runtime static QDQ quantization) of both OCR detectors."""
+
+    opset: int = Field(ge=13)
+    calibration_frames: int = Field(gt=0)     # training frames (stage 1) and their crops (stage 2)
+    per_channel: bool
+    parity_atol: float = Field(gt=0)          # fp32 ONNX vs PyTorch, largest absolute difference of outputs
+    latency_runs: int = Field(gt=0)
+    latency_warmup: int = Field(ge=0)
+    max_eval_frames: int = Field(ge=0)        # 0 = whole test split
+
+
+class CrackExport(Strict):
+    """Full-integer and dynamic-range TFLite models from the QAT crack model."""
+
+    representative_images: int = Field(gt=0)  # training images for int8 calibration
+    latency_runs: int = Field(gt=0)
+    latency_warmup: int = Field(ge=0)
+
+
+class ExportParams(Strict):
+    ocr: OcrExport
+    crack: CrackExport

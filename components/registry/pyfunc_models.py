@@ -1,0 +1,130 @@
+"""The deployable models as MLflow pyfunc models: what ``mlflow models serve`` and ``predict`` run.
+
+Both take the same input, a table with one column ``image`` holding each image file (PNG/JPEG)
+base64-encoded, because that is what fits MLflow's JSON serving protocol and keeps the camera's
+own encoding. Bad input is refused per request with an MlflowException carrying
+INVALID_PARAMETER_VALUE, which the scoring server turns into HTTP 400 with the message; the server
+keeps serving. Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
+Runtime or LiteRT, numpy and OpenCV, so a serving container stays small.
+
+* ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, and
+  the character boxes, labels and scores in reading order.
+* ``road-crack-segmenter`` returns one row per image: the masking rate (share of crack pixels) and
+  the mask in CSR form (``mask_indptr``, ``mask_indices``; reload with
+  ``scipy.sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(height, width))``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from components.io import DEFAULT_MAX_PIXELS, ImageReadError, decode_image
+
+IMAGE_COLUMN = "image"
+MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
+MAX_IMAGES = 64                      # per request
+MIN_SIDE = 32                        # px; smaller is not a camera frame
+
+OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence",
+               "char_boxes", "char_labels", "char_scores"]
+CRACK_COLUMNS = ["image", "height", "width", "masking_rate", "crack_pixels", "mask_indptr", "mask_indices"]
+
+
+def bad_request(message: str) -> MlflowException:
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def encode_image_file(data: bytes) -> str:
+    """What a client puts in the ``image`` column."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode_images(model_input) -> list[np.ndarray]:
+    """RGB uint8 arrays from the request table; raise a 400-mapped error naming the row and reason."""
+    if isinstance(model_input, dict):
+        model_input = pd.DataFrame(model_input)
+    if not isinstance(model_input, pd.DataFrame) or IMAGE_COLUMN not in model_input.columns:
+        raise bad_request(f"expected a table with a column {IMAGE_COLUMN!r} of base64-encoded PNG/JPEG files, "
+                          f"got {type(model_input).__name__} with columns {list(getattr(model_input, 'columns', []))}")
+    if len(model_input) > MAX_IMAGES:
+        raise bad_request(f"{len(model_input)} images in one request; send at most {MAX_IMAGES}")
+    images = []
+    for i, value in enumerate(model_input[IMAGE_COLUMN]):
+        name = f"image {i}"
+        if isinstance(value, str):
+            if len(value) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+                raise bad_request(f"{name}: {len(value)} base64 characters exceeds the {MAX_IMAGE_BYTES} byte limit")
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise bad_request(f"{name}: not valid base64 (send the image file's bytes base64-encoded)") from None
+        if not isinstance(value, (bytes, bytearray)):
+            raise bad_request(f"{name}: expected a base64 string, got {type(value).__name__}")
+        if len(value) > MAX_IMAGE_BYTES:
+            raise bad_request(f"{name}: {len(value)} bytes exceeds the {MAX_IMAGE_BYTES} byte limit")
+        try:
+            image = decode_image(bytes(value), name, DEFAULT_MAX_PIXELS)
+        except ImageReadError as exc:
+            raise bad_request(f"{exc} (expected a PNG or JPEG file)") from None
+        if min(image.shape[:2]) < MIN_SIDE:
+            raise bad_request(f"{name}: {image.shape[1]}x{image.shape[0]} px is smaller than {MIN_SIDE} px on a side")
+        images.append(image)
+    return images
+
+
+class ResistorOcrModel(mlflow.pyfunc.PythonModel):
+    """Both int8 ONNX detectors and the two-stage glue (artifact ``export_dir``)."""
+
+    def load_context(self, context) -> None:
+        from components.export.ocr_runtime import OnnxTwoStageOcr
+
+        config = context.model_config or {}
+        self.ocr = OnnxTwoStageOcr.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
+                                        threads=int(config.get("threads", 1)))
+
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        rows = []
+        for i, image in enumerate(decode_images(model_input)):
+            for k, roi in enumerate(self.ocr(image).rois):
+                rows.append({"image": i, "roi": k, "x1": roi.box[0], "y1": roi.box[1], "x2": roi.box[2], "y2": roi.box[3],
+                             "roi_score": roi.score, "text": roi.text, "confidence": roi.confidence,
+                             "char_boxes": np.asarray(roi.char_boxes, float).round(1).tolist(),
+                             "char_labels": list(roi.char_labels),
+                             "char_scores": np.asarray(roi.char_scores, float).round(4).tolist()})
+        return pd.DataFrame(rows, columns=OCR_COLUMNS)
+
+
+def mask_to_csr(mask: np.ndarray) -> tuple[list[int], list[int]]:
+    """(indptr, indices) of a boolean mask in compressed sparse row form, as the seed stored masks."""
+    mask = np.asarray(mask, bool)
+    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int64)
+    indices = np.nonzero(mask)[1].astype(np.int64)
+    return indptr.tolist(), indices.tolist()
+
+
+class RoadCrackModel(mlflow.pyfunc.PythonModel):
+    """The full-integer TFLite segmenter and its normalization metadata (artifact ``export_dir``)."""
+
+    def load_context(self, context) -> None:
+        from components.export.crack_runtime import TfliteSegmenter
+
+        config = context.model_config or {}
+        self.segmenter = TfliteSegmenter.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
+                                              threads=int(config.get("threads", 1)))
+
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+        rows = []
+        for i, image in enumerate(decode_images(model_input)):
+            pred = self.segmenter.predict(image)
+            indptr, indices = mask_to_csr(pred.mask)
+            rows.append({"image": i, "height": int(pred.mask.shape[0]), "width": int(pred.mask.shape[1]),
+                         "masking_rate": float(pred.masking_rate), "crack_pixels": len(indices),
+                         "mask_indptr": indptr, "mask_indices": indices})
+        return pd.DataFrame(rows, columns=CRACK_COLUMNS)

@@ -1,0 +1,142 @@
+"""Register flow: the quantized export of one model becomes a registry version; gates decide ``champion``.
+
+DVC stage ``register@ocr`` / ``register@crack`` runs ``python -m flows.register ocr|crack``. It
+reads the export's metrics (quantized form and its float parent, same evaluator, same test split),
+finds the current champion's metrics on the same test split (from its tags when it was judged on
+the same split, otherwise by evaluating it again here), logs the pyfunc model with its model card,
+registers it, applies the gates from ``registry.<model>`` in params.yaml and moves ``champion``
+only when all pass. Writes ``metrics/register_<model>.json``. Exits 0 when a version was registered
+even if it failed the gates: a failing candidate is a result, not an error; the reasons are tagged
+on the version and printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from prefect import flow, get_run_logger, task
+
+from components import tracking
+from components.config import load_params
+from components.io import resolve_inside
+from components.registry import model_card, registry
+from components.registry.gates import GateResult, check_gates
+from flows.common import flat, tag_prefect_run, write_metrics
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one model's export, metrics and data live, and which metric forms to compare."""
+
+    export_dir: Path
+    metrics: Path               # metrics of the quantized form (and of the float parent for OCR)
+    quantized: str
+    float_metrics: Path
+    float_form: str
+    data: Path
+    manifest: Path
+
+
+SOURCES = {
+    "ocr": Source(Path("models/export/ocr"), Path("metrics/export_ocr.json"), "onnx_int8",
+                  Path("metrics/export_ocr.json"), "torch_fp32", Path("data/ocr"), Path("data/manifests/ocr.parquet")),
+    "crack": Source(Path("models/export/crack"), Path("metrics/export_crack.json"), "tflite_int8",
+                    Path("metrics/evaluate_crack.json"), "float", Path("data/crack"), Path("data/manifests/crack.parquet")),
+}
+
+
+def _read_form(path: Path, form: str) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise FileNotFoundError(f"{path}: cannot be read ({exc.strerror}); run the stage that writes it first") from exc
+    if form not in data or not isinstance(data[form], dict):
+        raise ValueError(f"{path}: no metrics for model form {form!r} (found {sorted(data)})")
+    return data[form]
+
+
+def reevaluate_champion(key: str, version, params) -> dict:
+    """The champion's metrics on *this* test split, from its own registered files."""
+    from components.registry.evaluation import evaluate_export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(f"models:/{version.name}/{version.version}", dst_path=tmp)
+        return evaluate_export(key, Path(local) / "artifacts" / "export", params)
+
+
+@task(name="champion-metrics")
+def champion_metrics(key: str, name: str, split: str, params) -> tuple[str | None, dict | None]:
+    champ = registry.champion(name)
+    if champ is None:
+        return None, None
+    if champ.tags.get("test_split") == split:
+        return champ.version, registry.version_metrics(champ)
+    get_run_logger().info("champion v%s was judged on another test split: evaluating it on this one", champ.version)
+    return champ.version, reevaluate_champion(key, champ, params)
+
+
+@task(name="register-version")
+def register_version(model: registry.DeployableModel, source: Source, card: str, example: bytes, tags: dict):
+    return registry.log_and_register(model, source.export_dir, card, example, tags)
+
+
+@flow(name="register", log_prints=True)
+def register(model_key: str, params_file: str = "params.yaml") -> dict:
+    params = load_params(params_file)
+    model, source = registry.MODELS[model_key], SOURCES[model_key]
+    gates = getattr(params.registry, model_key)
+    log = get_run_logger()
+    quantized = _read_form(source.metrics, source.quantized)
+    parent = _read_form(source.float_metrics, source.float_form)
+    manifest = pd.read_parquet(source.manifest)
+    split = registry.split_fingerprint(manifest)
+    test_rows = manifest[(manifest.status == "ok") & (manifest.split == "test")].sort_values("name")
+    if test_rows.empty:
+        raise ValueError(f"{source.manifest}: no usable test samples; the gates need a test split")
+    example = resolve_inside(source.data, test_rows.iloc[0].path).read_bytes()
+
+    with tracking.stage_run(f"register_{model_key}", params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        data_hash = tracking.dvc_hash(source.data)
+        champ_version, champ = champion_metrics(model_key, model.name, split, params)
+        result: GateResult = check_gates(quantized, parent, champ, gates)
+        facts = model_card.CardFacts(model_key, model.name, getattr(params.data, model_key).source, data_hash, split,
+                                     len(test_rows), tracking.git_commit(),
+                                     {source.float_form: parent, source.quantized: quantized}, source.quantized)
+        card = model_card.render(facts, result)
+        tags = {"git_commit": facts.git_commit, "dvc_data_hash": data_hash, "test_split": split,
+                "model_form": source.quantized, "source_run_id": mlflow.active_run().info.run_id,
+                **{f"metric.{k}": str(v) for k, v in flat(quantized).items()}}
+        version = register_version(model, source, card, example, tags)
+        promoted = registry.record_gates(model.name, version.version, result)
+        mlflow.set_tags({"registered_model": model.name, "registered_version": version.version,
+                         "gate.passed": str(promoted).lower()})
+        mlflow.log_metrics({"gate_passed": float(promoted), **{f"candidate.{k}": v for k, v in flat(quantized).items()}})
+        out = {"version": int(version.version), "promoted": promoted, "previous_champion": int(champ_version or 0),
+               "checks_failed": len(result.reasons)}
+        write_metrics(f"register_{model_key}", out)
+        for c in result.checks:
+            log.info("%s %s: %s", "PASS" if c.passed else "FAIL", c.name, c.detail)
+        log.info("%s v%s %s", model.name, version.version,
+                 "is now champion" if promoted else f"registered, NOT promoted: {'; '.join(result.reasons)}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.register", description=__doc__.splitlines()[0])
+    parser.add_argument("model", choices=sorted(SOURCES))
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    register(args.model, args.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
