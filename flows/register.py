@@ -1,6 +1,6 @@
 """Register flow: the quantized export of one model becomes a registry version; gates decide ``champion``.
 
-DVC stage ``register@ocr`` / ``register@crack`` runs ``python -m flows.register ocr|crack``. It
+DVC stages ``register_ocr`` and ``register_crack`` run ``python -m flows.register ocr|crack``. It
 reads the export's metrics (quantized form and its float parent, same evaluator, same test split),
 finds the current champion's metrics on the same test split (from its tags when it was judged on
 the same split, otherwise by evaluating it again here), logs the pyfunc model with its model card,
@@ -105,6 +105,7 @@ def register(model_key: str, params_file: str = "params.yaml") -> dict:
     with tracking.stage_run(f"register_{model_key}", params.mlflow.tracking_uri, params.mlflow.experiment):
         tag_prefect_run()
         data_hash = tracking.dvc_hash(source.data)
+        mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": model_key})
         champ_version, champ = champion_metrics(model_key, model.name, split, params)
         result: GateResult = check_gates(quantized, parent, champ, gates)
         facts = model_card.CardFacts(model_key, model.name, getattr(params.data, model_key).source, data_hash, split,

@@ -5,6 +5,9 @@ crops its predictions on the training frames, trains the character SSD, and chec
 weights did not change (parameter hash before and after, logged as tags). Writes
 ``models/ocr/char.pt``, ``plots/train_ocr.csv`` and ``metrics/train_ocr.json``; resumes from
 ``.cache/ocr/`` after a kill like ``train_roi``.
+
+``torchrun --nproc_per_node=N -m flows.train_ocr`` trains with DistributedDataParallel like
+``flows.train_roi``: rank 0 runs this flow, the other ranks only train (``replica``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from prefect import flow, get_run_logger, task
 
 from components import tracking
 from components.config import load_params
+from components.ocr import distributed
 from components.ocr.data import load_frames
 from components.ocr.model import load_model, parameter_hash
 from components.ocr.train import train_char_model
@@ -57,7 +61,8 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
         tag_prefect_run()
         roi_model, roi_spec = load_model(ROI_MODEL, device)
         roi_hash = parameter_hash(roi_model)
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device), "roi_param_hash_before": roi_hash})
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device), "roi_param_hash_before": roi_hash,
+                         "world_size": distributed.world_size()})
         mlflow.log_params({**param_dict(p), "device": str(device), "seed": ocr.seed, "threads": ocr.threads})
         train, val = load("train", p.max_train_frames), load("val")
         history: list[dict] = []
@@ -68,10 +73,8 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
             log_epoch(row)
             write_history_csv(plots, history)
 
-        summary = train_char_model(
-            train, val, p, roi_model, roi_spec["size"], device=device, checkpoint=RESUME_DIR / "char_last.pt",
-            fingerprint=fingerprint(STAGE, p.model_dump(), ocr.seed, MANIFEST, ROI_MODEL), out=CHAR_MODEL,
-            seed=ocr.seed, on_epoch=on_epoch, progress=progress, log=log.info)
+        summary = _train(params, train, val, roi_model, roi_spec, device, on_epoch=on_epoch, progress=progress,
+                         log=log.info)
         after = parameter_hash(roi_model)
         mlflow.set_tag("roi_param_hash_after", after)
         if after != roi_hash:
@@ -91,12 +94,32 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
     return metrics
 
 
+def _train(params, train, val, roi_model, roi_spec, device, **kwargs) -> dict:
+    ocr, p = params.ocr, params.ocr.char
+    return train_char_model(train, val, p, roi_model, roi_spec["size"], device=device,
+                            checkpoint=RESUME_DIR / "char_last.pt",
+                            fingerprint=fingerprint(STAGE, p.model_dump(), ocr.seed, MANIFEST, ROI_MODEL),
+                            out=CHAR_MODEL, seed=ocr.seed, **kwargs)
+
+
+def replica(params_file: str = "params.yaml") -> None:
+    """A torchrun replica other than rank 0: the same training on its shard; no records."""
+    params = load_params(params_file)
+    device = setup_torch(params.ocr)
+    roi_model, roi_spec = load_model(ROI_MODEL, device)
+    _train(params, load.fn("train", params.ocr.char.max_train_frames), [], roi_model, roi_spec, device,
+           progress=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.train_ocr", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
     args = parser.parse_args(argv)
-    train_ocr(args.params, progress=not args.no_progress)
+    if distributed.is_main():
+        train_ocr(args.params, progress=not args.no_progress)
+    else:
+        replica(args.params)
     return 0
 
 

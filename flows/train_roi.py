@@ -5,6 +5,10 @@ the train split (validation AP50 on the val split after each epoch), writes ``mo
 ``plots/train_roi.csv`` (per epoch) and ``metrics/train_roi.json``; one MLflow run nested under the
 pipeline run. A run killed at any point resumes from its last checkpoint (``.cache/ocr/``) when
 the same command is run again with the same params and data.
+
+``torchrun --nproc_per_node=N -m flows.train_roi`` trains with DistributedDataParallel on N
+replicas (``components/ocr/distributed.py``): rank 0 runs this flow and records everything, the
+other ranks only train (``replica``), without Prefect or MLflow.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from prefect import flow, get_run_logger, task
 
 from components import tracking
 from components.config import load_params
+from components.ocr import distributed
 from components.ocr.data import load_frames
 from components.ocr.train import train_roi_model
 from flows.common import tag_prefect_run, write_metrics
@@ -50,7 +55,8 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True) -> dict:
     device = setup_torch(ocr)
     with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
         tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device)})
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device),
+                         "world_size": distributed.world_size()})
         mlflow.log_params({**param_dict(p), "device": str(device),
                            "seed": ocr.seed, "threads": ocr.threads})
         train, val = load("train", p.max_train_frames), load("val")
@@ -62,11 +68,7 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True) -> dict:
             log_epoch(row)
             write_history_csv(plots, history)
 
-        summary = train_roi_model(
-            train, val, p, device=device, checkpoint=RESUME_DIR / "roi_last.pt",
-            fingerprint=fingerprint(STAGE, p.model_dump(), ocr.seed, MANIFEST), out=ROI_MODEL, seed=ocr.seed,
-            on_epoch=on_epoch, progress=progress,
-            log=log.info)
+        summary = _train(params, train, val, device, on_epoch=on_epoch, progress=progress, log=log.info)
         write_history_csv(plots, summary["history"])  # the whole history, also the epochs before a resume
         last = summary["history"][-1] if summary["history"] else {}
         metrics = {"val_roi_ap50": last.get("val_roi_ap50", float("nan")), "train_s": round(summary["train_s"], 1),
@@ -81,12 +83,28 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True) -> dict:
     return metrics
 
 
+def _train(params, train, val, device, **kwargs) -> dict:
+    ocr, p = params.ocr, params.ocr.roi
+    return train_roi_model(train, val, p, device=device, checkpoint=RESUME_DIR / "roi_last.pt",
+                           fingerprint=fingerprint(STAGE, p.model_dump(), ocr.seed, MANIFEST), out=ROI_MODEL,
+                           seed=ocr.seed, **kwargs)
+
+
+def replica(params_file: str = "params.yaml") -> None:
+    """A torchrun replica other than rank 0: the same training on its shard; no records."""
+    params = load_params(params_file)
+    _train(params, load.fn("train", params.ocr.roi.max_train_frames), [], setup_torch(params.ocr), progress=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.train_roi", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
     args = parser.parse_args(argv)
-    train_roi(args.params, progress=not args.no_progress)
+    if distributed.is_main():
+        train_roi(args.params, progress=not args.no_progress)
+    else:
+        replica(args.params)
     return 0
 
 

@@ -6,6 +6,8 @@ only, so DVC reruns just the export whose parameters changed.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from components.schema import Strict
@@ -17,7 +19,9 @@ class OcrExport(Strict):
     opset: int = Field(ge=13)
     calibration_frames: int = Field(gt=0)     # training frames (stage 1) and their crops (stage 2)
     per_channel: bool
-    parity_atol: float = Field(gt=0)          # fp32 ONNX vs PyTorch, largest absolute difference of outputs
+    calibration_method: Literal["minmax", "entropy", "percentile"]
+    float_tail: bool                          # input normalization, box decoding and softmax stay float
+    parity_atol: float = Field(gt=0)          # fp32 ONNX vs PyTorch: largest |diff| of scores, and of boxes / input size
     latency_runs: int = Field(gt=0)
     latency_warmup: int = Field(ge=0)
     max_eval_frames: int = Field(ge=0)        # 0 = whole test split

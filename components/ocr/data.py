@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -23,6 +22,9 @@ from tqdm import tqdm
 
 from components.data.ocr_format import CHAR_CLASSES, read_labelme
 from components.io import read_image, resolve_inside
+
+# torch-free image operations, re-exported here (their historical home)
+from components.ocr.preprocess import crop_window, downsample, letterbox, to_chw
 
 CHAR_INDEX = {c: i + 1 for i, c in enumerate(CHAR_CLASSES)}  # 0 is the SSD background
 MIN_VISIBLE = 0.6  # a character cut by the crop border is kept if this share of its box is inside
@@ -69,14 +71,9 @@ def load_frames(manifest: str | Path, root: str | Path, split: str | Sequence[st
     return frames
 
 
-def downsample(image: np.ndarray, size: Sequence[int]) -> np.ndarray:
-    """Frame -> stage-1 input (``size`` = [w, h]); the same call at training and inference."""
-    return cv2.resize(image, (int(size[0]), int(size[1])), interpolation=cv2.INTER_AREA)
-
-
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [0, 1]."""
-    return torch.from_numpy(np.multiply(image.transpose(2, 0, 1), np.float32(1 / 255.0), dtype=np.float32))
+    return torch.from_numpy(to_chw(image))
 
 
 def _imap(fn, items, desc: str, progress: bool):
@@ -106,27 +103,6 @@ class RoiDataset(Dataset):
 
 
 # --------------------------------------------------------------------------------------- crops ---
-
-def crop_window(box: Sequence[float], margin: float, width: int, height: int) -> tuple[int, int, int, int]:
-    """The ROI box grown by ``margin`` x its size on each side, clipped to the frame (integers)."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    mx, my = margin * (x2 - x1), margin * (y2 - y1)
-    return (max(0, int(np.floor(x1 - mx))), max(0, int(np.floor(y1 - my))),
-            min(width, int(np.ceil(x2 + mx))), min(height, int(np.ceil(y2 + my))))
-
-
-def letterbox(image: np.ndarray, window: Sequence[int], size: int) -> tuple[np.ndarray, float]:
-    """Cut ``window`` from the frame and scale it (aspect kept) into the top-left of a size x size
-    canvas; the rest is mid-grey. Keeping the aspect keeps the text's angle, which reading needs."""
-    x1, y1, x2, y2 = window
-    patch = image[y1:y2, x1:x2]
-    h, w = patch.shape[:2]
-    scale = size / max(w, h, 1)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.full((size, size, 3), 127, np.uint8)
-    out[:nh, :nw] = cv2.resize(patch, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    return out, scale
-
 
 def chars_in_window(frame: Frame, window: Sequence[int], scale: float) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Ground-truth characters mostly inside ``window``, in letterboxed-crop coordinates."""

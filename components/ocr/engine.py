@@ -6,6 +6,10 @@ and on Ctrl-C. A checkpoint holds model, optimizer, schedule, RNG states and the
 plus a fingerprint of the run's parameters and data: a rerun with the same fingerprint resumes
 after the last saved epoch (also after SIGKILL, since checkpoints are written atomically), any
 other run starts fresh. The checkpoint is removed once the final model is written.
+
+Under ``torchrun`` the same loop runs in every replica (``components/ocr/distributed.py``): the
+model is wrapped in DDP for the training steps, the loader's sampler is reshuffled per epoch, and
+only rank 0 validates, logs, shows progress and writes checkpoints while the others wait.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from components.io import atomic_path
+from components.ocr import distributed
 
 
 def seed_everything(seed: int) -> None:
@@ -117,10 +122,10 @@ def _np_state() -> dict:
 def load_checkpoint(path: str | Path, fingerprint: str, model, optimizer, scheduler) -> tuple[int, list[dict]]:
     """Restore from ``path`` if it exists and belongs to this run; return (next epoch, history)."""
     path = Path(path)
-    if not path.exists():
-        return 0, []
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("fingerprint") != fingerprint:
+    # rank 0 reads, every replica restarts from what it read (also when only rank 0 sees the file)
+    state = torch.load(path, map_location="cpu", weights_only=True) if distributed.is_main() and path.exists() else None
+    state = distributed.broadcast_object(state)
+    if state is None or state.get("fingerprint") != fingerprint:
         return 0, []
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
@@ -138,11 +143,20 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
 
     ``on_epoch_end(epoch, train_losses)`` returns validation metrics; each history row is
     ``{"epoch": e + 1, **losses, **metrics, "lr": ..., "epoch_s": ...}``.
+
+    Under torchrun: ``on_epoch_end``, ``log``, progress and checkpoints on rank 0 only (its history
+    rows hold the losses averaged over the replicas); ``model`` stays unwrapped, DDP is inside.
     """
+    main = distributed.is_main()
+    progress = progress and main
+    log = distributed.main_only(log)
+    if distributed.world_size() > 1:  # per-replica step counts differ with the number of replicas
+        fingerprint = f"{fingerprint}/world_size={distributed.world_size()}"
     start, history = load_checkpoint(checkpoint, fingerprint, model, optimizer, scheduler)
     if start:
         log(f"resuming from {checkpoint} after epoch {start}/{epochs}")
     model.to(device)
+    net = distributed.wrap(model, device)  # the model itself in a single process
     epoch_bar = tqdm(range(start, epochs), initial=start, total=epochs, desc="epochs", unit="epoch",
                      disable=not progress, dynamic_ncols=True, file=sys.stderr)
     epoch = start - 1
@@ -150,18 +164,22 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
         for epoch in epoch_bar:
             t0 = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            losses = train_one_epoch(model, loader, optimizer, scheduler, device, epoch, epochs, progress)
+            distributed.set_epoch(loader, epoch)
+            losses = train_one_epoch(net, loader, optimizer, scheduler, device, epoch, epochs, progress)
+            losses = distributed.mean(losses)
+            distributed.average_buffers(model)
             train_s = time.perf_counter() - t0
-            metrics = on_epoch_end(epoch, losses) if on_epoch_end else {}
+            metrics = on_epoch_end(epoch, losses) if on_epoch_end and main else {}
             row = {"epoch": epoch + 1, **losses, **metrics, "lr": lr, "epoch_s": train_s}
             history.append(row)
             epoch_bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k in ("loss", *metrics)})
             log(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))
-            if (epoch + 1) % save_cycle == 0 and epoch + 1 < epochs:
+            if main and (epoch + 1) % save_cycle == 0 and epoch + 1 < epochs:
                 save_checkpoint(checkpoint, epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
                                 history=history, fingerprint=fingerprint)
+            distributed.barrier()  # the other replicas wait here while rank 0 validates and writes
     except KeyboardInterrupt:  # Ctrl-C: keep what the finished epochs earned, then stop
-        if history and history[-1]["epoch"] == epoch + 1:
+        if main and history and history[-1]["epoch"] == epoch + 1:
             save_checkpoint(checkpoint, epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
                             history=history, fingerprint=fingerprint)
             log(f"interrupted: checkpoint after epoch {epoch + 1} in {checkpoint}; rerun to resume")

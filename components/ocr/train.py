@@ -1,7 +1,9 @@
 """Training of stage 1 (ROI) and stage 2 (characters on frozen stage-1 crops), without orchestration.
 
 The flows (flows/train_roi.py, flows/train_ocr.py) call these with params, a checkpoint path and a
-per-epoch callback that logs; tests call them directly on tiny data.
+per-epoch callback that logs; tests call them directly on tiny data. Started by ``torchrun`` they
+train with DistributedDataParallel (``components/ocr/distributed.py``): every replica calls them
+with the same arguments, rank 0 alone validates, calls back and writes ``out``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from components.data.ocr_format import CHAR_CLASSES
+from components.ocr import distributed
 from components.ocr import transforms as T
 from components.ocr.data import (
     Crop,
@@ -40,6 +43,9 @@ Log = Callable[[str], None]
 
 
 def _loader(ds, batch_size: int, seed: int, weights: list[float] | None = None) -> DataLoader:
+    shard = distributed.sampler(ds, seed, weights)  # under torchrun: this replica's part of each epoch
+    if shard is not None:
+        return DataLoader(ds, batch_size=batch_size, sampler=shard, collate_fn=collate, drop_last=len(shard) > batch_size)
     g = torch.Generator().manual_seed(seed)
     drop_last = len(ds) > batch_size
     if weights is not None:
@@ -68,10 +74,14 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
                     progress: bool = True, log: Log = print) -> dict:
     """Stage 1 on frames downsampled to ``p.input_size``; writes ``out`` and returns a summary."""
     t0 = time.perf_counter()
+    device = distributed.setup(device)
+    progress = progress and distributed.is_main()
+    val = val if distributed.is_main() else []  # validation runs on rank 0 only
     seed_everything(seed)
     spec = roi_spec(p)
     model = build_ssd(spec).to(device)
-    tf = T.Compose([T.HorizontalFlip(0.5, seed), T.Photometric(0.8, seed + 1)])
+    aug = distributed.replica_seed(seed)
+    tf = T.Compose([T.HorizontalFlip(0.5, aug), T.Photometric(0.8, aug + 1)])
     train_ds = RoiDataset(train, p.input_size, tf, progress)
     val_ds = RoiDataset(val, p.input_size, None, progress)
     val_images = [val_ds[i][0] for i in range(len(val_ds))]
@@ -90,8 +100,10 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
     history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
                   checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
                   on_epoch_end=on_epoch_end, progress=progress, log=log)
-    save_model(model, spec, out)
-    checkpoint.unlink(missing_ok=True)
+    if distributed.is_main():
+        save_model(model, spec, out)
+        checkpoint.unlink(missing_ok=True)
+    distributed.barrier()
     return {"history": history, "train_s": time.perf_counter() - t0, "spec": spec,
             "train_frames": len(train), "params": sum(q.numel() for q in model.parameters())}
 
@@ -109,6 +121,10 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     the crops, before the character model's training starts.
     """
     t0 = time.perf_counter()
+    device = distributed.setup(device)
+    progress = progress and distributed.is_main()
+    val = val if distributed.is_main() else []  # validation runs on rank 0 only
+    log = distributed.main_only(log)
     seed_everything(seed)
     roi_model = freeze(roi_model).to(device)
     spec = char_spec(p, CHAR_CLASSES)
@@ -122,7 +138,7 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
         f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; {crops_s:.1f} s")
     model = build_ssd(spec).to(device)
     weights = class_balance_weights(crops) if p.balance_classes else None
-    loader = _loader(CropDataset(crops, char_transforms(p, seed)), p.batch_size, seed, weights)
+    loader = _loader(CropDataset(crops, char_transforms(p, distributed.replica_seed(seed))), p.batch_size, seed, weights)
     val_images = [to_tensor(c.image) for c in val_crops]
     val_targets = [{"boxes": c.boxes, "labels": c.labels} for c in val_crops]
     optimizer = make_optimizer(model, p.lr, p.weight_decay)
@@ -139,8 +155,10 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
                   checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
                   on_epoch_end=on_epoch_end, progress=progress, log=log)
-    save_model(model, spec, out, extra={"crop_margin": float(p.crop_margin)})
-    checkpoint.unlink(missing_ok=True)
+    if distributed.is_main():
+        save_model(model, spec, out, extra={"crop_margin": float(p.crop_margin)})
+        checkpoint.unlink(missing_ok=True)
+    distributed.barrier()
     return {"history": history, "train_s": time.perf_counter() - t0, "crops_s": crops_s, "spec": spec,
             "train_crops": len(crops), "train_crops_pred": n_pred, "val_crops": len(val_crops),
             "params": sum(q.numel() for q in model.parameters()),

@@ -1,12 +1,15 @@
-"""End to end: `dvc repro evaluate_ocr` at tiny scale in a temporary git clone.
+"""End to end: `dvc repro register_ocr` at tiny scale in a temporary git clone.
 
-prepare_ocr -> validate_ocr -> train_roi -> train_ocr -> evaluate_ocr with the real DVC, Prefect,
-MLflow and GX; then the metrics files, the MLflow record (stage runs nested under one pipeline
-run), and that a change to ``ocr.eval`` makes DVC rerun only ``evaluate_ocr``.
+prepare_ocr -> validate_ocr -> train_roi -> train_ocr -> evaluate_ocr -> export_ocr -> register_ocr
+with the real DVC, Prefect, MLflow, GX and ONNX Runtime; then the metrics files, the MLflow record
+(stage runs nested under one pipeline run), that ``mlflow models serve`` of
+``models:/resistor-ocr@champion`` answers a real HTTP request, and that a change to ``ocr.eval``
+makes DVC rerun only ``evaluate_ocr``.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -14,9 +17,10 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import requests
 import yaml
 
-from tests.integration.helpers import make_tiny_clone, run
+from tests.integration.helpers import clean_env, free_port, make_tiny_clone, run, server
 
 OCR_STAGES = {"train_roi", "train_ocr", "evaluate_ocr"}
 
@@ -41,9 +45,12 @@ def ocr_clone(tmp_path_factory) -> Path:
     o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=1, batch_size=4, score_threshold=0.01)
     o["char"].update(crop_size=64, width_mult=0.25, epochs=1, batch_size=8, roi_score_threshold=0.01)
     o["eval"].update(latency_warmup=1, latency_runs=3, overlays=1, roi_score_threshold=0.01)
+    params["export"]["ocr"].update(calibration_frames=4, latency_runs=2, latency_warmup=1)
+    # a tiny model is never good: open the absolute gates so that promotion itself is exercised
+    params["registry"]["ocr"].update(minimums={}, maximums={}, max_quantization_drop={"string_accuracy": 1.0})
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", "tiny ocr"], dst)
-    run([sys.executable, "-m", "flows.pipeline", "evaluate_ocr"], dst)
+    run([sys.executable, "-m", "flows.pipeline", "register_ocr"], dst)
     return dst
 
 
@@ -79,3 +86,26 @@ def test_eval_param_change_reruns_only_evaluation(ocr_clone):
         assert "train_ocr" in status and "train_roi" not in status, status
     finally:
         path.write_text(original)
+
+
+def test_exported_registered_and_served(ocr_clone):
+    export = json.loads((ocr_clone / "metrics/export_ocr.json").read_text())
+    assert {"torch_fp32", "onnx_fp32", "onnx_int8"} <= set(export)
+    assert export["onnx_int8"]["model_bytes"] < export["onnx_fp32"]["model_bytes"]
+    assert json.loads((ocr_clone / "metrics/register_ocr.json").read_text())["promoted"] is True
+    uri = f"sqlite:///{ocr_clone / 'mlruns' / 'mlflow.db'}"
+    version = mlflow.MlflowClient(tracking_uri=uri).get_model_version_by_alias("resistor-ocr", "champion")
+    assert version.tags["model_form"] == "onnx_int8" and version.tags["gate.passed"] == "true"
+
+    port = free_port()
+    cmd = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", "models:/resistor-ocr@champion",
+           "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    image = next((ocr_clone / "data/ocr").glob("*.jpg")).read_bytes()
+    url = f"http://127.0.0.1:{port}/invocations"
+    with server(cmd, f"http://127.0.0.1:{port}/ping", ocr_clone, clean_env(MLFLOW_TRACKING_URI=uri)):
+        ok = requests.post(url, timeout=60, json={"inputs": {"image": [base64.b64encode(image).decode()]}})
+        bad = requests.post(url, timeout=60, json={"inputs": {"image": ["bm90IGFuIGltYWdl"]}})
+    assert ok.status_code == 200, ok.text
+    rows = ok.json()["predictions"]
+    assert isinstance(rows, list) and all({"text", "x1", "char_boxes", "confidence"} <= set(r) for r in rows)
+    assert bad.status_code == 400 and "cannot be decoded" in bad.json()["message"]

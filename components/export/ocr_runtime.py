@@ -1,0 +1,187 @@
+"""The two-stage OCR on ONNX Runtime: the exported detectors + numpy post-processing, no torch.
+
+``OnnxTwoStageOcr.load(export_dir, form="int8", threads=1)`` reads ``ocr_meta.json`` (everything
+inference needs: input sizes, classes, thresholds, NMS, crop margin, reading thresholds), verifies
+the sha256 of each ``.onnx`` before loading it (DESIGN §8), and runs the same glue as the PyTorch
+path (``components.ocr.pipeline.run_two_stage``), so it returns the same ``FrameResult`` objects and
+``components.ocr.evaluate.evaluate`` measures it unchanged.
+
+Post-processing reproduces torchvision's ``SSD.postprocess_detections`` on the graph's decoded boxes
+and softmax scores: per class (background excluded) keep scores > score_threshold, the top
+``topk_candidates`` of them, then class-wise NMS (``batched_nms``: a box is suppressed by a
+higher-scoring box of the same class with IoU > nms_iou), and the best ``detections`` overall.
+
+This module is imported by the MLflow pyfunc serving process: it must not import torch (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components.ocr.pipeline import (
+    Detections,
+    FrameResult,
+    PipelineConfig,
+    run_two_stage,
+)
+from components.ocr.preprocess import to_chw
+
+SCHEMA_VERSION = 1
+META_FILE = "ocr_meta.json"
+FORMS = ("fp32", "int8")
+
+
+class ExportIntegrityError(ValueError):
+    """An exported file that is missing, altered or of an unknown schema; the message names it."""
+
+
+def load_meta(export_dir: str | Path) -> dict[str, Any]:
+    path = Path(export_dir) / META_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ExportIntegrityError(f"{path}: missing (not an OCR export directory?)") from None
+    except json.JSONDecodeError as e:
+        raise ExportIntegrityError(f"{path}: not valid JSON ({e})") from None
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise ExportIntegrityError(f"{path}: schema_version {meta.get('schema_version')!r}, this runtime reads "
+                                   f"{SCHEMA_VERSION}")
+    return meta
+
+
+def verified_bytes(path: str | Path, sha256: str) -> bytes:
+    """The bytes of ``path`` if their sha256 is ``sha256``; the session is built from these same
+    bytes, so what was checked is what runs."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportIntegrityError(f"{path}: missing") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise ExportIntegrityError(f"{path}: sha256 mismatch (file {digest[:16]}..., ocr_meta.json expects "
+                                   f"{sha256[:16]}...): the model was altered or is from another export")
+    return data
+
+
+# ------------------------------------------------------------------------- post-processing ---
+
+def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float,
+                limit: int | None = None) -> np.ndarray:
+    """Indices kept by class-wise greedy NMS, by decreasing score (torchvision ``batched_nms``:
+    IoU without +1, suppression when IoU > ``iou``). Stops after ``limit`` kept boxes: the ones after
+    it cannot change those before it."""
+    order = np.argsort(-scores, kind="stable")
+    b = boxes[order].astype(np.float32, copy=False)
+    lab = labels[order]
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    alive = np.ones(len(order), bool)
+    keep: list[int] = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i in range(len(order)):
+            if not alive[i]:
+                continue
+            keep.append(i)
+            if limit is not None and len(keep) >= limit:
+                break
+            rest = slice(i + 1, None)
+            iw = np.clip(np.minimum(b[i, 2], b[rest, 2]) - np.maximum(b[i, 0], b[rest, 0]), 0, None)
+            ih = np.clip(np.minimum(b[i, 3], b[rest, 3]) - np.maximum(b[i, 1], b[rest, 1]), 0, None)
+            inter = iw * ih
+            ovr = inter / (area[i] + area[rest] - inter)
+            alive[rest] &= ~((ovr > iou) & (lab[rest] == lab[i]))
+    return order[np.array(keep, np.int64)]
+
+
+def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, topk: int, nms_iou: float,
+                detections: int) -> Detections:
+    """One image's decoded boxes (A, 4) and softmax scores (A, C) -> (boxes, labels, scores)."""
+    cand_b, cand_s, cand_l = [], [], []
+    for c in range(1, scores.shape[1]):
+        s = scores[:, c]
+        idx = np.flatnonzero(s > score_threshold)
+        if len(idx) > topk:
+            idx = idx[np.argsort(-s[idx], kind="stable")[:topk]]
+        cand_b.append(boxes[idx])
+        cand_s.append(s[idx])
+        cand_l.append(np.full(len(idx), c, np.int64))
+    b, s, lab = np.concatenate(cand_b), np.concatenate(cand_s), np.concatenate(cand_l)
+    keep = batched_nms(b, s, lab, nms_iou, detections)
+    return b[keep].astype(np.float32), lab[keep], s[keep].astype(np.float32)
+
+
+# -------------------------------------------------------------------------------- sessions ---
+
+class OnnxDetector:
+    """One exported detector: a session plus its post-processing settings from ocr_meta.json."""
+
+    def __init__(self, model: bytes | str | Path, meta: dict[str, Any], threads: int = 1, spin: bool = False):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(threads)
+        so.inter_op_num_threads = 1
+        # Idle pool threads spin by default. On 2 cores the spinning thread takes the core that the
+        # numpy/OpenCV glue between two session calls needs: 2 threads were then slower than 1
+        # (int8 p50 16 vs 13.6 ms); without spinning 12.5 ms.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.log_severity_level = 3
+        self.session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), so,
+                                            providers=["CPUExecutionProvider"])
+        self.meta = meta
+        self.input, self.outputs = meta["input_name"], list(meta["output_names"])
+        self.size = tuple(int(v) for v in meta["input_size"])   # [w, h]
+
+    def raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded boxes (N, A, 4) and softmax scores (N, A, C) of a float32 NCHW batch."""
+        boxes, scores = self.session.run(self.outputs, {self.input: batch})
+        return boxes, scores
+
+    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detections per image (H x W x 3 uint8 at the input size)."""
+        m = self.meta
+        boxes, scores = self.raw(np.stack([to_chw(i) for i in images]))
+        return [postprocess(b, s, m["score_threshold"], m["topk_candidates"], m["nms_iou"], m["detections"])
+                for b, s in zip(boxes, scores)]
+
+
+class OnnxTwoStageOcr:
+    """The two-stage path on ONNX Runtime, frame (RGB uint8) in, ``FrameResult`` out."""
+
+    def __init__(self, roi: OnnxDetector, char: OnnxDetector, config: PipelineConfig, form: str = "", threads: int = 1):
+        self.roi, self.char, self.config, self.form, self.threads = roi, char, config, form, threads
+
+    @classmethod
+    def load(cls, export_dir: str | Path, form: str = "int8", threads: int = 1, spin: bool = False) -> OnnxTwoStageOcr:
+        """Both detectors of ``form`` from an export folder, each file checked against its sha256
+        in ``ocr_meta.json``; ``threads`` intra-op threads per session, ``spin`` lets idle ones spin."""
+        if form not in FORMS:
+            raise ValueError(f"form {form!r}: expected one of {FORMS}")
+        export_dir = Path(export_dir)
+        meta = load_meta(export_dir)
+        det = {}
+        for name in ("roi", "char"):
+            f = meta["files"][f"{name}_{form}"]
+            det[name] = OnnxDetector(verified_bytes(export_dir / f["path"], f["sha256"]), meta["detectors"][name],
+                                     threads, spin)
+        p, c = meta["pipeline"], meta["detectors"]["char"]
+        config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]), margin=float(p["crop_margin"]),
+                                names=tuple(c["classes"]), roi_score_threshold=float(p["roi_score_threshold"]),
+                                char_score_threshold=float(p["char_score_threshold"]), dedupe_iou=float(p["dedupe_iou"]))
+        return cls(det["roi"], det["char"], config, form, threads)
+
+    def detect_rois(self, image: np.ndarray) -> Detections:
+        return self.roi([image])[0]
+
+    def detect_chars(self, crops: list[np.ndarray]) -> list[Detections]:
+        return self.char(crops)
+
+    def __call__(self, image: np.ndarray) -> FrameResult:
+        return run_two_stage(image, self.detect_rois, self.detect_chars, self.config)

@@ -1,0 +1,129 @@
+"""TFLite export of the QAT crack model and its test-split check (DVC stage ``export_crack``).
+
+Writes ``models/export/crack/`` (``crack_int8.tflite``: full integer, int8 in and out;
+``crack_dynamic.tflite``: int8 weights, float activations; ``crack_meta.json``: input size,
+normalization, labels, sha256 of each model) and ``metrics/export_crack.json``:
+``{"qat": {dice, iou, precision, recall}, "tflite_int8": {..., latency_ms_p50, latency_ms_p95, fps,
+latency_ms_p50_2t, latency_ms_p95_2t, fps_2t, model_bytes, dice_delta_vs_qat, mask_agreement_vs_qat},
+"tflite_dynamic": {...}}``. Latency is ``TfliteSegmenter.predict`` on one test image at batch 1
+(pre/post-processing included, decoding excluded) after warm-up, with 1 and 2 interpreter threads
+(``_2t``). The same go to MLflow with the export folder as artifacts. A full-integer Dice more than
+``DICE_TOLERANCE`` below the QAT model's is logged as a warning, not a failure: the registry gates
+judge it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import mlflow
+import numpy as np
+from prefect import flow, get_run_logger, task
+
+from components import tracking
+from components.config import load_params
+from components.crack.evaluate import evaluate
+from components.crack.qat import load_qat
+from components.crack.train import setup_tf
+from components.export.crack_runtime import FILES, TfliteSegmenter
+from components.export.crack_tflite import evaluate_tflite, export
+from components.io import sha256_file
+from flows.common import flat, tag_prefect_run, write_metrics
+from flows.crack_common import DATA, QAT_MODEL, load_splits, param_dict
+
+EXPORT_DIR = Path("models/export/crack")
+DICE_TOLERANCE = 0.01
+THREADS = (1, 2)
+
+
+def pick_evenly(n: int, k: int) -> np.ndarray:
+    """k indices spread evenly over range(n) (all of them when k >= n)."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int))
+
+
+@task(name="convert-tflite")
+def convert(qat, train, n_images: int) -> dict:
+    rep = train.images[pick_evenly(len(train), n_images)]
+    extra = {"source": {"model": str(QAT_MODEL), "sha256": sha256_file(QAT_MODEL), "representative_images": len(rep),
+                        "git_commit": tracking.git_commit()}}
+    return export(qat, rep, EXPORT_DIR, extra)
+
+
+@task(name="latency")
+def latency(form: str, threads: int, images: np.ndarray, runs: int, warmup: int) -> dict[str, float]:
+    seg = TfliteSegmenter.load(EXPORT_DIR, form, threads)
+    for i in range(warmup):
+        seg.predict(images[i % len(images)])
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        seg.predict(images[i % len(images)])
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"latency_ms_p50": float(np.percentile(times, 50)), "latency_ms_p95": float(np.percentile(times, 95)),
+            "fps": 1000.0 * len(times) / float(np.sum(times))}
+
+
+@flow(name="export_crack", log_prints=True)
+def export_crack(params_file: str = "params.yaml") -> dict:
+    params = load_params(params_file)
+    x = params.export.crack
+    log = get_run_logger()
+    setup_tf(params.crack.train.seed)
+    with tracking.stage_run("export_crack", params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack"})
+        mlflow.log_params(param_dict("export.", x.model_dump()))
+        qat = load_qat(QAT_MODEL)
+        size = (qat.input_shape[2], qat.input_shape[1])
+        if list(size) != list(params.crack.model.input_size):
+            raise ValueError(f"{QAT_MODEL}: input {size[0]}x{size[1]} differs from crack.model.input_size "
+                             f"{params.crack.model.input_size} in {params_file}")
+        splits = load_splits(params, ("train", "test"))
+        train, test = splits["train"], splits["test"]
+        t0 = time.perf_counter()
+        meta = convert(qat, train, x.representative_images)
+        log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
+
+        qat_result = evaluate(qat, test, params.crack.eval.batch_size)
+        metrics: dict = {"qat": {k: round(v, 5) for k, v in qat_result.metrics.items()}}
+        for form in FILES:
+            key = f"tflite_{form}"
+            result = evaluate_tflite(TfliteSegmenter.load(EXPORT_DIR, form, threads=max(THREADS)), test)
+            m = {k: round(v, 5) for k, v in result.metrics.items()}
+            m["dice_delta_vs_qat"] = round(result.metrics["dice"] - qat_result.metrics["dice"], 5)
+            m["mask_agreement_vs_qat"] = round(float((result.predictions == qat_result.predictions).mean()), 6)
+            for threads in THREADS:
+                suffix = "" if threads == 1 else f"_{threads}t"
+                timing = latency(form, threads, test.images, x.latency_runs, x.latency_warmup)
+                m.update({k + suffix: round(v, 3) for k, v in timing.items()})
+            m["model_bytes"] = meta["files"][form]["bytes"]
+            metrics[key] = m
+            log.info("%s on %d test images: %s", key, len(test), ", ".join(f"{k} {v}" for k, v in m.items()))
+        drop = metrics["qat"]["dice"] - metrics["tflite_int8"]["dice"]
+        if drop > DICE_TOLERANCE:
+            log.warning("full-integer Dice %.4f is %.4f below the QAT model's %.4f (tolerance %.2f)",
+                        metrics["tflite_int8"]["dice"], drop, metrics["qat"]["dice"], DICE_TOLERANCE)
+        metrics["test_images"] = len(test)
+        mlflow.log_metrics(flat(metrics))
+        mlflow.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
+        mlflow.log_artifacts(str(EXPORT_DIR), artifact_path="export/crack")
+        write_metrics("export_crack", metrics)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.export_crack", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    export_crack(args.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Export-OCR flow: both detectors to ONNX fp32 and int8, checked and measured (DVC stage ``export_ocr``).
+
+Writes ``models/export/ocr/`` (``roi_fp32.onnx``, ``char_fp32.onnx``, ``roi_int8.onnx``,
+``char_int8.onnx`` and ``ocr_meta.json``: sizes, classes, thresholds, NMS, crop margin and the
+sha256 of each model; everything inference needs, so serving never reads params.yaml). The fp32
+graphs must reproduce PyTorch within ``export.ocr.parity_atol`` or the stage fails. Then the whole
+two-stage path of each form (PyTorch fp32, ONNX fp32, ONNX int8) is evaluated on the test split by
+the same evaluator as ``evaluate_ocr``, and timed at batch 1 with 1 and 2 threads (``_2t``).
+``metrics/export_ocr.json``: ``{"torch_fp32": {...}, "onnx_fp32": {...}, "onnx_int8": {...}}`` with
+roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50/p95, fps (+ ``_2t``) and
+model_bytes (both detectors). The same go to MLflow, with the export folder as artifacts. The
+export folder is built beside its place and swapped in only after everything passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import mlflow
+import torch
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from components import tracking
+from components.config import load_params
+from components.export.ocr_onnx import ExportSettings, staged_dir
+from components.export.ocr_onnx import export_ocr as export_models
+from components.export.ocr_runtime import FORMS, OnnxTwoStageOcr
+from components.io import sha256_file
+from components.ocr.data import load_frames
+from components.ocr.evaluate import evaluate, latency
+from components.ocr.predict import TwoStageOcr
+from flows.common import flat, tag_prefect_run, write_metrics
+from flows.ocr_common import CHAR_MODEL, DATA, MANIFEST, ROI_MODEL, param_dict
+
+STAGE = "export_ocr"
+EXPORT_DIR = Path("models/export/ocr")
+THREADS = (1, 2)
+LATENCY_FRAMES = 8
+KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps",
+        "latency_ms_p50_2t", "latency_ms_p95_2t", "fps_2t", "model_bytes")
+
+
+@task(name="export-onnx", cache_policy=NO_CACHE)
+def run_export(ocr: TwoStageOcr, calibration_frames, out_dir: Path, settings: ExportSettings) -> dict:
+    log = get_run_logger()
+    source = {"roi_model": str(ROI_MODEL), "roi_sha256": sha256_file(ROI_MODEL), "char_model": str(CHAR_MODEL),
+              "char_sha256": sha256_file(CHAR_MODEL), "calibration_frames": len(calibration_frames),
+              "git_commit": tracking.git_commit()}
+    return export_models(ocr, (f.image() for f in calibration_frames), out_dir, settings, source, log=log.info)
+
+
+@task(name="evaluate-form", cache_policy=NO_CACHE)
+def evaluate_form(name: str, make, frames, images, warmup: int, runs: int, progress: bool) -> dict:
+    """Test-split metrics of one form (evaluate_ocr's evaluator) and its latency at each thread
+    count; ``make(threads)`` builds the pipeline (ONNX Runtime fixes threads per session)."""
+    ocr = make(THREADS[0])
+    out = dict(evaluate(ocr, frames, progress).metrics)
+    for threads in THREADS:
+        if threads != THREADS[0]:
+            ocr = make(threads)
+        lat = latency(ocr, images, warmup, runs, threads)
+        suffix = "" if threads == 1 else f"_{threads}t"
+        out.update({k + suffix: v for k, v in lat.items() if k != "threads"})
+    get_run_logger().info("%s: %s", name, ", ".join(f"{k}={out[k]:.4g}" for k in KEYS if k in out))
+    return out
+
+
+@flow(name="export_ocr", log_prints=True)
+def export_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
+    params = load_params(params_file)
+    x, e = params.export.ocr, params.ocr.eval
+    log = get_run_logger()
+    if params.ocr.threads:             # calibration; each latency sets its own thread count
+        torch.set_num_threads(params.ocr.threads)
+    with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
+        tag_prefect_run()
+        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "ocr"})
+        mlflow.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
+        thresholds = {"roi_score_threshold": e.roi_score_threshold, "char_score_threshold": e.char_score_threshold,
+                      "dedupe_iou": e.dedupe_iou}
+        torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", **thresholds)
+        calibration = load_frames(MANIFEST, DATA, "train", x.calibration_frames)
+        test = load_frames(MANIFEST, DATA, "test", x.max_eval_frames)
+        if not calibration or not test:
+            raise ValueError(f"{MANIFEST}: {len(calibration)} training frames for calibration, {len(test)} test frames")
+        images = [f.image() for f in test[:LATENCY_FRAMES]]
+        with staged_dir(EXPORT_DIR) as out:
+            meta = run_export(torch_ocr, calibration, out, ExportSettings.from_params(x))
+            sizes = {f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char"))
+                     for form in FORMS}
+            sizes["torch_fp32"] = ROI_MODEL.stat().st_size + CHAR_MODEL.stat().st_size
+            metrics: dict = {}
+            makers = {"torch_fp32": lambda threads: torch_ocr,
+                      **{f"onnx_{form}": (lambda threads, form=form: OnnxTwoStageOcr.load(out, form, threads))
+                         for form in FORMS}}
+            for name, make in makers.items():
+                m = evaluate_form(name, make, test, images, x.latency_warmup, x.latency_runs, progress)
+                m["model_bytes"] = sizes[name]
+                metrics[name] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items()}
+        for name in ("onnx_fp32", "onnx_int8"):
+            for k in ("char_map50", "string_accuracy"):
+                metrics[name][f"{k}_delta_vs_torch"] = round(metrics[name][k] - metrics["torch_fp32"][k], 5)
+        write_metrics(STAGE, metrics)
+        mlflow.log_metrics(flat(metrics))
+        mlflow.log_metrics(flat({"parity": meta["parity"]}))
+        mlflow.set_tags({f"{k}_sha256": f["sha256"] for k, f in meta["files"].items()})
+        mlflow.log_artifacts(str(EXPORT_DIR), artifact_path="export/ocr")
+        log.info("test split (%d frames), int8 vs fp32: char_map50 %+.4f, string_accuracy %+.4f; sizes %s",
+                 len(test), metrics["onnx_int8"]["char_map50"] - metrics["onnx_fp32"]["char_map50"],
+                 metrics["onnx_int8"]["string_accuracy"] - metrics["onnx_fp32"]["string_accuracy"], sizes)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flows.export_ocr", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    export_ocr(args.params, progress=not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

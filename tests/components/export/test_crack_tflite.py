@@ -1,0 +1,212 @@
+"""Crack TFLite export: integer tensors, runtime parity with the QAT model, metadata, sha256, normalization."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tf_keras as keras
+from ai_edge_litert.interpreter import Interpreter
+
+from components.crack.data import CrackSplit, normalize
+from components.crack.qat import quantize
+from components.export.crack_runtime import (
+    FILES,
+    META_FILE,
+    ExportIntegrityError,
+    TfliteSegmenter,
+    preprocess,
+    read_meta,
+)
+from components.export.crack_tflite import (
+    NormalizationMismatch,
+    evaluate_tflite,
+    export,
+    strip_quantization,
+    verify_normalization,
+)
+from components.io import sha256_file
+from tests.conftest import REPO
+
+W, H = 96, 64
+L = keras.layers
+
+
+def _images(n: int, seed: int, h: int = H, w: int = W) -> np.ndarray:
+    """Smooth random RGB images with a dark stroke (structure, not pure noise)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = np.empty((n, h, w, 3), np.uint8)
+    for i in range(n):
+        base = 90 + 80 * np.sin(xx / rng.uniform(5, 15) + rng.uniform(0, 6))[..., None] * rng.uniform(0.3, 1, 3)
+        noisy = base + rng.normal(0, 12, (h, w, 3))
+        stroke = np.abs(yy - (rng.uniform(0.2, 0.8) * h + rng.uniform(-0.5, 0.5) * xx)) < 2
+        noisy[stroke] = 25
+        out[i] = np.clip(noisy, 0, 255).astype(np.uint8)
+    return out
+
+
+def mini_unet() -> keras.Model:
+    """The UNet's layer types (conv-BN-ReLU6, depthwise, residual Add, bilinear up-sampling, skip
+    concatenation, 1x1 logits) in a dozen layers: converting the MobileNetV2 UNet takes 1-2 minutes
+    per form, this one seconds, through the same converter paths."""
+    def cbr(x, filters, stride, name):
+        x = L.Conv2D(filters, 3, stride, padding="same", use_bias=False, name=name)(x)
+        return L.ReLU(6.0, name=f"{name}_relu")(L.BatchNormalization(name=f"{name}_bn")(x))
+
+    inp = keras.Input((H, W, 3))
+    s2 = cbr(inp, 16, 2, "enc1")
+    d = L.ReLU(6.0, name="dw_relu")(L.BatchNormalization(name="dw_bn")(L.DepthwiseConv2D(3, padding="same", use_bias=False, name="dw")(s2)))
+    d = L.BatchNormalization(name="pw_bn")(L.Conv2D(16, 1, use_bias=False, name="pw")(d))
+    s2 = L.Add(name="residual")([s2, d])
+    s4 = cbr(s2, 32, 2, "enc2")
+    x = L.Concatenate(name="skip2")([L.UpSampling2D(2, interpolation="bilinear", name="up4")(s4), s2])
+    x = L.Conv2D(2, 1, name="logits_s2")(cbr(x, 16, 1, "dec2"))
+    return keras.Model(inp, L.UpSampling2D(2, interpolation="bilinear", name="logits")(x))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny QAT model with calibrated ranges, exported once for the whole module."""
+    keras.utils.set_random_seed(0)
+    qat = quantize(mini_unet())
+    calib = _images(8, seed=1)
+    for _ in range(3):  # training-mode passes move the fake-quant ranges and BN statistics off their defaults
+        qat(normalize(calib), training=True)
+    out = tmp_path_factory.mktemp("export")
+    meta = export(qat, calib[:4], out)
+    return qat, out, meta
+
+
+def _tensor_dtypes(path):
+    it = Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    tensors = it.get_tensor_details()
+    weights = [tensors[op["inputs"][1]] for op in it._get_ops_details() if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    return it, {t["dtype"] for t in tensors}, weights
+
+
+def test_int8_model_is_integer_throughout(exported):
+    _, out, _ = exported
+    it, dtypes, weights = _tensor_dtypes(out / FILES["int8"])
+    assert it.get_input_details()[0]["dtype"] == np.int8 and it.get_output_details()[0]["dtype"] == np.int8
+    assert np.float32 not in dtypes, "a float tensor is left in the full-integer model"
+    assert dtypes <= {np.int8, np.int32}  # int32 only for biases and resize sizes
+    assert weights and all(w["dtype"] == np.int8 for w in weights)
+
+
+def test_dynamic_model_has_int8_weights_and_float_activations(exported):
+    _, out, _ = exported
+    it, dtypes, weights = _tensor_dtypes(out / FILES["dynamic"])
+    assert it.get_input_details()[0]["dtype"] == np.float32 and it.get_output_details()[0]["dtype"] == np.float32
+    big = [w for w in weights if np.prod(w["shape"]) >= 1024]  # the converter leaves smaller weights float
+    assert big and all(w["dtype"] == np.int8 for w in big)
+    assert np.float32 in dtypes
+
+
+def test_runtime_matches_the_qat_keras_model(exported):
+    qat, out, _ = exported
+    images = _images(4, seed=7)
+    want = qat(normalize(images), training=False).numpy()
+    want_mask = want[..., 1] > want[..., 0]
+    confident = np.abs(want[..., 1] - want[..., 0]) > 0.15
+    # int8 runs the integer arithmetic QAT simulates; dynamic range keeps float activations (closer to
+    # the float model), so on an untrained net it differs from QAT at near-ties only
+    for form, min_agree in (("int8", 0.98), ("dynamic", 0.9)):
+        seg = TfliteSegmenter.load(out, form, threads=2)
+        got = np.concatenate([b for _, b in seg.iter_logits(images, batch_size=3)])
+        assert got.shape == want.shape and got.dtype == np.float32
+        agree = (got[..., 1] > got[..., 0]) == want_mask
+        assert agree.mean() >= min_agree and agree[confident].mean() >= 0.99, form
+        assert np.abs(got - want).max() < 0.2 * np.abs(want).max(), form
+        if form == "dynamic":
+            dynamic = got
+    plain = strip_quantization(qat)
+    assert not [layer.name for layer in plain.layers if "quant" in type(layer).__name__.lower()]
+    float_logits = plain(normalize(images), training=False).numpy()
+    # the dynamic-range model is the stripped float model with int8 weights
+    assert np.abs(dynamic - float_logits).max() < 0.25 * np.abs(dynamic - want).max()
+
+
+def test_predict_any_size_and_evaluation(exported):
+    _, out, _ = exported
+    seg = TfliteSegmenter.load(out, "int8")
+    image = _images(1, seed=3, h=150, w=200)[0]
+    pred = seg.predict(image)
+    assert pred.prob.shape == pred.mask.shape == (150, 200) and pred.prob.dtype == np.float32 and pred.mask.dtype == bool
+    assert 0 <= pred.prob.min() and pred.prob.max() <= 1 and pred.masking_rate == pytest.approx(pred.mask.mean())
+    at_size = _images(1, seed=4)[0]
+    logits = seg.logits(at_size)
+    np.testing.assert_array_equal(seg.predict(at_size).mask, logits[..., 1] > logits[..., 0])
+    assert seg.predict(image[..., 0]).mask.shape == (150, 200)  # grey accepted
+    with pytest.raises(ValueError, match="uint8"):
+        seg.predict(image.astype(np.float32))
+    images = _images(3, seed=5)
+    split = CrackSplit(["a", "b", "c"], images, np.zeros(images.shape[:3], np.uint8))
+    result = evaluate_tflite(seg, split)
+    assert set(result.metrics) == {"dice", "iou", "precision", "recall"} and result.predictions.shape == (3, H, W)
+
+
+def test_metadata_round_trip(exported):
+    _, out, meta = exported
+    assert read_meta(out) == json.loads(json.dumps(meta))
+    assert meta["schema_version"] == 1 and meta["input_size"] == [W, H] and meta["labels"] == ["background", "crack"]
+    for form, name in FILES.items():
+        assert meta["files"][form]["file"] == name and meta["files"][form]["sha256"] == sha256_file(out / name)
+    verify_normalization(meta)
+    seg = TfliteSegmenter.load(out, "dynamic")
+    assert seg.input_size == (W, H) and seg.labels == ["background", "crack"]
+
+
+def test_tampered_model_is_refused(exported, tmp_path):
+    _, out, _ = exported
+    copy_dir = tmp_path / "export"
+    shutil.copytree(out, copy_dir)
+    path = copy_dir / FILES["int8"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExportIntegrityError, match=r"crack_int8\.tflite: sha256 .* does not match"):
+        TfliteSegmenter.load(copy_dir, "int8")
+    TfliteSegmenter.load(copy_dir, "dynamic")  # the untouched form still loads
+    meta = json.loads((copy_dir / META_FILE).read_text())
+    meta["schema_version"] = 99
+    (copy_dir / META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(ExportIntegrityError, match="schema_version"):
+        TfliteSegmenter.load(copy_dir, "dynamic")
+
+
+def test_seed_normalization_bug_is_rejected(exported):
+    """The seed's metadata said mean = std = 127.5 (pixels in [-1, 1]); training used /255 + ImageNet."""
+    _, _, meta = exported
+    seed_meta = copy.deepcopy(meta)
+    seed_meta["normalization"].update(scale=1.0, mean=[127.5] * 3, std=[127.5] * 3)
+    with pytest.raises(NormalizationMismatch, match=r"does not match training.*mean \[127\.5"):
+        verify_normalization(seed_meta)
+    only_stats = copy.deepcopy(meta)
+    only_stats["normalization"]["std"] = [1.0, 1.0, 1.0]
+    with pytest.raises(NormalizationMismatch, match="std"):
+        verify_normalization(only_stats)
+    image = np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
+    assert np.abs(preprocess(image, seed_meta["normalization"]) - normalize(image).numpy()).max() > 0.5
+
+
+def test_metadata_preprocessing_reproduces_training_normalize(exported):
+    _, _, meta = exported
+    image = np.random.default_rng(1).integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(preprocess(image, meta["normalization"]), normalize(image).numpy())
+    every_value = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
+    np.testing.assert_array_equal(preprocess(every_value, meta["normalization"]), normalize(every_value).numpy())
+
+
+def test_runtime_imports_neither_tensorflow_nor_torch():
+    code = ("import sys, components.export.crack_runtime; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'torch', 'keras')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
