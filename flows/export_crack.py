@@ -48,11 +48,11 @@ def pick_evenly(n: int, k: int) -> np.ndarray:
 
 
 @task(name="convert-tflite")
-def convert(qat, train, n_images: int) -> dict:
+def convert(qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
     rep = train.images[pick_evenly(len(train), n_images)]
     extra = {"source": {"model": str(QAT_MODEL), "sha256": sha256_file(QAT_MODEL), "representative_images": len(rep),
                         "git_commit": tracking.git_commit()}}
-    return export(qat, rep, EXPORT_DIR, extra)
+    return export(qat, rep, EXPORT_DIR, extra, forms=forms)
 
 
 @task(name="latency")
@@ -87,12 +87,12 @@ def export_crack(params_file: str = "params.yaml") -> dict:
         splits = load_splits(params, ("train", "test"))
         train, test = splits["train"], splits["test"]
         t0 = time.perf_counter()
-        meta = convert(qat, train, x.representative_images)
+        meta = convert(qat, train, x.representative_images, ("int8", "dynamic") if x.dynamic_range else ("int8",))
         log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
 
         qat_result = evaluate(qat, test, params.crack.eval.batch_size)
         metrics: dict = {"qat": {k: round(v, 5) for k, v in qat_result.metrics.items()}}
-        for form in FILES:
+        for form in meta["files"]:
             key = f"tflite_{form}"
             result = evaluate_tflite(TfliteSegmenter.load(EXPORT_DIR, form, threads=max(THREADS)), test)
             m = {k: round(v, 5) for k, v in result.metrics.items()}

@@ -31,6 +31,7 @@ class CrackExport(Strict):
     """Full-integer and dynamic-range TFLite models from the QAT crack model."""
 
     representative_images: int = Field(gt=0)  # training images for int8 calibration
+    dynamic_range: bool                       # also write the dynamic-range model (a second, slow conversion)
     latency_runs: int = Field(gt=0)
     latency_warmup: int = Field(ge=0)
 

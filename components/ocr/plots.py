@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from components.io import atomic_path
-from components.ocr.data import Frame
-from components.ocr.predict import FrameResult
+from components.ocr.pipeline import FrameResult
+
+if TYPE_CHECKING:  # torch-free at run time: batch prediction draws these overlays without torch
+    from components.ocr.data import Frame
 
 
 def overlay(image: np.ndarray, result: FrameResult, frame: Frame | None = None, max_side: int = 1280) -> np.ndarray:

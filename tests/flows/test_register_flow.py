@@ -25,12 +25,12 @@ import yaml
 from prefect.testing.utilities import prefect_test_harness
 
 from components.crack.data import normalize
-from components.crack.model import build_unet
 from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
 from components.export.crack_tflite import export
 from components.registry.pyfunc_models import MAX_IMAGE_BYTES
 from flows.register import register
+from tests.components.export.tiny_models import H, W, mini_unet
 from tests.conftest import REPO, make_crack_dataset
 from tests.integration.helpers import clean_env, free_port, server
 
@@ -54,8 +54,8 @@ def project(tmp_path_factory):
     (root / "data/manifests").mkdir(parents=True)
     pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(root / "data/manifests/crack.parquet")
     tf.keras.utils.set_random_seed(0)
-    qat = quantize(build_unet((96, 64), alpha=0.35, decoder_filters=(8, 8, 8, 8), decoder_convs=1, decoder_block="separable"))
-    calib = np.random.default_rng(0).integers(0, 255, (4, 64, 96, 3), np.uint8)
+    qat = quantize(mini_unet())   # the UNet's layer types; converts in seconds
+    calib = np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)
     qat(normalize(calib), training=True)
     export(qat, calib, root / "models/export/crack", forms=("int8",))
     params = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -1,0 +1,68 @@
+"""Results table: row shapes, fixed types for error-only chunks, merging parts, CSV form, kind checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import scipy.sparse
+
+from components.ocr.pipeline import FrameResult, RoiResult
+from components.predict import PredictError
+from components.predict.rows import SCHEMAS, crack_rows, error_rows, ocr_rows, to_table
+from components.predict.store import CSV, PARTS, RESULTS, ResultStore
+
+MODEL = "models:/resistor-ocr/3"
+
+
+def _roi(text: str) -> RoiResult:
+    return RoiResult((10, 20, 110, 60), 0.9, text, 0.8, np.array([[12, 22, 30, 58], [32, 22, 50, 58]], np.float32),
+                     list(text), np.array([0.7, 0.6], np.float32))
+
+
+def test_ocr_rows_one_per_roi_and_a_placeholder_for_none():
+    rows = ocr_rows("a.jpg", FrameResult([_roi("1R"), _roi("47")]), MODEL)
+    assert [r["roi"] for r in rows] == [0, 1] and rows[1]["text"] == "47"
+    assert rows[0]["char_boxes"] == [[12.0, 22.0, 30.0, 58.0], [32.0, 22.0, 50.0, 58.0]] and rows[0]["char_labels"] == ["1", "R"]
+    (empty,) = ocr_rows("b.jpg", FrameResult(), MODEL)
+    assert empty["roi"] == -1 and empty["text"] == "" and empty["status"] == "ok" and empty["char_boxes"] == []
+    table = to_table("ocr", rows + [empty] + error_rows("ocr", "c.jpg", "c.jpg: cannot be decoded", MODEL))
+    assert table.schema == SCHEMAS["ocr"] and table.column("model").to_pylist() == [MODEL] * 4
+
+
+def test_error_only_chunk_keeps_the_types(tmp_path):
+    for kind in ("ocr", "crack"):
+        table = to_table(kind, error_rows(kind, "x.png", "broken", MODEL))
+        assert table.schema == SCHEMAS[kind]
+        pq.write_table(table, tmp_path / f"{kind}.parquet")
+        assert pq.read_schema(tmp_path / f"{kind}.parquet").remove_metadata() == SCHEMAS[kind]
+
+
+def test_crack_rows_csr_round_trip():
+    mask = np.zeros((5, 7), bool)
+    mask[1, 2:5] = mask[3, 0] = mask[4, 6] = True
+    (row,) = crack_rows("m.png", mask, mask.mean(), MODEL)
+    back = scipy.sparse.csr_matrix((np.ones(len(row["mask_indices"])), row["mask_indices"], row["mask_indptr"]),
+                                   shape=(row["height"], row["width"])).toarray().astype(bool)
+    assert (back == mask).all() and row["masking_rate"] == pytest.approx(5 / 35)
+
+
+def test_parts_merge_newest_copy_wins_and_csv_agrees(tmp_path):
+    store = ResultStore(tmp_path, "ocr", flush_every=2)
+    store.add(ocr_rows("a.jpg", FrameResult([_roi("1R")]), MODEL))
+    store.add(error_rows("ocr", "b.jpg", "b.jpg: truncated", MODEL))          # chunk full -> part 0
+    assert sorted(p.name for p in (tmp_path / PARTS).iterdir()) == ["part-000000.parquet"]
+    store.add(ocr_rows("b.jpg", FrameResult([_roi("47"), _roi("22")]), MODEL))  # b again, e.g. a crash after merging
+    table = store.finalize()
+    assert not (tmp_path / PARTS).exists()
+    frame = pd.read_parquet(tmp_path / RESULTS)
+    assert list(frame.image) == ["a.jpg", "b.jpg", "b.jpg"] and list(frame.text) == ["1R", "47", "22"]
+    assert table.num_rows == 3 and ResultStore(tmp_path, "ocr").done_keys() == {"a.jpg", "b.jpg"}
+    csv = pd.read_csv(tmp_path / CSV)
+    assert list(csv.image) == list(frame.image)
+    assert [json.loads(v) for v in csv.char_boxes] == [np.stack(v).tolist() for v in frame.char_boxes]
+    with pytest.raises(PredictError, match="holds ocr results, not crack"):
+        ResultStore(tmp_path, "crack").load()
