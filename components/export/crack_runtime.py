@@ -15,8 +15,6 @@ softmax over the 2 logits, resized back to the image (bilinear); mask = argmax (
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +23,13 @@ import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from components.export.integrity import ExportIntegrityError, verified_bytes
+from components.export.integrity import read_meta as _read_meta
+
 SCHEMA_VERSION = 1
 META_FILE = "crack_meta.json"
 FILES = {"int8": "crack_int8.tflite", "dynamic": "crack_dynamic.tflite"}
 LABELS = ("background", "crack")
-
-
-class ExportIntegrityError(ValueError):
-    """An exported model that does not match its metadata (hash, shape, schema)."""
 
 
 @dataclass
@@ -43,20 +40,7 @@ class CrackPrediction:
 
 
 def read_meta(export_dir: str | Path) -> dict:
-    path = Path(export_dir) / META_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(f"{path}: export metadata not found (run the export_crack stage)") from exc
-    except json.JSONDecodeError as exc:
-        raise ExportIntegrityError(f"{path}: not valid JSON ({exc})") from exc
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise ExportIntegrityError(f"{path}: schema_version {meta.get('schema_version')!r} is not supported "
-                                   f"(this runtime reads {SCHEMA_VERSION})")
-    missing = [k for k in ("input_size", "normalization", "labels", "files") if k not in meta]
-    if missing:
-        raise ExportIntegrityError(f"{path}: missing keys {missing}")
-    return meta
+    return _read_meta(Path(export_dir) / META_FILE, SCHEMA_VERSION, ("input_size", "normalization", "labels", "files"))
 
 
 def normalized_lut(normalization: dict) -> np.ndarray:
@@ -78,10 +62,6 @@ def apply_lut(image: np.ndarray, lut: np.ndarray) -> np.ndarray:
 def preprocess(image: np.ndarray, normalization: dict) -> np.ndarray:
     """uint8 RGB (..., 3) -> float32 model input, per the metadata's normalization."""
     return normalized_lut(normalization)[np.asarray(image, np.uint8), np.arange(3)]
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
@@ -142,14 +122,7 @@ class TfliteSegmenter:
         path = export_dir / entry["file"]
         if Path(entry["file"]).name != entry["file"]:
             raise ExportIntegrityError(f"{export_dir / META_FILE}: model file {entry['file']!r} must be a plain file name")
-        try:
-            content = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"{path}: exported {form} model not found") from exc
-        digest = _sha256(content)
-        if digest != entry["sha256"]:
-            raise ExportIntegrityError(f"{path}: sha256 {digest} does not match {entry['sha256']} recorded in "
-                                       f"{export_dir / META_FILE} (file modified or from another export)")
+        content = verified_bytes(path, entry["sha256"], META_FILE)
         return cls(content, meta, form, threads, name=str(path))
 
     # -- at model size ----------------------------------------------------------------------------

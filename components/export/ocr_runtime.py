@@ -16,13 +16,12 @@ This module is imported by the MLflow pyfunc serving process: it must not import
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from components.export.integrity import ExportIntegrityError, read_meta, verified_bytes  # noqa: F401 (re-exported)
 from components.ocr.pipeline import (
     Detections,
     FrameResult,
@@ -36,40 +35,9 @@ META_FILE = "ocr_meta.json"
 FORMS = ("fp32", "int8")
 
 
-class ExportIntegrityError(ValueError):
-    """An exported file that is missing, altered or of an unknown schema; the message names it."""
-
-
 def load_meta(export_dir: str | Path) -> dict[str, Any]:
-    path = Path(export_dir) / META_FILE
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ExportIntegrityError(f"{path}: missing (not an OCR export directory?)") from None
-    except json.JSONDecodeError as e:
-        raise ExportIntegrityError(f"{path}: not valid JSON ({e})") from None
-    if meta.get("schema_version") != SCHEMA_VERSION:
-        raise ExportIntegrityError(f"{path}: schema_version {meta.get('schema_version')!r}, this runtime reads "
-                                   f"{SCHEMA_VERSION}")
-    return meta
+    return read_meta(Path(export_dir) / META_FILE, SCHEMA_VERSION)
 
-
-def verified_bytes(path: str | Path, sha256: str) -> bytes:
-    """The bytes of ``path`` if their sha256 is ``sha256``; the session is built from these same
-    bytes, so what was checked is what runs."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ExportIntegrityError(f"{path}: missing") from None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        raise ExportIntegrityError(f"{path}: sha256 mismatch (file {digest[:16]}..., ocr_meta.json expects "
-                                   f"{sha256[:16]}...): the model was altered or is from another export")
-    return data
-
-
-# ------------------------------------------------------------------------- post-processing ---
 
 def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float,
                 limit: int | None = None) -> np.ndarray:
@@ -169,7 +137,7 @@ class OnnxTwoStageOcr:
         det = {}
         for name in ("roi", "char"):
             f = meta["files"][f"{name}_{form}"]
-            det[name] = OnnxDetector(verified_bytes(export_dir / f["path"], f["sha256"]), meta["detectors"][name],
+            det[name] = OnnxDetector(verified_bytes(export_dir / f["path"], f["sha256"], META_FILE), meta["detectors"][name],
                                      threads, spin)
         p, c = meta["pipeline"], meta["detectors"]["char"]
         config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]), margin=float(p["crop_margin"]),

@@ -1,8 +1,11 @@
-"""The register flow on a real (tiny) crack export: pass, fail, worse than champion, new test split,
-then ``mlflow models serve`` of ``models:/road-crack-segmenter@champion`` answering HTTP on loopback.
+"""export_crack then register on a real ``mlflow server`` (SQLite backend, proxied artifacts) on
+loopback: gates pass, fail, worse than champion, new test split; then ``mlflow models serve`` of
+``models:/road-crack-segmenter@champion`` from that server answering HTTP, and refusing bad payloads.
 
-The export is a real full-integer TFLite model of a tiny QAT UNet; its metrics files are written
-by the test, because the subject here is the gate decision for given numbers, not model quality.
+The export is the real export_crack flow on a tiny QAT model with the UNet's layer types (the
+MobileNetV2 UNet takes over a minute per TFLite conversion; the integration tests run it). The
+gate tests then write the metrics files themselves, because their subject is the decision for
+given numbers, not model quality.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -27,8 +29,8 @@ from prefect.testing.utilities import prefect_test_harness
 from components.crack.data import normalize
 from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
-from components.export.crack_tflite import export
 from components.registry.pyfunc_models import MAX_IMAGE_BYTES
+from flows.export_crack import export_crack
 from flows.register import register
 from tests.components.export.tiny_models import H, W, mini_unet
 from tests.conftest import REPO, make_crack_dataset
@@ -44,8 +46,22 @@ def prefect_server():
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A project folder with a tiny crack dataset (every sample in every split) and a real export."""
+def tracking_server(tmp_path_factory):
+    """A real MLflow tracking + registry server for the module."""
+    tmp = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+           "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}", "--artifacts-destination", str(tmp / "artifacts"),
+           "--workers", "1"]
+    with server(cmd, f"{uri}/health", tmp, clean_env()):
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tracking_server):
+    """A project folder with a tiny crack dataset (every sample in every split), a tiny QAT model
+    and its export by the export_crack flow, tracked to the server."""
     import tensorflow as tf
 
     root = tmp_path_factory.mktemp("register")
@@ -55,21 +71,24 @@ def project(tmp_path_factory):
     pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(root / "data/manifests/crack.parquet")
     tf.keras.utils.set_random_seed(0)
     qat = quantize(mini_unet())   # the UNet's layer types; converts in seconds
-    calib = np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)
-    qat(normalize(calib), training=True)
-    export(qat, calib, root / "models/export/crack", forms=("int8",))
+    qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
+    (root / "models/crack").mkdir(parents=True)
+    qat.save(root / "models/crack/qat.h5")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["crack"]["model"]["input_size"] = [W, H]
+    params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=True)
     params["registry"]["crack"] = {"minimums": {"dice": 0.5}, "maximums": {}, "max_quantization_drop": {"dice": 0.01},
                                    "compare_key": "dice", "champion_tolerance": 0.0}
-    params["mlflow"]["tracking_uri"] = f"sqlite:///{root / 'mlruns/mlflow.db'}"
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     before = os.getcwd()
     os.chdir(root)
     saved = {k: os.environ.pop(k) for k in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID") if k in os.environ}
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_server
     try:
         yield root
     finally:
         os.chdir(before)
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
         os.environ.update(saved)
 
 
@@ -79,12 +98,17 @@ def _metrics(root: Path, quantized: float, float_parent: float) -> None:
     (root / "metrics/evaluate_crack.json").write_text(json.dumps({"float": {"dice": float_parent}}))
 
 
-def _client(root: Path) -> mlflow.MlflowClient:
-    return mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlruns/mlflow.db'}")
+def test_export_crack_flow_writes_both_forms_and_their_metrics(project):
+    metrics = export_crack()
+    assert {"qat", "tflite_int8", "tflite_dynamic"} <= set(metrics)
+    assert {"dice", "latency_ms_p50", "latency_ms_p50_2t", "model_bytes"} <= set(metrics["tflite_int8"])
+    assert json.loads((project / "metrics/export_crack.json").read_text()) == json.loads(json.dumps(metrics))
+    meta = json.loads((project / "models/export/crack/crack_meta.json").read_text())
+    assert meta["input_size"] == [W, H] and set(meta["files"]) == {"int8", "dynamic"}
 
 
-def test_gates_decide_the_champion(project):
-    client = _client(project)
+def test_gates_decide_the_champion(project, tracking_server):
+    client = mlflow.MlflowClient(tracking_uri=tracking_server)
     _metrics(project, 0.80, 0.805)
     first = register("crack")
     assert first["promoted"] and first["version"] == 1
@@ -93,7 +117,7 @@ def test_gates_decide_the_champion(project):
     assert v1.tags["gate.passed"] == "true" and v1.tags["metric.dice"] == "0.8"
     assert {"git_commit", "dvc_data_hash", "test_split", "gate.champion.dice"} <= set(v1.tags)
     assert v1.description.startswith(f"# {NAME}") and "## Limits" in v1.description
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1", tracking_uri=client._registry_uri))
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1", tracking_uri=tracking_server))
     assert (local / "artifacts/model_card.md").exists() and (local / "serving_input_example.json").exists()
     assert sorted(p.name for p in (local / "artifacts/export").iterdir()) == ["crack_int8.tflite", "crack_meta.json"]
 
@@ -112,7 +136,7 @@ def test_gates_decide_the_champion(project):
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
 
 
-def test_champion_is_reevaluated_when_the_test_split_changed(project):
+def test_champion_is_reevaluated_when_the_test_split_changed(project, tracking_server):
     manifest = project / "data/manifests/crack.parquet"
     original = pd.read_parquet(manifest)
     try:
@@ -120,7 +144,7 @@ def test_champion_is_reevaluated_when_the_test_split_changed(project):
         changed.to_parquet(manifest)
         _metrics(project, 0.95, 0.95)
         out = register("crack")
-        version = _client(project).get_model_version(NAME, str(out["version"]))
+        version = mlflow.MlflowClient(tracking_uri=tracking_server).get_model_version(NAME, str(out["version"]))
         detail = version.tags["gate.champion.dice"]
         # the champion's stored 0.8 was measured on the old split: the number compared is a fresh one
         assert "vs champion" in detail and "vs champion 0.8000" not in detail, detail
@@ -133,9 +157,9 @@ def _post(url: str, payload: dict) -> requests.Response:
     return requests.post(url, json=payload, timeout=60)
 
 
-def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project):
+def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project, tracking_server):
     port = free_port()
-    env = clean_env(MLFLOW_TRACKING_URI=f"sqlite:///{project / 'mlruns/mlflow.db'}")
+    env = clean_env(MLFLOW_TRACKING_URI=tracking_server)
     cmd = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@champion",
            "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
     image = cv2.imencode(".png", cv2.imread(str(next((project / "data/crack/images").glob("*.png")))))[1].tobytes()
@@ -162,4 +186,3 @@ def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project):
         assert "cannot be decoded" in _post(url, bad["not an image"]).json()["message"]
         assert "byte limit" in _post(url, bad["oversized"]).json()["message"]
         assert _post(url, good).status_code == 200   # still serving after the bad requests
-    shutil.rmtree(project / "mlruns/.trash", ignore_errors=True)

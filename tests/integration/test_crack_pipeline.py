@@ -1,29 +1,25 @@
-"""End to end: `dvc repro register_crack` at tiny scale in a temporary git clone, tracked to a real
-``mlflow server`` (SQLite backend, proxied local artifact root) on loopback.
+"""End to end: `dvc repro evaluate_crack` at tiny scale in a temporary git clone.
 
-prepare_crack -> validate_crack -> train_crack -> qat_crack -> evaluate_crack -> export_crack ->
-register_crack with the real DVC, Prefect, MLflow and TensorFlow, on 16 frames resized to 96x64
-and a tiny decoder; then checks the outputs, the MLflow runs and registry version on the server,
-that ``mlflow models serve`` of the champion from that server answers, and that changing only a
-QAT parameter reruns qat_crack (and what follows) but never train_crack.
+prepare_crack -> validate_crack -> train_crack -> qat_crack -> evaluate_crack with the real DVC,
+Prefect, MLflow and TensorFlow, on 16 frames resized to 96x64 and a tiny decoder, then checks the
+outputs and MLflow runs, and that changing only a QAT parameter reruns qat_crack (and what follows)
+but never train_crack.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 from pathlib import Path
 
 import mlflow
 import pytest
-import requests
 import yaml
 
-from tests.integration.helpers import clean_env, free_port, make_tiny_clone, run, server
+from tests.integration.helpers import make_tiny_clone, run
 
 FRAMES = 16
-STAGES = ["train_crack", "qat_crack", "evaluate_crack", "export_crack", "register_crack"]
+STAGES = ["train_crack", "qat_crack", "evaluate_crack"]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +32,6 @@ def clone(tmp_path_factory) -> Path:
     c["train"].update(epochs=2, batch_size=2, crop_size=[64, 64])
     c["qat"].update(epochs=1, batch_size=2)
     c["eval"].update(n_overlays=1)
-    params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=False)
-    # a tiny model is never good: open the absolute gates so that promotion itself is exercised
-    params["registry"]["crack"].update(minimums={"dice": 0.0}, max_quantization_drop={"dice": 1.0})
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # model files are DVC outputs; if a copy was ever committed to git, DVC refuses to write them
     run(["git", "rm", "-r", "-q", "--cached", "--ignore-unmatch", "models/crack", "plots/crack/overlays"], dst)
@@ -47,21 +40,8 @@ def clone(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory):
-    """A real MLflow tracking + registry server for the module (SQLite, proxied artifacts)."""
-    tmp = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    uri = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}", "--artifacts-destination", str(tmp / "artifacts"),
-           "--workers", "1"]
-    with server(cmd, f"{uri}/health", tmp, clean_env()):
-        yield uri
-
-
-@pytest.fixture(scope="module")
-def repro(clone, tracking_server) -> None:
-    run([sys.executable, "-m", "flows.pipeline", "register_crack"], clone, env=clean_env(MLFLOW_TRACKING_URI=tracking_server))
+def repro(clone) -> None:
+    run([sys.executable, "-m", "flows.pipeline", "evaluate_crack"], clone)
 
 
 def test_outputs_metrics_and_plots(clone, repro):
@@ -81,8 +61,8 @@ def test_outputs_metrics_and_plots(clone, repro):
     assert set(STAGES) <= set(lock)
 
 
-def test_mlflow_runs_with_data_hash(clone, repro, tracking_server):
-    client = mlflow.MlflowClient(tracking_uri=tracking_server)
+def test_mlflow_runs_with_data_hash(clone, repro):
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{clone / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("inspection-pipeline")
     runs = {r.data.tags.get("stage"): r for r in client.search_runs([exp.experiment_id], max_results=100)}
     lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
@@ -108,25 +88,3 @@ def test_qat_param_change_does_not_retrain_float(clone, repro):
         assert "Running stage 'qat_crack'" in dry and "Running stage 'train_crack'" not in dry, dry
     finally:
         path.write_text(original)
-
-
-def test_registered_on_the_server_and_served_from_it(clone, repro, tracking_server):
-    client = mlflow.MlflowClient(tracking_uri=tracking_server)
-    champion = client.get_model_version_by_alias("road-crack-segmenter", "champion")
-    assert champion.tags["gate.passed"] == "true" and champion.tags["model_form"] == "tflite_int8"
-    lock = yaml.safe_load((clone / "dvc.lock").read_text())["stages"]
-    assert champion.tags["dvc_data_hash"] == next(o["md5"] for o in lock["prepare_crack"]["outs"] if o["path"] == "data/crack")
-    assert json.loads((clone / "metrics/register_crack.json").read_text())["promoted"] is True
-    export = json.loads((clone / "metrics/export_crack.json").read_text())
-    assert {"qat", "tflite_int8"} <= set(export) and "tflite_dynamic" not in set(export) and export["tflite_int8"]["model_bytes"] > 0
-
-    port = free_port()
-    cmd = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", "models:/road-crack-segmenter@champion",
-           "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
-    image = next((clone / "data/crack/images").glob("*.png")).read_bytes()
-    with server(cmd, f"http://127.0.0.1:{port}/ping", clone, clean_env(MLFLOW_TRACKING_URI=tracking_server)):
-        r = requests.post(f"http://127.0.0.1:{port}/invocations", timeout=60,
-                          json={"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(image).decode()]]}})
-    assert r.status_code == 200, r.text
-    row = r.json()["predictions"][0]
-    assert (row["height"], row["width"]) == (288, 384) and 0.0 <= row["masking_rate"] <= 1.0
