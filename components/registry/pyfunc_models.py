@@ -26,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from components.io import DEFAULT_MAX_PIXELS, ImageReadError, decode_image
+from components.predict.rows import mask_csr
 
 IMAGE_COLUMN = "image"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
@@ -102,10 +103,9 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
 
 
 def mask_to_csr(mask: np.ndarray) -> tuple[list[int], list[int]]:
-    """(indptr, indices) of a boolean mask in compressed sparse row form, as the seed stored masks."""
-    mask = np.asarray(mask, bool)
-    indptr = np.concatenate([[0], np.cumsum(mask.sum(axis=1))]).astype(np.int64)
-    indices = np.nonzero(mask)[1].astype(np.int64)
+    """(indptr, indices) of a boolean mask in compressed sparse row form, as JSON-ready lists (the
+    same CSR as the batch results: ``components.predict.rows.mask_csr``)."""
+    indptr, indices = mask_csr(mask)
     return indptr.tolist(), indices.tolist()
 
 
