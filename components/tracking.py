@@ -25,14 +25,20 @@ PIPELINE_ENV = "PIPELINE_RUN_ID"
 ARTIFACTS_DIR = Path("mlruns/artifacts")
 
 
-def configure(tracking_uri: str, experiment: str) -> str:
-    """Point MLflow at the store and experiment; return the experiment id."""
+def resolve_uri(tracking_uri: str) -> str:
+    """``MLFLOW_TRACKING_URI`` when set, else ``tracking_uri`` (params.yaml); a SQLite path made
+    absolute, because MLflow caches stores by URI: a relative one would follow the first cwd."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri
     if uri.startswith("sqlite:///"):
-        # absolute, because MLflow caches stores by URI: a relative one would follow the first cwd
-        db = Path(uri.removeprefix("sqlite:///")).absolute()
-        db.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{db}"
+        uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).absolute()}"
+    return uri
+
+
+def configure(tracking_uri: str, experiment: str) -> str:
+    """Point MLflow at the store and experiment; return the experiment id."""
+    uri = resolve_uri(tracking_uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is not None:

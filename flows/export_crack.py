@@ -31,9 +31,10 @@ from components.config import load_params
 from components.crack.evaluate import evaluate
 from components.crack.qat import load_qat
 from components.crack.train import setup_tf
-from components.export.crack_runtime import FILES, TfliteSegmenter
+from components.export.crack_runtime import TfliteSegmenter
 from components.export.crack_tflite import evaluate_tflite, export
 from components.io import sha256_file
+from components.latency import time_calls
 from flows.common import flat, tag_prefect_run, write_metrics
 from flows.crack_common import DATA, QAT_MODEL, load_splits, param_dict
 
@@ -58,15 +59,7 @@ def convert(qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
 @task(name="latency")
 def latency(form: str, threads: int, images: np.ndarray, runs: int, warmup: int) -> dict[str, float]:
     seg = TfliteSegmenter.load(EXPORT_DIR, form, threads)
-    for i in range(warmup):
-        seg.predict(images[i % len(images)])
-    times = []
-    for i in range(runs):
-        t0 = time.perf_counter()
-        seg.predict(images[i % len(images)])
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"latency_ms_p50": float(np.percentile(times, 50)), "latency_ms_p95": float(np.percentile(times, 95)),
-            "fps": 1000.0 * len(times) / float(np.sum(times))}
+    return time_calls(seg.predict, images, warmup, runs)
 
 
 @flow(name="export_crack", log_prints=True)

@@ -7,7 +7,6 @@ ROI that stage 1 misses therefore costs its characters (char mAP) and its string
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from components.data.ocr_format import CHAR_CLASSES
+from components.latency import time_calls
 from components.ocr.data import Frame
 from components.ocr.metrics import (
     coco_map,
@@ -82,15 +82,6 @@ def latency(ocr: TwoStageOcr, images: list[np.ndarray], warmup: int, runs: int, 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for i in range(warmup):
-            ocr(images[i % len(images)])
-        times = []
-        for i in range(runs):
-            t0 = time.perf_counter()
-            ocr(images[i % len(images)])
-            times.append((time.perf_counter() - t0) * 1000)
+        return {**time_calls(ocr, images, warmup, runs), "threads": threads}
     finally:
         torch.set_num_threads(before)
-    p50 = float(np.median(times))
-    return {"latency_ms_p50": p50, "latency_ms_p95": float(np.percentile(times, 95)), "fps": 1000.0 / float(np.mean(times)),
-            "threads": threads}

@@ -41,18 +41,16 @@ class ResolvedModel:
 
 
 def tracking_uri() -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        uri = DEFAULT_TRACKING_URI
-        if Path("params.yaml").is_file():
-            from components.config import ParamsError, load_params
-            try:
-                uri = load_params().mlflow.tracking_uri
-            except ParamsError:
-                pass
-    if uri.startswith("sqlite:///"):
-        uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).absolute()}"
-    return uri
+    from components.tracking import resolve_uri
+
+    uri = DEFAULT_TRACKING_URI
+    if not os.environ.get("MLFLOW_TRACKING_URI") and Path("params.yaml").is_file():
+        from components.config import ParamsError, load_params
+        try:
+            uri = load_params().mlflow.tracking_uri
+        except ParamsError:
+            pass
+    return resolve_uri(uri)
 
 
 def export_folder(path: Path, kind: str, what: str) -> Path:

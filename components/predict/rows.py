@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from components.ocr.pipeline import FrameResult
+from components.ocr.pipeline import FrameResult, RoiResult
 
 OK, ERROR = "ok", "error"
 KINDS = ("ocr", "crack")
@@ -44,15 +44,19 @@ def ocr_rows(key: str, result: FrameResult, model: str) -> list[dict]:
     """One row per ROI of a frame; a single ``roi = -1`` row when there is none."""
     if not result.rois:
         return [_ocr_empty(key, OK, "", model)]
-    rows = []
-    for k, r in enumerate(result.rois):
-        x1, y1, x2, y2 = (round(float(v), 1) for v in r.box)
-        rows.append({"image": key, "status": OK, "error": "", "roi": k, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-                     "roi_score": round(float(r.score), 4), "text": r.text, "confidence": round(float(r.confidence), 4),
-                     "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
-                     "char_labels": [str(c) for c in r.char_labels],
-                     "char_scores": np.asarray(r.char_scores, float).round(4).tolist(), "model": model})
-    return rows
+    return [{"image": key, "status": OK, "error": "", **roi_fields(k, r), "model": model}
+            for k, r in enumerate(result.rois)]
+
+
+def roi_fields(k: int, r: RoiResult) -> dict:
+    """The prediction columns of one ROI (shared with the served ``resistor-ocr`` model, so batch
+    rows and HTTP answers agree): box and characters to 0.1 px, scores to 4 decimals."""
+    x1, y1, x2, y2 = (round(float(v), 1) for v in r.box)
+    return {"roi": k, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "roi_score": round(float(r.score), 4), "text": r.text,
+            "confidence": round(float(r.confidence), 4),
+            "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
+            "char_labels": [str(c) for c in r.char_labels],
+            "char_scores": np.asarray(r.char_scores, float).round(4).tolist()}
 
 
 def _ocr_empty(key: str, status: str, error: str, model: str) -> dict:

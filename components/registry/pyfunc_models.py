@@ -26,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from components.io import DEFAULT_MAX_PIXELS, ImageReadError, decode_image
-from components.predict.rows import mask_csr
+from components.predict.rows import mask_csr, roi_fields
 
 IMAGE_COLUMN = "image"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
@@ -91,14 +91,8 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
                                         threads=int(config.get("threads", 1)))
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        rows = []
-        for i, image in enumerate(decode_images(model_input)):
-            for k, roi in enumerate(self.ocr(image).rois):
-                rows.append({"image": i, "roi": k, "x1": roi.box[0], "y1": roi.box[1], "x2": roi.box[2], "y2": roi.box[3],
-                             "roi_score": roi.score, "text": roi.text, "confidence": roi.confidence,
-                             "char_boxes": np.asarray(roi.char_boxes, float).round(1).tolist(),
-                             "char_labels": list(roi.char_labels),
-                             "char_scores": np.asarray(roi.char_scores, float).round(4).tolist()})
+        rows = [{"image": i, **roi_fields(k, roi)}
+                for i, image in enumerate(decode_images(model_input)) for k, roi in enumerate(self.ocr(image).rois)]
         return pd.DataFrame(rows, columns=OCR_COLUMNS)
 
 
