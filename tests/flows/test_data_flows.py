@@ -10,7 +10,6 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 from components.data.prepare import SourceError
 from components.data.validation import DataValidationError
@@ -18,11 +17,7 @@ from flows.prepare import prepare
 from flows.validate import validate
 from tests.conftest import REPO, make_crack_dataset, make_ocr_dataset
 
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 from components.data.importers import import_ocr
 from components.data.ocr_format import read_labelme
@@ -26,10 +25,7 @@ from tests.components.ocr.conftest import make_resistor_dataset, tiny_params
 METRIC_KEYS = {"roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @pytest.fixture

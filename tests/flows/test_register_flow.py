@@ -24,7 +24,6 @@ import pytest
 import requests
 import scipy.sparse
 import yaml
-from prefect.testing.utilities import prefect_test_harness
 
 from components.crack.data import normalize
 from components.crack.qat import quantize
@@ -39,10 +38,7 @@ from tests.integration.helpers import clean_env, free_port, server
 NAME = "road-crack-segmenter"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def prefect_server():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @pytest.fixture(scope="module")
