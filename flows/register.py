@@ -66,9 +66,10 @@ def reevaluate_champion(key: str, version, params) -> dict:
     """The champion's metrics on *this* test split, from its own registered files."""
     from components.registry.evaluation import evaluate_export
 
+    source = SOURCES[key]
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(f"models:/{version.name}/{version.version}", dst_path=tmp)
-        return evaluate_export(key, Path(local) / "artifacts" / "export", params)
+        return evaluate_export(key, Path(local) / "artifacts" / "export", source.manifest, source.data, params)
 
 
 @task(name="champion-metrics")
