@@ -25,7 +25,8 @@ from components import tracking
 from components.config import load_params
 from components.crack.evaluate import write_csv
 from components.crack.model import from_params, twin
-from components.crack.qat import fake_quant_layers, quantize
+from components.crack.data import normalize
+from components.crack.qat import calibrate, fake_quant_layers, freeze_batch_norm, quantize
 from components.crack.train import fit, setup_tf, validate
 from components.io import atomic_path, sha256_file
 from flows.common import tag_prefect_run, write_metrics
@@ -56,24 +57,31 @@ def qat_crack(params_file: str = "params.yaml") -> dict:
         float_model = keras.models.load_model(FLOAT_MODEL, compile=False)
         float_dice = validate(float_model, data["val"])
         model = quantize(twin(float_model, from_params(c.model, flexible=True)))  # any size: trains on crops
+        q, t = c.qat, c.train
+        if q.freeze_batch_norm:
+            freeze_batch_norm(model)
+        uncalibrated_dice = validate(model, data["val"])
+        images = data["train"].images
+        calibrate(model, (normalize(images[i:i + q.batch_size])
+                          for i in range(0, min(len(images), q.calibration_batches * q.batch_size), q.batch_size)))
         start_dice = validate(model, data["val"])
-        log.info("float val dice %.4f; after quantize_model, before fine-tuning %.4f (%d fake-quant layers)",
-                 float_dice, start_dice, len(fake_quant_layers(model)))
+        log.info("float val dice %.4f; after quantize_model %.4f, calibrated on %d batches %.4f (%d fake-quant layers)",
+                 float_dice, uncalibrated_dice, q.calibration_batches, start_dice, len(fake_quant_layers(model)))
 
         def save(m):
             with atomic_path(QAT_MODEL) as tmp:
                 twin(m, quantize(float_model)).save(tmp)  # at the fixed input size
 
-        q, t = c.qat, c.train
         result = fit(model, data["train"], data["val"], epochs=q.epochs, batch_size=q.batch_size, lr=q.lr, loss=t.loss,
                      focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment if q.augment else None,
                      crop_size=tuple(t.crop_size) if q.augment else None, seed=t.seed + 1,
-                     save_cycle=q.save_cycle, state_dir=STATE / "qat",
+                     save_cycle=q.save_cycle, state_dir=STATE / "qat", start_dice=start_dice,
                      fingerprint=fingerprint(q, t, sha256_file(FLOAT_MODEL), splits=data), save=save, log=log.info,
                      on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))
         write_csv([{"epoch": 0, "loss": float("nan"), "val_dice": start_dice, "lr": q.lr, "epoch_s": 0.0,
                     "images_per_s": 0.0}] + result.history, PLOTS / "train_qat.csv")
         metrics = {"val_dice": result.best_dice, "val_dice_float": float_dice, "val_dice_before_finetune": start_dice,
+                   "val_dice_uncalibrated": uncalibrated_dice,
                    "best_epoch": result.best_epoch, "train_images_per_s": round(result.images_per_s, 2),
                    "train_time_s": round(result.train_seconds, 1), "stage_time_s": round(time.perf_counter() - t0, 1),
                    "resumed_from_epoch": result.resumed_from}

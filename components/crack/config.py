@@ -49,6 +49,8 @@ class CrackQat(Strict):
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     lr: float = Field(gt=0)
+    calibration_batches: int = Field(ge=0)  # batches of training frames that set the fake-quant ranges first
+    freeze_batch_norm: bool                 # fine-tune with the float model's batch-norm statistics fixed
     save_cycle: int = Field(gt=0)
     augment: bool                           # same augmentation and crop as float training, or whole frames as they are
 

@@ -128,8 +128,12 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
         seed: int = 0, save_cycle: int = 1,
         state_dir: str | Path, fingerprint: str, save: Callable[[keras.Model], None],
         on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
-        log_every: int = 20, val_batch_size: int = 16) -> FitResult:
-    """Train ``model`` in place; return the best validation Dice, its epoch and the history."""
+        log_every: int = 20, val_batch_size: int = 16, start_dice: float | None = None) -> FitResult:
+    """Train ``model`` in place; return the best validation Dice, its epoch and the history.
+
+    ``start_dice``, the validation Dice of the model as given, makes it the epoch-0 candidate: when
+    no epoch beats it (fine-tuning that only hurts), the starting weights are what is saved.
+    """
     state_dir = Path(state_dir)
     state_path, best_path = state_dir / "last.npz", state_dir / "best.npz"
     steps = steps_per_epoch(len(train), batch_size)
@@ -148,6 +152,9 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
     meta = _load_state(state_path, model, optimizer, fingerprint)
     start = meta["epoch"] if meta else 0
     best, best_epoch = (meta["best_dice"], meta["best_epoch"]) if meta else (-1.0, -1)
+    if not meta and start_dice is not None:
+        best, best_epoch = start_dice, 0
+        _save_weights(best_path, model)
     history = meta["history"] if meta else []
     result = FitResult(best, best_epoch, history, resumed_from=start)
     if meta:
@@ -181,7 +188,7 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
             _save_state(state_path, model, optimizer, {"version": STATE_VERSION, "fingerprint": fingerprint,
                                                        "epoch": epoch + 1, "best_dice": best, "best_epoch": best_epoch,
                                                        "history": history})
-    if best_epoch > 0 and best_path.exists():
+    if best_epoch >= 0 and best_path.exists():
         model.set_weights(_load_weights(best_path))
     save(model)
     state_path.unlink(missing_ok=True)  # done and saved: a later run of this job starts fresh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components.crack.model import build_unet
@@ -29,3 +30,28 @@ def test_quantized_unet_has_int8_fake_quant_and_round_trips(tmp_path):
     loaded = load_qat(tmp_path / "qat.h5")
     assert loaded.input_shape == (None, 64, 96, 3)
     np.testing.assert_allclose(loaded(x).numpy(), out, atol=1e-5)
+
+
+def test_calibrate_sets_ranges_from_batches_and_keeps_batch_norm_statistics():
+    from tensorflow_model_optimization.python.core.quantization.keras import quantizers
+
+    from components.crack.qat import calibrate
+
+    float_model = build_unet((96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1,
+                             decoder_block="separable")
+    qat = quantize(float_model)
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(size=(2, 64, 96, 3)).astype(np.float32) * s for s in (1.0, 2.0)]
+    bn = {v.name: v.numpy() for v in qat.non_trainable_variables if "moving_" in v.name}
+    original = quantizers.quant_ops.MovingAvgQuantize
+
+    assert calibrate(qat, batches, decay=0.75) == 2
+
+    assert quantizers.quant_ops.MovingAvgQuantize is original
+    ranges = {v.name.split("/")[-1]: float(v.numpy()) for v in qat.get_layer("quantize_layer").weights}
+    # the input quantizer keeps the range of everything it saw (tfmot's AllValuesQuantizer)
+    assert ranges["quantize_layer_min:0"] == pytest.approx(min(b.min() for b in batches), rel=1e-5)
+    assert ranges["quantize_layer_max:0"] == pytest.approx(max(b.max() for b in batches), rel=1e-5)
+    kernel_max = next(v for v in qat.non_trainable_variables if v.name.endswith("quant_Conv1/kernel_max:0")).numpy()
+    assert np.all(kernel_max < 3.0)  # the weights' own range, not the ±6 placeholder
+    assert all(np.array_equal(v.numpy(), bn[v.name]) for v in qat.non_trainable_variables if v.name in bn)

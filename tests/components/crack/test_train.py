@@ -67,6 +67,21 @@ def test_a_few_steps_reduce_the_loss(tmp_path):
     assert result.images_per_s > 0
 
 
+def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
+    """Fine-tuning that only hurts (here: an absurd learning rate) must not replace a better start."""
+    from components.crack.model import build_unet
+    from components.crack.train import fit, setup_tf
+
+    setup_tf(0)
+    model = build_unet(**TINY, flexible=True)
+    start = [w.copy() for w in model.get_weights()]
+    result = fit(model, tiny_split(8), tiny_split(4, seed=1), epochs=1, batch_size=4, lr=10.0, state_dir=tmp_path,
+                 fingerprint="t", save=lambda m: None, log=lambda s: None, start_dice=1.0)
+    assert (result.best_epoch, result.best_dice) == (0, 1.0) and len(result.history) == 1
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
+    assert not list(tmp_path.glob("*.npz"))
+
+
 TRAIN_SCRIPT = """
 import json, sys
 sys.path.insert(0, {repo!r})
