@@ -48,10 +48,13 @@ def test_calibrate_sets_ranges_from_batches_and_keeps_batch_norm_statistics():
     assert calibrate(qat, batches, decay=0.75) == 2
 
     assert quantizers.quant_ops.MovingAvgQuantize is original
-    ranges = {v.name.split("/")[-1]: float(v.numpy()) for v in qat.get_layer("quantize_layer").weights}
+    input_quantizer = next(layer for layer in qat.layers if type(layer).__name__ == "QuantizeLayer")
+    ranges = {w.name.rsplit("_", 1)[-1]: float(w.numpy()) for w in input_quantizer.weights
+              if w.name.endswith(("_min:0", "_max:0"))}
+    low, high = ranges["min:0"], ranges["max:0"]
     # the input quantizer keeps the range of everything it saw (tfmot's AllValuesQuantizer)
-    assert ranges["quantize_layer_min:0"] == pytest.approx(min(b.min() for b in batches), rel=1e-5)
-    assert ranges["quantize_layer_max:0"] == pytest.approx(max(b.max() for b in batches), rel=1e-5)
+    assert low == pytest.approx(min(b.min() for b in batches), rel=1e-5)
+    assert high == pytest.approx(max(b.max() for b in batches), rel=1e-5)
     kernel_max = next(v for v in qat.non_trainable_variables if v.name.endswith("quant_Conv1/kernel_max:0")).numpy()
     assert np.all(kernel_max < 3.0)  # the weights' own range, not the ±6 placeholder
     assert all(np.array_equal(v.numpy(), bn[v.name]) for v in qat.non_trainable_variables if v.name in bn)
