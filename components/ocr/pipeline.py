@@ -95,10 +95,16 @@ def find_rois(image: np.ndarray, detect_rois: RoiDetector, cfg: PipelineConfig) 
     """Stage 1 on a full frame: ROI boxes in frame pixels and their scores, above the threshold,
     nested duplicates removed."""
     h, w = image.shape[:2]
+    return rois_from_detections(detect_rois(downsample(image, cfg.roi_size)), w, h, cfg)
+
+
+def rois_from_detections(dets: Detections, width: int, height: int, cfg: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 detections on the downsampled frame -> ROI boxes in the pixels of the ``width`` x
+    ``height`` frame and their scores, above the threshold, nested duplicates removed."""
     size = cfg.roi_size
-    boxes, _, scores = detect_rois(downsample(image, size))
+    boxes, _, scores = dets
     keep = scores >= cfg.roi_score_threshold
-    rboxes = boxes[keep] * np.array([w / size[0], h / size[1]] * 2, np.float32)
+    rboxes = boxes[keep] * np.array([width / size[0], height / size[1]] * 2, np.float32)
     rscores = scores[keep]
     inner = nested(rboxes)
     return rboxes[~inner], rscores[~inner]
@@ -121,11 +127,38 @@ def run_two_stage(image: np.ndarray, detect_rois: RoiDetector, detect_chars: Cha
                   cfg: PipelineConfig) -> FrameResult:
     """The whole two-stage path on one frame (RGB uint8, full resolution)."""
     rboxes, rscores = find_rois(image, detect_rois, cfg)
-    result = FrameResult()
     if not len(rboxes):
-        return result
+        return FrameResult()
     windows, scales, crops = roi_crops(image, rboxes, cfg)
-    dets = detect_chars(crops)
+    return assemble(rboxes, rscores, windows, scales, detect_chars(crops), cfg)
+
+
+def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[list[np.ndarray]], list[Detections]],
+                        detect_chars: CharDetector, cfg: PipelineConfig) -> list[FrameResult]:
+    """The same path on several frames at once: stage 1 on all downsampled frames in one call,
+    stage 2 on the crops of all frames in one call (throughput at batch > 1; same results per frame
+    as ``run_two_stage``)."""
+    roi_dets = detect_rois_batch([downsample(im, cfg.roi_size) for im in images])
+    per_frame, all_crops = [], []
+    for image, dets in zip(images, roi_dets):
+        h, w = image.shape[:2]
+        rboxes, rscores = rois_from_detections(dets, w, h, cfg)
+        windows, scales, crops = roi_crops(image, rboxes, cfg)
+        per_frame.append((rboxes, rscores, windows, scales, len(crops)))
+        all_crops += crops
+    char_dets = detect_chars(all_crops) if all_crops else []
+    out, k = [], 0
+    for rboxes, rscores, windows, scales, n in per_frame:
+        out.append(assemble(rboxes, rscores, windows, scales, char_dets[k:k + n], cfg) if n else FrameResult())
+        k += n
+    return out
+
+
+def assemble(rboxes: np.ndarray, rscores: np.ndarray, windows, scales, dets: list[Detections],
+             cfg: PipelineConfig) -> FrameResult:
+    """One frame's result from its ROIs, their crop windows and scales, and stage 2's detections per
+    crop: characters mapped back to frame pixels, thresholded and read in order per ROI."""
+    result = FrameResult()
     names = list(cfg.names)
     all_b, all_l, all_s = [], [], []
     for rb, rs, win, scale, (boxes, labels, scores) in zip(rboxes, rscores, windows, scales, dets):
