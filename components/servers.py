@@ -45,8 +45,14 @@ def local_server(cmd: list[str], health_url: str, *, cwd: Path | None = None, en
                     time.sleep(0.5)
             yield proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Ask ``proc`` to exit (SIGTERM), and kill it if it has not within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

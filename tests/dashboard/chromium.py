@@ -20,6 +20,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
+from components.servers import stop
+
 BINARIES = ("chromium", "chromium-browser", "google-chrome")
 # the page is done: the texts are there, Streamlit's "Running..." widget is gone, and no element is
 # still a loading placeholder (charts and images load their code lazily and show skeletons until then)
@@ -87,8 +89,4 @@ def screenshot(url: str, png: Path, expect: list[str], *, size: tuple[int, int] 
                 png.write_bytes(base64.b64decode(cdp("Page.captureScreenshot", format="png")["data"]))
                 return cdp.evaluate("document.body.innerText") or ""
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc, timeout_s=10)
