@@ -217,15 +217,6 @@ def replace_between_markers(text: str, body: str, begin: str = README_BEGIN, end
     return text.rstrip("\n") + f"\n\n{heading}\n\n{block}\n"
 
 
-def percentiles(times_ms: Sequence[float]) -> dict[str, float]:
-    """p50/p95 ms and fps (1000 / mean) of a list of per-call times, as components.latency reports."""
-    import numpy as np
-
-    t = np.asarray(times_ms, np.float64)
-    return {"latency_ms_p50": float(np.median(t)), "latency_ms_p95": float(np.percentile(t, 95)),
-            "fps": 1000.0 / float(t.mean())}
-
-
 def throughput(call, batches: dict[int, list], min_seconds: float, warmup: int = 1) -> dict:
     """Images/s of ``call(batch)`` at each batch size (``batches``: size -> list of batches of that
     size, reused in a cycle), each timed for at least ``min_seconds`` after ``warmup`` calls; the

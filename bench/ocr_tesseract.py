@@ -39,10 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2
 import numpy as np
-from common import REPO, finish, load_average, parse_common, percentiles
+from common import REPO, finish, load_average, parse_common
 
 from components.data.ocr_format import CHAR_CLASSES
 from components.export.ocr_runtime import OnnxTwoStageOcr
+from components.latency import summarize
 from components.ocr.data import load_frames
 from components.ocr.metrics import match_rois, string_scores
 from components.ocr.pipeline import assemble, find_rois, roi_crops
@@ -88,7 +89,7 @@ def read_all(paths: list[Path], folder: Path, env: dict) -> tuple[list[str], flo
 
 
 def per_crop(times_ms: list[float]) -> dict:
-    p = percentiles(times_ms)
+    p = summarize(times_ms)
     return {"ms_per_crop_p50": p["latency_ms_p50"], "ms_per_crop_p95": p["latency_ms_p95"]}
 
 
