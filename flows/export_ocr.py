@@ -81,14 +81,15 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
         mlflow.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
         thresholds = {"roi_score_threshold": e.roi_score_threshold, "char_score_threshold": e.char_score_threshold,
                       "dedupe_iou": e.dedupe_iou}
-        torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", **thresholds)
+        as_trained = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", fuse=False, **thresholds)  # what is exported
+        torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", **thresholds)  # served: BatchNorm folded
         calibration = load_frames(MANIFEST, DATA, "train", x.calibration_frames)
         test = load_frames(MANIFEST, DATA, "test", x.max_eval_frames)
         if not calibration or not test:
             raise ValueError(f"{MANIFEST}: {len(calibration)} training frames for calibration, {len(test)} test frames")
         images = [f.image() for f in test[:LATENCY_FRAMES]]
         with staged_dir(EXPORT_DIR) as out:
-            meta = run_export(torch_ocr, calibration, out, ExportSettings.from_params(x))
+            meta = run_export(as_trained, calibration, out, ExportSettings.from_params(x))
             sizes = {f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char"))
                      for form in FORMS}
             sizes["torch_fp32"] = ROI_MODEL.stat().st_size + CHAR_MODEL.stat().st_size

@@ -155,7 +155,9 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
     start, history = load_checkpoint(checkpoint, fingerprint, model, optimizer, scheduler)
     if start:
         log(f"resuming from {checkpoint} after epoch {start}/{epochs}")
-    model.to(device)
+    # channels-last (NHWC): oneDNN's CPU convolutions, depthwise ones above all, run about 1.7x
+    # faster forward and backward than in NCHW (bench numbers in the README); CUDA is indifferent
+    model.to(device, memory_format=torch.channels_last)
     net = distributed.wrap(model, device)  # the model itself in a single process
     epoch_bar = tqdm(range(start, epochs), initial=start, total=epochs, desc="epochs", unit="epoch",
                      disable=not progress, dynamic_ncols=True, file=sys.stderr)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from components.ocr.data import to_tensor
-from components.ocr.model import load_model
+from components.ocr.model import for_inference, load_model
 
 # Results and glue live in a torch-free module (the ONNX runtime shares them); re-exported here.
 from components.ocr.pipeline import (  # noqa: F401
@@ -43,9 +43,14 @@ class TwoStageOcr:
         self.crop_size = int(char_spec["size"][0])
 
     @classmethod
-    def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", **kw) -> TwoStageOcr:
+    def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", fuse: bool = True,
+             **kw) -> TwoStageOcr:
+        """Both models from their files; ``fuse`` prepares them for serving (``for_inference``:
+        BatchNorm folded, channels-last). The ONNX export passes False, to export the graph as trained."""
         roi_model, roi_spec = load_model(roi_path, device)
         char_model, char_spec = load_model(char_path, device)
+        if fuse:
+            roi_model, char_model = for_inference(roi_model), for_inference(char_model)
         blob = torch.load(char_path, map_location="cpu", weights_only=True)
         kw.setdefault("margin", float(blob.get("crop_margin", 0.08)))
         return cls(roi_model, roi_spec, char_model, char_spec, device=device, **kw)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import torch
+import pytest
+from torch import nn
 from torchvision.models.detection.ssd import SSD, SSDHead
 
 from components.data.ocr_format import CHAR_CLASSES
 from components.ocr.model import (
     build_ssd,
     char_spec,
+    for_inference,
     freeze,
+    fuse_batchnorm,
     load_model,
     parameter_hash,
     roi_spec,
@@ -67,3 +72,45 @@ def test_save_load_round_trip_and_hash(tmp_path):
     with torch.no_grad():
         next(loaded.parameters()).add_(1e-3)
     assert parameter_hash(loaded) != parameter_hash(model)
+
+
+def _settled(model: nn.Module, size: tuple[int, int]) -> nn.Module:
+    """Non-trivial BatchNorm statistics (fresh ones are mean 0, var 1, which folding barely changes)."""
+    torch.manual_seed(1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model.backbone(torch.rand(4, 3, size[1], size[0]) * 4 - 2)
+    return model.eval()
+
+
+def test_serving_form_folds_every_batchnorm_and_detects_the_same():
+    spec = char_spec(CHAR, CHAR_CLASSES)
+    model = _settled(build_ssd(spec), (128, 128))
+    with torch.no_grad():
+        for conv in model.head.classification_head.module_list:
+            conv.weight.mul_(3.0)  # spread the untrained scores so the ranking is not float noise
+    images = [torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    with torch.no_grad():
+        feats = model.backbone(torch.stack(images))
+        before = model(images)
+    served = for_inference(copy.deepcopy(model))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in served.modules())
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) > 30  # the original is untouched
+    assert all(not p.requires_grad for p in served.parameters())
+    first_conv = served.backbone.to_s8[0][0]
+    assert first_conv.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        feats2 = served.backbone(torch.stack(images))
+        after = served(images)
+    for a, b in zip(feats.values(), feats2.values()):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+    for a, b in zip(before, after):
+        assert torch.equal(a["labels"], b["labels"])
+        assert torch.allclose(a["scores"], b["scores"], atol=1e-4)
+        assert torch.allclose(a["boxes"], b["boxes"], atol=1e-3)
+
+
+def test_folding_batchnorm_in_training_mode_is_refused():
+    with pytest.raises(ValueError, match="eval mode"):
+        fuse_batchnorm(build_ssd(roi_spec(ROI)).train())
