@@ -36,7 +36,7 @@ class CrackTrain(Strict):
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     lr: float = Field(gt=0)                 # Adam peak; cosine decay to 0 at the last step
-    loss: Literal["ce", "focal", "dice"]
+    loss: Literal["ce", "focal", "dice", "ce_dice"]
     focal_gamma: float = Field(ge=0)        # loss: focal only
     crack_weight: float = Field(gt=0)       # ce/focal: weight of crack pixels (1 = unweighted)
     augment: CrackAugment

@@ -5,6 +5,10 @@ mask; ``crack_weight`` > 1 weights crack pixels up (about 4 % of the pixels are 
 plain CE a short training first learns to predict no crack at all). ``focal``: cross-entropy scaled by (1 - p_t)^gamma, down-weighting the many easy asphalt
 pixels. ``dice``: 1 - soft Dice of the crack class per image (same +1e-6 smoothing idea as the
 metric, with +1 to keep gradients finite on empty images), averaging what the metric averages.
+``ce_dice``: their sum. Cross-entropy treats a stray crack pixel on a crack-free frame as one pixel
+among 50,000; the metric scores that frame 0 instead of 1. The per-image Dice term sees it the way
+the metric does (a crack-free frame's term is ``1 - 1 / (1 + predicted crack mass)``), while
+cross-entropy keeps the argmax well calibrated.
 """
 
 from __future__ import annotations
@@ -47,4 +51,6 @@ def get_loss(name: str, focal_gamma: float = 2.0, crack_weight: float = 1.0):
         return lambda labels, logits: focal(labels, logits, focal_gamma, crack_weight)
     if name == "dice":
         return soft_dice
-    raise ValueError(f"unknown loss {name!r} (ce | focal | dice)")
+    if name == "ce_dice":
+        return lambda labels, logits: cross_entropy(labels, logits, crack_weight) + soft_dice(labels, logits)
+    raise ValueError(f"unknown loss {name!r} (ce | focal | dice | ce_dice)")

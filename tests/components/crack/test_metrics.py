@@ -60,9 +60,17 @@ def test_argmax_ties_and_pr_curve():
 def test_losses():
     labels = tf.constant(np.eye(4, dtype=np.int32)[None])
     good, bad = tf.constant(_logits(labels.numpy().astype(bool))), tf.constant(_logits(~labels.numpy().astype(bool)))
-    for name in ("ce", "focal", "dice"):
+    for name in ("ce", "focal", "dice", "ce_dice"):
         fn = get_loss(name)
         assert float(fn(labels, good)) < 0.05 < float(fn(labels, bad)), name
+    # on a crack-free frame, a few stray crack pixels cost the Dice term far more than cross-entropy
+    empty = tf.zeros((1, 16, 16), tf.int32)
+    stray = np.zeros((1, 16, 16), bool)
+    stray[0, 3, 3:5] = True
+    stray_logits = tf.constant(_logits(stray))
+    ce_cost = float(cross_entropy(empty, stray_logits)) - float(cross_entropy(empty, tf.constant(_logits(stray & False))))
+    both_cost = float(get_loss("ce_dice")(empty, stray_logits)) - float(get_loss("ce_dice")(empty, tf.constant(_logits(stray & False))))
+    assert both_cost > 5 * ce_cost > 0, (both_cost, ce_cost)
     assert float(focal(labels, bad, 2.0)) <= float(cross_entropy(labels, bad))
     assert float(soft_dice(tf.zeros((1, 4, 4), tf.int32), tf.constant(_logits(np.zeros((1, 4, 4), bool))))) < 0.1
     with pytest.raises(ValueError):
