@@ -126,3 +126,12 @@ def _decode(source, name: str, max_pixels: int, mode: str) -> np.ndarray:
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{name}: cannot be decoded ({exc})") from exc
     return arr
+
+
+def absolute_sqlite(uri: str, root: Path) -> str:
+    """``sqlite:///relative.db`` -> ``sqlite:////root/relative.db``; other URIs unchanged. MLflow
+    caches its stores by URI, so a relative SQLite path would keep following the first cwd; the
+    stages resolve it against the cwd (the repository root), the dashboard against the repository."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return f"sqlite:///{Path(root) / uri.removeprefix('sqlite:///')}"
+    return uri

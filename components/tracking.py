@@ -21,6 +21,8 @@ from typing import Iterator
 
 import mlflow
 
+from components.io import absolute_sqlite
+
 PIPELINE_ENV = "PIPELINE_RUN_ID"
 ARTIFACTS_DIR = Path("mlruns/artifacts")
 
@@ -28,10 +30,7 @@ ARTIFACTS_DIR = Path("mlruns/artifacts")
 def resolve_uri(tracking_uri: str) -> str:
     """``MLFLOW_TRACKING_URI`` when set, else ``tracking_uri`` (params.yaml); a SQLite path made
     absolute, because MLflow caches stores by URI: a relative one would follow the first cwd."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri
-    if uri.startswith("sqlite:///"):
-        uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).absolute()}"
-    return uri
+    return absolute_sqlite(os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri, Path.cwd())
 
 
 def configure(tracking_uri: str, experiment: str) -> str:

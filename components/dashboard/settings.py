@@ -24,6 +24,8 @@ from pathlib import Path
 
 import yaml
 
+from components.io import absolute_sqlite
+
 DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 DEFAULT_EXPERIMENT = "inspection-pipeline"
 RESULTS_ENV = "DASHBOARD_RESULTS"
@@ -59,13 +61,6 @@ def _mlflow_params(root: Path) -> dict:
     except (OSError, yaml.YAMLError, AttributeError):
         return {}
     return section if isinstance(section, dict) else {}
-
-
-def absolute_sqlite(uri: str, root: Path) -> str:
-    """``sqlite:///relative.db`` -> ``sqlite:////root/relative.db``; other URIs unchanged."""
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        return f"sqlite:///{root / uri.removeprefix('sqlite:///')}"
-    return uri
 
 
 def load(root: Path, environ: Mapping[str, str] = os.environ) -> Settings:

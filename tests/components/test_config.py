@@ -21,7 +21,7 @@ def raw() -> dict:
 
 def test_repo_params_load_with_demo_defaults():
     params = load_params(REPO / "params.yaml")
-    assert params.data.ocr.num_frames == 600 and params.data.crack.num_frames == 600
+    assert params.data.ocr.num_frames == 2000 and params.data.crack.num_frames == 600
     assert params.data.ocr.source == "synthetic"
     assert params.mlflow.tracking_uri == "sqlite:///mlruns/mlflow.db"
 

@@ -120,9 +120,12 @@ def test_output_inside_the_input_is_refused(tmp_path, ocr_model, capsys):
 
 
 # Runs the CLI with each prediction slowed down, so that Ctrl-C lands mid-run, and reports whether
-# torch or TensorFlow got imported (the batch path must not need them).
+# torch or TensorFlow got imported (the batch path must not need them). Ctrl-C is set to raise
+# KeyboardInterrupt as in a terminal: a child inherits an ignored SIGINT from its parent, and in
+# one full xdist run the worker had it ignored (the CLI then ran to the end and exited 0).
 _SLOW_CLI = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import components.predict.predictors as P
 call = P.OcrPredictor.__call__
 def slow(self, *a, **k):
