@@ -46,6 +46,7 @@ from components.ocr.engine import (
 )
 from components.ocr.metrics import voc_map
 from components.ocr.model import load_model
+from components.ocr.train import dataset_targets
 
 DATA = REPO / "data/ocr"
 MANIFEST = REPO / "data/manifests/ocr.parquet"
@@ -73,13 +74,9 @@ def build_ssdlite(spec: dict):
     return model
 
 
-def targets(ds: RoiDataset) -> list[dict]:
-    return [{"boxes": t["boxes"].numpy(), "labels": t["labels"].numpy()} for _, t in (ds[i] for i in range(len(ds)))]
-
-
 def ap50(model, ds: RoiDataset) -> float:
     images = [ds[i][0] for i in range(len(ds))]
-    return voc_map(predict(model, images, "cpu"), targets(ds))[0] if images else float("nan")
+    return voc_map(predict(model, images, "cpu"), dataset_targets(ds))[0] if images else float("nan")
 
 
 def our_history() -> list[dict]:

@@ -65,7 +65,8 @@ def class_balance_weights(crops: list[Crop]) -> list[float]:
     return [max((freq[int(label)] ** -0.5 for label in c.labels), default=median) for c in crops]
 
 
-def _targets(ds) -> list[dict]:
+def dataset_targets(ds) -> list[dict]:
+    """Ground truth of every item of a detection dataset as numpy, the form ``voc_map`` scores."""
     return [{"boxes": t["boxes"].numpy(), "labels": t["labels"].numpy()} for _, t in (ds[i] for i in range(len(ds)))]
 
 
@@ -85,7 +86,7 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
     train_ds = RoiDataset(train, p.input_size, tf, progress)
     val_ds = RoiDataset(val, p.input_size, None, progress)
     val_images = [val_ds[i][0] for i in range(len(val_ds))]
-    val_targets = _targets(val_ds)
+    val_targets = dataset_targets(val_ds)
     loader = _loader(train_ds, p.batch_size, seed)
     optimizer = make_optimizer(model, p.lr, p.weight_decay)
     scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)

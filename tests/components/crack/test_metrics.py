@@ -64,12 +64,15 @@ def test_losses():
         fn = get_loss(name)
         assert float(fn(labels, good)) < 0.05 < float(fn(labels, bad)), name
     # on a crack-free frame, a few stray crack pixels cost the Dice term far more than cross-entropy
-    empty = tf.zeros((1, 16, 16), tf.int32)
-    stray = np.zeros((1, 16, 16), bool)
+    empty = np.zeros((1, 16, 16), bool)
+    stray = empty.copy()
     stray[0, 3, 3:5] = True
-    stray_logits = tf.constant(_logits(stray))
-    ce_cost = float(cross_entropy(empty, stray_logits)) - float(cross_entropy(empty, tf.constant(_logits(stray & False))))
-    both_cost = float(get_loss("ce_dice")(empty, stray_logits)) - float(get_loss("ce_dice")(empty, tf.constant(_logits(stray & False))))
+    truth = tf.constant(empty, tf.int32)
+
+    def cost(loss):  # what the two stray pixels add to the loss of a clean prediction
+        return float(loss(truth, tf.constant(_logits(stray)))) - float(loss(truth, tf.constant(_logits(empty))))
+
+    ce_cost, both_cost = cost(cross_entropy), cost(get_loss("ce_dice"))
     assert both_cost > 5 * ce_cost > 0, (both_cost, ce_cost)
     assert float(focal(labels, bad, 2.0)) <= float(cross_entropy(labels, bad))
     assert float(soft_dice(tf.zeros((1, 4, 4), tf.int32), tf.constant(_logits(np.zeros((1, 4, 4), bool))))) < 0.1

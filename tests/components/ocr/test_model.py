@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from types import SimpleNamespace
 
-import torch
 import pytest
+import torch
 from torch import nn
 from torchvision.models.detection.ssd import SSD, SSDHead
 
@@ -22,6 +22,7 @@ from components.ocr.model import (
     roi_spec,
     save_model,
 )
+from tests.components.export.conftest import tiny_two_stage
 
 ROI = SimpleNamespace(width_mult=0.35, input_size=(320, 240), score_threshold=0.05, nms_iou=0.45)
 CHAR = SimpleNamespace(width_mult=0.35, crop_size=128, score_threshold=0.05, nms_iou=0.45)
@@ -74,23 +75,10 @@ def test_save_load_round_trip_and_hash(tmp_path):
     assert parameter_hash(loaded) != parameter_hash(model)
 
 
-def _settled(model: nn.Module, size: tuple[int, int]) -> nn.Module:
-    """Non-trivial BatchNorm statistics (fresh ones are mean 0, var 1, which folding barely changes)."""
-    torch.manual_seed(1)
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model.backbone(torch.rand(4, 3, size[1], size[0]) * 4 - 2)
-    return model.eval()
-
-
 def test_serving_form_folds_every_batchnorm_and_detects_the_same():
-    spec = char_spec(CHAR, CHAR_CLASSES)
-    model = _settled(build_ssd(spec), (128, 128))
-    with torch.no_grad():
-        for conv in model.head.classification_head.module_list:
-            conv.weight.mul_(3.0)  # spread the untrained scores so the ranking is not float noise
-    images = [torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(i)) for i in range(3)]
+    ocr = tiny_two_stage()  # settled BatchNorm statistics: fresh ones (mean 0, var 1) barely change when folded
+    model, size = ocr.char_model, ocr.crop_size
+    images = [torch.rand(3, size, size, generator=torch.Generator().manual_seed(i)) for i in range(3)]
     with torch.no_grad():
         feats = model.backbone(torch.stack(images))
         before = model(images)
