@@ -1,6 +1,7 @@
 """The whole benchmark suite in one run: every part side by side, one JSON, one markdown report.
 
     python bench/run_all.py [--quick] [--update-readme] [--only PART ...] [--skip PART ...]
+                            [--scaling-sizes N ...]
 
 Parts (each a plain script that also runs alone and prints its numbers):
 
@@ -52,8 +53,10 @@ PARTS = ("peak", "ocr", "tesseract", "ssdlite", "crack", "scaling")
 THREADS = (1, 2)
 
 
-def commands(quick: bool, tmp: Path) -> list[tuple[str, str, list[str]]]:
-    """(part, result key, command) in run order: the short CPU-bound parts first, scaling last."""
+def commands(quick: bool, tmp: Path, scaling_sizes: list[int] | None = None) -> list[tuple[str, str, list[str]]]:
+    """(part, result key, command) in run order: the short CPU-bound parts first, scaling last.
+    ``scaling_sizes`` replaces scaling.py's default dataset sizes (larger sizes show the per-frame
+    cost that the small defaults hide under each stage's start-up, at more minutes per size)."""
     q = ["--quick"] if quick else []
     py = sys.executable
     cmds = [("peak", "peak", [py, str(BENCH / "peak.py"), *q]),
@@ -63,7 +66,8 @@ def commands(quick: bool, tmp: Path) -> list[tuple[str, str, list[str]]]:
     for t in THREADS:
         extra = ["--accuracy"] if t == THREADS[0] else []
         cmds.append(("crack", f"crack_{t}t", [py, str(BENCH / "crack_forms.py"), "--threads", str(t), *extra, *q]))
-    cmds.append(("scaling", "scaling", [py, str(BENCH / "scaling.py"), *q]))
+    sizes = ["--sizes", *map(str, scaling_sizes)] if scaling_sizes else []
+    cmds.append(("scaling", "scaling", [py, str(BENCH / "scaling.py"), *q, *sizes]))
     return [(part, key, [*cmd, "--out", str(tmp / f"{key}.json")]) for part, key, cmd in cmds]
 
 
@@ -94,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update-readme", action="store_true", help="rewrite the README's Results section from the results")
     ap.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts (others keep their previous results)")
     ap.add_argument("--skip", nargs="+", choices=PARTS, default=[], help="do not run these parts")
+    ap.add_argument("--scaling-sizes", type=int, nargs="+", metavar="N",
+                    help="frames per dataset for the scaling part (default: bench/scaling.py's SIZES)")
     ap.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = ap.parse_args(argv)
     selected = [p for p in (args.only or PARTS) if p not in args.skip]
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ran = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         tmp = Path(tmp)
-        for part, key, cmd in commands(args.quick, tmp):
+        for part, key, cmd in commands(args.quick, tmp, args.scaling_sizes):
             if part not in selected:
                 continue
             print(f"\n=== {key}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:-2])} "

@@ -52,6 +52,13 @@ def test_stage_order_follows_outs_and_deps():
         scaling.stage_order({"stages": {"a": {"deps": ["b"], "outs": ["a"]}, "b": {"deps": ["a"], "outs": ["b"]}}})
 
 
+def test_scaling_sizes_reach_the_scaling_command_only(tmp_path):
+    by_key = {key: cmd for _, key, cmd in run_all.commands(False, tmp_path, [64, 256])}
+    assert by_key["scaling"][by_key["scaling"].index("--sizes") + 1:][:2] == ["64", "256"]
+    assert all("--sizes" not in cmd for key, cmd in by_key.items() if key != "scaling")
+    assert "--sizes" not in dict((k, c) for _, k, c in run_all.commands(False, tmp_path))["scaling"]
+
+
 def test_merge_crack_keys_latency_by_threads():
     one = {"threads": 1, "test_images": 3, "flops": {"flops_per_frame": 10}, "baseline": {"dice": 0.2},
            "forms": {"tflite_int8": {"dice": 0.7, "model_bytes": 5, "latency": {"1": {"latency_ms_p50": 9}},
