@@ -63,6 +63,18 @@ def _loads(obj) -> list[float]:
 
 # ----------------------------------------------------------------------------------- sections ---
 
+def _other_cpus(cpu: str | None, steps: dict) -> list[str]:
+    """A line naming the parts measured on another CPU than this run's, so that numbers from two
+    machines are never read as side by side."""
+    elsewhere: dict[str, list[str]] = {}
+    for k, st in steps.items():
+        if st.get("cpu") and st["cpu"] != cpu:
+            elsewhere.setdefault(st["cpu"], []).append(k)
+    return [(f"- **Another CPU**: {', '.join(f'`{k}`' for k in ks)} were measured on {other}: compare them with this "
+             "run's parts only as orders of magnitude, or rerun them (`--only`) on this machine.")
+            for other, ks in elsewhere.items()]
+
+
 def header(results: dict) -> str:
     m = results.get("meta", {})
     v = m.get("versions", {})
@@ -86,6 +98,7 @@ def header(results: dict) -> str:
         "",
         (f"- **CPU**: {m.get('cpu', '?')}, {m.get('cores', '?')} cores visible ({m.get('usable_cores', '?')} usable), "
          f"{m.get('memory_gb', '?')} GB RAM, {m.get('os', '?')}. Threads: **1 and 2** per model (stated in each table)."),
+        *_other_cpus(m.get("cpu"), steps),
         (f"- **Load**: 1-minute load average {min(loads, default=0):.2f} to {max_load:.2f} where the parts recorded it "
          "(above the core count, other jobs shared the CPU and the times are upper bounds)."),
         f"- **GPU**: {_get(m, 'gpu', 'note', default='not checked')}.",
@@ -248,8 +261,8 @@ def scaling(results: dict) -> str:
                       "QAT graph building, TFLite/ONNX conversion, registration). " if once else "")
                    + "fixed s, s per 100 frames: least-squares line `wall = fixed + per_frame x N` over the sizes (a "
                    "negative or tiny slope means the per-frame work is below the run-to-run noise at these sizes: the "
-                   "stage's cost is its start-up); at demo scale (600 frames, 8-30 epochs) the per-frame part is "
-                   "multiplied by the epochs. MB per 100 frames: the same fit of peak memory (the training stages hold "
+                   "stage's cost is its start-up); at demo scale (`data.*.num_frames` frames, `*.epochs` "
+                   "epochs in `params.yaml`) the per-frame part of a training stage is multiplied by its epochs. MB per 100 frames: the same fit of peak memory (the training stages hold "
                    "their decoded data in memory). Peak memory: the largest process of the stage. Plot: `scaling.png`.")
     rows = []
     for r in _get(results, "ocr_forms", "input_size", default=[]):
@@ -351,6 +364,13 @@ def render(results: dict, level: int = 2) -> str:
 
 # -------------------------------------------------------------------------------------- plot ---
 
+def _cpu_of(results: dict, *parts: str) -> str:
+    """The CPU (model name, without its flag list) the given parts were measured on, for a plot title."""
+    cpus = {_get(results, "steps", p, "cpu", default=None) for p in parts} - {None}
+    cpus = cpus or {_get(results, "meta", "cpu", default="?")}
+    return " / ".join(sorted(c.split(" (")[0] for c in cpus))
+
+
 def plot(results: dict, path: Path) -> Path | None:
     s = results.get("scaling")
     ocr_sizes = _get(results, "ocr_forms", "input_size", default=[])
@@ -387,7 +407,7 @@ def plot(results: dict, path: Path) -> Path | None:
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("frames per dataset (OCR and crack each)")
         ax.set_ylabel("stage wall time, s")
-        ax.set_title("Pipeline stage wall time vs dataset size (1 epoch)")
+        ax.set_title(f"Pipeline stage wall time vs dataset size (1 epoch)\n{_cpu_of(results, 'scaling')}", fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=6.5, loc="best", framealpha=0.8)
     ax = axes[1]
@@ -405,11 +425,11 @@ def plot(results: dict, path: Path) -> Path | None:
     ax.set_yscale("log")
     ax.set_xlabel("input megapixels")
     ax.set_ylabel("p50 latency, ms (batch 1)")
-    ax.set_title("Inference latency vs input size")
+    ax.set_title(f"Inference latency vs input size\n{_cpu_of(results, 'ocr_forms', 'crack_1t')}", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     mode = _get(results, "meta", "mode", default="?")
-    fig.suptitle(f"{_get(results, 'meta', 'cpu', default='')}, {mode} mode", fontsize=9)
+    fig.suptitle(f"bench/run_all.py, {mode} mode, {_get(results, 'meta', 'date', default='?')}", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -91,6 +91,17 @@ def merge_crack(parts: dict[str, dict]) -> dict:
     return out
 
 
+def carried_over(previous: dict) -> dict:
+    """The previous results without their run's metadata; each part kept from then keeps the CPU it
+    was measured on (a part recorded before steps named their CPU was measured at the latest in
+    that run, so it gets that run's CPU)."""
+    results = {k: v for k, v in previous.items() if k != "meta"}
+    results.setdefault("steps", {})
+    for step in results["steps"].values():
+        step.setdefault("cpu", previous.get("meta", {}).get("cpu", "unknown"))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[1])
@@ -108,9 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(out_json.read_text()) if out_json.exists() else {}
     if previous.get("meta", {}).get("mode") not in (None, mode) and set(selected) != set(PARTS):
         print(f"note: {out_json} holds a {previous['meta']['mode']} run; parts not rerun now come from it", flush=True)
-    results = {k: v for k, v in previous.items() if k != "meta"}
+    results = carried_over(previous)
     results["meta"] = machine(mode)
-    results.setdefault("steps", {})
     t0 = time.perf_counter()
     ran = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -123,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             load = load_average()
             r = run_child(cmd, cwd=REPO, env=python_env(), log=tmp / f"{key}.log", echo=True)
             step = {"wall_s": round(r["wall_s"], 1), "peak_rss_mb": round(r["peak_rss_mb"], 1), "returncode": r["returncode"],
-                    "run": results["meta"]["date"], "load_start": load, "load_end": load_average()}
+                    "run": results["meta"]["date"], "cpu": results["meta"]["cpu"], "load_start": load,
+                    "load_end": load_average()}
             out = tmp / f"{key}.json"
             if r["returncode"] == 0 and out.exists():
                 results[key] = json.loads(out.read_text())

@@ -59,6 +59,19 @@ def test_scaling_sizes_reach_the_scaling_command_only(tmp_path):
     assert "--sizes" not in dict((k, c) for _, k, c in run_all.commands(False, tmp_path))["scaling"]
 
 
+def test_parts_kept_from_an_earlier_run_keep_its_cpu_and_the_report_names_it():
+    previous = {"meta": {"cpu": "Old CPU"}, "peak": {"n": 1},
+                "steps": {"peak": {"wall_s": 1.0}, "scaling": {"wall_s": 2.0, "cpu": "Older CPU"}}}
+    kept = run_all.carried_over(previous)
+    assert "meta" not in kept and kept["peak"] == {"n": 1}
+    assert kept["steps"]["peak"]["cpu"] == "Old CPU" and kept["steps"]["scaling"]["cpu"] == "Older CPU"
+    kept["steps"]["ocr_forms"] = {"wall_s": 3.0, "cpu": "New CPU", "run": "now"}
+    md = report.header({**kept, "meta": {"cpu": "New CPU", "cores": 2, "date": "now"}})
+    assert "`peak` were measured on Old CPU" in md and "`scaling` were measured on Older CPU" in md
+    assert "`ocr_forms` were" not in md
+    assert "Another CPU" not in report.header({"meta": {"cpu": "New CPU"}, "steps": {"peak": {"cpu": "New CPU"}}})
+
+
 def test_merge_crack_keys_latency_by_threads():
     one = {"threads": 1, "test_images": 3, "flops": {"flops_per_frame": 10}, "baseline": {"dice": 0.2},
            "forms": {"tflite_int8": {"dice": 0.7, "model_bytes": 5, "latency": {"1": {"latency_ms_p50": 9}},
