@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import mlflow
 from prefect import flow, get_run_logger, task
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import BaseModel, Field
 
@@ -107,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
             pipeline(options)
         else:
             with prefect_server() as url, temporary_settings(updates={PREFECT_API_URL: url}):
-                pipeline(options)
+                try:
+                    pipeline(options)
+                finally:  # send the queued logs while the server is still up (else "Error logging to API")
+                    APILogWorker.drain_all(timeout=10)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"pipeline failed: {exc}", file=sys.stderr)
         return 1

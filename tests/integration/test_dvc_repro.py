@@ -64,6 +64,13 @@ def test_outputs_exist_and_are_valid(clone, repro):
     assert (boxes.kind == "roi").sum() >= FRAMES
 
 
+def test_every_log_reaches_the_prefect_server_before_it_stops(repro):
+    # the pipeline's own server stops when the flow returns; logs still queued then were reported as
+    # "--- Error logging to API ---" on the last line a user sees
+    assert "Error logging to API" not in repro.stdout + repro.stderr
+    assert "Finished in state Completed()" in repro.stdout + repro.stderr
+
+
 def test_mlflow_has_one_nested_run_per_stage_with_data_hash(clone, repro):
     runs = _runs(clone)
     pipeline = [r for r in runs if r.data.tags.get("run_type") == "pipeline"]
