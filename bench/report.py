@@ -262,8 +262,9 @@ def scaling(results: dict) -> str:
                    + "fixed s, s per 100 frames: least-squares line `wall = fixed + per_frame x N` over the sizes (a "
                    "negative or tiny slope means the per-frame work is below the run-to-run noise at these sizes: the "
                    "stage's cost is its start-up); at demo scale (`data.*.num_frames` frames, `*.epochs` "
-                   "epochs in `params.yaml`) the per-frame part of a training stage is multiplied by its epochs. MB per 100 frames: the same fit of peak memory (the training stages hold "
-                   "their decoded data in memory). Peak memory: the largest process of the stage. Plot: `scaling.png`.")
+                   "epochs in `params.yaml`) the per-frame part of a training stage is multiplied by its epochs. "
+                   "MB per 100 frames: the same fit of peak memory (the training stages hold their decoded data in "
+                   "memory). Peak memory: the largest process of the stage. Plot: `scaling.png`.")
     rows = []
     for r in _get(results, "ocr_forms", "input_size", default=[]):
         rows.append(["OCR stage 1 (PyTorch fp32)", r["input"], r["flops"] / 1e9,

@@ -88,12 +88,17 @@ def pipeline(options: PipelineOptions = PipelineOptions()) -> str:
 
 @contextmanager
 def prefect_server() -> Iterator[str]:
-    """A Prefect API server on a free loopback port for the duration; yields its API URL."""
+    """A Prefect API server on a free loopback port for the duration; yields its API URL. Before it
+    stops, this process's queued flow logs are sent to it (else Prefect reports them as "Error
+    logging to API" once the server is gone)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     with local_server(cmd, f"{url}/health"):
-        yield url
+        try:
+            yield url
+        finally:
+            APILogWorker.drain_all(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             pipeline(options)
         else:
             with prefect_server() as url, temporary_settings(updates={PREFECT_API_URL: url}):
-                try:
-                    pipeline(options)
-                finally:  # send the queued logs while the server is still up (else "Error logging to API")
-                    APILogWorker.drain_all(timeout=10)
+                pipeline(options)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print(f"pipeline failed: {exc}", file=sys.stderr)
         return 1
