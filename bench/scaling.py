@@ -8,7 +8,7 @@ a tiny schedule (``TINY`` below: 1 epoch per training stage, small calibration a
 gates open), then every stage runs with ``dvc repro --single-item <stage>`` in DAG order, so each
 stage is timed on its own with DVC's hashing and caching included. One Prefect API server is shared
 by all stages (as ``flows.pipeline`` does). The models keep their demo architectures (1280x960
-frames, width 0.5 detectors, alpha 0.35 UNet), so the time per frame is that of the real pipeline;
+frames, width 0.5 detectors, the UNet of params.yaml), so the time per frame is that of the real pipeline;
 only epochs and sizes are small. Peak memory is the largest process of each stage (``wait4``).
 The repository's own data/, models/, metrics/ and mlruns/ are never touched.
 

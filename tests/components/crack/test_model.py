@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,10 @@ def test_seed_configuration_has_about_12_4_million_parameters():
 
 
 def test_demo_default_is_much_lighter():
-    demo = build_unet((384, 288), alpha=0.35, decoder_filters=(64, 48, 32, 24), decoder_convs=2, decoder_block="separable")
+    from components.config import load_params
+    from components.crack.model import from_params
+
+    demo = from_params(load_params(Path(__file__).resolve().parents[3] / "params.yaml").crack.model)
     assert count_params(demo) < 1.0e6
 
 
