@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from components.crack.model import SKIP_LAYERS, build_unet, count_params
+from components.config import load_params
+from components.crack.model import SKIP_LAYERS, build_unet, count_params, from_params
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +36,7 @@ def test_seed_configuration_has_about_12_4_million_parameters():
 
 
 def test_demo_default_is_much_lighter():
-    from components.config import load_params
-    from components.crack.model import from_params
-
-    demo = from_params(load_params(Path(__file__).resolve().parents[3] / "params.yaml").crack.model)
+    demo = from_params(load_params(REPO / "params.yaml").crack.model)
     assert count_params(demo) < 1.0e6
 
 
