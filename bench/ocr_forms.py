@@ -101,7 +101,7 @@ def frame_flops(ocr: TwoStageOcr, images: list[np.ndarray], rois_per_frame: floa
     s1 = flops(ocr.roi_model, [to_tensor(small)])
     crop = np.full((ocr.crop_size, ocr.crop_size, 3), 127, np.uint8)
     s2 = flops(ocr.char_model, [to_tensor(crop)])
-    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "rois_per_frame": rois_per_frame,
+    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": ocr.crop_size, "rois_per_frame": rois_per_frame,
             "flops_per_frame": s1 + rois_per_frame * s2}
 
 

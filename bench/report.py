@@ -177,7 +177,7 @@ def peers(results: dict) -> str:
             + f"\n\n{t['crops']} crops that our stage 1 (ONNX int8) found on {t['test_frames']} test frames "
             f"({t['gt_rois']} resistors; a resistor without a crop counts as wrong for every reader). Tesseract: "
             "`--psm 7` (one text line), the 36 characters as a whitelist, `OMP_THREAD_LIMIT=1`, the crop at full "
-            "resolution (ours gets it letterboxed to 192 px). Per-crop times start one `tesseract` process per crop "
+            f"resolution (ours gets it letterboxed to {t.get('crop_size', 192)} px). Per-crop times start one `tesseract` process per crop "
             f"(start-up included; timed on {t.get('per_crop_timed', '?')} prepared crops); the last column amortises one "
             "process over all crops. Ours: one crop at batch 1. The oracle row turns each crop by the angle of its "
             "ground-truth characters (no deployed system knows it), separating what the +-50 degree rotation costs "
@@ -320,7 +320,7 @@ def limit(results: dict) -> str:
     if fl:
         f = results["ocr_forms"]["flops"]
         fl_note = (f"OCR FLOPs per frame = stage 1 ({fmt(f['stage1_flops'] / 1e9)} GFLOP) + {fmt(f['rois_per_frame'])} ROIs x "
-                   f"stage 2 ({fmt(f['stage2_flops_per_crop'] / 1e9)} GFLOP per 192x192 crop), from "
+                   f"stage 2 ({fmt(f['stage2_flops_per_crop'] / 1e9)} GFLOP per {f.get('crop_size', 192)} px square crop), from "
                    "`torch.utils.flop_counter.FlopCounterMode`. ")
     if cf:
         c = results["crack_forms"]["flops"]
