@@ -53,7 +53,7 @@ class TopDown(nn.Module):
     """Stride-16 semantics added into the stride-8 map (one FPN step), then a depthwise-separable
     3x3 block. Characters are small, so they are found on the stride-8 map, but telling 36 classes
     apart needs the depth only the stride-16 map has; at width 0.5 the stride-8 tap is 6 blocks
-    deep. Costs about 6 MMAC at a 192 px crop."""
+    deep. Costs about 6 MMAC at a 192 px crop, 11 at 256."""
 
     def __init__(self, c8: int, c16: int):
         super().__init__()
@@ -124,8 +124,8 @@ def roi_spec(p) -> dict[str, Any]:
 def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
     """Stage 2: 36 character classes in a letterboxed crop. Characters are 25-95 px tall in ROIs
     of 250-580 px, i.e. 0.04-0.15 of the crop side (median 0.1), taller than wide, rotated up to 50
-    degrees, at a pitch of about 0.6 of their height: at 192 px the median glyph is 16x20 px and
-    neighbours are 12 px apart, more than the stride-8 step. Matching at IoU 0.4 gives small glyphs
+    degrees, at a pitch of about 0.6 of their height: at the default 256 px the median glyph is
+    21x27 px and neighbours are 16 px apart, two stride-8 steps (at 192 px: 16x20 and 12). Matching at IoU 0.4 gives small glyphs
     more than one positive default box."""
     return {"kind": "char", "width_mult": p.width_mult, "size": [p.crop_size, p.crop_size],
             "num_classes": len(classes) + 1, "classes": list(classes), "anchor_scales": [0.07, 0.12, 0.2],
