@@ -125,8 +125,8 @@ def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
     """Stage 2: 36 character classes in a letterboxed crop. Characters are 25-95 px tall in ROIs
     of 250-580 px, i.e. 0.04-0.15 of the crop side (median 0.1), taller than wide, rotated up to 50
     degrees, at a pitch of about 0.6 of their height: at the default 256 px the median glyph is
-    21x27 px and neighbours are 16 px apart, two stride-8 steps (at 192 px: 16x20 and 12). Matching at IoU 0.4 gives small glyphs
-    more than one positive default box."""
+    21x27 px and neighbours are 16 px apart, two stride-8 steps (at 192 px: 16x20 and 12).
+    Matching at IoU 0.4 gives small glyphs more than one positive default box."""
     return {"kind": "char", "width_mult": p.width_mult, "size": [p.crop_size, p.crop_size],
             "num_classes": len(classes) + 1, "classes": list(classes), "anchor_scales": [0.07, 0.12, 0.2],
             "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
