@@ -110,7 +110,8 @@ def test_report_renders_from_a_minimal_results_file():
                                                        "torch_int8_gops": 200.0, "fp32_peak_gflops": 50.0}}},
         "ocr_forms": {"test_frames": 2, "latency_frames": 2, "warmup": 1, "runs": 2, "batches": [1, 2],
                       "batch_path_matches_single": True,
-                      "flops": {"stage1_flops": 1e8, "stage2_flops_per_crop": 2e8, "rois_per_frame": 2.0, "flops_per_frame": 5e8},
+                      "flops": {"stage1_flops": 1e8, "stage2_flops_per_crop": 2e8, "crop_size": 224, "rois_per_frame": 2.0,
+                                "flops_per_frame": 5e8},
                       "forms": {"onnx_int8": {"roi_ap50": 1.0, "char_map50": 0.6, "string_accuracy": 0.5, "cer": 0.2,
                                               "rois": 3, "model_bytes": 1_600_000, "latency": lat, "throughput": tp}},
                       "input_size": [{"input": "320x240", "pixels": 76800, "flops": 3e8, "1t": lat["1"]}]},
@@ -130,7 +131,7 @@ def test_report_renders_from_a_minimal_results_file():
     }
     md = report.render(results)
     for expected in ("Test CPU", "ONNX int8 (deployed)", "TFLite int8 (deployed)", "black-hat + Otsu", "`prepare_ocr`",
-                     "of peak", "No GPU", "`ssdlite` (boom)", "not the model the TFLite files were converted from", "n/a"):
+                     "of peak", "No GPU", "`ssdlite` (boom)", "per 224 px square crop", "not the model the TFLite files were converted from", "n/a"):
         assert expected in md, expected
 
 
