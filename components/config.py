@@ -47,6 +47,7 @@ class OcrData(Strict):
     num_frames: int = Field(gt=0)
     width: int = Field(gt=0)
     height: int = Field(gt=0)
+    families: list[str] = Field(min_length=1)   # synthetic style families of training (and the in-distribution test set)
 
 
 class CrackData(Strict):
@@ -56,6 +57,26 @@ class CrackData(Strict):
     width: int = Field(gt=0)
     height: int = Field(gt=0)
     line_thickness: int = Field(gt=0, le=50)
+    families: list[str] = Field(min_length=1)
+
+
+class EvalSets(Strict):
+    test: str = Field(min_length=1)             # synthetic | a folder under data/sources/ (in-distribution test set)
+    ood: str = Field(min_length=1)              # synthetic | a folder under data/sources/ (held-out styles)
+    ood_families: list[str] = Field(min_length=1)  # synthetic ood: families never used in training
+
+
+class EvalDataParams(Strict):
+    seed: int                                   # its own seed: no frame is shared with the training data
+    num_frames: int = Field(gt=0)               # per synthetic set
+    ocr: EvalSets
+    crack: EvalSets
+
+
+class BootstrapParams(Strict):
+    resamples: int = Field(ge=100)
+    confidence: float = Field(gt=0.5, lt=1)
+    seed: int
 
 
 class DataParams(Strict):
@@ -99,12 +120,23 @@ class MlflowParams(Strict):
 
 class Params(Strict):
     data: DataParams
+    eval_data: EvalDataParams
+    bootstrap: BootstrapParams
     validation: ValidationParams
     ocr: OcrParams
     crack: CrackParams
     export: ExportParams
     registry: RegisterParams
     mlflow: MlflowParams
+
+    @model_validator(mode="after")
+    def _ood_held_out(self) -> "Params":
+        for task in ("ocr", "crack"):
+            shared = set(getattr(self.eval_data, task).ood_families) & set(getattr(self.data, task).families)
+            if shared:
+                raise ValueError(f"eval_data.{task}.ood_families {sorted(shared)} are also training families "
+                                 f"(data.{task}.families): an OOD set must hold styles never trained on")
+        return self
 
 
 class ParamsError(ValueError):

@@ -21,6 +21,7 @@ FLOAT_MODEL = MODELS / "float.keras"
 QAT_MODEL = MODELS / "qat.h5"          # HDF5: the .keras format loses the QAT input quantizer's variables
 STATE = Path(".cache/crack")           # resume state; outside DVC outs, which DVC deletes before a run
 PLOTS = Path("plots/crack")
+PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>.parquet: what each model scored on each frame
 
 
 @task(name="load-crack-splits")
@@ -34,6 +35,30 @@ def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
         raise ValueError(f"{MANIFEST}: no usable (status ok) samples in split(s) {', '.join(empty)}; "
                          "the crack stages need train, val and test samples (see data.splits)")
     return out
+
+
+@task(name="load-crack-eval-sets")
+def load_eval_sets(params) -> dict[str, CrackSplit]:
+    """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input size."""
+    from flows.eval_data import SETS, set_dir, set_manifest
+
+    size = tuple(params.crack.model.input_size)
+    out = {name: load_split(set_manifest("crack", name), set_dir("crack", name), name, size,
+                            params.data.crack.line_thickness, params.data.max_pixels) for name in SETS}
+    empty = [name for name, data in out.items() if not len(data)]
+    if empty:
+        raise ValueError(f"evaluation set(s) {', '.join(empty)} have no usable samples; run the eval_data_crack stage")
+    return out
+
+
+def set_metrics(result, params, suffix: str = "") -> dict[str, float]:
+    """Point values and bootstrap intervals of every crack metric on one set (keys end in ``suffix``)."""
+    from components.bootstrap import ratio_metrics
+    from components.crack.metrics import frame_ratios
+
+    b = params.bootstrap
+    ratios = frame_ratios(result.frames, params.crack.eval.false_alarm_min_area)
+    return ratio_metrics(ratios, b.resamples, b.seed, b.confidence, suffix)
 
 
 def fingerprint(*parts, splits: dict[str, CrackSplit] | None = None) -> str:

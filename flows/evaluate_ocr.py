@@ -1,7 +1,10 @@
-"""Evaluate-OCR flow: the two-stage path on the test split (DESIGN §6 metrics) and its latency.
+"""Evaluate-OCR flow: the two-stage path on the fixed test sets (DESIGN §6 metrics) and its latency.
 
 DVC stage ``evaluate_ocr`` runs ``python -m flows.evaluate_ocr``. Writes ``metrics/evaluate_ocr.json``
-(roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50, latency_ms_p95, fps),
+(roi_ap50, char_map50, char_map, string_accuracy, cer, roi_precision, roi_recall on the ``test`` set,
+the same with ``_ood`` on the held-out-style set, 95 % bootstrap intervals over frames as
+``<key>_ci_low``/``<key>_ci_high`` (not for char_map), latency_ms_p50, latency_ms_p95, fps), the
+per-frame tables (``reports/per_frame/evaluate_ocr/``),
 ``plots/evaluate_ocr/confusion.png`` + ``confusion.csv`` (characters read, actual vs predicted)
 and logs overlays to MLflow. ``--save-image DIR`` writes an overlay PNG per frame (boxes, read
 string, scores); ``--save-json DIR`` writes the predictions as canonical LabelMe JSON (one per
@@ -16,6 +19,7 @@ import io
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -25,7 +29,6 @@ from components import tracking
 from components.config import load_params
 from components.data.ocr_format import CHAR_CLASSES, write_labelme
 from components.io import atomic_write_text
-from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate, latency
 from components.ocr.plots import confusion_png, overlay, write_png
 from components.ocr.predict import TwoStageOcr
@@ -33,16 +36,18 @@ from flows.common import tag_prefect_run, write_metrics
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
-    MANIFEST,
     PLOTS,
     ROI_MODEL,
+    load_eval_frames,
     param_dict,
+    set_metrics,
     setup_torch,
+    write_per_frame,
 )
 
 STAGE = "evaluate_ocr"
 PLOT_DIR = PLOTS / STAGE
-KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps")
+KEYS = ("roi_ap50", "char_map50", "string_accuracy", "cer", "roi_precision", "roi_recall")
 
 
 def _confusion_csv(counts: dict, path: Path) -> None:
@@ -54,7 +59,7 @@ def _confusion_csv(counts: dict, path: Path) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-@task(name="evaluate-test-split")
+@task(name="evaluate-set")
 def run_evaluation(ocr: TwoStageOcr, frames, progress: bool):
     return evaluate(ocr, frames, progress)
 
@@ -78,11 +83,22 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
         mlflow.log_params({**param_dict(e), "device": str(device)})
         ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device=str(device), roi_score_threshold=e.roi_score_threshold,
                                char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
-        frames = load_frames(MANIFEST, DATA, "test", e.max_frames)
-        ev = run_evaluation(ocr, frames, progress)
+        t0 = time.perf_counter()
+        sets = load_eval_frames(e.max_frames)
+        metrics: dict = {}
+        for name, set_frames in sets.items():
+            suffix = "" if name == "test" else f"_{name}"
+            set_ev = run_evaluation(ocr, set_frames, progress)
+            metrics.update(set_metrics(set_ev, params, suffix))
+            write_per_frame(STAGE, "torch_fp32", name, set_frames, set_ev)
+            log.info("%s set (%d frames): " + ", ".join(f"{k}={{:.4g}} [{{:.4g}}, {{:.4g}}]" for k in KEYS), name,
+                     len(set_frames), *[metrics[f"{k}{suffix}{c}"] for k in KEYS for c in ("", "_ci_low", "_ci_high")])
+            if name == "test":
+                frames, ev = set_frames, set_ev
+        metrics["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
         lat = run_latency(ocr, frames, e)
-        metrics = {**ev.metrics, **{k: v for k, v in lat.items() if k != "threads"}, "latency_threads": lat["threads"]}
-        metrics = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()}
+        metrics.update({k: (round(v, 5) if isinstance(v, float) else v) for k, v in lat.items() if k != "threads"})
+        metrics["latency_threads"] = lat["threads"]
         write_metrics(STAGE, metrics)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
@@ -108,7 +124,6 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
             for f, r in zip(frames, ev.results):
                 shutil.copy2(f.image_path, out / f.image_path.name)
                 write_labelme(r.to_annotation(f.image_path.name, f.width, f.height), out / f"{f.image_path.stem}.json")
-        log.info("test split (%d frames): " + ", ".join(f"{k}={metrics[k]:.4g}" for k in KEYS), len(frames))
     return metrics
 
 

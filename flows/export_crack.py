@@ -3,7 +3,8 @@
 Writes ``models/export/crack/`` (``crack_int8.tflite``: full integer, int8 in and out;
 ``crack_dynamic.tflite``: int8 weights, float activations; ``crack_meta.json``: input size,
 normalization, labels, sha256 of each model) and ``metrics/export_crack.json``:
-``{"qat": {dice, iou, precision, recall}, "tflite_int8": {..., latency_ms_p50, latency_ms_p95, fps,
+``{"qat": {dice, dice_cracked, false_alarm_rate, pixel_dice, ... each with _ci_low/_ci_high},
+"tflite_int8": {the same on the test set and with ``_ood`` on the OOD set, latency_ms_p50, latency_ms_p95, fps,
 latency_ms_p50_2t, latency_ms_p95_2t, fps_2t, model_bytes, dice_delta_vs_qat, mask_agreement_vs_qat},
 "tflite_dynamic": {...}}``. Latency is ``TfliteSegmenter.predict`` on one test image at batch 1
 (pre/post-processing included, decoding excluded) after warm-up, with 1 and 2 interpreter threads
@@ -35,8 +36,11 @@ from components.export.crack_runtime import TfliteSegmenter
 from components.export.crack_tflite import evaluate_tflite, export
 from components.io import sha256_file
 from components.latency import time_calls
+from components.per_frame import table_path, write_frames
 from flows.common import flat, tag_prefect_run, write_metrics
-from flows.crack_common import DATA, QAT_MODEL, load_splits, param_dict
+from flows.crack_common import DATA, PER_FRAME, QAT_MODEL, load_eval_sets, load_splits, param_dict, set_metrics
+
+STAGE = "export_crack"
 
 EXPORT_DIR = Path("models/export/crack")
 DICE_TOLERANCE = 0.01
@@ -77,18 +81,25 @@ def export_crack(params_file: str = "params.yaml") -> dict:
         if list(size) != list(params.crack.model.input_size):
             raise ValueError(f"{QAT_MODEL}: input {size[0]}x{size[1]} differs from crack.model.input_size "
                              f"{params.crack.model.input_size} in {params_file}")
-        splits = load_splits(params, ("train", "test"))
-        train, test = splits["train"], splits["test"]
+        train = load_splits(params, ("train",))["train"]
+        sets = load_eval_sets(params)
+        test = sets["test"]
         t0 = time.perf_counter()
         meta = convert(qat, train, x.representative_images, ("int8", "dynamic") if x.dynamic_range else ("int8",))
         log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
 
         qat_result = evaluate(qat, test, params.crack.eval.batch_size)
-        metrics: dict = {"qat": {k: round(v, 5) for k, v in qat_result.metrics.items()}}
+        metrics: dict = {"qat": set_metrics(qat_result, params)}
         for form in meta["files"]:
             key = f"tflite_{form}"
-            result = evaluate_tflite(TfliteSegmenter.load(EXPORT_DIR, form, threads=max(THREADS)), test)
-            m = {k: round(v, 5) for k, v in result.metrics.items()}
+            segmenter = TfliteSegmenter.load(EXPORT_DIR, form, threads=max(THREADS))
+            m = {}
+            for name, data in sets.items():
+                r = evaluate_tflite(segmenter, data)
+                m.update(set_metrics(r, params, "" if name == "test" else f"_{name}"))
+                write_frames(table_path(PER_FRAME / STAGE, key, name), data.names, r.frames)
+                if name == "test":
+                    result = r
             m["dice_delta_vs_qat"] = round(result.metrics["dice"] - qat_result.metrics["dice"], 5)
             m["mask_agreement_vs_qat"] = round(float((result.predictions == qat_result.predictions).mean()), 6)
             for threads in THREADS:
@@ -97,12 +108,13 @@ def export_crack(params_file: str = "params.yaml") -> dict:
                 m.update({k + suffix: round(v, 3) for k, v in timing.items()})
             m["model_bytes"] = meta["files"][form]["bytes"]
             metrics[key] = m
-            log.info("%s on %d test images: %s", key, len(test), ", ".join(f"{k} {v}" for k, v in m.items()))
+            log.info("%s: %s", key, ", ".join(f"{k} {m[k]}" for k in ("dice", "dice_ood", "dice_cracked", "dice_cracked_ood",
+                                                                   "false_alarm_rate", "latency_ms_p50", "model_bytes")))
         drop = metrics["qat"]["dice"] - metrics["tflite_int8"]["dice"]
         if drop > DICE_TOLERANCE:
             log.warning("full-integer Dice %.4f is %.4f below the QAT model's %.4f (tolerance %.2f)",
                         metrics["tflite_int8"]["dice"], drop, metrics["qat"]["dice"], DICE_TOLERANCE)
-        metrics["test_images"] = len(test)
+        metrics.update({f"{name}_images": len(data) for name, data in sets.items()})
         mlflow.log_metrics(flat(metrics))
         mlflow.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
         mlflow.log_artifacts(str(EXPORT_DIR), artifact_path="export/crack")

@@ -5,7 +5,8 @@ Writes ``models/export/ocr/`` (``roi_fp32.onnx``, ``char_fp32.onnx``, ``roi_int8
 sha256 of each model; everything inference needs, so serving never reads params.yaml). The fp32
 graphs must reproduce PyTorch within ``export.ocr.parity_atol`` or the stage fails. Then the whole
 two-stage path of each form (PyTorch fp32, ONNX fp32, ONNX int8) is evaluated on the test split by
-the same evaluator as ``evaluate_ocr``, and timed at batch 1 with 1 and 2 threads (``_2t``).
+the same evaluator as ``evaluate_ocr`` on the fixed ``test`` and ``ood`` sets (95 % bootstrap
+intervals, ``_ood`` keys; per-frame tables in ``reports/per_frame/export_ocr/``), and timed at batch 1 with 1 and 2 threads (``_2t``).
 ``metrics/export_ocr.json``: ``{"torch_fp32": {...}, "onnx_fp32": {...}, "onnx_int8": {...}}`` with
 roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50/p95, fps (+ ``_2t``) and
 model_bytes (both detectors). The same go to MLflow, with the export folder as artifacts. The
@@ -33,13 +34,23 @@ from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate, latency
 from components.ocr.predict import TwoStageOcr
 from flows.common import flat, tag_prefect_run, write_metrics
-from flows.ocr_common import CHAR_MODEL, DATA, MANIFEST, ROI_MODEL, param_dict
+from flows.ocr_common import (
+    CHAR_MODEL,
+    DATA,
+    MANIFEST,
+    ROI_MODEL,
+    load_eval_frames,
+    param_dict,
+    set_metrics,
+    write_per_frame,
+)
 
 STAGE = "export_ocr"
 EXPORT_DIR = Path("models/export/ocr")
 THREADS = (1, 2)
 LATENCY_FRAMES = 8
-KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps",
+KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "string_accuracy_ood", "cer", "roi_precision",
+        "roi_precision_ood", "latency_ms_p50", "latency_ms_p95", "fps",
         "latency_ms_p50_2t", "latency_ms_p95_2t", "fps_2t", "model_bytes")
 
 
@@ -53,11 +64,18 @@ def run_export(ocr: TwoStageOcr, calibration_frames, out_dir: Path, settings: Ex
 
 
 @task(name="evaluate-form", cache_policy=NO_CACHE)
-def evaluate_form(name: str, make, frames, images, warmup: int, runs: int, progress: bool) -> dict:
-    """Test-split metrics of one form (evaluate_ocr's evaluator) and its latency at each thread
-    count; ``make(threads)`` builds the pipeline (ONNX Runtime fixes threads per session)."""
+def evaluate_form(name: str, make, sets: dict, images, params, progress: bool) -> dict:
+    """Metrics of one form on each evaluation set (evaluate_ocr's evaluator, with intervals; ``_ood``
+    keys for the OOD set) and its latency at each thread count; ``make(threads)`` builds the
+    pipeline (ONNX Runtime fixes threads per session)."""
+    x = params.export.ocr
+    warmup, runs = x.latency_warmup, x.latency_runs
     ocr = make(THREADS[0])
-    out = dict(evaluate(ocr, frames, progress).metrics)
+    out: dict = {}
+    for set_name, frames in sets.items():
+        ev = evaluate(ocr, frames, progress)
+        out.update(set_metrics(ev, params, "" if set_name == "test" else f"_{set_name}"))
+        write_per_frame(STAGE, name, set_name, frames, ev)
     for threads in THREADS:
         if threads != THREADS[0]:
             ocr = make(threads)
@@ -84,9 +102,10 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
         as_trained = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", fuse=False, **thresholds)  # what is exported
         torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", **thresholds)  # served: BatchNorm folded
         calibration = load_frames(MANIFEST, DATA, "train", x.calibration_frames)
-        test = load_frames(MANIFEST, DATA, "test", x.max_eval_frames)
-        if not calibration or not test:
-            raise ValueError(f"{MANIFEST}: {len(calibration)} training frames for calibration, {len(test)} test frames")
+        sets = load_eval_frames(x.max_eval_frames)
+        test = sets["test"]
+        if not calibration:
+            raise ValueError(f"{MANIFEST}: no training frames for calibration")
         images = [f.image() for f in test[:LATENCY_FRAMES]]
         with staged_dir(EXPORT_DIR) as out:
             meta = run_export(as_trained, calibration, out, ExportSettings.from_params(x))
@@ -98,7 +117,7 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
                       **{f"onnx_{form}": (lambda threads, form=form: OnnxTwoStageOcr.load(out, form, threads))
                          for form in FORMS}}
             for name, make in makers.items():
-                m = evaluate_form(name, make, test, images, x.latency_warmup, x.latency_runs, progress)
+                m = evaluate_form(name, make, sets, images, params, progress)
                 m["model_bytes"] = sizes[name]
                 metrics[name] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items()}
         for name in ("onnx_fp32", "onnx_int8"):

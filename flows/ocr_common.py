@@ -71,3 +71,37 @@ def param_dict(model, prefix: str = "") -> dict[str, str]:
 def log_epoch(row: dict) -> None:
     mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
                        step=int(row["epoch"]))
+
+
+PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>[_rois|_chars].parquet
+
+
+def load_eval_frames(limit: int = 0) -> dict:
+    """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) as frames."""
+    from components.ocr.data import load_frames
+    from flows.eval_data import SETS, set_dir, set_manifest
+
+    out = {name: load_frames(set_manifest("ocr", name), set_dir("ocr", name), name, limit) for name in SETS}
+    empty = [name for name, frames in out.items() if not frames]
+    if empty:
+        raise ValueError(f"evaluation set(s) {', '.join(empty)} have no usable frames; run the eval_data_ocr stage")
+    return out
+
+
+def set_metrics(ev, params, suffix: str = "") -> dict:
+    """An evaluation's metrics with bootstrap intervals on the headline keys (keys end in ``suffix``)."""
+    from components.ocr.evaluate import intervals
+
+    b = params.bootstrap
+    plain = {f"{k}{suffix}": (round(v, 5) if isinstance(v, float) else v) for k, v in ev.metrics.items()}
+    return {**plain, **intervals(ev, b.resamples, b.seed, b.confidence, suffix)}
+
+
+def write_per_frame(stage: str, form: str, eval_set: str, frames, ev) -> None:
+    """The per-frame counts and detection outcomes of one evaluation, for paired comparisons."""
+    from components.per_frame import table_path, write_frames, write_records
+
+    root = PER_FRAME / stage
+    write_frames(table_path(root, form, eval_set), [f.name for f in frames], ev.frames)
+    write_records(table_path(root, form, eval_set, "rois"), ev.roi_records)
+    write_records(table_path(root, form, eval_set, "chars"), ev.char_records)

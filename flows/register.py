@@ -27,28 +27,37 @@ from components import tracking
 from components.config import load_params
 from components.io import resolve_inside
 from components.registry import model_card, registry
-from components.registry.gates import GateResult, check_gates
+from components.registry.evaluation import read_frame_scores
+from components.registry.gates import Bootstrap, FrameScores, GateResult, check_gates
 from flows.common import flat, tag_prefect_run, write_metrics
+from flows.eval_data import set_dir, set_manifest
+
+FRAMES_ARTIFACTS = "per_frame"   # where a registering run keeps the candidate's per-frame scores
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where one model's export, metrics and data live, and which metric forms to compare."""
+    """Where one model's export, metrics, per-frame scores and test set live, and which forms to compare."""
 
     export_dir: Path
     metrics: Path               # metrics of the quantized form (and of the float parent for OCR)
     quantized: str
+    quantized_frames: Path      # per-frame tables of the quantized form
     float_metrics: Path
     float_form: str
-    data: Path
+    float_frames: Path          # per-frame tables of the float parent
+    data: Path                  # the fixed test set the gates judge on
     manifest: Path
 
 
+PER_FRAME = Path("reports/per_frame")
 SOURCES = {
-    "ocr": Source(Path("models/export/ocr"), Path("metrics/export_ocr.json"), "onnx_int8",
-                  Path("metrics/export_ocr.json"), "torch_fp32", Path("data/ocr"), Path("data/manifests/ocr.parquet")),
+    "ocr": Source(Path("models/export/ocr"), Path("metrics/export_ocr.json"), "onnx_int8", PER_FRAME / "export_ocr",
+                  Path("metrics/export_ocr.json"), "torch_fp32", PER_FRAME / "export_ocr",
+                  set_dir("ocr", "test"), set_manifest("ocr", "test")),
     "crack": Source(Path("models/export/crack"), Path("metrics/export_crack.json"), "tflite_int8",
-                    Path("metrics/evaluate_crack.json"), "float", Path("data/crack"), Path("data/manifests/crack.parquet")),
+                    PER_FRAME / "export_crack", Path("metrics/evaluate_crack.json"), "float",
+                    PER_FRAME / "evaluate_crack", set_dir("crack", "test"), set_manifest("crack", "test")),
 }
 
 
@@ -62,8 +71,8 @@ def _read_form(path: Path, form: str) -> dict:
     return data[form]
 
 
-def reevaluate_champion(key: str, version, params) -> dict:
-    """The champion's metrics on *this* test split, from its own registered files."""
+def reevaluate_champion(key: str, version, params) -> tuple[dict, FrameScores]:
+    """The champion's metrics and per-frame scores on *this* test set, from its own registered files."""
     from components.registry.evaluation import evaluate_export
 
     source = SOURCES[key]
@@ -72,15 +81,30 @@ def reevaluate_champion(key: str, version, params) -> dict:
         return evaluate_export(key, Path(local) / "artifacts" / "export", source.manifest, source.data, params)
 
 
+def _stored_frame_scores(key: str, version, params) -> FrameScores | None:
+    """The per-frame scores the champion's registering run kept, or None (older versions kept none)."""
+    run_id = version.tags.get("source_run_id")
+    if not run_id:
+        return None
+    source = SOURCES[key]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=FRAMES_ARTIFACTS, dst_path=tmp)
+        except Exception:  # noqa: BLE001 - a version registered before per-frame scores existed
+            return None
+        return read_frame_scores(key, local, source.quantized, params)
+
+
 @task(name="champion-metrics")
-def champion_metrics(key: str, name: str, split: str, params) -> tuple[str | None, dict | None]:
+def champion_metrics(key: str, name: str, split: str, params) -> tuple[str | None, dict | None, FrameScores | None]:
     champ = registry.champion(name)
     if champ is None:
-        return None, None
+        return None, None, None
     if champ.tags.get("test_split") == split:
-        return champ.version, registry.version_metrics(champ)
-    get_run_logger().info("champion v%s was judged on another test split: evaluating it on this one", champ.version)
-    return champ.version, reevaluate_champion(key, champ, params)
+        return champ.version, registry.version_metrics(champ), _stored_frame_scores(key, champ, params)
+    get_run_logger().info("champion v%s was judged on another test set: evaluating it on this one", champ.version)
+    metrics, scores = reevaluate_champion(key, champ, params)
+    return champ.version, metrics, scores
 
 
 @task(name="register-version")
@@ -100,15 +124,21 @@ def register(model_key: str, params_file: str = "params.yaml") -> dict:
     split = registry.split_fingerprint(manifest)
     test_rows = manifest[(manifest.status == "ok") & (manifest.split == "test")].sort_values("name")
     if test_rows.empty:
-        raise ValueError(f"{source.manifest}: no usable test samples; the gates need a test split")
+        raise ValueError(f"{source.manifest}: no usable test samples; the gates need the fixed test set "
+                         f"(run the eval_data_{model_key} stage)")
+    frames = {"quantized": read_frame_scores(model_key, source.quantized_frames, source.quantized, params),
+              "float": read_frame_scores(model_key, source.float_frames, source.float_form, params)}
+    boot = Bootstrap(params.bootstrap.resamples, params.bootstrap.seed, params.bootstrap.confidence)
     example = resolve_inside(source.data, test_rows.iloc[0].path).read_bytes()
 
     with tracking.stage_run(f"register_{model_key}", params.mlflow.tracking_uri, params.mlflow.experiment):
         tag_prefect_run()
         data_hash = tracking.dvc_hash(source.data)
         mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": model_key})
-        champ_version, champ = champion_metrics(model_key, model.name, split, params)
-        result: GateResult = check_gates(quantized, parent, champ, gates)
+        champ_version, champ, frames["champion"] = champion_metrics(model_key, model.name, split, params)
+        result: GateResult = check_gates(quantized, parent, champ, gates, frames, boot)
+        for path in sorted(source.quantized_frames.glob(f"{source.quantized}_test*.parquet")):
+            mlflow.log_artifact(str(path), artifact_path=FRAMES_ARTIFACTS)
         facts = model_card.CardFacts(model_key, model.name, getattr(params.data, model_key).source, data_hash, split,
                                      len(test_rows), tracking.git_commit(),
                                      {source.float_form: parent, source.quantized: quantized}, source.quantized)

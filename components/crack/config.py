@@ -59,6 +59,7 @@ class CrackEval(Strict):
     n_overlays: int = Field(ge=0)           # best and worst test images each, per model form
     pr_thresholds: int = Field(ge=2)        # points of the precision/recall-vs-threshold curve
     batch_size: int = Field(gt=0)
+    false_alarm_min_area: float = Field(ge=0, lt=1)  # predicted crack area (share of the frame) that is an alarm
 
 
 class CrackParams(Strict):

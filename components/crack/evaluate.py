@@ -8,7 +8,7 @@ red: false positive, blue: missed crack), with the image's Dice in the title bar
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -27,6 +27,7 @@ class EvalResult:
     dice: np.ndarray               # per test image
     predictions: np.ndarray        # (N, H, W) bool argmax masks
     pr_curve: list[dict[str, float]]
+    frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-image pixel counts (metrics.FRAME_COLUMNS)
 
 
 def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19) -> EvalResult:
@@ -35,7 +36,7 @@ def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19)
     for start, logits in predict_logits(model, data.images, batch_size):
         acc.add(logits, data.masks[start:start + len(logits)])
         preds[start:start + len(logits)] = logits[..., 1] > logits[..., 0]
-    return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points))
+    return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 
 
 def _tint(image: np.ndarray, where: np.ndarray, color: tuple[int, int, int], strength: float = 0.75) -> np.ndarray:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from components.data import crack_format
+from components.data.families import UNKNOWN, read_families
 from components.data.ocr_format import AnnotationError, read_labelme
 from components.io import (
     ImageReadError,
@@ -33,7 +34,8 @@ from components.splits import split_of
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 IMPORT_REPORT = "import_report.json"
 
-SAMPLE_COLUMNS = ["name", "path", "annotation", "sha256", "width", "height", "channels", "split", "status", "reason"]
+SAMPLE_COLUMNS = ["name", "path", "annotation", "sha256", "width", "height", "channels", "split", "family", "status",
+                  "reason"]
 OCR_COLUMNS = SAMPLE_COLUMNS + ["n_rois", "n_chars", "text", "annotated_width", "annotated_height"]
 CRACK_COLUMNS = SAMPLE_COLUMNS + ["n_polylines", "mask_coverage", "mask_source"]
 BOX_COLUMNS = ["name", "path", "kind", "label", "x1", "y1", "x2", "y2", "group_id", "text", "text_len",
@@ -48,6 +50,23 @@ class Splits:
 
     def of(self, name: str) -> str:
         return split_of(name, self.train, self.val, self.test)
+
+
+@dataclass(frozen=True)
+class FixedSplit:
+    """Every sample in one split: the fixed evaluation sets (``test``, ``ood``) are not divided."""
+
+    name: str
+
+    def of(self, name: str) -> str:
+        return self.name
+
+
+def with_families(samples: pd.DataFrame, root: Path) -> pd.DataFrame:
+    """Fill the ``family`` column from ``root/families.csv`` (``unknown`` where a sample has no row)."""
+    families = read_families(root)
+    samples["family"] = [families.get(n, UNKNOWN) for n in samples["name"]]
+    return samples
 
 
 def _error_row(columns: list[str], name: str, path: str, annotation: str, reason: str, split: str) -> dict:
@@ -140,7 +159,7 @@ def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int
         rel = img.relative_to(root).as_posix()
         samples.append(_error_row(OCR_COLUMNS, img.stem, rel, "", f"{img}: image has no annotation JSON beside it", splits.of(img.stem)))
     samples += _import_problem_rows(root, OCR_COLUMNS, splits)
-    return _frame(samples, OCR_COLUMNS), _frame(boxes, BOX_COLUMNS)
+    return with_families(_frame(samples, OCR_COLUMNS), root), _frame(boxes, BOX_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------- crack ---
@@ -182,7 +201,7 @@ def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness:
             rel = ann.relative_to(root).as_posix()
             rows.append(_error_row(CRACK_COLUMNS, stem, rel, rel, f"{ann}: annotation without an image in images/", splits.of(stem)))
     rows += _import_problem_rows(root, CRACK_COLUMNS, splits)
-    return _frame(rows, CRACK_COLUMNS)
+    return with_families(_frame(rows, CRACK_COLUMNS), root)
 
 
 # ------------------------------------------------------------------------------------- helpers ---
@@ -198,7 +217,8 @@ def statistics(samples: pd.DataFrame, boxes: pd.DataFrame | None = None) -> dict
         "samples": int(len(samples)),
         "samples_ok": int(len(ok)),
         "samples_bad": int((samples.status != "ok").sum()),
-        "split": {s: int((ok.split == s).sum()) for s in ("train", "val", "test")},
+        "split": {s: int((ok.split == s).sum()) for s in sorted({"train", "val", "test"} | set(ok.split))},
+        "family": {str(f): int(n) for f, n in sorted(ok.family.value_counts().items())} if "family" in ok else {},
         "width": {"min": int(ok.width.min()), "max": int(ok.width.max())} if len(ok) else {},
         "height": {"min": int(ok.height.min()), "max": int(ok.height.max())} if len(ok) else {},
     }

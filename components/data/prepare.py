@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from components.data.families import FAMILIES_FILE, read_families, write_families
 from components.data.importers import import_crack, import_ocr
 
 SOURCES_DIR = Path("data/sources")
@@ -54,8 +55,13 @@ def _fresh_tmp(out: Path) -> Path:
 
 
 def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int,
-                    seed: int, workers: int, max_pixels: int, progress: bool = True) -> dict:
-    """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking)."""
+                    seed: int, workers: int, max_pixels: int, families: list[str] | None = None,
+                    progress: bool = True) -> dict:
+    """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
+
+    ``families`` are the generator's style families to draw from (synthetic only; None: its
+    defaults). Real data keeps the ``families.csv`` of its source folder when it has one.
+    """
     from components.data.synth_cracks import generate_crack_dataset
     from components.data.synth_resistors import generate_resistor_dataset
 
@@ -66,10 +72,13 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
     src = resolve_source(source)
     tmp = _fresh_tmp(Path(out))
     if src is None:
-        names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress)
+        names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress,
+                         families=families)
         summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:
         report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)
+        if (src / FAMILIES_FILE).is_file():
+            write_families(tmp, read_families(src).items())
         summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
                    "import_problems": len(report.problems)}
     _replace_dir(tmp, Path(out))

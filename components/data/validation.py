@@ -56,7 +56,7 @@ def _size_rules(min_size: tuple[int, int], max_size: tuple[int, int], channels: 
         Rule(gxe.ExpectColumnValuesToBeBetween(column="height", min_value=min_size[1], max_value=max_size[1]),
              f"image height outside [{min_size[1]}, {max_size[1]}]", ("height",)),
         Rule(gxe.ExpectColumnValuesToBeInSet(column="channels", value_set=channels), f"channels not in {channels}", ("channels",)),
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "val", "test"]), "unknown split", ("split",)),
+        Rule(gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "val", "test", "ood"]), "unknown split", ("split",)),
     ]
 
 

@@ -189,4 +189,4 @@ def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int
     for start, logits in segmenter.iter_logits(data.images):
         acc.add(logits, data.masks[start:start + len(logits)])
         preds[start:start + len(logits)] = logits[..., 1] > logits[..., 0]
-    return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points))
+    return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())

@@ -7,21 +7,26 @@ ROI that stage 1 misses therefore costs its characters (char mAP) and its string
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from components.data.ocr_format import CHAR_CLASSES
+from components.bootstrap import Ratio, resample_weights, with_interval
 from components.latency import time_calls
 from components.ocr.data import Frame
 from components.ocr.metrics import (
+    DetectionRecords,
     coco_map,
     confusion_pairs,
+    edit_distance,
     match_rois,
     string_scores,
     voc_map,
+    voc_records,
+    weighted_voc_map,
 )
 from components.ocr.predict import FrameResult, TwoStageOcr
 
@@ -32,10 +37,22 @@ class Evaluation:
     results: list[FrameResult]
     confusion: dict                        # (actual, predicted) -> count
     pairs: list[tuple[str, str | None]]    # (label, read string or None) per ground-truth ROI
+    frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-frame counts (FRAME_COLUMNS)
+    roi_records: DetectionRecords | None = None   # per-detection VOC outcomes, for AP intervals
+    char_records: DetectionRecords | None = None
+
+
+FRAME_COLUMNS = ("gt_rois", "pred_rois", "matched_rois", "exact_strings", "edit_distance", "label_chars")
+
+
+def _frame_counts(texts: list[str], rois, match: list[int]) -> tuple[int, ...]:
+    read = [rois[m].text if m >= 0 else None for m in match]
+    return (len(texts), len(rois), sum(m >= 0 for m in match), sum(r == t for t, r in zip(texts, read)),
+            sum(edit_distance(t, r or "") for t, r in zip(texts, read)), sum(len(t) for t in texts))
 
 
 def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Evaluation:
-    roi_dets, roi_gts, char_dets, char_gts, pairs, results = [], [], [], [], [], []
+    roi_dets, roi_gts, char_dets, char_gts, pairs, results, counts = [], [], [], [], [], [], []
     for f in tqdm(frames, desc="evaluate", unit="img", disable=not progress, dynamic_ncols=True):
         r = ocr(f.image())
         results.append(r)
@@ -47,6 +64,7 @@ def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Ev
         char_gts.append({"boxes": f.chars, "labels": f.char_labels})
         match = match_rois(rb, rs, f.rois)
         pairs += [(t, r.rois[m].text if m >= 0 else None) for t, m in zip(f.texts, match)]
+        counts.append(_frame_counts(f.texts, r.rois, match))
     char_map50, per_class = voc_map(char_dets, char_gts)
     metrics = {
         "roi_ap50": voc_map(roi_dets, roi_gts)[0],
@@ -60,7 +78,40 @@ def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Ev
     }
     metrics["char_ap50_min"] = float(np.nanmin(list(per_class.values()))) if per_class else float("nan")
     conf = confusion_pairs(char_dets_reading(results), char_gts, CHAR_CLASSES)
-    return Evaluation(metrics, results, dict(conf), pairs)
+    table = np.array(counts, np.int64).reshape(-1, len(FRAME_COLUMNS))
+    frame_table = {c: table[:, i] for i, c in enumerate(FRAME_COLUMNS)}
+    metrics.update(roi_precision=_ratio_value(frame_table, "matched_rois", "pred_rois"),
+                   roi_recall=_ratio_value(frame_table, "matched_rois", "gt_rois"))
+    return Evaluation(metrics, results, dict(conf), pairs, frame_table, voc_records(roi_dets, roi_gts),
+                      voc_records(char_dets, char_gts))
+
+
+def _ratio_value(frames: dict, num: str, den: str) -> float:
+    return Ratio(frames[num], frames[den]).value()
+
+
+def frame_ratios(frames: dict[str, np.ndarray]) -> dict[str, Ratio]:
+    """The string and ROI metrics as ratios of per-frame sums (bootstrap over frames)."""
+    return {
+        "string_accuracy": Ratio(frames["exact_strings"], frames["gt_rois"]),
+        "cer": Ratio(frames["edit_distance"], frames["label_chars"]),
+        "roi_precision": Ratio(frames["matched_rois"], frames["pred_rois"]),
+        "roi_recall": Ratio(frames["matched_rois"], frames["gt_rois"]),
+    }
+
+
+def intervals(ev: Evaluation, resamples: int, seed: int = 0, confidence: float = 0.95, suffix: str = "") -> dict:
+    """95 % bootstrap intervals over frames of the headline metrics: ``<key><suffix>`` (the point
+    value, as in ``ev.metrics``), ``..._ci_low``, ``..._ci_high``. ``char_map`` (COCO, IoU
+    0.50:0.95) is reported without an interval."""
+    weights = resample_weights(len(ev.results), resamples, seed)
+    out: dict[str, float] = {}
+    for name, ratio in frame_ratios(ev.frames).items():
+        out.update(with_interval(name + suffix, ratio.value(), ratio.resampled(weights), confidence))
+    for name, rec in (("roi_ap50", ev.roi_records), ("char_map50", ev.char_records)):
+        if rec is not None:
+            out.update(with_interval(name + suffix, ev.metrics[name], weighted_voc_map(rec, weights), confidence))
+    return out
 
 
 def char_dets_reading(results: list[FrameResult]) -> list[dict]:

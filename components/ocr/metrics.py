@@ -14,6 +14,7 @@ Detections and ground truth are per image: ``{"boxes": (N, 4) x1y1x2y2, "labels"
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Sequence
 
 import numpy as np
@@ -202,3 +203,81 @@ def confusion_pairs(dets: Sequence[dict], gts: Sequence[dict], names: Sequence[s
         for di in np.flatnonzero(~used):
             counts[("-", names[dl[di] - 1])] += 1
     return counts
+
+
+# ------------------------------------------------------------------------- bootstrap of VOC AP ---
+
+@dataclass(frozen=True)
+class DetectionRecords:
+    """Every detection of a set with its VOC outcome (true or false positive at ``iou_thr``) and the
+    ground-truth count per frame and class: all that AP needs, with frames as the unit a bootstrap
+    resamples. The greedy VOC matching only ever compares boxes of one frame, so a frame's
+    outcomes do not depend on which other frames are in the set."""
+
+    frame: np.ndarray       # (D,) index of the frame of each detection
+    label: np.ndarray       # (D,)
+    score: np.ndarray       # (D,)
+    tp: np.ndarray          # (D,) bool
+    gt_counts: np.ndarray   # (F, C) ground-truth boxes per frame, per class in ``classes``
+    classes: np.ndarray     # (C,)
+
+    def to_columns(self) -> dict[str, np.ndarray]:
+        return {"frame": self.frame, "label": self.label, "score": self.score, "tp": self.tp}
+
+
+def voc_records(dets: Sequence[dict], gts: Sequence[dict], iou_thr: float = 0.5) -> DetectionRecords:
+    """Match detections to ground truth exactly as ``voc_ap_class`` does, frame by frame."""
+    classes = np.array(_classes(gts), np.int64)
+    col = {int(c): i for i, c in enumerate(classes)}
+    gt_counts = np.zeros((len(gts), len(classes)), np.int64)
+    frame, label, score, tp = [], [], [], []
+    for f, (d, g) in enumerate(zip(dets, gts)):
+        g_labels = np.asarray(g["labels"]).reshape(-1)
+        g_boxes = np.asarray(g["boxes"]).reshape(-1, 4)
+        for c in g_labels:
+            gt_counts[f, col[int(c)]] += 1
+        d_labels = np.asarray(d["labels"]).reshape(-1)
+        d_boxes = np.asarray(d["boxes"]).reshape(-1, 4)
+        d_scores = np.asarray(d["scores"], np.float64).reshape(-1)
+        for c in np.unique(d_labels):
+            idx = np.flatnonzero(d_labels == c)
+            idx = idx[np.argsort(-d_scores[idx], kind="stable")]
+            cls_gt = g_boxes[g_labels == c]
+            used = np.zeros(len(cls_gt), bool)
+            for i in idx:
+                hit = False
+                if len(cls_gt):
+                    iou = box_iou(d_boxes[i][None], cls_gt)[0]
+                    j = int(iou.argmax())
+                    if iou[j] >= iou_thr and not used[j]:
+                        used[j] = hit = True
+                frame.append(f)
+                label.append(int(c))
+                score.append(d_scores[i])
+                tp.append(hit)
+    return DetectionRecords(np.array(frame, np.int64), np.array(label, np.int64), np.array(score, np.float64),
+                            np.array(tp, bool), gt_counts, classes)
+
+
+def weighted_voc_map(rec: DetectionRecords, weights: np.ndarray) -> np.ndarray:
+    """VOC mAP under each row of frame ``weights`` (B, F): a frame drawn k times counts k times.
+
+    With all weights 1 this equals ``voc_map`` on the same detections (tested)."""
+    weights = np.atleast_2d(np.asarray(weights, np.float64))
+    aps = np.full((len(weights), len(rec.classes)), np.nan)
+    for k, c in enumerate(rec.classes):
+        n_gt = weights @ rec.gt_counts[:, k]
+        sel = np.flatnonzero(rec.label == c)
+        sel = sel[np.argsort(-rec.score[sel], kind="stable")]
+        w = weights[:, rec.frame[sel]]
+        ctp = np.cumsum(w * rec.tp[sel], axis=1)
+        cdet = np.cumsum(w, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(cdet > 0, ctp / np.where(cdet > 0, cdet, 1.0), 0.0)
+            recall = ctp / np.where(n_gt > 0, n_gt, 1.0)[:, None]
+        envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+        step = np.diff(np.concatenate([np.zeros((len(weights), 1)), recall], axis=1), axis=1)
+        aps[:, k] = np.where(n_gt > 0, (step * envelope).sum(1), np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(aps).all(1), np.nan, np.nanmean(np.where(np.isnan(aps), np.nan, aps), axis=1)) \
+            if aps.size else np.full(len(weights), np.nan)

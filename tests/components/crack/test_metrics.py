@@ -78,3 +78,47 @@ def test_losses():
     assert float(soft_dice(tf.zeros((1, 4, 4), tf.int32), tf.constant(_logits(np.zeros((1, 4, 4), bool))))) < 0.1
     with pytest.raises(ValueError):
         get_loss("hinge")
+
+
+def _batch_logits(pred: np.ndarray) -> np.ndarray:
+    """Logits whose argmax is ``pred`` (N, H, W) bool."""
+    return np.stack([np.where(pred, -1.0, 1.0), np.where(pred, 1.0, -1.0)], axis=-1)
+
+
+def test_frame_ratios_separate_tracing_false_alarms_and_pixels():
+    from components.crack.metrics import Accumulator, frame_ratios
+
+    truth = np.zeros((4, 20, 50), bool)
+    truth[0, 5:10, :] = truth[1, 5:10, :] = True           # frames 0 and 1 have a crack (250 px each)
+    pred = truth.copy()
+    pred[1, 5:10, 25:] = False                              # frame 1: half the crack found
+    pred[2, 0, 0] = True                                    # frame 2 (crack-free): 1 px of speckle
+    pred[3, :4, :] = True                                   # frame 3 (crack-free): 200 px predicted
+    acc = Accumulator()
+    acc.add(_batch_logits(pred), truth)
+    r = {k: v.value() for k, v in frame_ratios(acc.frame_table(), min_area=0.01).items()}
+    assert r["dice"] == pytest.approx(np.mean([1.0, 2 * 125 / 375, 0.0, 0.0]), abs=1e-6)
+    assert r["dice_cracked"] == pytest.approx(np.mean([1.0, 2 * 125 / 375]), abs=1e-6)
+    assert r["false_alarm_rate"] == 0.5                     # the 1-px frame is below 1 % of 1000 px
+    assert r["pixel_dice"] == pytest.approx(2 * 375 / (2 * 375 + 201 + 125))
+    assert r["pixel_iou"] == pytest.approx(375 / (375 + 201 + 125))
+    acc_result = acc.result()
+    assert r["precision"] == pytest.approx(acc_result["precision"]) and r["recall"] == pytest.approx(acc_result["recall"])
+
+
+def test_one_speckled_crack_free_frame_moves_mean_dice_but_not_the_stable_metrics():
+    from components.crack.metrics import Accumulator, frame_ratios
+
+    truth = np.zeros((60, 16, 16), bool)
+    truth[::2, 6:9, :] = True
+    clean, speckled = truth.copy(), truth.copy()
+    speckled[1, 0, 0] = True                                # one crack-free frame gets one pixel
+    out = []
+    for pred in (clean, speckled):
+        acc = Accumulator()
+        acc.add(_batch_logits(pred), truth)
+        out.append({k: v.value() for k, v in frame_ratios(acc.frame_table(), min_area=0.01).items()})
+    assert out[0]["dice"] - out[1]["dice"] == pytest.approx(1 / 60, abs=1e-6)
+    for key in ("dice_cracked", "false_alarm_rate"):
+        assert out[0][key] == out[1][key]
+    assert abs(out[0]["pixel_dice"] - out[1]["pixel_dice"]) < 0.002

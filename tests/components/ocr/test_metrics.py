@@ -110,3 +110,41 @@ def test_roi_matching_and_confusion():
                              [{"boxes": gt, "labels": np.array([1, 2])}], ["A", "B", "C"])
     assert counts[("A", "A")] + counts[("A", "C")] == 1 and counts[("B", "B")] == 1
     assert sum(counts.values()) == 3 and sum(n for (a, _), n in counts.items() if a == "-") == 1
+
+
+def _random_detections(seed: int, frames: int = 40):
+    rng = np.random.default_rng(seed)
+    dets, gts = [], []
+    for _ in range(frames):
+        n = int(rng.integers(0, 6))
+        xy = rng.uniform(0, 100, (n, 2))
+        g_boxes = np.concatenate([xy, xy + rng.uniform(8, 20, (n, 2))], 1)
+        g_labels = rng.integers(1, 5, n)
+        keep = rng.random(n) < 0.8                          # some ground truth is missed
+        d_boxes = g_boxes[keep] + rng.normal(0, 2.5, (int(keep.sum()), 4))
+        d_labels = np.where(rng.random(int(keep.sum())) < 0.85, g_labels[keep], rng.integers(1, 5, int(keep.sum())))
+        extra = int(rng.integers(0, 3))                     # and some detections are on nothing
+        d_boxes = np.concatenate([d_boxes, rng.uniform(0, 100, (extra, 4)).clip(0) + [0, 0, 10, 10]])
+        d_labels = np.concatenate([d_labels, rng.integers(1, 5, extra)])
+        dets.append({"boxes": d_boxes, "labels": d_labels, "scores": np.round(rng.random(len(d_labels)), 1)})
+        gts.append({"boxes": g_boxes, "labels": g_labels})
+    return dets, gts
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_voc_map_with_unit_weights_is_voc_map(seed):
+    from components.ocr.metrics import voc_records, weighted_voc_map
+
+    dets, gts = _random_detections(seed)
+    expected, _ = voc_map(dets, gts)
+    assert weighted_voc_map(voc_records(dets, gts), np.ones((1, len(gts))))[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_weighted_voc_map_of_a_resample_is_voc_map_of_the_repeated_frames():
+    from components.ocr.metrics import voc_records, weighted_voc_map
+
+    dets, gts = _random_detections(5, frames=12)
+    counts = np.array([2, 0, 1, 3, 0, 1, 1, 0, 2, 1, 1, 0], float)
+    repeated = [i for i, k in enumerate(counts) for _ in range(int(k))]
+    expected, _ = voc_map([dets[i] for i in repeated], [gts[i] for i in repeated])
+    assert weighted_voc_map(voc_records(dets, gts), counts[None])[0] == pytest.approx(expected, abs=1e-9)
