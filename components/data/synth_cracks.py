@@ -118,7 +118,7 @@ FAMILIES: dict[str, CrackStyle] = {
     # light grey Portland-cement slabs with straight sawn joints (a different surface)
     "concrete": CrackStyle(
         surface="concrete", surface_tone_range=(0.42, 0.62), crack_width_range=(1.5, 6.0),
-        crack_darkness_range=(0.65, 0.9), alligator_prob=0.06, branch_rate=0.9,
+        crack_darkness_range=(0.65, 0.9), alligator_prob=0.0, branch_rate=0.9,
         sealed_joint_prob=0.0, tyre_mark_prob=0.35, manhole_prob=0.05, gamma_range=(0.9, 1.15),
     ),
     # repaired road: many wide sealed joints and patches that look like (but are not) cracks
@@ -152,7 +152,7 @@ FAMILIES: dict[str, CrackStyle] = {
     ),
     # high-resolution camera: a frame 2.5x the requested size with thin (1-3.5 px) cracks
     "hi_res": CrackStyle(
-        frame_scale=2.5, crack_width_range=(1.2, 3.5), crack_darkness_range=(0.75, 0.95),
+        frame_scale=2.5, crack_width_range=(1.5, 3.5), crack_darkness_range=(0.8, 0.97),
     ),
 }
 
@@ -369,12 +369,16 @@ def _concrete(
     broom_ang = rng.normal(0.0, 0.04) + (math.pi / 2 if rng.random() < 0.5 else 0.0)
     _, across = _line_coords(X, Y, w / 2, h / 2, broom_ang)
     stri_n = int(2 * math.hypot(w, h)) + 8
-    stri = _smooth1d(rng, stri_n, 1.2 * sc)
+    stri = _smooth1d(rng, stri_n, 0.8 * sc) + 0.5 * _smooth1d(rng, stri_n, 6.0 * sc)
     idx = np.clip((across + 0.4 * sc * _smooth_noise(rng, h, w, 20 * sc)) + stri_n / 2, 0, stri_n - 1)
-    broom = stri[idx.astype(np.int32)].astype(_F32) * rng.uniform(0.015, 0.05)
-    gray = tone * (1.0 + 0.05 * speck + 0.12 * grit + broom)
+    broom = stri[idx.astype(np.int32)].astype(_F32) * rng.uniform(0.0, 0.02)
+    pores = np.zeros((h, w), _F32)  # air voids: small dark pits
+    n = int(0.0015 * h * w / (sc * sc))
+    pores[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(0.3, 0.8, n).astype(_F32)
+    pores = cv2.GaussianBlur(cv2.dilate(pores, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc)
+    gray = tone * (1.0 + 0.09 * speck + 0.16 * grit + broom) * (1.0 - pores)
     gray *= 1.0 + 0.08 * _fbm(rng, h, w, 80 * sc, octaves=3)  # curing / dirt mottling
-    gray *= 1.0 - 0.12 * np.clip(_fbm(rng, h, w, 40 * sc, octaves=3) - 0.8, 0.0, 2.0)  # stains
+    gray *= 1.0 - 0.07 * np.clip(_fbm(rng, h, w, 40 * sc, octaves=3) - 0.9, 0.0, 2.0)  # stains
     shade = np.ones((h, w), _F32)
     for axis_ang, p in ((0.0, 0.75), (math.pi / 2, 0.5)):  # transverse, longitudinal joint
         if rng.random() < p:
@@ -391,11 +395,11 @@ def _sawn_joint(rng, X, Y, sc: float, ang: float, h: int, w: int) -> np.ndarray:
     ang += rng.normal(0.0, 0.02)
     cx, cy = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
     _, across = _line_coords(X, Y, cx, cy, ang)
-    width = rng.uniform(4.0, 9.0) * sc
+    width = rng.uniform(3.0, 7.0) * sc
     spall = 0.8 * sc * np.abs(_smooth_noise(rng, h, w, 5 * sc))  # chipped joint edges
     groove = _smoothstep(-0.8 * sc, 0.8 * sc, width / 2 + spall - np.abs(across))
     step = 1.0 + rng.uniform(-0.08, 0.08) * _smoothstep(-1.0, 1.0, across)  # slabs differ in tone
-    depth = rng.uniform(0.55, 0.8)
+    depth = rng.uniform(0.35, 0.65)
     return step * (1.0 - depth * groove)
 
 
@@ -405,7 +409,7 @@ def _wet(rng, img, X, Y, sc, wetness: float, info) -> np.ndarray:
     mean = img.mean(axis=2, keepdims=True)
     img[:] = (mean + 1.3 * (img - mean)) * (1.0 - 0.45 * wetness)
     # puddles: smooth, dark, mirror-like areas in the low spots
-    puddle = _smoothstep(0.3, 0.7, _fbm(rng, h, w, 60 * sc, octaves=3) - rng.uniform(0.3, 1.2))
+    puddle = _smoothstep(0.0, 0.9, _fbm(rng, h, w, 60 * sc, octaves=3) - rng.uniform(0.3, 1.2))
     img *= (1.0 - 0.35 * wetness * puddle)[..., None]
     # sheen: a broad glare from the sky / a low sun, brighter on the puddles
     la = rng.uniform(0, 2 * math.pi)
@@ -413,7 +417,7 @@ def _wet(rng, img, X, Y, sc, wetness: float, info) -> np.ndarray:
     glare = np.exp(-(((xs * math.cos(la) + ys * math.sin(la)) - rng.uniform(0.0, 0.4)) / 0.25) ** 2)
     streak = np.clip(0.6 + 0.4 * _fbm(rng, h, w, 25 * sc, octaves=3), 0.0, 1.0)
     info.append("wet")
-    return (wetness * glare * (0.05 * streak + 0.22 * puddle)).astype(_F32)
+    return (wetness * glare * (0.08 * streak + 0.35 * puddle)).astype(_F32)
 
 
 
@@ -1088,7 +1092,7 @@ def _render(
         dmap = _draw_cracks(rng, items, h, w, sc, style)
         img *= (1.0 - dmap)[..., None]
     if sheen is not None:
-        img += (sheen * (1.0 - dmap))[..., None]
+        img += (sheen * (1.0 - dmap))[..., None] * np.array([0.94, 1.0, 1.1], _F32)  # sky colour
     if _chance(rng, style.shadow_prob):
         _shadow(rng, img, X, Y, sc, info, style.shadow_depth_range)
         if _chance(rng, style.extra_shadow_prob):
@@ -1179,6 +1183,50 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def _labelled_row(label: str, images: list[np.ndarray], thumb_width: int) -> np.ndarray:
+    """One contact-sheet row: the family name in a white strip, then the thumbnails."""
+    from components.data.contact_sheet import contact_sheet
+
+    row = contact_sheet(images, cols=len(images), thumb_width=thumb_width)
+    strip = np.full((26, row.shape[1], 3), 255, np.uint8)
+    cv2.putText(strip, label, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([strip, row])
+
+
+def family_sheets(
+    families: Sequence[str] = tuple(FAMILIES), per_family: int = 4, seed: int = 0, thumb_width: int = 208
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contact sheets (frames, frames with the 5-px mask in red): one labelled row per family.
+
+    The thumbnails show the whole frame (a ``hi_res`` frame is downscaled like the pipeline does).
+    """
+    rows, mask_rows = [], []
+    for fam in families:
+        frames, overlays = [], []
+        for i in range(per_family):
+            img, lines = render_crack_frame([seed, i], family=fam)
+            thick = max(5, round(5 * img.shape[1] / BASE_WIDTH))
+            frames.append(img)
+            overlays.append(overlay_mask(img, rasterize(lines, img.shape[0], img.shape[1], thickness=thick)))
+        split = "train" if fam in DEFAULT_TRAIN_FAMILIES else "OOD" if fam in DEFAULT_OOD_FAMILIES else "-"
+        label = f"{fam} ({split})"
+        rows.append(_labelled_row(label, frames, thumb_width))
+        mask_rows.append(_labelled_row(label, overlays, thumb_width))
+    return np.vstack(rows), np.vstack(mask_rows)
+
+
+def _save_small_png(image_rgb: np.ndarray, path: Path) -> None:
+    """Save as a 256-colour palette PNG (a third of the RGB size; fine for judging the look)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image_rgb).quantize(256).save(buf, "PNG", optimize=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def main() -> None:
     from components.data.contact_sheet import contact_sheet, save_png
 
@@ -1186,22 +1234,14 @@ def main() -> None:
     for i in range(16):
         img, polylines = render_crack_frame([0, i])
         frames.append(img)
-        overlays.append(
-            overlay_mask(
-                img, rasterize(polylines, img.shape[0], img.shape[1], thickness=5)
-            )
-        )
+        overlays.append(overlay_mask(img, rasterize(polylines, img.shape[0], img.shape[1], thickness=5)))
     docs = Path(__file__).resolve().parents[2] / "docs"
-    save_png(
-        contact_sheet(frames, cols=4, thumb_width=384), docs / "synthetic_cracks.png"
-    )
-    save_png(
-        contact_sheet(overlays, cols=4, thumb_width=384),
-        docs / "synthetic_cracks_masks.png",
-    )
-    print(
-        f"wrote {docs / 'synthetic_cracks.png'} and {docs / 'synthetic_cracks_masks.png'}"
-    )
+    save_png(contact_sheet(frames, cols=4, thumb_width=384), docs / "synthetic_cracks.png")
+    save_png(contact_sheet(overlays, cols=4, thumb_width=384), docs / "synthetic_cracks_masks.png")
+    sheet, masks = family_sheets()
+    _save_small_png(sheet, docs / "synth" / "crack_families.png")
+    _save_small_png(masks, docs / "synth" / "crack_families_masks.png")
+    print(f"wrote {docs}/synthetic_cracks*.png and {docs}/synth/crack_families*.png")
 
 
 if __name__ == "__main__":
