@@ -1,13 +1,21 @@
-"""Synthetic road-crack generator: determinism, crack-free share, and agreement of picture and annotation."""
+"""Synthetic road-crack generator: determinism, crack-free share, agreement of picture and annotation,
+and the named style families (each renders, differs from the others, train and OOD sets disjoint)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from components.data.crack_format import rasterize, read_pline
+from components.data.families import read_families
 from components.data.synth_cracks import (
     CRACK_FREE_PROB,
+    DEFAULT_FAMILY,
+    DEFAULT_OOD_FAMILIES,
+    DEFAULT_TRAIN_FAMILIES,
+    FAMILIES,
+    CrackStyle,
     _render,
     generate_crack_dataset,
     render_crack_frame,
@@ -35,16 +43,19 @@ def test_render_shape_and_determinism():
 
 
 def test_dataset_identical_for_any_worker_count(tmp_path):
-    n1 = generate_crack_dataset(tmp_path / "w1", 6, seed=11, workers=1, progress=False)
-    n2 = generate_crack_dataset(tmp_path / "w2", 6, seed=11, workers=2, progress=False)
+    fams = ["default", "hi_res", "concrete", "phone_jpeg"]
+    n1 = generate_crack_dataset(tmp_path / "w1", 6, seed=11, workers=1, families=fams, progress=False)
+    n2 = generate_crack_dataset(tmp_path / "w2", 6, seed=11, workers=2, families=fams, progress=False)
     assert n1 == n2 == [f"crack_{i:06d}" for i in range(6)]
     for name in n1:
         for rel in (f"images/{name}.png", f"annotations/{name}_PLINE.json"):
             assert (tmp_path / "w1" / rel).read_bytes() == (
                 tmp_path / "w2" / rel
             ).read_bytes(), rel
-    # frame i of the dataset is render_crack_frame([seed, i]); another seed gives other files
-    _, lines = render_crack_frame([11, 3])
+    assert (tmp_path / "w1" / "families.csv").read_bytes() == (tmp_path / "w2" / "families.csv").read_bytes()
+    # frame i of the dataset is render_crack_frame([seed, i], family=families[i % 4]); another seed
+    # gives other files
+    _, lines = render_crack_frame([11, 3], family="phone_jpeg")
     stored = read_pline(tmp_path / "w1" / "annotations" / "crack_000003_PLINE.json")
     assert len(stored) == len(lines)
     assert all(np.allclose(s, p, atol=0.006) for s, p in zip(stored, lines))
@@ -138,3 +149,115 @@ def test_larger_frames():
     assert img.shape == (576, 768, 3)
     for p in lines:
         assert (p >= 0).all() and (p[:, 0] <= 767).all() and (p[:, 1] <= 575).all()
+
+
+# ------------------------------------------------------------------------------------- families
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    """Grey image at the base size (a hi_res frame downscaled like the pipeline would)."""
+    g = img.astype(np.float64).mean(axis=2)
+    return g if g.shape == (H, W) else cv2.resize(g, (W, H), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def family_frames():
+    """{family: 5 rendered frames with debug info}, the same seeds for every family."""
+    return {
+        fam: [_render(np.random.default_rng([21, i]), W, H, style) for i in range(5)]
+        for fam, style in FAMILIES.items()
+    }
+
+
+def test_families_are_typed_presets_and_split_disjoint():
+    assert 8 <= len(FAMILIES) <= 12 and DEFAULT_FAMILY in FAMILIES
+    assert all(isinstance(s, CrackStyle) for s in FAMILIES.values())
+    with pytest.raises(AttributeError):
+        FAMILIES["default"].crack_free_prob = 0.5  # frozen
+    assert FAMILIES["default"] == CrackStyle()  # the original look is the default preset
+    train, ood = set(DEFAULT_TRAIN_FAMILIES), set(DEFAULT_OOD_FAMILIES)
+    assert not train & ood
+    assert train | ood <= set(FAMILIES) and DEFAULT_FAMILY in train
+    assert 2 <= len(ood) <= 4 and len(train) >= 5
+    assert len(set(FAMILIES.values())) == len(FAMILIES)  # no two presets alike
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_family_renders_with_matching_masks(family, family_frames):
+    style = FAMILIES[family]
+    fh, fw = round(H * style.frame_scale), round(W * style.frame_scale)
+    cracked = 0
+    for img, lines, info in family_frames[family]:
+        assert img.shape == (fh, fw, 3) and img.dtype == np.uint8
+        assert 15 < img.mean() < 220, "frame nearly black or white"
+        if not lines:
+            assert info["crack_dark"].max() == 0.0
+            continue
+        cracked += 1
+        for p in lines:
+            assert p.ndim == 2 and p.shape[1] == 2 and len(p) >= 2
+            assert (p >= 0).all() and (p[:, 0] <= fw - 1).all() and (p[:, 1] <= fh - 1).all()
+        strong = info["crack_dark"] > 0.5
+        m9 = rasterize(lines, fh, fw, thickness=9).astype(bool)
+        assert (strong & m9).sum() / strong.sum() >= 0.9
+        gray = img.astype(np.float64).mean(axis=2)
+        m5 = rasterize(lines, fh, fw, thickness=5).astype(bool)
+        ring = rasterize(lines, fh, fw, thickness=17).astype(bool) & ~m9
+        assert gray[m5].mean() / gray[ring].mean() < 0.85, "cracks not visibly darker"
+    assert cracked >= 2
+
+
+def test_render_is_deterministic_per_family():
+    for fam in ("concrete", "wet", "phone_jpeg"):
+        a, pa = render_crack_frame([5, 2], family=fam)
+        b, pb = render_crack_frame([5, 2], family=fam)
+        assert np.array_equal(a, b) and len(pa) == len(pb)
+        assert all(np.array_equal(x, y) for x, y in zip(pa, pb))
+    # the same seed in another family is another picture
+    assert not np.array_equal(render_crack_frame([5, 2], family="wet")[0], render_crack_frame([5, 2])[0])
+
+
+def test_families_differ_measurably(family_frames):
+    def stat(fam, f):
+        return float(np.mean([f(_gray(img)) for img, _, _ in family_frames[fam]]))
+
+    def mean(fam):
+        return stat(fam, np.mean)
+
+    def sharp(fam):  # fine detail: mean |Laplacian| at the base size
+        return stat(fam, lambda g: np.abs(cv2.Laplacian(g, cv2.CV_64F)).mean())
+
+    base = mean("default")
+    assert mean("concrete") > 1.25 * base  # light grey slabs
+    assert mean("night_flash") < 0.65 * base  # dark
+    assert mean("wet") < 0.8 * base
+    assert mean("fresh_asphalt") < mean("worn_asphalt")
+    assert sharp("phone_jpeg") < 0.6 * sharp("default")  # motion blur + JPEG
+    assert sharp("hi_res") < 0.7 * sharp("default")  # thin cracks, fine texture averaged away
+    shadowed = [info["distractors"] for _, _, info in family_frames["shadowed"]]
+    assert all(any(d.startswith("shadow") for d in ds) for ds in shadowed)
+    sealed = sum(d == "sealed_joint" for _, _, info in family_frames["sealed_joints_heavy"] for d in info["distractors"])
+    assert sealed >= 4
+
+
+def test_families_csv_and_default_train_families(tmp_path):
+    names = generate_crack_dataset(tmp_path / "d", 10, seed=3, workers=1, progress=False)
+    fams = read_families(tmp_path / "d")
+    n = len(DEFAULT_TRAIN_FAMILIES)
+    assert fams == {name: DEFAULT_TRAIN_FAMILIES[i % n] for i, name in enumerate(names)}
+    lines = (tmp_path / "d" / "families.csv").read_text().splitlines()
+    assert lines[0] == "name,family" and lines[1] == f"crack_000000,{DEFAULT_TRAIN_FAMILIES[0]}"
+    hi = DEFAULT_TRAIN_FAMILIES.index("hi_res")  # hi-res frames are written at their larger size
+    img = cv2.imread(str(tmp_path / "d" / "images" / f"{names[hi]}.png"))
+    assert img.shape[:2] == (round(H * FAMILIES["hi_res"].frame_scale), round(W * FAMILIES["hi_res"].frame_scale))
+
+
+def test_unknown_family_is_an_error_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="nope") as e:
+        render_crack_frame(1, family="nope")
+    assert "concrete" in str(e.value)
+    with pytest.raises(ValueError, match="gravel"):
+        generate_crack_dataset(tmp_path / "x", 2, seed=1, families=["default", "gravel"], progress=False)
+    assert not (tmp_path / "x" / "images").exists() or not list((tmp_path / "x" / "images").iterdir())
+    with pytest.raises(ValueError):
+        generate_crack_dataset(tmp_path / "y", 2, seed=1, families=[], progress=False)
