@@ -306,7 +306,7 @@ def _grain_tile(size: int = 2048) -> np.ndarray:
 
 def _grain(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Fine per-pixel texture noise (h, w) ~ N(0,1): a random window of a fixed tile."""
-    tile = _grain_tile()
+    tile = _grain_tile() if max(h, w) <= 2048 else _grain_tile(4096)  # large frames (wide_view)
     t = tile.shape[0]
     if h > t or w > t:
         tile = np.tile(tile, (h // t + 1, w // t + 1))
