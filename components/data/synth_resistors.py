@@ -1,15 +1,26 @@
 """Deterministic synthetic camera frames of SMD chip resistors with printed markings (DESIGN §4).
 
-Each frame is a 1280x960 macro photo: a PCB (solder mask, copper traces, pads, solder, vias,
-silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an ESD
-mat, carrying 1-3 chip resistors (dark body, tin end caps, white marking in a real code style)
-among distractors that are not labelled (capacitors, SOT/SOIC packages, vias, silkscreen text).
-The whole scene then goes through a camera model: uneven light, colour cast, glare, blur, sensor
-noise; ``generate_resistor_dataset`` adds JPEG artefacts when it writes the files.
+Each frame is a macro photo (1280x960 by default): a PCB (solder mask, copper traces, pads, solder,
+vias, silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an
+ESD mat, carrying chip resistors (body, tin end caps, marking in a real code style) among hard
+negatives that are drawn but never labelled: silkscreen designators and net names (R12, C3, GND),
+printed stickers with text (lot numbers, values, part numbers), plain chip capacitors, SOT/SOIC
+packages with laser-marked codes, empty pads and test points. The whole scene then goes through a
+camera model: uneven light, colour cast, glare, blur, sensor noise, and JPEG when written.
+
+Every draw follows a *style family* (``FAMILIES``: a frozen ``ResistorStyle`` per name) that sets
+what an inspection camera in a factory varies: surface kinds and colours, fonts, body and ink
+colours, marking styles, how many resistors at what size, frame scale (``wide_view`` frames are
+1.5-2x the requested size with many small parts), distractor counts, light, blur, noise and JPEG
+quality. ``DEFAULT_TRAIN_FAMILIES`` are for training; ``DEFAULT_OOD_FAMILIES`` are held out (a
+surface, a camera and a light never trained on, all printed with ``HELD_OUT_FONTS`` and marking
+colours no training family uses) to test out-of-distribution. ``mixed`` is the original look.
+``generate_resistor_dataset`` cycles through the families it is given and writes ``families.csv``.
 
 Every random draw comes from one ``numpy`` Generator per frame (``default_rng([seed, i])``), so a
 dataset is identical for any number of workers. Character boxes are computed from the ink of each
 rendered glyph, transformed exactly like the pixels, so they are tight around what is printed.
+``python -m components.data.synth_resistors`` writes contact sheets per family to ``docs/synth/``.
 """
 
 from __future__ import annotations
@@ -217,11 +228,11 @@ class ResistorStyle:
 
 _BASE = ResistorStyle()
 _PCB = replace(_BASE, backgrounds=("pcb",), background_weights=(1.0,))
-_HELD_OUT_BODY = dict(  # marking looks no training family shows
-    fonts=HELD_OUT_FONTS,
-    body_colours=((28, 28, 28), (30, 48, 112), (12, 12, 14)),
-    ink_colours=((230, 230, 222), (245, 245, 240), (235, 210, 110)),
-)
+_HELD_OUT_BODY: dict = {  # marking looks no training family shows: blue body, black body with yellowish ink
+    "fonts": HELD_OUT_FONTS,
+    "body_colours": ((28, 28, 28), (30, 48, 112), (12, 12, 14)),
+    "ink_colours": ((230, 230, 222), (245, 245, 240), (235, 210, 110)),
+}
 FAMILIES: dict[str, ResistorStyle] = {
     # today's look: PCBs of several colours, carrier tape and mats, 1-3 resistors
     "mixed": _BASE,

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
+from components.data.families import FAMILIES_FILE, read_families
 from components.data.ocr_format import (
     CHAR_CLASSES,
     MAX_TEXT_LEN,
     ROI_LABEL,
     read_labelme,
 )
-from components.data.families import FAMILIES_FILE, read_families
 from components.data.synth_resistors import (
     DEFAULT_FAMILY,
     DEFAULT_OOD_FAMILIES,
@@ -270,5 +271,5 @@ def test_train_and_ood_families_are_disjoint_including_fonts_and_colours():
         assert set(FAMILIES[n].ink_colours) - train_inks and set(FAMILIES[n].body_colours) - train_bodies, n
     train_masks = {m for n in train if "pcb" in FAMILIES[n].backgrounds for m in FAMILIES[n].mask_colours}
     assert "black" not in train_masks and "black" in FAMILIES["black_pcb"].mask_colours
-    with pytest.raises(Exception):
-        FAMILIES["mixed"].fonts = ()  # frozen presets
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FAMILIES["mixed"].fonts = ()  # type: ignore[misc]  # frozen presets
