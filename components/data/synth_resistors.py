@@ -238,10 +238,11 @@ FAMILIES: dict[str, ResistorStyle] = {
     "mixed": _BASE,
     "green_pcb": replace(_PCB, mask_colours=("green", "darkgreen"), mask_weights=(0.7, 0.3), silk_texts=(2, 7), caps=(1, 4)),
     "blue_pcb": replace(_PCB, mask_colours=("blue",), mask_weights=(1.0,), silk_texts=(2, 6), pads=(3, 10)),
+    # carrier tape: a printed splice tape or reel label is the text look-alike there
     "paper_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=1.0, resistor_counts=(2, 3),
-                          labels=(0, 1)),
+                          labels=(1, 2)),
     "plastic_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=0.0, resistor_counts=(2, 3),
-                            exposure=(0.9, 1.3), glare_weights=(0.1, 0.4, 0.3, 0.2), glare_amp=(60, 160)),
+                            exposure=(0.9, 1.3), glare_weights=(0.1, 0.4, 0.3, 0.2), glare_amp=(60, 160), labels=(1, 2)),
     "esd_mat": replace(_BASE, backgrounds=("mat",), background_weights=(1.0,), silk_texts=(1, 4), caps=(1, 4), ics=(0, 2),
                        aligned_prob=0.2, labels=(0, 2)),
     # few large resistors seen from close: big glyphs, shallow depth of field
