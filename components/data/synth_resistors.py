@@ -1,23 +1,35 @@
 """Deterministic synthetic camera frames of SMD chip resistors with printed markings (DESIGN §4).
 
-Each frame is a 1280x960 macro photo: a PCB (solder mask, copper traces, pads, solder, vias,
-silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an ESD
-mat, carrying 1-3 chip resistors (dark body, tin end caps, white marking in a real code style)
-among distractors that are not labelled (capacitors, SOT/SOIC packages, vias, silkscreen text).
-The whole scene then goes through a camera model: uneven light, colour cast, glare, blur, sensor
-noise; ``generate_resistor_dataset`` adds JPEG artefacts when it writes the files.
+Each frame is a macro photo (1280x960 by default): a PCB (solder mask, copper traces, pads, solder,
+vias, silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an
+ESD mat, carrying chip resistors (body, tin end caps, marking in a real code style) among hard
+negatives that are drawn but never labelled: silkscreen designators and net names (R12, C3, GND),
+printed stickers with text (lot numbers, values, part numbers), plain chip capacitors, SOT/SOIC
+packages with laser-marked codes, empty pads and test points. The whole scene then goes through a
+camera model: uneven light, colour cast, glare, blur, sensor noise, and JPEG when written.
+
+Every draw follows a *style family* (``FAMILIES``: a frozen ``ResistorStyle`` per name) that sets
+what an inspection camera in a factory varies: surface kinds and colours, fonts, body and ink
+colours, marking styles, how many resistors at what size, frame scale (``wide_view`` frames are
+1.5-2x the requested size with many small parts), distractor counts, light, blur, noise and JPEG
+quality. ``DEFAULT_TRAIN_FAMILIES`` are for training; ``DEFAULT_OOD_FAMILIES`` are held out (a
+surface, a camera and a light never trained on, all printed with ``HELD_OUT_FONTS`` and marking
+colours no training family uses) to test out-of-distribution. ``mixed`` is the original look.
+``generate_resistor_dataset`` cycles through the families it is given and writes ``families.csv``.
 
 Every random draw comes from one ``numpy`` Generator per frame (``default_rng([seed, i])``), so a
 dataset is identical for any number of workers. Character boxes are computed from the ink of each
 rendered glyph, transformed exactly like the pixels, so they are tight around what is printed.
+``python -m components.data.synth_resistors`` writes contact sheets per family to ``docs/synth/``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -25,6 +37,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from components.data.families import write_families
 from components.data.ocr_format import (
     MAX_TEXT_LEN,
     ROI_LABEL,
@@ -40,20 +53,27 @@ from components.parallel import imap_ordered
 # --------------------------------------------------------------------------------------------
 
 _FONT_DIR = Path(importlib.util.find_spec("matplotlib").origin).parent / "mpl-data" / "fonts" / "ttf"
-MARKING_FONTS: tuple[str, ...] = (
+TRAIN_FONTS: tuple[str, ...] = (  # upright faces, used by the training families
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",
     "DejaVuSansMono.ttf",
     "DejaVuSansMono-Bold.ttf",
     "DejaVuSerif.ttf",
     "DejaVuSerif-Bold.ttf",
-    "STIXGeneral.ttf",
-    "STIXGeneralBol.ttf",
     "cmr10.ttf",
     "cmss10.ttf",
     "cmtt10.ttf",
     "cmb10.ttf",
 )
+HELD_OUT_FONTS: tuple[str, ...] = (  # oblique and STIX faces, only in the held-out (OOD) families
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSansMono-Oblique.ttf",
+    "DejaVuSansMono-BoldOblique.ttf",
+)
+MARKING_FONTS: tuple[str, ...] = TRAIN_FONTS + HELD_OUT_FONTS
 _SILK_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_PLAIN)
 
 E24 = (10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91)
@@ -68,9 +88,10 @@ MIN_CHAR_PX, MAX_CHAR_PX = 25.0, 70.0
 MAX_ANGLE_DEG = 50.0
 
 
-def _marking(rng: np.random.Generator, max_len: int = MAX_TEXT_LEN) -> str:
+def _marking(rng: np.random.Generator, max_len: int = MAX_TEXT_LEN,
+             weights: Sequence[float] = (0.30, 0.24, 0.20, 0.15, 0.04, 0.07)) -> str:
     """One resistor marking in a real code style (characters 0-9 and A-Z only)."""
-    style = rng.choice(6, p=[0.30, 0.24, 0.20, 0.15, 0.04, 0.07])
+    style = rng.choice(6, p=np.asarray(weights, np.float64) / sum(weights))
     if style == 0:  # 3-digit: two significant digits and a power of ten
         return f"{E24[rng.integers(len(E24))]}{rng.choice(7, p=[.12, .16, .2, .22, .16, .1, .04])}"
     if style == 1:  # 4-digit: three significant digits and a power of ten
@@ -143,6 +164,148 @@ def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, trac
 
 
 # --------------------------------------------------------------------------------------------
+# Style families
+# --------------------------------------------------------------------------------------------
+
+Range = tuple[float, float]
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ResistorStyle:
+    """Everything a frame's look is drawn from; one preset per named family (see ``FAMILIES``).
+
+    Ranges are ``(lo, hi)`` for a uniform draw; pixel sizes are for a 1280 px wide base frame and
+    scale with the requested width. ``(lo, hi)`` counts draw an integer in ``lo..hi`` inclusive.
+    """
+
+    # surface under the parts
+    backgrounds: tuple[str, ...] = ("pcb", "tape", "mat")
+    background_weights: tuple[float, ...] = (0.6, 0.2, 0.2)
+    mask_colours: tuple[str, ...] = ("green", "darkgreen", "blue", "red")  # keys of _MASK_COLOURS
+    mask_weights: tuple[float, ...] = (0.5, 0.2, 0.18, 0.12)
+    tape_paper_prob: float = 0.55
+    mat_colours: tuple[RGB, ...] = ((85, 105, 128), (88, 118, 96), (112, 112, 112), (190, 180, 160), (205, 205, 200))
+    # the resistors and their marking
+    fonts: tuple[str, ...] = TRAIN_FONTS
+    body_colours: tuple[RGB, ...] = ((28, 28, 28),)  # overcoat, times a brightness in body_brightness
+    body_brightness: Range = (0.5, 1.5)
+    ink_colours: tuple[RGB, ...] = ((230, 230, 222),)
+    ink_brightness: Range = (0.83, 1.06)
+    marking_weights: tuple[float, ...] = (0.30, 0.24, 0.20, 0.15, 0.04, 0.07)  # 3-digit, 4-digit, R, EIA-96, 0R, long
+    resistor_counts: Range = (1, 3)
+    body_px: Range = (MIN_BODY_PX, MAX_BODY_PX)  # body length of the frame's main package
+    char_px: Range = (MIN_CHAR_PX, MAX_CHAR_PX)  # target cap height of the marking
+    frame_scale: Range = (1.0, 1.0)  # frame size relative to the requested size (parts keep their px size)
+    aligned_prob: float = 0.55  # a resistor follows the board angle (else any angle up to MAX_ANGLE_DEG)
+    # hard negatives: drawn, never labelled
+    silk_texts: Range = (1, 5)  # silkscreen designators / net names on a PCB, printed words on a mat
+    silk_lines: Range = (0, 4)
+    pads: Range = (2, 8)  # empty footprints and test pads (PCB)
+    vias: Range = (1, 9)
+    caps: Range = (0, 3)  # unmarked chip capacitors
+    ics: Range = (0, 2)  # SOT/SOIC packages
+    ic_marking_prob: float = 0.6  # an IC carries laser-marked text
+    labels: Range = (0, 1)  # printed stickers with text (lot numbers, values, part numbers)
+    # camera
+    exposure: Range = (0.75, 1.2)
+    light_gradient: Range = (0.05, 0.35)
+    vignette: Range = (0.1, 0.45)
+    hot_spot: Range = (0.0, 0.25)
+    colour_cast: Range = (0.87, 1.11)  # red and blue gains (green = 1)
+    glare_weights: tuple[float, ...] = (0.35, 0.35, 0.2, 0.1)  # 0, 1, 2, 3 specular spots
+    glare_amp: Range = (20.0, 110.0)
+    blur_sigma: Range = (0.5, 1.4)
+    defocus_prob: float = 0.2
+    motion_prob: float = 0.2
+    motion_px: Range = (2.5, 6.0)
+    read_noise: Range = (1.0, 4.0)
+    shot_noise: Range = (0.02, 0.12)
+    chroma_noise: Range = (0.5, 3.0)
+    gamma: Range = (0.85, 1.1)
+    jpeg_quality: Range = (60, 95)
+
+
+_BASE = ResistorStyle()
+_PCB = replace(_BASE, backgrounds=("pcb",), background_weights=(1.0,))
+_HELD_OUT_BODY: dict = {  # marking looks no training family shows: blue body, black body with yellowish ink
+    "fonts": HELD_OUT_FONTS,
+    "body_colours": ((28, 28, 28), (30, 48, 112), (12, 12, 14)),
+    "ink_colours": ((230, 230, 222), (245, 245, 240), (235, 210, 110)),
+}
+FAMILIES: dict[str, ResistorStyle] = {
+    # today's look: PCBs of several colours, carrier tape and mats, 1-3 resistors
+    "mixed": _BASE,
+    "green_pcb": replace(_PCB, mask_colours=("green", "darkgreen"), mask_weights=(0.7, 0.3), silk_texts=(2, 7), caps=(1, 4)),
+    "blue_pcb": replace(_PCB, mask_colours=("blue",), mask_weights=(1.0,), silk_texts=(2, 6), pads=(3, 10)),
+    # carrier tape: a printed splice tape or reel label is the text look-alike there
+    "paper_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=1.0, resistor_counts=(2, 3),
+                          labels=(1, 2)),
+    "plastic_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=0.0, resistor_counts=(2, 3),
+                            exposure=(0.9, 1.3), glare_weights=(0.1, 0.4, 0.3, 0.2), glare_amp=(60, 160), labels=(1, 2)),
+    "esd_mat": replace(_BASE, backgrounds=("mat",), background_weights=(1.0,), silk_texts=(1, 4), caps=(1, 4), ics=(0, 2),
+                       aligned_prob=0.2, labels=(0, 2)),
+    # few large resistors seen from close: big glyphs, shallow depth of field
+    "macro_closeup": replace(_BASE, background_weights=(0.7, 0.15, 0.15), resistor_counts=(1, 2), body_px=(480, 720),
+                             char_px=(50, 100), caps=(0, 1), ics=(0, 1), blur_sigma=(0.7, 1.8), defocus_prob=0.4, motion_prob=0.0),
+    # a larger field of view: frames 1.5-2x the base size with many small resistors
+    "wide_view": replace(_BASE, background_weights=(0.8, 0.1, 0.1), resistor_counts=(4, 8), body_px=(220, 300), char_px=(25, 36),
+                         frame_scale=(1.5, 2.0), silk_texts=(4, 12), pads=(6, 16), vias=(4, 16), caps=(3, 8), ics=(1, 3), labels=(0, 2)),
+    # hard negatives everywhere: stickers, marked ICs, silkscreen text, capacitors
+    "label_clutter": replace(_BASE, background_weights=(0.6, 0.0, 0.4), silk_texts=(5, 10), caps=(3, 6), ics=(2, 4), ic_marking_prob=1.0,
+                             labels=(2, 4)),
+    # held out (OOD): a solder-mask colour, fonts and marking colours no training family uses
+    "black_pcb": replace(_PCB, mask_colours=("black",), mask_weights=(1.0,), silk_texts=(2, 6), **_HELD_OUT_BODY),
+    # held out: a handheld phone: motion blur, strong colour cast, heavy JPEG
+    "phone_jpeg": replace(_BASE, **_HELD_OUT_BODY, colour_cast=(0.78, 1.2), blur_sigma=(0.8, 1.6), defocus_prob=0.15, motion_prob=0.75,
+                          motion_px=(4.0, 9.0), read_noise=(2.0, 5.0), chroma_noise=(2.0, 5.0), jpeg_quality=(18, 40),
+                          gamma=(0.75, 1.0)),
+    # held out: a dim line with strong vignetting and a noisy sensor at high gain
+    "dim_noisy": replace(_BASE, **_HELD_OUT_BODY, exposure=(0.3, 0.5), vignette=(0.4, 0.8), hot_spot=(0.0, 0.1),
+                         glare_weights=(0.7, 0.3, 0.0, 0.0), read_noise=(5.0, 10.0), shot_noise=(0.2, 0.5), chroma_noise=(3.0, 6.0),
+                         gamma=(0.6, 0.8), jpeg_quality=(60, 90)),
+}
+DEFAULT_FAMILY = "mixed"
+DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = (
+    "mixed", "green_pcb", "blue_pcb", "paper_tape", "plastic_tape", "esd_mat", "macro_closeup", "wide_view", "label_clutter",
+)
+"""Families to train on (the default of ``generate_resistor_dataset``): all surfaces but black
+solder mask, all scales, and the hard-negative clutter, with the training fonts and marking colours."""
+DEFAULT_OOD_FAMILIES: tuple[str, ...] = ("black_pcb", "phone_jpeg", "dim_noisy")
+"""Families kept out of training, each unseen in a different way, so an OOD test set tells which
+shift hurts: ``black_pcb`` an unseen surface (black mask); ``phone_jpeg`` an unseen camera (motion
+blur, colour cast, JPEG quality 18-40); ``dim_noisy`` unseen light (dim, vignetted, high-gain noise).
+All three print with ``HELD_OUT_FONTS`` (oblique and STIX faces) and add marking colours no training
+family has (blue body with white ink, black body with yellowish ink)."""
+
+
+def resolve_families(families: Sequence[str] | None) -> tuple[str, ...]:
+    """Validated family names (``None``: ``DEFAULT_TRAIN_FAMILIES``); unknown names raise ``ValueError``."""
+    names = tuple(DEFAULT_TRAIN_FAMILIES if families is None else families)
+    if isinstance(families, str) or not names:
+        raise ValueError(f"families must be a non-empty sequence of names, got {families!r}")
+    unknown = sorted({n for n in names if n not in FAMILIES})
+    if unknown:
+        raise ValueError(f"unknown resistor style families {unknown}; known: {sorted(FAMILIES)}")
+    return names
+
+
+def _style(family: str) -> ResistorStyle:
+    return FAMILIES[resolve_families([family])[0]]
+
+
+def _count(rng: np.random.Generator, r: Range) -> int:
+    return int(rng.integers(int(r[0]), int(r[1]) + 1))
+
+
+def _pick(rng: np.random.Generator, items: Sequence, weights: Sequence[float] | None = None):
+    if weights is None:
+        return items[int(rng.integers(len(items)))]
+    p = np.asarray(weights, np.float64)
+    return items[int(rng.choice(len(items), p=p / p.sum()))]
+
+
+# --------------------------------------------------------------------------------------------
 # Small helpers: noise, shapes, compositing
 # --------------------------------------------------------------------------------------------
 
@@ -155,7 +318,7 @@ def _grain_tile(size: int = 2048) -> np.ndarray:
 
 def _grain(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Fine per-pixel texture noise (h, w) ~ N(0,1): a random window of a fixed tile."""
-    tile = _grain_tile()
+    tile = _grain_tile() if max(h, w) <= 2048 else _grain_tile(4096)  # large frames (wide_view)
     t = tile.shape[0]
     if h > t or w > t:
         tile = np.tile(tile, (h // t + 1, w // t + 1))
@@ -524,12 +687,14 @@ class Scene:
     pad_rgb: np.ndarray | None = None
     forbidden: list = field(default_factory=list)  # resistor boxes (+ margin): nothing else goes there
     res: float = 1.0  # drawing resolution relative to the final frame (pixel limits scale with it)
+    style: ResistorStyle = _BASE
+    negatives: list = field(default_factory=list)  # (kind, box) of each hard negative drawn (never labelled)
 
 
 def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec]) -> np.ndarray:
     """Solder mask with copper under it, exposed pads/solder, vias and silkscreen (incl. text)."""
-    names = list(_MASK_COLOURS)
-    name = names[rng.choice(len(names), p=[0.45, 0.15, 0.15, 0.15, 0.10])]
+    st = sc.style
+    name = _pick(rng, st.mask_colours, st.mask_weights)
     lo, hi = _MASK_COLOURS[name]
     col = np.array([rng.uniform(a, b) for a, b in zip(lo, hi)], np.float32)
     px = sc.res
@@ -574,7 +739,7 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
     solder_a = np.zeros((h, w), np.float32)
     hole_a = np.zeros((h, w), np.float32)
     tent = np.zeros((h, w), np.float32)
-    for _ in range(int(rng.integers(2, 9))):  # empty footprints / test pads
+    for _ in range(_count(rng, st.pads)):  # empty footprints / test pads
         pl = float(np.clip(rng.uniform(0.3, 1.2) * s, 20 * px, 260 * px))
         pwid = float(np.clip(rng.uniform(0.3, 1.0) * s, 20 * px, 220 * px))
         ang = sc.board_angle + float(rng.choice([0, 90]))
@@ -589,8 +754,8 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
                 yy, xx = np.mgrid[0 : int(pwid), 0 : int(pl)].astype(np.float32)
                 dome = 1 - ((xx - pl / 2) / (0.42 * pl)) ** 2 - ((yy - pwid / 2) / (0.42 * pwid)) ** 2
                 _stamp(solder_a, np.clip(dome * 3, 0, 1), ang, *c)
-            _stamp(metal_a, np.ones((int(pwid), int(pl)), np.float32), ang, *c)
-    for _ in range(int(rng.integers(1, 10))):  # vias
+            sc.negatives.append(("pad", _stamp(metal_a, np.ones((int(pwid), int(pl)), np.float32), ang, *c)))
+    for _ in range(_count(rng, st.vias)):  # vias and test points
         rad = float(np.clip(rng.uniform(0.15, 0.35) * s, 7 * px, 70 * px))
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         if not _free((cx - rad, cy - rad, cx + rad, cy + rad), sc.forbidden, 4 * px):
@@ -618,7 +783,7 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
     silk = np.zeros((h, w), np.float32)
     silk_col = np.array([235, 235, 228], np.float32) if rng.random() < 0.85 else np.array([230, 215, 120], np.float32)
     lw = max(2, int(np.clip(0.12 * s, 3 * px, 22 * px)))
-    for _ in range(int(rng.integers(0, 5))):
+    for _ in range(_count(rng, st.silk_lines)):
         p0 = np.array([rng.uniform(0, w), rng.uniform(0, h)])
         ang = math.radians(sc.board_angle + float(rng.choice([0, 90])))
         p1 = p0 + rng.uniform(0.1, 0.4) * diag * np.array([math.cos(ang), -math.sin(ang)])
@@ -629,13 +794,13 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
             oh = sp.width * rng.uniform(1.5, 1.9)
             corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ _rot(sp.angle).T + [sp.cx, sp.cy]
             cv2.polylines(silk, [np.round(corners).astype(np.int32)], True, 1.0, lw, cv2.LINE_AA)
-    for _ in range(int(rng.integers(1, 6))):
+    for _ in range(_count(rng, st.silk_texts)):
         mask = _stroke_text_mask(rng, _silk_text(rng), float(np.clip(rng.uniform(0.5, 1.1) * s, 24 * px, 120 * px)))
         ang = sc.board_angle + float(rng.choice([0, 90, -90], p=[0.6, 0.25, 0.15]))
         for _try in range(6):
             cx, cy = rng.uniform(0, w), rng.uniform(0, h)
             if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8 * px):
-                _stamp(silk, mask, ang, cx, cy)
+                sc.negatives.append(("silk_text", _stamp(silk, mask, ang, cx, cy)))
                 break
     if silk.any():
         if rng.random() < 0.5:  # worn / dotty print
@@ -646,8 +811,7 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
 
 
 def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.ndarray:
-    choices = [(85, 105, 128), (88, 118, 96), (112, 112, 112), (190, 180, 160), (60, 62, 66), (205, 205, 200)]
-    col = np.array(choices[rng.integers(len(choices))], np.float32) * rng.uniform(0.85, 1.1)
+    col = np.array(_pick(rng, sc.style.mat_colours), np.float32) * rng.uniform(0.85, 1.1)
     img = np.empty((h, w, 3), np.float32)
     img[:] = col
     low = cv2.resize(_fbm(rng, h // 4, w // 4, (80, 20, 5), (1.0, 0.5, 0.5)), (w, h), interpolation=cv2.INTER_LINEAR)
@@ -669,13 +833,13 @@ def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
         img *= _c3(1 - 0.25 * lines)
     tcol = np.array([240, 240, 235], np.float32) if col.mean() < 140 else np.array([40, 40, 45], np.float32)
     txt = np.zeros((h, w), np.float32)
-    for _ in range(int(rng.integers(0, 4))):
+    for _ in range(_count(rng, sc.style.silk_texts)):
         mask = _stroke_text_mask(rng, _silk_text(rng), float(rng.uniform(25, 90) * sc.res))
         ang = sc.board_angle + float(rng.choice([0, 90]))
         for _try in range(6):
             cx, cy = rng.uniform(0, w), rng.uniform(0, h)
             if _free(_rotated_bbox(ang, mask.shape[1], mask.shape[0], cx, cy), sc.forbidden, 8 * sc.res):
-                _stamp(txt, mask, ang, cx, cy)
+                sc.negatives.append(("mat_text", _stamp(txt, mask, ang, cx, cy)))
                 break
     img += (tcol - img) * _c3(cv2.GaussianBlur(txt, (0, 0), 1.0) * 0.85)
     return img
@@ -683,7 +847,7 @@ def _mat_background(rng: np.random.Generator, sc: Scene, h: int, w: int) -> np.n
 
 def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, pockets: list) -> np.ndarray:
     """Paper or black embossed carrier tape along the board angle + 90 degrees, with pockets."""
-    paper = rng.random() < 0.55
+    paper = rng.random() < sc.style.tape_paper_prob
     a = _rot(sc.board_angle + 90)  # the tape runs along the rotated x axis
     px = sc.res
     if paper:
@@ -753,20 +917,21 @@ def _shift(img: np.ndarray, d: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool, zoom: float = 1.0) -> ResistorSpec | None:
+def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool, zoom: float = 1.0,
+                     st: ResistorStyle = _BASE) -> ResistorSpec | None:
     _, lmm, wmm = pkg
     length = lmm * scale * rng.uniform(0.97, 1.03)
     width = length * (wmm / lmm) * rng.uniform(0.93, 1.07)
     cap_frac = rng.uniform(0.12, 0.2)
     inner_w = length * (1 - 2 * cap_frac) * 0.9 - 6
     inner_h = width * 0.78
-    font = MARKING_FONTS[rng.integers(len(MARKING_FONTS))]
+    font = _pick(rng, st.fonts)
     hscale = rng.uniform(0.72, 1.08)
     tracking = rng.uniform(0.03, 0.22)
-    target = rng.uniform(MIN_CHAR_PX, MAX_CHAR_PX) * zoom
+    target = rng.uniform(*st.char_px) * zoom
     adv = _font_advance_ratio(font) * hscale
     for _ in range(20):
-        text = _marking(rng)
+        text = _marking(rng, weights=st.marking_weights)
         n = len(text)
         per_h = n * adv * 1.08 + tracking * (n - 1)  # text width per unit of char height
         char_h = min(target, inner_h * 0.8, inner_w / per_h)
@@ -782,30 +947,32 @@ def _body_box(sp: ResistorSpec) -> tuple[float, float, float, float]:
     return _rotated_bbox(sp.angle, sp.length, sp.width, sp.cx, sp.cy)
 
 
-def _sample_angle(rng: np.random.Generator, board_angle: float) -> float:
-    if rng.random() < 0.55:
+def _sample_angle(rng: np.random.Generator, board_angle: float, aligned_prob: float = 0.55) -> float:
+    if rng.random() < aligned_prob:
         a = board_angle + rng.normal(0, 2.0)
     else:
         a = rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG)
     return float(np.clip(a, -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
 
 
-def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float) -> tuple[float, float, list[ResistorSpec], list]:
+def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float,
+            st: ResistorStyle = _BASE) -> tuple[float, float, list[ResistorSpec], list]:
     """Frame scale, board angle, placed resistors and (for tape) the pockets."""
     pkg_i = int(rng.integers(len(PACKAGES)))
     main = PACKAGES[pkg_i]
-    body0 = rng.uniform(MIN_BODY_PX, MAX_BODY_PX) * zoom
+    lo_px, hi_px = st.body_px
+    body0 = rng.uniform(lo_px, hi_px) * zoom
     scale = body0 / main[1]
     board_angle = float(rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG))
-    n_want = int(rng.choice([1, 2, 3], p=[0.3, 0.4, 0.3]))
-    allowed = [p for p in PACKAGES if MIN_BODY_PX * zoom * 1.03 <= p[1] * scale <= MAX_BODY_PX * zoom * 0.97] or [main]
+    n_want = _count(rng, st.resistor_counts)
+    allowed = [p for p in PACKAGES if lo_px * zoom * 1.03 <= p[1] * scale <= hi_px * zoom * 0.97] or [main]
     specs: list[ResistorSpec] = []
     pockets: list = []
     margin_img = 6.0
     if kind == "tape":
         sp0 = None
         for _ in range(5):
-            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom)
+            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st)
             if sp0 is not None:
                 break
         if sp0 is None:
@@ -828,7 +995,7 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float) ->
         for idx in order:
             if len(specs) >= n_want:
                 break
-            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom) if specs else sp0
+            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st) if specs else sp0
             if sp is None:
                 continue
             sp.angle = float(np.clip(board_angle + rng.normal(0, 2.5), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
@@ -845,7 +1012,8 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float) ->
     for _ in range(n_want):
         for _try in range(25):
             pkg = main if rng.random() < 0.65 else allowed[rng.integers(len(allowed))]
-            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle), soldered=(kind == "pcb"), zoom=zoom)
+            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle, st.aligned_prob), soldered=(kind == "pcb"),
+                                  zoom=zoom, st=st)
             if sp is None:
                 continue
             sp.cx, sp.cy = float(rng.uniform(0, w)), float(rng.uniform(0, h))
@@ -868,11 +1036,10 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float) ->
 
 
 def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, taken: list) -> None:
+    """Unlabelled parts: plain chip capacitors and SOT/SOIC packages (often with laser-marked text)."""
     h, w = img.shape[:2]
-    s = sc.scale
-    n_caps = int(rng.integers(0, 4))
-    n_ics = int(rng.integers(0, 3)) if sc.kind == "pcb" else int(rng.integers(0, 2))
-    items = ["cap"] * n_caps + ["ic"] * n_ics
+    s, st = sc.scale, sc.style
+    items = ["cap"] * _count(rng, st.caps) + ["ic"] * _count(rng, st.ics)
     for it in items:
         for _try in range(8):
             ang = sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, 1.5) if sc.kind == "pcb" else rng.uniform(-90, 90)
@@ -899,11 +1066,90 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
                                     sc.pad_rgb if sc.kind == "pcb" else None, 0.0, sc.light, ang)
             else:
                 patch = _ic_patch(rng, length, width, pins, sc.pad_rgb if sc.kind == "pcb" else None, sc.light, ang)
+                if rng.random() < st.ic_marking_prob:
+                    _mark_ic(rng, patch, length, width, st)
             ph, pw = patch.top.shape[:2]
             a, t = _xform(ang, pw, ph, cx, cy)
             _composite(img, patch, a, t, 0.45)
             taken.append(bb)
+            sc.negatives.append((it, _rotated_bbox(ang, pw, ph, cx, cy)))
             break
+
+
+_IC_CODES = ("LM358", "2N7002", "BC847", "78L05", "NE555", "TL431", "AMS1117", "A7W", "1AM", "S4", "PJ", "T04")
+
+
+def _mark_ic(rng: np.random.Generator, patch: Patch, length: float, width: float, st: ResistorStyle) -> None:
+    """Laser-marked (light grey) or printed (white) part code on an IC body: text that is not a resistor."""
+    text = str(_pick(rng, _IC_CODES)) if rng.random() < 0.6 else "".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), size=int(rng.integers(2, 6))))
+    char_h = width * rng.uniform(0.16, 0.3)
+    adv = _font_advance_ratio(font := _pick(rng, st.fonts))
+    char_h = min(char_h, 0.8 * length / (len(text) * adv * 1.15))
+    if char_h < 6:
+        return
+    glyphs = _render_glyphs(text, font, char_h, 1.0, 0.08)
+    _n, gh, gw = glyphs.shape
+    ph = patch.top.shape[0]
+    ox, oy = round(14 + (length - gw) / 2), round((ph - gh) / 2)
+    if ox < 14 or oy < (ph - width) / 2 or gw > patch.top.shape[1] - 2 * 14:
+        return
+    v = rng.uniform(110, 170) if rng.random() < 0.7 else rng.uniform(190, 230)
+    _with_text(rng, patch, glyphs, ox, oy, np.array([v, v, v], np.float32))
+
+
+_LABEL_WORDS = ("LOT", "QTY", "P/N", "D/C", "REEL", "PASS", "QC", "ESD", "ROHS", "REV", "MSL")
+
+
+def _label_lines(rng: np.random.Generator) -> list[str]:
+    """Text of a sticker: lot/part/value lines, sometimes with resistor-like codes (hard negatives)."""
+    lines = []
+    for _ in range(int(rng.integers(1, 4))):
+        r = rng.random()
+        if r < 0.4:
+            lines.append(f"{_pick(rng, _LABEL_WORDS)} {rng.integers(10, 99999)}")
+        elif r < 0.7:
+            lines.append(f"{_marking(rng)} {_pick(rng, ('1%', '5%', '0603', '0805', '1206', 'F', 'J'))}")
+        else:
+            lines.append("".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ-"), size=int(rng.integers(4, 12)))))
+    return lines
+
+
+def _place_labels(rng: np.random.Generator, sc: Scene, img: np.ndarray, zoom: float) -> None:
+    """Paper stickers with printed text (TrueType, like the markings), never where a resistor is."""
+    h, w = img.shape[:2]
+    for _ in range(_count(rng, sc.style.labels)):
+        lines = _label_lines(rng)
+        font = _pick(rng, sc.style.fonts)
+        char_h = rng.uniform(18, 40) * zoom
+        f = _font(font, max(8, round(char_h / _font_cap_ratio(font))))
+        lh = round(char_h * 1.7)
+        pad = round(char_h * rng.uniform(0.5, 1.0))
+        tw = max(round(f.getlength(t)) for t in lines)
+        pw, ph = tw + 2 * pad, lh * len(lines) + 2 * pad - round(0.5 * char_h)
+        ang = sc.board_angle + float(rng.normal(0, 4)) + float(rng.choice([0, 90]))
+        for _try in range(8):
+            cx, cy = rng.uniform(0, 1) * w, rng.uniform(0, 1) * h
+            bb = _rotated_bbox(ang, pw + 24, ph + 24, cx, cy)
+            if _free(bb, sc.forbidden, 4):
+                break
+        else:
+            continue
+        text = Image.new("L", (pw, ph), 0)
+        dr = ImageDraw.Draw(text)
+        for k, t in enumerate(lines):
+            dr.text((pad, pad + k * lh + char_h), t, font=f, fill=255, anchor="ls")
+        ink = cv2.GaussianBlur(np.asarray(text, np.float32) / 255.0, (0, 0), 0.6)
+        paper = np.array(_pick(rng, ((238, 236, 228), (240, 225, 120), (235, 240, 245), (245, 190, 120))), np.float32) * rng.uniform(0.85, 1.0)
+        lum = 1 + 0.03 * _smooth(rng, ph, pw, 30) + 0.02 * _grain(rng, ph, pw)
+        rgb = _tint(lum, paper) * _c3(1 - 0.85 * ink)
+        alpha = _rrect_alpha((np.arange(pw, dtype=np.float32) + 0.5)[None, :], (np.arange(ph, dtype=np.float32) + 0.5)[:, None],
+                             1, 1, pw - 1, ph - 1, r=pad * 0.5)
+        m = 12
+        patch = Patch(top=np.pad(_premult(np.clip(rgb, 0, 255), alpha), ((m, m), (m, m), (0, 0))))
+        patch.shadow = _shadow_of(patch.top[..., 3].copy(), _rot(ang).T, sc.light * 0.5, 2.0)
+        a, t = _xform(ang, pw + 2 * m, ph + 2 * m, cx, cy)
+        _composite(img, patch, a, t, 0.35)
+        sc.negatives.append(("label", bb))
 
 
 # --------------------------------------------------------------------------------------------
@@ -911,7 +1157,7 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
 # --------------------------------------------------------------------------------------------
 
 
-def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndarray:
+def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: ResistorStyle = _BASE) -> np.ndarray:
     """Uneven light, colour cast, glare, lens blur, sensor noise and tone curve; float in, uint8 out."""
     h, w = img.shape[:2]
     sh, sw = h // 8, w // 8
@@ -920,18 +1166,18 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
     ys = ys / sh - 0.5
     # uneven light: a gradient, vignetting and a broad soft hot spot
     ang = rng.uniform(0, 2 * math.pi)
-    gain = 1 + rng.uniform(0.05, 0.35) * (xs * math.cos(ang) + ys * math.sin(ang))
-    gain *= 1 - rng.uniform(0.1, 0.45) * (xs**2 + ys**2) * 2
+    gain = 1 + rng.uniform(*st.light_gradient) * (xs * math.cos(ang) + ys * math.sin(ang))
+    gain *= 1 - rng.uniform(*st.vignette) * (xs**2 + ys**2) * 2
     hx, hy = rng.uniform(-0.4, 0.4), rng.uniform(-0.4, 0.4)
-    gain += rng.uniform(0.0, 0.25) * np.exp(-((xs - hx) ** 2 + (ys - hy) ** 2) / (2 * rng.uniform(0.1, 0.3) ** 2))
-    gain *= rng.uniform(0.75, 1.2)
-    cast = np.array([rng.uniform(0.88, 1.1), 1.0, rng.uniform(0.85, 1.12)], np.float32)
+    gain += rng.uniform(*st.hot_spot) * np.exp(-((xs - hx) ** 2 + (ys - hy) ** 2) / (2 * rng.uniform(0.1, 0.3) ** 2))
+    gain *= rng.uniform(*st.exposure)
+    cast = np.array([rng.uniform(*st.colour_cast), 1.0, rng.uniform(*st.colour_cast)], np.float32)
     img *= cv2.resize(_tint(gain, cast), (w, h), interpolation=cv2.INTER_LINEAR)
     # glare: small bright specular spots, kept weak over the markings so they stay readable
-    for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.35, 0.35, 0.2, 0.1]))):
+    for _ in range(int(_pick(rng, range(len(st.glare_weights)), st.glare_weights))):
         gx, gy = rng.uniform(0, w), rng.uniform(0, h)
         sx, sy = rng.uniform(0.01, 0.06) * w, rng.uniform(0.01, 0.06) * h
-        amp = rng.uniform(20, 110)
+        amp = rng.uniform(*st.glare_amp)
         x0, x1 = int(max(0, gx - 3 * sx)), int(min(w, gx + 3 * sx + 1))
         y0, y1 = int(max(0, gy - 3 * sy)), int(min(h, gy + 3 * sy + 1))
         if x1 <= x0 or y1 <= y0:
@@ -944,16 +1190,16 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
                 spot[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] *= 0.25
         img[y0:y1, x0:x1] += _c3(spot)
     # optics: gaussian softness, sometimes a little defocus (disk) or motion (line) on top
-    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.4), borderType=cv2.BORDER_REFLECT)
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(*st.blur_sigma), borderType=cv2.BORDER_REFLECT)
     r = rng.random()
-    if r < 0.4:
-        if r < 0.2:  # defocus disk
+    if r < st.defocus_prob + st.motion_prob:
+        if r < st.defocus_prob:  # defocus disk
             rad = rng.uniform(1.0, 2.4)
             n = 2 * math.ceil(rad) + 1
             yy, xx = np.mgrid[0:n, 0:n] - n // 2
             k = np.clip(rad + 0.5 - np.hypot(xx, yy), 0, 1).astype(np.float32)
         else:  # mild motion
-            ln = rng.uniform(2.5, 6.0)
+            ln = rng.uniform(*st.motion_px)
             n = 2 * math.ceil(ln / 2) + 1
             k = np.zeros((n, n), np.float32)
             ma = rng.uniform(0, math.pi)
@@ -962,19 +1208,19 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list) -> np.ndar
             cv2.line(k, (round(c - p[0]), round(c - p[1])), (round(c + p[0]), round(c + p[1])), 1.0, 1, cv2.LINE_AA)
         img = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
     # sensor: signal-dependent luminance noise and coarser chroma noise
-    read, shot = rng.uniform(1.0, 4.0), rng.uniform(0.02, 0.12)
+    read, shot = rng.uniform(*st.read_noise), rng.uniform(*st.shot_noise)
     sd = cv2.sqrt(np.maximum(cv2.extractChannel(img, 1), 0) * np.float32(shot) + np.float32(read**2))
     # demosaicing correlates noise over ~2 px: half-resolution noise upsampled plus a fine part
     coarse = cv2.resize(rng.standard_normal((h // 2, w // 2), dtype=np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     noise = coarse * np.float32(1.1) + _grain(rng, h, w) * np.float32(0.5)
     noise *= sd
-    chroma = rng.standard_normal((h // 4, w // 4, 3), dtype=np.float32) * np.float32(rng.uniform(0.5, 3.0))
+    chroma = rng.standard_normal((h // 4, w // 4, 3), dtype=np.float32) * np.float32(rng.uniform(*st.chroma_noise))
     noise3 = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
     noise3 += _c3(noise)
     img += noise3
     # quantise, then a tone curve through a lookup table
     out = cv2.convertScaleAbs(np.maximum(img, 0, out=img))
-    gamma = rng.uniform(0.85, 1.1)
+    gamma = rng.uniform(*st.gamma)
     lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
     return cv2.LUT(out, lut)
 
@@ -990,89 +1236,110 @@ class RenderedFrame:
     annotation: OcrAnnotation
     jpeg_quality: int
     glyph_inks: list = field(default_factory=list)  # debug: (x0, y0, bool mask) per character shape
+    family: str = DEFAULT_FAMILY
+    negatives: list = field(default_factory=list)  # (kind, box): unlabelled look-alikes drawn in the frame
 
 
 def _rng(seed: int | Sequence[int] | np.random.Generator) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _render(rng: np.random.Generator, width: int, height: int, debug: bool = False) -> RenderedFrame:
-    h, w = height, width
-    kind = str(rng.choice(["pcb", "tape", "mat"], p=[0.6, 0.2, 0.2]))
-    zoom = w / 1280.0  # sizes are specified for 1280 px wide frames
+def _frame_size(rng: np.random.Generator, st: ResistorStyle, width: int, height: int) -> tuple[int, int]:
+    """The frame's (w, h): the requested size times the family's frame scale (multiples of 8)."""
+    lo, hi = st.frame_scale
+    if lo == hi == 1.0:
+        return width, height
+    f = rng.uniform(lo, hi)
+    return 8 * round(width * f / 8), 8 * round(height * f / 8)
+
+
+def _background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec], pockets: list) -> np.ndarray:
+    """The surface, drawn at half resolution (its features are large), then upsampled."""
+    half = Scene(kind=sc.kind, scale=sc.scale / 2, board_angle=sc.board_angle, light=sc.light / 2,
+                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5 * sc.res, style=sc.style)
+    h2, w2 = h // 2, w // 2
+    if sc.kind == "pcb":
+        img2 = _pcb_background(rng, half, h2, w2, [_halved(sp) for sp in specs])
+        sc.pad_rgb = half.pad_rgb
+    elif sc.kind == "tape":
+        img2 = _tape_background(rng, half, h2, w2, [(c / 2, (pl / 2, pwid / 2)) for c, (pl, pwid) in pockets])
+    else:
+        img2 = _mat_background(rng, half, h2, w2)
+    sc.negatives += [(k, tuple(2 * v for v in b)) for k, b in half.negatives]
+    img = cv2.resize(img2, (w, h), interpolation=cv2.INTER_LINEAR)
+    img *= _c3(1 + rng.uniform(0.02, 0.05) * _grain(rng, h, w))
+    return img
+
+
+def _render(rng: np.random.Generator, width: int, height: int, debug: bool = False, family: str = DEFAULT_FAMILY) -> RenderedFrame:
+    st = _style(family)
+    w, h = _frame_size(rng, st, width, height)
+    kind = str(_pick(rng, st.backgrounds, st.background_weights))
+    zoom = width / 1280.0  # sizes are specified for 1280 px wide (base) frames
     for _attempt in range(20):  # a frame always holds at least one resistor
-        scale, board_angle, specs, pockets = _layout(rng, kind, h, w, zoom)
+        scale, board_angle, specs, pockets = _layout(rng, kind, h, w, zoom, st)
         if specs:
             break
     else:
         raise RuntimeError(f"could not place a resistor in a {w}x{h} frame")
     la = rng.uniform(0, 2 * math.pi)
     light = np.array([math.cos(la), math.sin(la)]) * rng.uniform(3, 10)
-    sc = Scene(kind=kind, scale=scale, board_angle=board_angle, light=light, res=zoom)
+    sc = Scene(kind=kind, scale=scale, board_angle=board_angle, light=light, res=zoom, style=st)
     for sp in specs:
         x0, y0, x1, y1 = sp.box
         m = 0.08 * sp.length
         sc.forbidden.append((x0 - m, y0 - m, x1 + m, y1 + m))
-    # the background is drawn at half resolution (its features are large), then upsampled
-    half = Scene(kind=kind, scale=scale / 2, board_angle=board_angle, light=light / 2,
-                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5 * zoom)
-    h2, w2 = h // 2, w // 2
-    if kind == "pcb":
-        img2 = _pcb_background(rng, half, h2, w2, [_halved(sp) for sp in specs])
-        sc.pad_rgb = half.pad_rgb
-    elif kind == "tape":
-        img2 = _tape_background(rng, half, h2, w2, [(c / 2, (pl / 2, pwid / 2)) for c, (pl, pwid) in pockets])
-    else:
-        img2 = _mat_background(rng, half, h2, w2)
-    img = cv2.resize(img2, (w, h), interpolation=cv2.INTER_LINEAR)
-    img *= _c3(1 + rng.uniform(0.02, 0.05) * _grain(rng, h, w))
+    img = _background(rng, sc, h, w, specs, pockets)
     if kind != "tape":
         _place_distractors(rng, sc, img, taken=[])
-
+    _place_labels(rng, sc, img, zoom)
     ann = OcrAnnotation(image_path="", width=w, height=h)
-    inks = []
-    protect = []
-    for k, sp in enumerate(specs):
-        glyphs = _render_glyphs(sp.text, sp.font, sp.char_h, sp.hscale, sp.tracking)
-        g = rng.uniform(14, 42)
-        body_rgb = np.array([g, g, g], np.float32) + rng.uniform(-3, 3, 3).astype(np.float32)
-        ink_v = rng.uniform(190, 245)
-        ink_rgb = np.array([ink_v, ink_v, ink_v * rng.uniform(0.93, 1.0)], np.float32)
-        ceramic = rng.uniform(0, 0.05) * sp.width if rng.random() < 0.6 else 0.0
-        patch = _chip_patch(rng, sp.length, sp.width, sp.cap_frac, body_rgb, sp.pad_ext,
-                            sc.pad_rgb if kind == "pcb" else None, ceramic, light, sp.angle)
-        ph, pw = patch.top.shape[:2]
-        bx0, by0, bx1, by1 = patch.body
-        _n, gh, gw = glyphs.shape
-        cap_w = sp.cap_frac * sp.length
-        # the text block sits inside the overcoat, centred with a little printing offset
-        free_x = (bx1 - bx0 - 2 * cap_w) - gw
-        free_y = (by1 - by0 - 2 * ceramic) - gh
-        ox = round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0))
-        oy = round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0))
-        _with_text(rng, patch, glyphs, ox, oy, ink_rgb)
-        a, t = _xform(sp.angle, pw, ph, sp.cx, sp.cy)
-        _composite(img, patch, a, t, 0.55)
-        # ROI: the rotated body incl. end caps
-        corners = _apply(a, t, np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64))
-        roi = _clip_box((*corners.min(axis=0), *corners.max(axis=0)), w, h)
-        ann.shapes.append(Shape(ROI_LABEL, *roi, group_id=k, text=sp.text))
-        protect.append(roi)
-        for i, ch in enumerate(sp.text):
-            ys, xs = np.nonzero(glyphs[i] > 0.5)
-            pts = np.stack([xs + ox + 0.5, ys + oy + 0.5], axis=1).astype(np.float64)
-            q = _apply(a, t, pts)
-            e = 0.5 * (abs(a[0, 0]) + abs(a[0, 1]))  # half extent of a rotated ink pixel
-            cb = _clip_box((q[:, 0].min() - e, q[:, 1].min() - e, q[:, 0].max() + e, q[:, 1].max() + e), w, h)
-            ann.shapes.append(Shape(ch, *cb, group_id=k))
-            if debug:  # the glyph's alpha warped onto the frame by the same path as the pixels
-                full = np.zeros((ph, pw), np.float32)
-                full[oy : oy + gh, ox : ox + gw] = glyphs[i]
-                (gx0, gy0, gx1, gy1), m = _warp_region((h, w), a, t, pw, ph)
-                inks.append((gx0, gy0, _warp(full, m, (gx1 - gx0, gy1 - gy0)) > 0.5))
-    image = _camera(rng, img, protect)
-    quality = int(rng.integers(60, 96))
-    return RenderedFrame(image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks)
+    inks: list = []
+    protect = [_draw_resistor(rng, sc, img, sp, k, ann, inks if debug else None) for k, sp in enumerate(specs)]
+    image = _camera(rng, img, protect, st)
+    quality = int(rng.integers(int(st.jpeg_quality[0]), int(st.jpeg_quality[1]) + 1))
+    return RenderedFrame(image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks, family=family, negatives=sc.negatives)
+
+
+def _draw_resistor(rng: np.random.Generator, sc: Scene, img: np.ndarray, sp: ResistorSpec, k: int, ann: OcrAnnotation,
+                   inks: list | None) -> tuple[float, float, float, float]:
+    """Draw one labelled resistor and append its ROI and character shapes to ``ann``; returns the ROI box."""
+    st, (h, w) = sc.style, img.shape[:2]
+    glyphs = _render_glyphs(sp.text, sp.font, sp.char_h, sp.hscale, sp.tracking)
+    body_rgb = np.array(_pick(rng, st.body_colours), np.float32) * rng.uniform(*st.body_brightness)
+    body_rgb += rng.uniform(-3, 3, 3).astype(np.float32)
+    ink_rgb = np.clip(np.array(_pick(rng, st.ink_colours), np.float32) * rng.uniform(*st.ink_brightness), 0, 255)
+    ceramic = rng.uniform(0, 0.05) * sp.width if rng.random() < 0.6 else 0.0
+    patch = _chip_patch(rng, sp.length, sp.width, sp.cap_frac, np.maximum(body_rgb, 4), sp.pad_ext,
+                        sc.pad_rgb if sc.kind == "pcb" else None, ceramic, sc.light, sp.angle)
+    ph, pw = patch.top.shape[:2]
+    bx0, by0, bx1, by1 = patch.body
+    _n, gh, gw = glyphs.shape
+    cap_w = sp.cap_frac * sp.length
+    # the text block sits inside the overcoat, centred with a little printing offset
+    free_x = (bx1 - bx0 - 2 * cap_w) - gw
+    free_y = (by1 - by0 - 2 * ceramic) - gh
+    ox = round(bx0 + cap_w + free_x / 2 + rng.uniform(-0.25, 0.25) * max(free_x, 0))
+    oy = round(by0 + ceramic + free_y / 2 + rng.uniform(-0.2, 0.2) * max(free_y, 0))
+    _with_text(rng, patch, glyphs, ox, oy, ink_rgb)
+    a, t = _xform(sp.angle, pw, ph, sp.cx, sp.cy)
+    _composite(img, patch, a, t, 0.55)
+    # ROI: the rotated body incl. end caps
+    corners = _apply(a, t, np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], np.float64))
+    roi = _clip_box((*corners.min(axis=0), *corners.max(axis=0)), w, h)
+    ann.shapes.append(Shape(ROI_LABEL, *roi, group_id=k, text=sp.text))
+    e = 0.5 * (abs(a[0, 0]) + abs(a[0, 1]))  # half extent of a rotated ink pixel
+    for i, ch in enumerate(sp.text):
+        ys, xs = np.nonzero(glyphs[i] > 0.5)
+        q = _apply(a, t, np.stack([xs + ox + 0.5, ys + oy + 0.5], axis=1).astype(np.float64))
+        cb = _clip_box((q[:, 0].min() - e, q[:, 1].min() - e, q[:, 0].max() + e, q[:, 1].max() + e), w, h)
+        ann.shapes.append(Shape(ch, *cb, group_id=k))
+        if inks is not None:  # the glyph's alpha warped onto the frame by the same path as the pixels
+            full = np.zeros((ph, pw), np.float32)
+            full[oy : oy + gh, ox : ox + gw] = glyphs[i]
+            (gx0, gy0, gx1, gy1), m = _warp_region((h, w), a, t, pw, ph)
+            inks.append((gx0, gy0, _warp(full, m, (gx1 - gx0, gy1 - gy0)) > 0.5))
+    return roi
 
 
 def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: int, oy: int, ink_rgb: np.ndarray) -> Patch:
@@ -1099,16 +1366,23 @@ def _clip_box(b, w: int, h: int) -> tuple[float, float, float, float]:
             round(float(np.clip(x1, 0, w)), 2), round(float(np.clip(y1, 0, h)), 2))
 
 
-def render_resistor_frame(seed: int | Sequence[int], width: int = 1280, height: int = 960) -> tuple[np.ndarray, OcrAnnotation]:
-    """One synthetic frame: RGB uint8 (height, width, 3) and its annotation (``image_path`` empty)."""
-    fr = _render(_rng(seed), width, height)
+def render_resistor_frame(seed: int | Sequence[int], width: int = 1280, height: int = 960,
+                          family: str = DEFAULT_FAMILY) -> tuple[np.ndarray, OcrAnnotation]:
+    """One synthetic frame of ``family``: RGB uint8 and its annotation (``image_path`` empty).
+
+    The frame is (height, width) times the family's frame scale (``wide_view`` frames are larger);
+    the annotation is in the frame's own pixel coordinates.
+    """
+    fr = _render(_rng(seed), width, height, family=family)
     return fr.image, fr.annotation
 
 
-def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, height: int = 960) -> RenderedFrame:
+def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, height: int = 960,
+                                family: str = DEFAULT_FAMILY) -> RenderedFrame:
     """Like ``render_resistor_frame`` (same pixels) plus, per character shape, its ink mask in frame
-    coordinates as ``(x0, y0, mask)``: the glyph's alpha warped onto the frame, thresholded at 0.5."""
-    return _render(_rng(seed), width, height, debug=True)
+    coordinates as ``(x0, y0, mask)``: the glyph's alpha warped onto the frame, thresholded at 0.5;
+    and the boxes of the unlabelled hard negatives (``negatives``)."""
+    return _render(_rng(seed), width, height, debug=True, family=family)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1116,9 +1390,9 @@ def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, he
 # --------------------------------------------------------------------------------------------
 
 
-def _write_one(job: tuple[str, int, int, int, int]) -> str:
-    out_dir, seed, i, width, height = job
-    fr = _render(np.random.default_rng([seed, i]), width, height)
+def _write_one(job: tuple[str, int, int, int, int, str]) -> str:
+    out_dir, seed, i, width, height, family = job
+    fr = _render(np.random.default_rng([seed, i]), width, height, family=family)
     name = f"res_{i:06d}"
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, fr.jpeg_quality])
     if not ok:
@@ -1131,15 +1405,21 @@ def _write_one(job: tuple[str, int, int, int, int]) -> str:
 
 
 def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = 1280,
-                              height: int = 960, progress: bool = True) -> list[str]:
-    """Write ``res_{i:06d}.jpg`` + ``.json`` for i < num_frames into ``out_dir``; returns the names.
+                              height: int = 960, progress: bool = True, families: Sequence[str] | None = None) -> list[str]:
+    """Write ``res_{i:06d}.jpg`` + ``.json`` for i < num_frames and ``families.csv`` into ``out_dir``;
+    returns the names.
 
-    Frame i draws from ``default_rng([seed, i])`` only, so the files do not depend on ``workers``.
+    Frame i draws from ``default_rng([seed, i])`` only and shows family ``families[i % len(families)]``
+    (``None``: ``DEFAULT_TRAIN_FAMILIES``), so the files do not depend on ``workers``. Unknown family
+    names raise ``ValueError`` before anything is written.
     """
+    names = resolve_families(families)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), int(seed), i, int(width), int(height)) for i in range(int(num_frames))]
-    return list(imap_ordered(_write_one, jobs, workers, desc="synth resistors", unit="frame", progress=progress, chunksize=1))
+    jobs = [(str(out_dir), int(seed), i, int(width), int(height), names[i % len(names)]) for i in range(int(num_frames))]
+    done = list(imap_ordered(_write_one, jobs, workers, desc="synth resistors", unit="frame", progress=progress, chunksize=1))
+    write_families(out_dir, [(name, job[-1]) for name, job in zip(done, jobs)])
+    return done
 
 
 # --------------------------------------------------------------------------------------------
@@ -1147,28 +1427,63 @@ def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers
 # --------------------------------------------------------------------------------------------
 
 
-def draw_annotation(image: np.ndarray, ann: OcrAnnotation) -> np.ndarray:
-    """A copy of ``image`` with ROI boxes (green), character boxes (red) and the ROI text."""
+def draw_annotation(image: np.ndarray, ann: OcrAnnotation, scale: float = 1.0) -> np.ndarray:
+    """A copy of ``image`` with ROI boxes (green), character boxes (red) and the ROI text; ``scale``
+    thickens lines and text (for thumbnails)."""
     out = image.copy()
+    t_roi, t_chr = max(1, round(3 * scale)), max(1, round(2 * scale))
     for s in ann.shapes:
         p0 = (round(s.x1), round(s.y1))
         p1 = (round(s.x2), round(s.y2))
         if s.is_roi:
-            cv2.rectangle(out, p0, p1, (0, 255, 0), 3)
-            cv2.putText(out, s.text or "", (p0[0], max(30, p0[1] - 10)), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (0, 255, 0), 4, cv2.LINE_AA)
+            cv2.rectangle(out, p0, p1, (0, 255, 0), t_roi)
+            cv2.putText(out, s.text or "", (p0[0], max(round(30 * scale), p0[1] - round(10 * scale))), cv2.FONT_HERSHEY_SIMPLEX,
+                        1.5 * scale, (0, 255, 0), max(1, round(4 * scale)), cv2.LINE_AA)
         else:
-            cv2.rectangle(out, p0, p1, (255, 0, 0), 2)
+            cv2.rectangle(out, p0, p1, (255, 0, 0), t_chr)
     return out
 
 
-def main() -> None:
-    from components.data.contact_sheet import contact_sheet, save_png
+def family_sheet(frames: Sequence[tuple[str, list[np.ndarray]]], thumb_width: int = 300) -> np.ndarray:
+    """One row per family: its name on a band, then its frames side by side (RGB uint8)."""
+    from components.data.contact_sheet import contact_sheet
 
-    frames = [render_resistor_frame([0, i]) for i in range(12)]
-    docs = Path(__file__).resolve().parents[2] / "docs"
-    save_png(contact_sheet([f[0] for f in frames], cols=4, thumb_width=480), docs / "synthetic_resistors.png")
-    save_png(contact_sheet([draw_annotation(*f) for f in frames], cols=4, thumb_width=480), docs / "synthetic_resistors_annotated.png")
-    print(f"wrote {docs / 'synthetic_resistors.png'} and {docs / 'synthetic_resistors_annotated.png'}")
+    rows = []
+    for name, images in frames:
+        row = contact_sheet(list(images), cols=len(images), thumb_width=thumb_width)
+        band = np.full((30, row.shape[1], 3), 255, np.uint8)
+        tag = f"{name} (held out)" if name in DEFAULT_OOD_FAMILIES else name
+        cv2.putText(band, tag, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+        rows.append(np.vstack([band, row]))
+    return np.vstack(rows)
+
+
+def _save_small_png(image: np.ndarray, path: Path, max_bytes: int = 2_000_000) -> None:
+    """PNG under ``max_bytes``: full colour when it fits, else a 256-colour palette (dithered)."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", optimize=True)
+    if buf.tell() > max_bytes:
+        buf = io.BytesIO()
+        Image.fromarray(image).quantize(colors=256).save(buf, format="PNG", optimize=True)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def main(per_family: int = 4) -> None:
+    """Contact sheets of every family (plain and annotated) under ``docs/synth/``, and ms per frame."""
+    import time
+
+    rendered = []
+    for j, name in enumerate(FAMILIES):
+        t0 = time.perf_counter()
+        frames = [render_resistor_frame([0, 100 * j + i], family=name) for i in range(per_family)]
+        ms = (time.perf_counter() - t0) * 1000 / per_family
+        print(f"{name:14s} {ms:6.0f} ms/frame  {frames[0][0].shape[1]}x{frames[0][0].shape[0]}")
+        rendered.append((name, frames))
+    out = Path(__file__).resolve().parents[2] / "docs" / "synth"
+    out.mkdir(parents=True, exist_ok=True)
+    _save_small_png(family_sheet([(n, [f[0] for f in fs]) for n, fs in rendered]), out / "resistor_families.png")
+    _save_small_png(family_sheet([(n, [draw_annotation(*f, scale=f[0].shape[1] / 900) for f in fs]) for n, fs in rendered]), out / "resistor_families_annotated.png")
+    print(f"wrote {out / 'resistor_families.png'} and {out / 'resistor_families_annotated.png'}")
 
 
 if __name__ == "__main__":

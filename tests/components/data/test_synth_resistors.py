@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
+from components.data.families import FAMILIES_FILE, read_families
 from components.data.ocr_format import (
     CHAR_CLASSES,
     MAX_TEXT_LEN,
@@ -14,7 +16,14 @@ from components.data.ocr_format import (
     read_labelme,
 )
 from components.data.synth_resistors import (
+    DEFAULT_FAMILY,
+    DEFAULT_OOD_FAMILIES,
+    DEFAULT_TRAIN_FAMILIES,
     EIA96_LETTERS,
+    FAMILIES,
+    HELD_OUT_FONTS,
+    TRAIN_FONTS,
+    ResistorStyle,
     _marking,
     generate_resistor_dataset,
     render_resistor_frame,
@@ -141,7 +150,126 @@ def test_dataset_is_identical_for_any_worker_count(tmp_path):
             assert (tmp_path / "a" / f"{name}{ext}").read_bytes() == (tmp_path / "b" / f"{name}{ext}").read_bytes()
         ann = read_labelme(tmp_path / "a" / f"{name}.json")
         assert ann.image_path == f"{name}.jpg" and (ann.width, ann.height) == (W, H)
-    # frame i of the dataset is render_resistor_frame([seed, i]) (before JPEG)
-    _, ann1 = render_resistor_frame([5, 1], W, H)
+    # frame i of the dataset is render_resistor_frame([seed, i]) of the i-th default family (before JPEG)
+    _, ann1 = render_resistor_frame([5, 1], W, H, family=DEFAULT_TRAIN_FAMILIES[1])
     assert read_labelme(tmp_path / "a" / "res_000001.json").shapes == ann1.shapes
     assert not list((tmp_path / "a").glob(".*"))  # no temporary files left behind
+
+
+# --------------------------------------------------------------------------------------------
+# Style families
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def family_frames():
+    """One full-size debug frame per family (the seed differs per family)."""
+    return {name: render_resistor_frame_debug([21, j], FULL_W, FULL_H, family=name) for j, name in enumerate(FAMILIES)}
+
+
+def _overlaps(a, b) -> bool:
+    return not (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+
+
+def test_every_family_renders_valid_annotations(family_frames):
+    for name, fr in family_frames.items():
+        st = FAMILIES[name]
+        ann, (h, w) = fr.annotation, fr.image.shape[:2]
+        assert fr.family == name and fr.image.dtype == np.uint8
+        assert (ann.width, ann.height) == (w, h)
+        lo, hi = st.frame_scale
+        assert FULL_W * lo - 8 <= w <= FULL_W * hi + 8 and abs(w / h - FULL_W / FULL_H) < 0.02, name
+        assert 1 <= len(ann.rois) <= st.resistor_counts[1], name
+        lum = fr.image.astype(np.float32).mean(axis=2)
+        chars = [s for s in ann.shapes if not s.is_roi]
+        assert len(chars) == len(fr.glyph_inks)
+        for r in ann.rois:
+            assert 0 < r.x1 < r.x2 < w and 0 < r.y1 < r.y2 < h, name
+            assert r.text and "".join(c.label for c in ann.chars_of(r.group_id)) == r.text, name
+            for c in ann.chars_of(r.group_id):
+                assert c.label in CHAR_CLASSES
+                assert r.x1 <= c.x1 < c.x2 <= r.x2 and r.y1 <= c.y1 < c.y2 <= r.y2, name
+                inner = lum[int(c.y1) : int(np.ceil(c.y2)), int(c.x1) : int(np.ceil(c.x2))]
+                assert np.percentile(inner, 95) - np.percentile(inner, 10) > 25, (name, c.label)  # legible ink
+        for s, (x0, y0, mask) in zip(chars, fr.glyph_inks):
+            ys, xs = np.nonzero(mask)
+            cx, cy = xs + x0 + 0.5, ys + y0 + 0.5
+            inside = (cx >= s.x1) & (cx <= s.x2) & (cy >= s.y1) & (cy <= s.y2)
+            assert inside.mean() >= 0.98, (name, s.label)
+            assert (s.x2 - s.x1) * (s.y2 - s.y1) <= 2.0 * (np.ptp(cx) + 1) * (np.ptp(cy) + 1), (name, s.label)
+
+
+def test_wide_view_frames_are_larger_and_hold_many_resistors(family_frames):
+    fr = family_frames["wide_view"]
+    assert fr.image.shape[1] >= 1.5 * FULL_W - 8 and fr.annotation.width == fr.image.shape[1]
+    assert len(fr.annotation.rois) >= 3
+    img, ann = render_resistor_frame([4, 0], W, H, family="wide_view")  # the scale applies to any requested size
+    assert img.shape[1] >= 1.5 * W - 8 and (ann.width, ann.height) == (img.shape[1], img.shape[0])
+
+
+def test_hard_negatives_are_drawn_but_never_annotated(family_frames):
+    kinds = set()
+    for name, fr in family_frames.items():
+        rois = [(r.x1, r.y1, r.x2, r.y2) for r in fr.annotation.rois]
+        # only resistor ROIs and their characters are labelled, one group per ROI
+        assert {s.group_id for s in fr.annotation.shapes} == {r.group_id for r in fr.annotation.rois}
+        for kind, box in fr.negatives:
+            kinds.add(kind)
+            assert not any(_overlaps(box, r) for r in rois), (name, kind, box)
+    assert {"silk_text", "label", "cap", "ic", "pad"} <= kinds
+    # every family can draw look-alikes: text (silkscreen, printed words or stickers) and/or other parts
+    for name, st in FAMILIES.items():
+        assert st.labels[1] >= 1 and (st.silk_texts[1] >= 1 or "tape" in st.backgrounds), name
+        assert st.caps[1] >= 1 or st.backgrounds == ("tape",), name
+
+
+def test_family_is_deterministic_per_seed():
+    for name in ("label_clutter", "phone_jpeg"):
+        a_img, a_ann = render_resistor_frame([3, 1], W, H, family=name)
+        b_img, b_ann = render_resistor_frame([3, 1], W, H, family=name)
+        assert np.array_equal(a_img, b_img) and a_ann.to_dict() == b_ann.to_dict()
+    img, _ = render_resistor_frame([3, 1], W, H)
+    assert np.array_equal(img, render_resistor_frame([3, 1], W, H, family=DEFAULT_FAMILY)[0])
+    assert DEFAULT_FAMILY == "mixed"
+
+
+def test_dataset_families_csv_and_worker_count(tmp_path):
+    fams = ["green_pcb", "wide_view", "dim_noisy"]
+    a = generate_resistor_dataset(tmp_path / "a", 4, seed=9, workers=1, width=W, height=H, progress=False, families=fams)
+    b = generate_resistor_dataset(tmp_path / "b", 4, seed=9, workers=2, width=W, height=H, progress=False, families=fams)
+    assert a == b
+    for name in a:
+        for ext in (".jpg", ".json"):
+            assert (tmp_path / "a" / f"{name}{ext}").read_bytes() == (tmp_path / "b" / f"{name}{ext}").read_bytes()
+    assert (tmp_path / "a" / FAMILIES_FILE).read_bytes() == (tmp_path / "b" / FAMILIES_FILE).read_bytes()
+    assert read_families(tmp_path / "a") == {n: fams[i % 3] for i, n in enumerate(a)}
+    wide = read_labelme(tmp_path / "a" / "res_000001.json")  # wide_view: written at its larger size
+    img, ann = render_resistor_frame([9, 1], W, H, family="wide_view")
+    assert (wide.width, wide.height) == (img.shape[1], img.shape[0]) and wide.width > W and wide.shapes == ann.shapes
+    generate_resistor_dataset(tmp_path / "c", 2, seed=9, workers=1, width=W, height=H, progress=False)
+    assert read_families(tmp_path / "c") == {"res_000000": DEFAULT_TRAIN_FAMILIES[0], "res_000001": DEFAULT_TRAIN_FAMILIES[1]}
+
+
+def test_unknown_family_is_rejected_with_the_known_names(tmp_path):
+    with pytest.raises(ValueError, match=r"no_such_family.*known.*mixed"):
+        generate_resistor_dataset(tmp_path / "x", 2, seed=0, families=["green_pcb", "no_such_family"], progress=False)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="no_such_family"):
+        render_resistor_frame([0, 0], W, H, family="no_such_family")
+
+
+def test_train_and_ood_families_are_disjoint_including_fonts_and_colours():
+    train, ood = set(DEFAULT_TRAIN_FAMILIES), set(DEFAULT_OOD_FAMILIES)
+    assert train and len(ood) >= 3 and not train & ood and (train | ood) <= set(FAMILIES)
+    assert all(isinstance(st, ResistorStyle) for st in FAMILIES.values())
+    train_fonts = {f for n in train for f in FAMILIES[n].fonts}
+    ood_fonts = {f for n in ood for f in FAMILIES[n].fonts}
+    assert train_fonts <= set(TRAIN_FONTS) and ood_fonts <= set(HELD_OUT_FONTS) and not train_fonts & ood_fonts
+    for n in ood:  # each OOD family shows a marking colour no training family has
+        train_inks = {c for t in train for c in FAMILIES[t].ink_colours}
+        train_bodies = {c for t in train for c in FAMILIES[t].body_colours}
+        assert set(FAMILIES[n].ink_colours) - train_inks and set(FAMILIES[n].body_colours) - train_bodies, n
+    train_masks = {m for n in train if "pcb" in FAMILIES[n].backgrounds for m in FAMILIES[n].mask_colours}
+    assert "black" not in train_masks and "black" in FAMILIES["black_pcb"].mask_colours
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        FAMILIES["mixed"].fonts = ()  # type: ignore[misc]  # frozen presets
