@@ -24,7 +24,8 @@ OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 def build_dataset(dataset: str, data, out: Path) -> dict:
     spec = getattr(data, dataset)
     return prepare_dataset(dataset, spec.source, spec.format, out, num_frames=spec.num_frames, width=spec.width,
-                           height=spec.height, seed=data.seed, workers=data.workers, max_pixels=data.max_pixels)
+                           height=spec.height, seed=data.seed, workers=data.workers, max_pixels=data.max_pixels,
+                           families=list(spec.families))
 
 
 @flow(name="prepare", log_prints=True)

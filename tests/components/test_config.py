@@ -48,7 +48,7 @@ def test_unknown_key_names_key(tmp_path, raw):
 
 def test_bad_choice_and_split_sum(tmp_path, raw):
     raw["validation"]["on_error"] = "ignore"
-    raw["data"]["splits"]["train"] = 0.9
+    raw["data"]["splits"]["train"] = 0.95
     msg = str(pytest.raises(ParamsError, load_params, _write(tmp_path, raw)).value)
     assert "validation.on_error" in msg and "data.splits" in msg
 
@@ -73,3 +73,9 @@ def test_full_profile_applies_and_rejects_unknown_keys(tmp_path, raw):
         apply_profile("typo", params_path, profiles)
     with pytest.raises(ParamsError, match="no such profile"):
         apply_profile("nope", params_path, profiles)
+
+
+def test_an_ood_family_that_is_also_trained_on_is_refused(tmp_path, raw):
+    raw["eval_data"]["crack"]["ood_families"] = [raw["data"]["crack"]["families"][0], "concrete"]
+    msg = str(pytest.raises(ParamsError, load_params, _write(tmp_path, raw)).value)
+    assert "ood_families" in msg and raw["data"]["crack"]["families"][0] in msg and "never trained on" in msg

@@ -52,7 +52,11 @@ def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
     shown, preds = tmp_path / "overlays", tmp_path / "preds"
     metrics = evaluate_ocr(save_image=str(shown), save_json=str(preds), progress=False)
     on_disk = json.loads((project / "metrics/evaluate_ocr.json").read_text())
-    assert METRIC_KEYS <= set(on_disk) and on_disk["frames"] == 4
+    assert METRIC_KEYS <= set(on_disk) and on_disk["frames"] == on_disk["frames_ood"] == 4
+    assert on_disk["string_accuracy_ci_low"] <= on_disk["string_accuracy"] <= on_disk["string_accuracy_ci_high"]
+    # the OOD set holds the same frames here: the same model gives the same numbers
+    assert on_disk["string_accuracy_ood"] == on_disk["string_accuracy"] and on_disk["cer_ood"] == on_disk["cer"]
+    assert (project / "reports/per_frame/evaluate_ocr/torch_fp32_ood_chars.parquet").exists()
     assert all(0.0 <= on_disk[k] <= 1.0 for k in ("roi_ap50", "char_map50", "char_map", "string_accuracy"))
     assert on_disk["latency_ms_p50"] > 0 and metrics["fps"] > 0
     assert (project / "plots/evaluate_ocr/confusion.png").stat().st_size > 1000

@@ -46,6 +46,7 @@ def make_tiny_clone(dst: Path, frames: int = FRAMES) -> Path:
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["data"]["ocr"]["num_frames"] = frames
     params["data"]["crack"]["num_frames"] = frames
+    params["eval_data"]["num_frames"] = frames
     params["validation"]["min_split_size"] = {"train": 1, "val": 0, "test": 0}
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "config", "user.email", "ci@example.invalid"],

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -26,7 +27,7 @@ STAGES = ["train_crack", "qat_crack", "evaluate_crack"]
 def clone(tmp_path_factory) -> Path:
     dst = make_tiny_clone(tmp_path_factory.mktemp("crack"), frames=FRAMES)
     params = yaml.safe_load((dst / "params.yaml").read_text())
-    params["data"]["splits"] = {"train": 0.5, "val": 0.25, "test": 0.25}  # every split non-empty at 16 frames
+    params["data"]["splits"] = {"train": 0.75, "val": 0.25, "test": 0.0}  # models are judged on eval_data
     c = params["crack"]
     c["model"].update(input_size=[96, 64], decoder_filters=[16, 16, 16, 16], decoder_convs=1)
     c["train"].update(epochs=2, batch_size=2, crop_size=[64, 64])
@@ -48,11 +49,19 @@ def test_outputs_metrics_and_plots(clone, repro):
     assert (clone / "models/crack/float.keras").stat().st_size > 0
     assert (clone / "models/crack/qat.h5").stat().st_size > 0
     metrics = json.loads((clone / "metrics/evaluate_crack.json").read_text())
+    keys = {"dice", "iou", "precision", "recall", "dice_cracked", "false_alarm_rate", "pixel_dice", "pixel_iou"}
     for form in ("float", "qat"):
-        assert set(metrics[form]) == {"dice", "iou", "precision", "recall"}
-        assert all(0.0 <= v <= 1.0 for v in metrics[form].values())
+        expected = {f"{k}{s}{c}" for k in keys for s in ("", "_ood") for c in ("", "_ci_low", "_ci_high")}
+        assert set(metrics[form]) == expected
+        values = {k: v for k, v in metrics[form].items() if v == v}  # NaN: a set with no crack-free frame
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+        assert all(values[f"{k}_ci_low"] <= values[k] + 1e-9 <= values[f"{k}_ci_high"] + 2e-9
+                   for k in keys if k in values and f"{k}_ci_low" in values)
         assert (clone / f"plots/crack/pr_{form}.csv").exists()
-        assert len(list((clone / "plots/crack/overlays").glob(f"{form}_*.png"))) == 2  # 1 best + 1 worst
+        assert len(list((clone / "plots/crack/overlays").glob(f"{form}_*.png"))) == 4  # best + worst, test + ood
+        for eval_set in ("test", "ood"):
+            table = pd.read_parquet(clone / f"reports/per_frame/evaluate_crack/{form}_{eval_set}.parquet")
+            assert len(table) == metrics[f"{eval_set}_images"] == FRAMES
     train = json.loads((clone / "metrics/train_crack.json").read_text())
     assert train["params"] > 0 and train["train_images_per_s"] > 0
     assert len((clone / "plots/crack/train_float.csv").read_text().splitlines()) == 1 + 2  # header + 2 epochs

@@ -20,8 +20,8 @@ import yaml
 
 from tests.integration.helpers import FRAMES, make_tiny_clone, run
 
-STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack"}
-TARGETS = ["validate_ocr", "validate_crack"]  # the data half of the DAG; model stages have their own tests
+STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"}
+TARGETS = ["validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"]  # the data half of the DAG
 
 
 def _dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -64,6 +64,31 @@ def test_outputs_exist_and_are_valid(clone, repro):
     assert (boxes.kind == "roi").sum() >= FRAMES
 
 
+def test_fixed_evaluation_sets_hold_training_styles_and_held_out_styles(clone, repro):
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    for ds in ("ocr", "crack"):
+        train = pd.read_parquet(clone / f"data/manifests/{ds}.parquet")
+        test = pd.read_parquet(clone / f"data/manifests/{ds}_test.parquet")
+        ood = pd.read_parquet(clone / f"data/manifests/{ds}_ood.parquet")
+        assert len(test) == len(ood) == FRAMES and (test.status == "ok").all() and (ood.status == "ok").all()
+        assert set(test.split) == {"test"} and set(ood.split) == {"ood"}
+        assert set(train.family) <= set(params["data"][ds]["families"])
+        assert set(test.family) <= set(params["data"][ds]["families"])
+        assert set(ood.family) <= set(params["eval_data"][ds]["ood_families"]) and len(set(ood.family)) > 1
+        assert not set(test.sha256) & set(train.sha256) and not set(ood.sha256) & set(test.sha256)
+        stats = json.loads((clone / f"metrics/eval_data_{ds}.json").read_text())
+        assert stats["test"]["samples_ok"] == stats["ood"]["samples_ok"] == FRAMES
+    # the evaluation sets do not depend on the size of the training data
+    params["data"]["crack"]["num_frames"] = FRAMES + 4
+    original = (clone / "params.yaml").read_text()
+    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        status = json.loads(_dvc("status", "--json", *TARGETS, cwd=clone).stdout)
+        assert "eval_data_crack" not in status and "prepare_crack" in status, status
+    finally:
+        (clone / "params.yaml").write_text(original)
+
+
 def test_every_log_reaches_the_prefect_server_before_it_stops(repro):
     # the pipeline's own server stops when the flow returns; logs still queued then were reported as
     # "--- Error logging to API ---" on the last line a user sees
@@ -104,7 +129,7 @@ def test_param_change_reruns_only_dependent_stages(clone, repro):
     params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
         status = json.loads(_dvc("status", "--json", *TARGETS, cwd=clone).stdout)
-        assert set(status) == {"validate_crack"}, status
+        assert set(status) == {"validate_crack", "eval_data_crack"}, status  # the same checks judge both
     finally:
         params_path.write_text(original)
 

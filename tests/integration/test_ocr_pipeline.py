@@ -40,7 +40,7 @@ def ocr_clone(tmp_path_factory) -> Path:
     dst = make_tiny_clone(tmp_path_factory.mktemp("ocr"), frames=8)
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["data"]["ocr"].update(width=640, height=480)
-    params["data"]["splits"] = {"train": 0.5, "val": 0.25, "test": 0.25}  # every split non-empty at 8 frames
+    params["data"]["splits"] = {"train": 0.75, "val": 0.25, "test": 0.0}  # models are judged on eval_data
     o = params["ocr"]
     o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=1, batch_size=4, score_threshold=0.01)
     o["char"].update(crop_size=64, width_mult=0.25, epochs=1, batch_size=8, roi_score_threshold=0.01)
@@ -57,6 +57,9 @@ def ocr_clone(tmp_path_factory) -> Path:
 def test_ocr_stages_write_metrics_and_nested_runs(ocr_clone):
     metrics = json.loads((ocr_clone / "metrics/evaluate_ocr.json").read_text())
     assert {"roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps"} <= set(metrics)
+    for key in ("string_accuracy", "cer", "roi_precision", "roi_recall", "roi_ap50", "char_map50"):
+        assert {f"{key}_ci_low", f"{key}_ci_high", f"{key}_ood", f"{key}_ood_ci_low", f"{key}_ood_ci_high"} <= set(metrics)
+    assert metrics["frames"] == metrics["frames_ood"] == 8
     for stage in ("train_roi", "train_ocr"):
         assert (ocr_clone / f"metrics/{stage}.json").exists() and (ocr_clone / f"plots/{stage}.csv").exists()
     lock = yaml.safe_load((ocr_clone / "dvc.lock").read_text())["stages"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from components.data.manifest import Splits, build_ocr_manifest
+from components.data.manifest import FixedSplit, Splits, build_ocr_manifest
 from components.data.ocr_format import write_labelme
 from components.data.synth_resistors import render_resistor_frame
 from tests.conftest import REPO
@@ -33,6 +34,12 @@ def make_resistor_dataset(root: Path, n: int = 6, seed: int = 7) -> Path:
     every = pd.concat([samples.assign(split=s) for s in ("train", "val", "test")], ignore_index=True)
     every.to_parquet(root / "data/manifests/ocr.parquet", index=False)
     boxes.to_parquet(root / "data/manifests/ocr_boxes.parquet", index=False)
+    for eval_set in ("test", "ood"):   # the fixed evaluation sets (eval_data_ocr's outputs): the same frames
+        shutil.copytree(data, root / f"data/eval/ocr/{eval_set}", dirs_exist_ok=True)
+        samples, boxes = build_ocr_manifest(root / f"data/eval/ocr/{eval_set}", FixedSplit(eval_set), 50_000_000,
+                                            workers=1, progress=False)
+        samples.to_parquet(root / f"data/manifests/ocr_{eval_set}.parquet", index=False)
+        boxes.to_parquet(root / f"data/manifests/ocr_{eval_set}_boxes.parquet", index=False)
     return root
 
 
