@@ -48,6 +48,39 @@ def brightness_contrast(image, mask, seed, brightness: float = 0.0, contrast: fl
     return tf.clip_by_value(image, 0.0, 255.0), mask
 
 
+def camera(image, mask, seed, gamma: float = 0.0, color: float = 0.0, blur_prob: float = 0.0,
+           blur_sigma: float = 0.0, noise: float = 0.0, jpeg_prob: float = 0.0, jpeg_quality: int = 100):
+    """Image only: what another camera or light does to the same road. A gamma in
+    ``[exp(-gamma), exp(gamma)]`` (exposure curve: night, low sun), per-channel gains in
+    ``[1 - color, 1 + color]`` (white balance, wet or sodium-lit surfaces), with probability
+    ``blur_prob`` a Gaussian blur of sigma up to ``blur_sigma`` px (focus, motion), Gaussian noise of
+    standard deviation up to ``noise`` x 255 (sensor gain) and with probability ``jpeg_prob`` JPEG
+    compression at a quality in ``[jpeg_quality, 95]`` (phones, streamed video)."""
+    s_g, s_c, s_b, s_bs, s_n, s_ns, s_j, s_jq = _split(seed, 8)
+    if gamma > 0:
+        g = tf.exp(tf.random.stateless_uniform([], s_g, -gamma, gamma))
+        image = 255.0 * tf.pow(tf.clip_by_value(image / 255.0, 1e-6, 1.0), g)
+    if color > 0:
+        image = image * tf.random.stateless_uniform([1, 1, 3], s_c, 1.0 - color, 1.0 + color)
+    if blur_prob > 0 and blur_sigma > 0:
+        sigma = tf.random.stateless_uniform([], s_bs, 0.3, blur_sigma)
+        x = tf.range(-3, 4, dtype=tf.float32)
+        k = tf.exp(-0.5 * tf.square(x / sigma))
+        k = k / tf.reduce_sum(k)
+        kernel = tf.tile((k[:, None] * k[None, :])[:, :, None, None], [1, 1, 3, 1])
+        blurred = tf.nn.depthwise_conv2d(tf.pad(image[None], [[0, 0], [3, 3], [3, 3], [0, 0]], "REFLECT"),
+                                         kernel, [1, 1, 1, 1], "VALID")[0]
+        image = tf.where(tf.random.stateless_uniform([], s_b) < blur_prob, blurred, image)
+    if noise > 0:
+        std = 255.0 * tf.random.stateless_uniform([], s_ns, 0.0, noise)
+        image = image + std * tf.random.stateless_normal(tf.shape(image), s_n)
+    image = tf.clip_by_value(image, 0.0, 255.0)
+    if jpeg_prob > 0:
+        compressed = 255.0 * tf.image.stateless_random_jpeg_quality(image / 255.0, jpeg_quality, 95, s_jq)
+        image = tf.where(tf.random.stateless_uniform([], s_j) < jpeg_prob, compressed, image)
+    return image, mask
+
+
 def affine_matrix(angle_rad, zoom, height, width):
     """The 8 projective coefficients mapping *output* pixels to input pixels for a rotation by
     ``angle_rad`` and a zoom by ``zoom`` (> 1 enlarges) about the image centre."""
@@ -86,7 +119,9 @@ def random_crop(image, mask, seed, width: int, height: int):
 
 def augment(image, mask, seed, cfg):
     """All augmentations of ``cfg`` (a CrackAugment), geometric first."""
-    s_f, s_g, s_p = _split(seed, 3)
+    s_f, s_g, s_p, s_c = _split(seed, 4)
     image, mask = flip(image, mask, s_f, cfg.hflip, cfg.vflip)
     image, mask = rotate_scale(image, mask, s_g, cfg.rotate_deg, cfg.scale)
-    return brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)
+    image, mask = brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)
+    return camera(image, mask, s_c, cfg.gamma, cfg.color, cfg.blur_prob, cfg.blur_sigma, cfg.noise, cfg.jpeg_prob,
+                  cfg.jpeg_quality)

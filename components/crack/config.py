@@ -30,6 +30,14 @@ class CrackAugment(Strict):
     contrast: float = Field(ge=0, lt=1)     # factor in [1 - c, 1 + c]
     rotate_deg: float = Field(ge=0, le=45)  # max |angle|
     scale: float = Field(ge=0, lt=1)        # zoom factor in [1 - s, 1 + s]
+    # camera-like photometric augmentation (0 = off), components.crack.augment.camera
+    gamma: float = Field(0.0, ge=0, le=1.5)      # exposure curve: gamma in [exp(-g), exp(g)]
+    color: float = Field(0.0, ge=0, lt=1)        # per-channel gain in [1 - c, 1 + c]
+    blur_prob: float = Field(0.0, ge=0, le=1)    # share of crops blurred ...
+    blur_sigma: float = Field(0.0, ge=0, le=3)   # ... with a Gaussian of sigma up to this (px)
+    noise: float = Field(0.0, ge=0, le=0.2)      # sensor noise std up to this share of 255
+    jpeg_prob: float = Field(0.0, ge=0, le=1)    # share of crops JPEG-compressed ...
+    jpeg_quality: int = Field(95, ge=5, le=95)   # ... at a quality in [jpeg_quality, 95]
 
 
 class CrackTrain(Strict):

@@ -87,3 +87,21 @@ def test_training_pipeline_batches_stay_aligned():
         for xi, yi in zip(x.numpy(), y.numpy()):
             if yi.any():
                 _assert_aligned(tf.constant((xi > 0) * 255.0), tf.constant(yi[..., None]))
+
+
+def test_camera_augmentation_changes_the_image_only_and_each_part_does_something():
+    image, mask = _marker_pair()
+    image = image * 0.5 + 60.0
+    parts = {"gamma": {"gamma": 0.5}, "color": {"color": 0.3}, "blur": {"blur_prob": 1.0, "blur_sigma": 2.0},
+             "noise": {"noise": 0.05}, "jpeg": {"jpeg_prob": 1.0, "jpeg_quality": 10}}
+    for name, kw in parts.items():
+        out_i, out_m = aug.camera(image, mask, tf.constant([5, 6]), **kw)
+        assert np.array_equal(out_m.numpy(), mask.numpy()), name
+        assert out_i.shape == image.shape and out_i.dtype == tf.float32, name
+        assert 0 <= out_i.numpy().min() and out_i.numpy().max() <= 255, name
+        assert np.abs(out_i.numpy() - image.numpy()).mean() > 0.5, f"{name} did nothing"
+    blurred, _ = aug.camera(image, mask, tf.constant([5, 6]), blur_prob=1.0, blur_sigma=2.0)
+    edge = lambda x: np.abs(np.diff(x.numpy()[..., 0], axis=1)).mean()  # noqa: E731
+    assert edge(blurred) < 0.8 * edge(image)
+    off, _ = aug.camera(image, mask, tf.constant([5, 6]))
+    assert np.array_equal(off.numpy(), image.numpy())
