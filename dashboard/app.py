@@ -143,6 +143,10 @@ def _model_section(cfg: settings.Settings, o: registry.ModelOverview) -> None:
     for start in range(0, len(headline), 7):
         for col, (k, v) in zip(st.columns(7), headline[start:start + 7]):
             col.metric(k, registry.format_metric(k, v))
+    both = registry.test_vs_ood(d.metrics)
+    if len(both):
+        st.markdown("**Fixed test set vs held-out styles (OOD)**, 95 % bootstrap intervals over frames")
+        st.dataframe(both, hide_index=True)
 
     st.caption(" · ".join(f"{label} `{d.tags[k]}`" for label, k in
                           (("form", "model_form"), ("git commit", "git_commit"), ("DVC data", "dvc_data_hash"),

@@ -23,7 +23,8 @@ if TYPE_CHECKING:                 # mlflow takes seconds to import; callers hand
 
 CHAMPION = "champion"
 # DESIGN §6: the metric keys shared by DVC metrics files, MLflow and the dashboard, in display order
-HEADLINE = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "dice", "iou", "precision", "recall",
+HEADLINE = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "roi_precision", "roi_recall",
+            "dice", "dice_cracked", "false_alarm_rate", "pixel_dice", "pixel_iou", "iou", "precision", "recall",
             "latency_ms_p50", "latency_ms_p95", "fps", "model_bytes")
 GATE_PREFIX, METRIC_PREFIX = "gate.", "metric."
 GATE_SUMMARY = ("gate.passed", "gate.reasons")
@@ -148,6 +149,24 @@ def version_detail(client: MlflowClient, name: str, version: int) -> VersionDeta
     return VersionDetail(name, int(v.version), sorted(_aliases(client, name).get(int(v.version), [])),
                          metrics_from_tags(tags), gates_from_tags(tags), _gate_passed(tags),
                          tags.get("gate.reasons", ""), v.description or "", tags, v.run_id or "")
+
+
+def with_interval(metrics: dict, key: str) -> str:
+    """``0.812 [0.801, 0.823]``: a metric with its 95 % interval when the metrics have one."""
+    if key not in metrics:
+        return ""
+    low, high = metrics.get(f"{key}_ci_low"), metrics.get(f"{key}_ci_high")
+    text = format_metric(key, metrics[key])
+    return f"{text} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else text
+
+
+def test_vs_ood(metrics: dict) -> pd.DataFrame:
+    """One row per headline metric measured on both fixed sets: the in-distribution test set, the
+    held-out-style (OOD) set, each with its interval, and the gap between them."""
+    rows = [{"metric": k, "test": with_interval(metrics, k), "ood": with_interval(metrics, f"{k}_ood"),
+             "gap (ood - test)": round(metrics[f"{k}_ood"] - metrics[k], 4)}
+            for k in HEADLINE if k in metrics and f"{k}_ood" in metrics]
+    return pd.DataFrame(rows, columns=["metric", "test", "ood", "gap (ood - test)"])
 
 
 def format_metric(key: str, value: float) -> str:

@@ -11,6 +11,12 @@ with one 256-entry lookup table per channel built at load time (the float values
 float64 and rounded once to float32, which reproduces training's float32 ``/ 255`` bit for bit).
 Post-processing: output dequantized with the interpreter's scale/zero point, crack probability =
 softmax over the 2 logits, resized back to the image (bilinear); mask = argmax (probability > 0.5).
+
+Frames much larger than the model input (``tiling="auto"``: more than ``TILE_FACTOR`` times the
+input in width or height) are not shrunk whole: a 2-px crack in a 1920x1080 frame would be 0.4 px
+at 384x288 and vanish. They are read in model-size tiles at full resolution, overlapping by
+``TILE_OVERLAP``, and the logit differences are blended with weights that fall towards each tile's
+border (a tile's edge has the least context). ``bench/crack_tiling.py`` compares both on such frames.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from components.export.integrity import ExportIntegrityError, verified_bytes
 from components.export.integrity import read_meta as _read_meta
 
 SCHEMA_VERSION = 1
+TILE_FACTOR = 2.0
+TILE_OVERLAP = 0.25
 META_FILE = "crack_meta.json"
 FILES = {"int8": "crack_int8.tflite", "dynamic": "crack_dynamic.tflite"}
 LABELS = ("background", "crack")
@@ -153,15 +161,49 @@ class TfliteSegmenter:
 
     # -- any size ---------------------------------------------------------------------------------
 
-    def predict(self, image: np.ndarray) -> CrackPrediction:
-        """Crack probability and mask of one RGB uint8 image of any size, at that size."""
+    def crack_margin(self, image: np.ndarray) -> np.ndarray:
+        """(H, W) crack-minus-background logit of one uint8 RGB image at model size."""
+        logits = self.logits(image)
+        return logits[..., self.crack_index] - logits[..., 1 - self.crack_index]
+
+    def should_tile(self, shape: tuple[int, ...], tiling: str = "auto") -> bool:
+        if tiling not in ("auto", "always", "never"):
+            raise ValueError(f"tiling must be auto, always or never, got {tiling!r}")
+        width, height = self.input_size
+        big = shape[1] > TILE_FACTOR * width or shape[0] > TILE_FACTOR * height
+        return tiling == "always" or (tiling == "auto" and big)
+
+    def tiled_margin(self, image: np.ndarray, overlap: float = TILE_OVERLAP) -> np.ndarray:
+        """(H, W) crack logit margin of a large image from overlapping model-size tiles at full resolution."""
+        width, height = self.input_size
+        h, w = image.shape[:2]
+        pad_h, pad_w = max(0, height - h), max(0, width - w)
+        if pad_h or pad_w:
+            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
+        weight = tile_weight(height, width)
+        total = np.zeros(image.shape[:2], np.float32)
+        norm = np.zeros(image.shape[:2], np.float32)
+        for y in tile_starts(image.shape[0], height, overlap):
+            for x in tile_starts(image.shape[1], width, overlap):
+                total[y:y + height, x:x + width] += weight * self.crack_margin(image[y:y + height, x:x + width])
+                norm[y:y + height, x:x + width] += weight
+        return (total / norm)[:h, :w]
+
+    def predict(self, image: np.ndarray, tiling: str = "auto") -> CrackPrediction:
+        """Crack probability and mask of one RGB uint8 image of any size, at that size.
+
+        ``tiling``: ``auto`` reads frames more than ``TILE_FACTOR`` x the model input in tiles at
+        full resolution and shrinks the others; ``always`` / ``never`` force one way."""
         image = as_rgb(image)
         h, w = image.shape[:2]
         width, height = self.input_size
+        if (w, h) != (width, height) and self.should_tile(image.shape, tiling):
+            diff = self.tiled_margin(image)
+            prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
+            mask = diff > 0
+            return CrackPrediction(prob, mask, float(mask.mean()))
         resized = image if (w, h) == (width, height) else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-        logits = self.logits(resized)
-        other = 1 - self.crack_index
-        diff = logits[..., self.crack_index] - logits[..., other]
+        diff = self.crack_margin(resized)
         prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
         if (w, h) == (width, height):
             mask = diff > 0                               # exactly the argmax the metrics use
@@ -169,3 +211,19 @@ class TfliteSegmenter:
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
             mask = prob > 0.5
         return CrackPrediction(prob, mask, float(mask.mean()))
+
+
+def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
+    """Start offsets of tiles of ``tile`` px covering ``length`` px, neighbours sharing ``overlap``."""
+    if length <= tile:
+        return [0]
+    stride = max(1, int(tile * (1.0 - overlap)))
+    starts = list(range(0, length - tile, stride))
+    return starts + [length - tile]
+
+
+def tile_weight(height: int, width: int) -> np.ndarray:
+    """Blending weights of a tile: 1 in the middle, falling linearly to 0.1 at the border."""
+    ramp_y = np.minimum(np.arange(height) + 1, height - np.arange(height)) / (height / 2)
+    ramp_x = np.minimum(np.arange(width) + 1, width - np.arange(width)) / (width / 2)
+    return np.clip(np.minimum.outer(ramp_y, ramp_x), 0.1, 1.0).astype(np.float32)

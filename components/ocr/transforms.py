@@ -41,8 +41,9 @@ class HorizontalFlip:
 
 
 class Photometric:
-    """Brightness, contrast, per-channel gain, gamma, blur and sensor noise: the camera changes
-    the synthetic frames already show, drawn anew each epoch."""
+    """Brightness, contrast, per-channel gain, gamma, blur (round or along a motion direction),
+    sensor noise and JPEG compression: what another camera, lens or light does to the same part,
+    drawn anew each epoch, so a model does not learn one camera's look."""
 
     def __init__(self, p: float = 0.8, seed: int = 0):
         self.p, self.rng = p, np.random.default_rng(seed)
@@ -59,11 +60,27 @@ class Photometric:
         if r.random() < 0.3:
             k = int(r.choice([3, 5]))
             x = cv2.GaussianBlur(x, (k, k), 0)
+        elif r.random() < 0.15:
+            x = cv2.filter2D(x, -1, motion_kernel(int(r.integers(3, 8)), r.uniform(0, 180)))  # hand-held shake
         if r.random() < 0.5:
             x = x + r.normal(0, r.uniform(0.005, 0.04), size=x.shape).astype(np.float32)
         if r.random() < 0.1:
             x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)                 # grey camera
-        return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8), boxes, labels
+        out = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+        if r.random() < 0.25:                                                       # phone / streamed video
+            ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(r.integers(15, 70))])
+            out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else out
+        return out, boxes, labels
+
+
+def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
+    """A normalized line kernel: blur along a straight motion of ``length`` px at ``angle_deg``."""
+    k = np.zeros((length, length), np.float32)
+    c = (length - 1) / 2
+    dx, dy = math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg))
+    for t in np.linspace(-c, c, 2 * length):
+        k[int(round(c + t * dy)), int(round(c + t * dx))] = 1.0
+    return k / k.sum()
 
 
 def rotate_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -75,6 +75,15 @@ def test_gate_tags_parse_and_metrics_format():
             fmt("rois", 106.0)) == ("1.60 MB", "21.5 ms", "69.3", "0.686", "106")
 
 
+def test_test_and_ood_side_by_side_with_intervals():
+    metrics = {"dice_cracked": 0.81, "dice_cracked_ci_low": 0.8, "dice_cracked_ci_high": 0.82, "dice_cracked_ood": 0.61,
+               "dice_cracked_ood_ci_low": 0.58, "dice_cracked_ood_ci_high": 0.64, "dice": 0.7, "latency_ms_p50": 9.0}
+    table = registry.test_vs_ood(metrics)
+    assert table.to_dict("records") == [{"metric": "dice_cracked", "test": "0.810 [0.800, 0.820]",
+                                         "ood": "0.610 [0.580, 0.640]", "gap (ood - test)": -0.2}]
+    assert registry.test_vs_ood({"dice": 0.7}).empty
+
+
 def test_last_run_of_each_stage(client):
     stages = status.dvc_stages(REPO / "dvc.yaml")
     assert stages[:2] == ["prepare_ocr", "prepare_crack"] and "register_crack" in stages

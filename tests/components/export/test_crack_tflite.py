@@ -189,3 +189,30 @@ def test_runtime_imports_neither_tensorflow_nor_torch():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_tiles_cover_the_frame_with_the_stated_overlap():
+    from components.export.crack_runtime import tile_starts, tile_weight
+
+    assert tile_starts(100, 100, 0.25) == [0] and tile_starts(60, 100, 0.25) == [0]
+    starts = tile_starts(1920, 384, 0.25)
+    assert starts[0] == 0 and starts[-1] == 1920 - 384
+    assert all(0 < b - a <= 288 for a, b in zip(starts, starts[1:]))
+    w = tile_weight(64, 96)
+    assert w.shape == (64, 96) and w.max() == 1.0 and w.min() >= 0.1 and w[32, 48] > w[0, 0]
+
+
+def test_large_frames_are_read_in_tiles_at_full_resolution(exported):
+    _, out, _ = exported
+    seg = TfliteSegmenter.load(out, "int8")
+    tile = _images(1, seed=6)[0]
+    big = np.tile(tile, (3, 4, 1))                       # 3 x 4 copies of a model-size image
+    assert seg.should_tile(big.shape) and not seg.should_tile(tile.shape)
+    tiled, shrunk = seg.predict(big), seg.predict(big, tiling="never")
+    assert tiled.mask.shape == shrunk.mask.shape == big.shape[:2]
+    # tiles aligned with the copies see exactly the model-size image: its own margin comes back there
+    own = seg.crack_margin(tile) > 0
+    assert (tiled.mask[:H, :W] == own).mean() > 0.9
+    assert not np.array_equal(tiled.mask, shrunk.mask)
+    with pytest.raises(ValueError, match="tiling"):
+        seg.predict(big, tiling="sometimes")

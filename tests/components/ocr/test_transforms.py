@@ -68,3 +68,26 @@ def test_flip_mirrors_boxes():
     image[10:20, 5:15] = 255
     out, nb, _ = HorizontalFlip(p=1.0)(image, np.array([[5, 10, 15, 20]], np.float32), np.array([1]))
     assert nb.tolist() == [[85, 10, 95, 20]] and out[15, 90].tolist() == [255, 255, 255]
+
+
+def test_motion_kernel_is_a_normalized_line_along_its_angle():
+    from components.ocr.transforms import motion_kernel
+
+    for length, angle in ((5, 0.0), (7, 90.0), (6, 45.0)):
+        k = motion_kernel(length, angle)
+        assert k.shape == (length, length) and k.sum() == pytest.approx(1.0)
+        ys, xs = np.nonzero(k)
+        if angle == 0.0:
+            assert len(set(ys)) == 1 and len(set(xs)) == length
+        elif angle == 90.0:
+            assert len(set(xs)) == 1 and len(set(ys)) == length
+        else:
+            assert np.corrcoef(xs, ys)[0, 1] > 0.9
+
+
+def test_photometric_draws_jpeg_and_motion_blur_and_keeps_boxes():
+    image, boxes, _ = _glyphs(angle=0)
+    t = Photometric(p=1.0, seed=11)
+    outs = [t(image, boxes, np.arange(1, 4)) for _ in range(40)]
+    assert all(o.dtype == np.uint8 and o.shape == image.shape and np.array_equal(b, boxes) for o, b, _ in outs)
+    assert len({o.tobytes() for o, _, _ in outs}) == 40   # drawn anew every call
