@@ -1,0 +1,121 @@
+"""Spread over training seeds: the crack recipe trained N times, each model scored on the fixed sets.
+
+    python -m bench.seeds [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
+
+One trained model is one draw: the same recipe on another seed (or another CPU) gives another
+model. This trains the float crack segmenter of ``params.yaml`` once per seed, on the prepared
+training data (``data/crack``, ``data/manifests/crack.parquet``), and scores each best-epoch model
+on the fixed ``test`` and ``ood`` sets (``eval_data_crack``'s outputs) with the pipeline's metric
+code. It prints, per headline metric, the mean and the range over seeds, and writes every number
+to ``bench/results/seeds_crack[_<tag>].json``. ``--set`` overrides params for this run only (dotted
+keys, YAML values), so two recipes can be compared over the same seeds without touching
+``params.yaml`` or DVC's state. Nothing is tracked in MLflow or registered.
+
+The float model is what is compared: the quantized forms follow it within the quantization gate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
+
+
+def _override(raw: dict, assignment: str) -> None:
+    key, _, value = assignment.partition("=")
+    *parents, leaf = key.split(".")
+    node = raw
+    for p in parents:
+        node = node[p]
+    if leaf not in node:
+        raise KeyError(f"--set {key}: no such parameter in params.yaml")
+    node[leaf] = yaml.safe_load(value)
+
+
+def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
+    """Train one float model with ``seed``; its metrics (with intervals) on each evaluation set."""
+    from components.crack.evaluate import evaluate
+    from components.crack.model import from_params, twin
+    from components.crack.train import fit, setup_tf
+    from flows.crack_common import set_metrics
+
+    c, t = params.crack, params.crack.train
+    setup_tf(seed)
+    model = from_params(c.model, flexible=True)
+    best = {}
+
+    def save(m):
+        best["model"] = twin(m, from_params(c.model))
+
+    with tempfile.TemporaryDirectory() as state:
+        t0 = time.perf_counter()
+        result = fit(model, splits["train"], splits["val"], epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
+                     loss=t.loss, focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment,
+                     crop_size=tuple(t.crop_size), seed=seed, save_cycle=t.epochs, state_dir=state,
+                     fingerprint=f"bench-seed-{seed}", save=save, log=lambda *_: None)
+        train_s = time.perf_counter() - t0
+    out = {"seed": seed, "val_dice": result.best_dice, "best_epoch": result.best_epoch, "train_s": round(train_s, 1)}
+    for name, data in sets.items():
+        suffix = "" if name == "test" else f"_{name}"
+        out.update(set_metrics(evaluate(best["model"], data, c.eval.batch_size), params, suffix))
+    return out
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Mean, min and max over seeds of every headline metric on both sets."""
+    out = {}
+    for key in HEADLINE:
+        for suffix in ("", "_ood"):
+            values = [r[key + suffix] for r in runs if key + suffix in r]
+            if values:
+                out[key + suffix] = {"mean": round(sum(values) / len(values), 4), "min": round(min(values), 4),
+                                     "max": round(max(values), 4)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.seeds", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tag", default="", help="suffix of the results file (e.g. the recipe's name)")
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+
+    from components.config import parse_params
+    from flows.crack_common import load_eval_sets, load_splits
+
+    raw = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
+    for assignment in args.overrides:
+        _override(raw, assignment)
+    params = parse_params(raw)
+    splits = load_splits.fn(params, ("train", "val"))
+    sets = load_eval_sets.fn(params)
+    runs = []
+    for seed in args.seeds:
+        runs.append(train_and_score(params, seed, splits, sets))
+        r = runs[-1]
+        print(f"seed {seed}: " + ", ".join(f"{k} {r[k]:.4f} / ood {r[k + '_ood']:.4f}" for k in HEADLINE)
+              + f" ({r['train_s']:.0f} s)", flush=True)
+    result = {"recipe": args.overrides, "seeds": args.seeds, "summary": summarize(runs), "runs": runs}
+    out = args.out or Path(f"bench/results/seeds_crack{'_' + args.tag if args.tag else ''}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"over seeds {args.seeds} (mean [min, max]):")
+    for key, s in result["summary"].items():
+        print(f"  {key:24s} {s['mean']:.4f} [{s['min']:.4f}, {s['max']:.4f}]")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""bench/seeds.py: parameter overrides and the spread over seeds (the training itself runs in the bench)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.seeds import _override, summarize
+
+
+def test_overrides_take_yaml_values_and_refuse_unknown_keys():
+    raw = {"crack": {"train": {"augment": {"gamma": 0.0, "hflip": True}, "epochs": 14}}}
+    _override(raw, "crack.train.augment.gamma=0.4")
+    _override(raw, "crack.train.epochs=3")
+    assert raw["crack"]["train"] == {"augment": {"gamma": 0.4, "hflip": True}, "epochs": 3}
+    with pytest.raises(KeyError, match="crack.train.gama"):
+        _override(raw, "crack.train.gama=1")
+
+
+def test_summary_is_mean_and_range_over_seeds():
+    runs = [{"dice": 0.7, "dice_ood": 0.5}, {"dice": 0.8, "dice_ood": 0.4}, {"dice": 0.75, "dice_ood": 0.6}]
+    s = summarize(runs)
+    assert s["dice"] == {"mean": 0.75, "min": 0.7, "max": 0.8}
+    assert s["dice_ood"] == {"mean": 0.5, "min": 0.4, "max": 0.6}
+    assert "pixel_dice" not in s
