@@ -1,7 +1,7 @@
 """Test-split evaluation of the float and QAT crack models (DVC stage ``evaluate_crack``).
 
 Writes ``metrics/evaluate_crack.json`` as ``{"float": {dice, iou, precision, recall}, "qat": {...}}``
-(DESIGN §6 keys), the precision/recall-vs-threshold data (``plots/crack/pr_<form>.csv``) and plot
+(the keys of docs/architecture.md#metrics), the precision/recall-vs-threshold data (``plots/crack/pr_<form>.csv``) and plot
 (``plots/crack/pr_threshold.png``), and overlays of the best and worst test images per model form
 (``plots/crack/overlays/``); the same go to MLflow.
 """

@@ -1,4 +1,4 @@
-"""Evaluate-OCR flow: the two-stage path on the test split (DESIGN §6 metrics) and its latency.
+"""Evaluate-OCR flow: the two-stage path on the test split (docs/architecture.md#metrics) and its latency.
 
 DVC stage ``evaluate_ocr`` runs ``python -m flows.evaluate_ocr``. Writes ``metrics/evaluate_ocr.json``
 (roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50, latency_ms_p95, fps),

@@ -22,7 +22,7 @@ if TYPE_CHECKING:                 # mlflow takes seconds to import; callers hand
     from mlflow import MlflowClient
 
 CHAMPION = "champion"
-# DESIGN §6: the metric keys shared by DVC metrics files, MLflow and the dashboard, in display order
+# docs/architecture.md#metrics: the metric keys shared by DVC metrics files, MLflow and the dashboard, in display order
 HEADLINE = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "dice", "iou", "precision", "recall",
             "latency_ms_p50", "latency_ms_p95", "fps", "model_bytes")
 GATE_PREFIX, METRIC_PREFIX = "gate.", "metric."

@@ -1,4 +1,4 @@
-"""Deterministic synthetic road-surface (asphalt) camera frames with cracks (DESIGN §4).
+"""Deterministic synthetic road-surface (asphalt) camera frames with cracks (docs/architecture.md#synthetic-data).
 
 Every frame is rendered from its own ``numpy.random.Generator``; frame ``i`` of a dataset uses
 ``np.random.default_rng([seed, i])``, so the output does not depend on the number of workers.

@@ -1,4 +1,4 @@
-"""SSD detectors on MobileNetV2 features at strides 8 and 16 (DESIGN §5), from torchvision's parts.
+"""SSD detectors on MobileNetV2 features at strides 8 and 16 (docs/ocr.md#model), from torchvision's parts.
 
 Both stages are the same family: torchvision's ``SSD`` (default boxes, SSD head, matching, loss
 with hard-negative mining, box coding, batched NMS) around a MobileNetV2 trunk. The seed detected
