@@ -15,9 +15,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import yaml  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+import yaml
+from matplotlib.patches import FancyBboxPatch
 
 REPO = Path(__file__).resolve().parents[1]
 COLOURS = {"prepare": "#d9e8fb", "validate": "#fde9c8", "train": "#dff3d8", "qat": "#dff3d8",

@@ -170,7 +170,7 @@ def fuse_batchnorm(model: nn.Module) -> nn.Module:
 
     BatchNorm is a per-channel affine map at inference, so the fused model computes the same
     detections (to float rounding) with one pass over memory fewer per layer: with channels-last,
-    about a sixth of the two-stage time at batch 1 on one CPU thread (README, OCR results)."""
+    about a sixth of the two-stage time at batch 1 on one CPU thread (docs/experiments.md, OCR speed-ups)."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     if model.training:
