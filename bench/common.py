@@ -1,5 +1,5 @@
 """Shared helpers of the benchmark scripts: machine description, child processes with peak memory,
-JSON output, markdown tables and the README section between markers.
+JSON output, markdown tables and the generated section of docs/benchmarks.md between markers.
 
 Framework-free (no torch, no TensorFlow): every script imports it, and TensorFlow and torch must
 not meet in one process (importing TensorFlow before torch crashes), so the OCR scripts (torch,

@@ -11,7 +11,7 @@ components smaller than ``min_area`` pixels are dropped as texture.
 
 The four settings are chosen on the validation split (grid search by mean Dice), then scored on the
 test split with the same metric code as the models (``components.crack.metrics.Accumulator``:
-per-image Dice/IoU with DESIGN §6 smoothing, pooled precision/recall). ``segment`` is numpy + OpenCV
+per-image Dice/IoU with the smoothing of docs/architecture.md#metrics, pooled precision/recall). ``segment`` is numpy + OpenCV
 only; loading the splits goes through ``components.crack.data`` (TensorFlow is imported there).
 """
 

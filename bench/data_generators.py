@@ -2,7 +2,7 @@
 
     python bench/data_generators.py [--frames 120] [--workers 2]
 
-Prints one line per step; numbers go to the README and the issue notes.
+Prints one line per step; numbers go to docs/benchmarks.md and the issue notes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The whole benchmark suite in one run: every part side by side, one JSON, one markdown report.
 
-    python bench/run_all.py [--quick] [--update-readme] [--only PART ...] [--skip PART ...]
+    python bench/run_all.py [--quick] [--update-docs] [--only PART ...] [--skip PART ...]
                             [--scaling-sizes N ...]
 
 Parts (each a plain script that also runs alone and prints its numbers):
@@ -16,8 +16,8 @@ Parts (each a plain script that also runs alone and prints its numbers):
 PyTorch and TensorFlow never share a process (importing TensorFlow first crashes torch), so each
 part runs as a child process (its wall time and peak memory are recorded too) and writes JSON that
 this script merges into ``bench/results/results.json``, then renders ``bench/results/RESULTS.md``
-and ``scaling.png`` (``bench/report.py``). ``--update-readme`` also rewrites the README's
-"Results" section between its markers. Parts not run this time keep their previous results from
+and ``scaling.png`` (``bench/report.py``). ``--update-docs`` also rewrites the generated
+block of ``docs/benchmarks.md`` between its markers. Parts not run this time keep their previous results from
 results.json (``--only``/``--skip``), so one part can be re-measured without the rest; the header
 lists what failed. ``--quick`` (a few frames and iterations, two small dataset sizes) checks that
 everything works in about 8 minutes on 2 cores. The full run took 49 minutes on 2 shared cores (load
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 2)[1])
     ap.add_argument("--quick", action="store_true", help="few frames/iterations, small sizes: checks that it works")
-    ap.add_argument("--update-readme", action="store_true", help="rewrite the README's Results section from the results")
+    ap.add_argument("--update-docs", "--update-readme", dest="update_docs", action="store_true",
+                    help="rewrite the generated block of docs/benchmarks.md from the results")
     ap.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts (others keep their previous results)")
     ap.add_argument("--skip", nargs="+", choices=PARTS, default=[], help="do not run these parts")
     ap.add_argument("--scaling-sizes", type=int, nargs="+", metavar="N",
@@ -151,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["load_average_end"] = load_average()
     results["meta"]["suite_wall_s"] = round(time.perf_counter() - t0, 1)
     write_json(out_json, results)
-    report = write_report(results, args.out_dir, args.update_readme)
-    print(f"\nwrote {out_json}, {report}" + (", README.md" if args.update_readme else "")
+    report = write_report(results, args.out_dir, args.update_docs)
+    print(f"\nwrote {out_json}, {report}" + (", docs/benchmarks.md" if args.update_docs else "")
           + f" in {results['meta']['suite_wall_s'] / 60:.1f} min", flush=True)
     print(report.read_text())
     return 1 if any(results["steps"][k].get("returncode") for k in ran) else 0

@@ -1,4 +1,4 @@
-"""Safe file I/O shared by every stage (DESIGN §8).
+"""Safe file I/O shared by every stage (docs/architecture.md#reliability-rules).
 
 * Writes are atomic (temporary file in the same folder + ``os.replace``), so an interrupted stage
   never leaves a file that looks complete.

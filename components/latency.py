@@ -1,4 +1,4 @@
-"""Latency as DESIGN §6 defines it: batch 1, after warm-up, median and p95 ms per call, and fps.
+"""Latency as docs/architecture.md#metrics defines it: batch 1, after warm-up, median and p95 ms per call, and fps.
 
 One loop for every model form (PyTorch, ONNX Runtime, LiteRT), so their numbers are comparable.
 No framework imports: callers set their own thread counts.

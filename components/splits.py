@@ -1,4 +1,4 @@
-"""Split assignment by a stable hash of the sample name (DESIGN §3).
+"""Split assignment by a stable hash of the sample name (docs/architecture.md#data-formats).
 
 The split depends on the name alone, so adding or removing other samples never moves an existing
 sample to another split, and every machine computes the same assignment.

@@ -1,4 +1,4 @@
-"""MLflow tracking conventions shared by every stage (DESIGN §7).
+"""MLflow tracking conventions shared by every stage (docs/architecture.md#tracking).
 
 * Tracking URI from ``params.yaml`` (``sqlite:///mlruns/mlflow.db``) unless ``MLFLOW_TRACKING_URI``
   points at a server; artifacts under ``mlruns/artifacts``.

@@ -163,7 +163,7 @@ def _model_section(cfg: settings.Settings, o: registry.ModelOverview) -> None:
     with st.expander(f"All metrics of v{d.version} ({len(d.metrics)})"):
         st.dataframe(pd.DataFrame({"metric": list(d.metrics), "value": list(d.metrics.values())}), hide_index=True)
         if others:
-            st.caption("Besides the DESIGN §6 keys: " + ", ".join(others))
+            st.caption("Besides the standard metric keys: " + ", ".join(others))
     with st.expander(f"Model card of v{d.version}"):
         st.markdown(d.card or "_(no description)_")
 

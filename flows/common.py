@@ -14,7 +14,7 @@ METRICS_DIR = Path("metrics")
 
 
 def write_metrics(stage: str, metrics: dict) -> Path:
-    """``metrics/<stage>.json`` for DVC (flat or one level of nesting, DESIGN §6)."""
+    """``metrics/<stage>.json`` for DVC (flat or one level of nesting, docs/architecture.md#metrics)."""
     path = METRICS_DIR / f"{stage}.json"
     atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return path

@@ -1,4 +1,4 @@
-"""Evaluate-OCR flow: the two-stage path on the fixed test sets (DESIGN §6 metrics) and its latency.
+"""Evaluate-OCR flow: the two-stage path on the fixed test sets (docs/architecture.md#metrics) and its latency.
 
 DVC stage ``evaluate_ocr`` runs ``python -m flows.evaluate_ocr``. Writes ``metrics/evaluate_ocr.json``
 (roi_ap50, char_map50, char_map, string_accuracy, cer, roi_precision, roi_recall on the ``test`` set,

@@ -60,7 +60,7 @@ def load_split(manifest: str | Path | pd.DataFrame, root: str | Path, split: str
 
 
 def normalize(images):
-    """uint8/float [0, 255] RGB -> model input: /255 then ImageNet mean/std (DESIGN §5)."""
+    """uint8/float [0, 255] RGB -> model input: /255 then ImageNet mean/std (docs/crack.md#model)."""
     return (tf.cast(images, tf.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
 
 

@@ -1,4 +1,4 @@
-"""Test-split evaluation of a crack model: DESIGN §6 metrics, best/worst overlays, PR-vs-threshold.
+"""Test-split evaluation of a crack model: docs/architecture.md#metrics, best/worst overlays, PR-vs-threshold.
 
 Overlays are three panels side by side, so a person can judge a failure at a glance: the image,
 the ground truth in red over it, and the prediction coloured by outcome (green: true positive,

@@ -3,7 +3,7 @@
 ``ce`` (default): pixel cross-entropy, stable and well calibrated, so the argmax is a sensible
 mask; ``crack_weight`` > 1 weights crack pixels up (about 4 % of the pixels are crack). Weighting
 trades false positives for recall: at the demo scale 2.0 put stray pixels on crack-free frames,
-which the per-image Dice scores 0, and 1.0 (plain CE) scored higher (README, crack results).
+which the per-image Dice scores 0, and 1.0 (plain CE) scored higher (docs/experiments.md, loss weighting).
 ``focal``: cross-entropy scaled by (1 - p_t)^gamma, down-weighting the many easy asphalt
 pixels. ``dice``: 1 - soft Dice of the crack class per image (same +1e-6 smoothing idea as the
 metric, with +1 to keep gradients finite on empty images), averaging what the metric averages.

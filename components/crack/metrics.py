@@ -1,4 +1,4 @@
-"""Crack metrics, exactly as DESIGN §6 defines them (numpy, on argmax masks).
+"""Crack metrics, exactly as docs/architecture.md#metrics defines them (numpy, on argmax masks).
 
 * ``dice``: per image ``(2|P∩T| + 1e-6) / (|P| + |T| + 1e-6)``, mean over images; an empty
   prediction on an empty mask scores 1, any predicted pixel on an empty mask scores ~0.

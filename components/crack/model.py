@@ -1,4 +1,4 @@
-"""MobileNetV2-UNet crack segmenter (DESIGN §5).
+"""MobileNetV2-UNet crack segmenter (docs/crack.md#model).
 
 Encoder: tf-keras' MobileNetV2 (``weights=None``: trained from scratch, no hub download), tapped at
 the expansion ReLUs that sit at strides 2, 4, 8 and 16 (the activations just before each

@@ -1,4 +1,4 @@
-"""Quantization-aware model: tfmot's default 8-bit scheme over the float UNet (DESIGN §5).
+"""Quantization-aware model: tfmot's default 8-bit scheme over the float UNet (docs/crack.md#model).
 
 ``tfmot.quantization.keras.quantize_model`` wraps every layer of the float model with fake-quant
 ops that simulate int8 (per-channel weights, per-tensor activations, quantized after each

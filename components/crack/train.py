@@ -4,7 +4,7 @@
   (the seed computed its decay length from a different step count and hit zero after 16 of 20
   epochs). The schedule reads ``optimizer.iterations``, which the resume state restores, so a
   resumed run continues the same curve.
-* After every epoch the model is scored on the validation split with the DESIGN §6 Dice; the best
+* After every epoch the model is scored on the validation split with the Dice of docs/architecture.md#metrics; the best
   epoch's weights are kept (``best.npz``) and loaded back at the end, when ``save`` writes the
   stage output.
 * Every ``save_cycle`` epochs the full state (weights, optimizer slots and step, epoch, best Dice,

@@ -22,7 +22,7 @@ if TYPE_CHECKING:                 # mlflow takes seconds to import; callers hand
     from mlflow import MlflowClient
 
 CHAMPION = "champion"
-# DESIGN §6: the metric keys shared by DVC metrics files, MLflow and the dashboard, in display order
+# the metric keys (docs/architecture.md#metrics) shared by DVC metrics files, MLflow and the dashboard, in display order
 HEADLINE = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "roi_precision", "roi_recall",
             "dice", "dice_cracked", "false_alarm_rate", "pixel_dice", "pixel_iou", "iou", "precision", "recall",
             "latency_ms_p50", "latency_ms_p95", "fps", "model_bytes")

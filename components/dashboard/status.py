@@ -43,7 +43,7 @@ def _newest(client: MlflowClient, exp_id: str, filter_string: str, n: int = 1) -
 
 
 def _headline(run: Run) -> str:
-    """The run's DESIGN §6 metrics (also nested ones such as ``tflite_int8.dice``), as short text."""
+    """The run's metrics (docs/architecture.md#metrics; nested ones such as ``tflite_int8.dice`` too), as short text."""
     picked = [(k, v) for k, v in sorted(run.data.metrics.items()) if k.rpartition(".")[2] in HEADLINE]
     return ", ".join(f"{k} {format_metric(k.rpartition('.')[2], v)}" for k, v in picked[:6])
 

@@ -1,4 +1,4 @@
-"""Canonical road-crack format (DESIGN §3).
+"""Canonical road-crack format (docs/architecture.md#data-formats).
 
 ``images/<name>.png`` with ``annotations/<name>_PLINE.json`` holding open polylines
 (``{"annotations": [{"polyline": [x1, y1, x2, y2, ...]}, ...]}``); the training mask is the polylines

@@ -1,4 +1,4 @@
-"""Export canonical datasets (DESIGN §3) into the foreign formats that :mod:`importers` reads.
+"""Export canonical datasets (docs/architecture.md#data-formats) into the foreign formats that :mod:`importers` reads.
 
 Used by the round-trip tests and by users who need those formats. Each exporter reads a canonical
 folder (a bad canonical file raises ``AnnotationError`` naming it: canonical data is expected to be

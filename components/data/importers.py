@@ -1,4 +1,5 @@
-"""Import real datasets into the canonical formats (DESIGN §3) without losing anything (DESIGN §8).
+"""Import real datasets into the canonical formats (docs/architecture.md#data-formats) without
+losing anything (docs/architecture.md#reliability-rules).
 
 OCR sources (output: a flat folder of ``<name>.<jpg|png>`` + ``<name>.json``, LabelMe style):
 

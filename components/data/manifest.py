@@ -1,4 +1,4 @@
-"""Manifests: one row per sample (DESIGN §3), built by reading every file of a canonical dataset.
+"""Manifests: one row per sample (docs/architecture.md#data-formats), built by reading every file of a canonical dataset.
 
 Building a manifest decodes every image and annotation once, so everything that can be wrong with a
 file is found here and recorded in the row (``status`` = ``error`` and a ``reason`` naming the file)

@@ -1,4 +1,4 @@
-"""Canonical OCR annotation format (DESIGN §3): one LabelMe-style JSON beside each image.
+"""Canonical OCR annotation format (docs/architecture.md#data-formats): one LabelMe-style JSON beside each image.
 
 A frame holds ROI rectangles (label ``resistor``, with the marking ``text``) and single-character
 rectangles whose ``group_id`` ties them to their ROI. Every importer converts into these classes and

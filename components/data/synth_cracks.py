@@ -1,4 +1,4 @@
-"""Deterministic synthetic road-surface camera frames with cracks, in named style families (DESIGN §4).
+"""Deterministic synthetic road-surface camera frames with cracks, in named style families (docs/architecture.md#synthetic-data).
 
 Every frame is rendered from its own ``numpy.random.Generator``; frame ``i`` of a dataset uses
 ``np.random.default_rng([seed, i])`` and family ``families[i % len(families)]``, so the output does

@@ -1,4 +1,4 @@
-"""Deterministic synthetic camera frames of SMD chip resistors with printed markings (DESIGN §4).
+"""Deterministic synthetic camera frames of SMD chip resistors with printed markings (docs/architecture.md#synthetic-data).
 
 Each frame is a macro photo (1280x960 by default): a PCB (solder mask, copper traces, pads, solder,
 vias, silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an

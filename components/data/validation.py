@@ -1,4 +1,4 @@
-"""Great Expectations validation of the manifests (DESIGN §3, §8).
+"""Great Expectations validation of the manifests (docs/architecture.md#data-formats, #reliability-rules).
 
 The manifest builder has already opened every file; here the rules live as GX expectations over
 the manifest tables, so the checks are declarative, reported as GX data docs (HTML) and readable by

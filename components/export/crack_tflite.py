@@ -6,7 +6,7 @@
   QAT left without a range. Weights and activations are int8, and so are the input and the output.
   **int8, not uint8**: TFLite's integer kernels are int8 (uint8 is the legacy scheme and would only
   add a QUANTIZE op at each end of the graph), and the model input is the *normalized* image, a
-  signed per-channel quantity, so raw uint8 pixels could not be fed as they are anyway (DESIGN §5
+  signed per-channel quantity, so raw uint8 pixels could not be fed as they are anyway (docs/crack.md#model
   keeps normalization outside the graph). The runtime maps pixel -> normalized -> int8 with one
   256-entry lookup table per channel, so the int8 interface costs nothing.
 * **Dynamic range** (``crack_dynamic.tflite``): int8 weights, float activations quantized on the fly

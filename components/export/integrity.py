@@ -1,4 +1,4 @@
-"""What every export runtime checks before it runs a model file (DESIGN §8).
+"""What every export runtime checks before it runs a model file (docs/architecture.md#reliability-rules).
 
 An export folder holds model files and one metadata JSON that records the schema version and the
 sha256 of each file. A runtime reads the metadata with ``read_meta`` and each model's bytes with

@@ -2,7 +2,7 @@
 
 ``OnnxTwoStageOcr.load(export_dir, form="int8", threads=1)`` reads ``ocr_meta.json`` (everything
 inference needs: input sizes, classes, thresholds, NMS, crop margin, reading thresholds), verifies
-the sha256 of each ``.onnx`` before loading it (DESIGN §8), and runs the same glue as the PyTorch
+the sha256 of each ``.onnx`` before loading it (docs/architecture.md#reliability-rules), and runs the same glue as the PyTorch
 path (``components.ocr.pipeline.run_two_stage``), so it returns the same ``FrameResult`` objects and
 ``components.ocr.evaluate.evaluate`` measures it unchanged.
 

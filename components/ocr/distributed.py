@@ -1,4 +1,4 @@
-"""DistributedDataParallel for the OCR detectors under ``torchrun`` (DESIGN §9).
+"""DistributedDataParallel for the OCR detectors under ``torchrun`` (docs/architecture.md#scale-out).
 
 ``torchrun --nproc_per_node=N -m flows.train_roi`` starts N copies of the same program and puts
 RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT in each one's environment. The training

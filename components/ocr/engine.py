@@ -156,7 +156,7 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
     if start:
         log(f"resuming from {checkpoint} after epoch {start}/{epochs}")
     # channels-last (NHWC): oneDNN's CPU convolutions, depthwise ones above all, run about 1.7x
-    # faster forward and backward than in NCHW (measured in the README's OCR results)
+    # faster forward and backward than in NCHW (measured in docs/experiments.md, OCR speed-ups)
     model.to(device, memory_format=torch.channels_last)
     net = distributed.wrap(model, device)  # the model itself in a single process
     epoch_bar = tqdm(range(start, epochs), initial=start, total=epochs, desc="epochs", unit="epoch",

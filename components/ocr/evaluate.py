@@ -1,4 +1,4 @@
-"""Evaluation of the whole two-stage path on a split (DESIGN §6) and its latency.
+"""Evaluation of the whole two-stage path on a split (docs/architecture.md#metrics) and its latency.
 
 Everything is measured on what the pipeline outputs for the full frame: ROIs from stage 1,
 characters from stage 2 mapped back to frame pixels, strings from the reading order. A ground-truth

@@ -1,4 +1,4 @@
-"""OCR metrics with the exact definitions of DESIGN §6.
+"""OCR metrics with the exact definitions of docs/architecture.md#metrics.
 
 Detections and ground truth are per image: ``{"boxes": (N, 4) x1y1x2y2, "labels": (N,), "scores": (N,)}``
 (ground truth without scores).

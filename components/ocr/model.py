@@ -1,4 +1,4 @@
-"""SSD detectors on MobileNetV2 features at strides 8 and 16 (DESIGN §5), from torchvision's parts.
+"""SSD detectors on MobileNetV2 features at strides 8 and 16 (docs/ocr.md#model), from torchvision's parts.
 
 Both stages are the same family: torchvision's ``SSD`` (default boxes, SSD head, matching, loss
 with hard-negative mining, box coding, batched NMS) around a MobileNetV2 trunk. The seed detected
@@ -170,7 +170,7 @@ def fuse_batchnorm(model: nn.Module) -> nn.Module:
 
     BatchNorm is a per-channel affine map at inference, so the fused model computes the same
     detections (to float rounding) with one pass over memory fewer per layer: with channels-last,
-    about a sixth of the two-stage time at batch 1 on one CPU thread (README, OCR results)."""
+    about a sixth of the two-stage time at batch 1 on one CPU thread (docs/experiments.md, OCR speed-ups)."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     if model.training:

@@ -1,5 +1,5 @@
 """The batch loop: every image through the model, one failure never stops the run, Ctrl-C keeps
-what is done (DESIGN §8).
+what is done (docs/architecture.md#reliability-rules).
 
 * An image that cannot be read or predicted becomes an error row with the reason; the loop goes on.
 * Rows are flushed to part files in chunks (``components.predict.store``); whatever ends the loop

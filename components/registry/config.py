@@ -1,4 +1,4 @@
-"""Promotion gates of the model registry (``registry:`` in params.yaml, DESIGN §7).
+"""Promotion gates of the model registry (``registry:`` in params.yaml, docs/architecture.md#registry-and-gates).
 
 A new version becomes ``champion`` only when every gate passes: absolute minimums on the
 quantized model's metrics, the quantized-vs-float tolerance, and not worse than the current

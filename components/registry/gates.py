@@ -1,4 +1,4 @@
-"""Promotion gates (DESIGN §7): may a newly registered version become ``champion``?
+"""Promotion gates (docs/architecture.md#registry-and-gates): may a newly registered version become ``champion``?
 
 Three kinds of check, all on the *quantized* model that will be deployed:
 

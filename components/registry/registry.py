@@ -1,4 +1,4 @@
-"""Registering the deployable models in the MLflow model registry and moving ``champion`` (DESIGN §7).
+"""Registering the deployable models in the MLflow model registry and moving ``champion`` (docs/architecture.md#registry-and-gates).
 
 Every export that reaches the ``register`` stage becomes a registered version, passing or not, so
 the history of what was tried stays visible. A version carries, as tags: the git commit, the DVC

@@ -1,6 +1,6 @@
 """The OCR flows end to end at tiny scale: train_roi -> train_ocr -> evaluate_ocr as Prefect flows.
 
-Checks the files DVC declares (models, metrics with the DESIGN §6 keys, plots), the MLflow record
+Checks the files DVC declares (models, metrics with the keys of docs/architecture.md#metrics, plots), the MLflow record
 (one nested run per stage, frozen-ROI hashes equal), and that ``--save-json`` output is canonical
 LabelMe that the importer reads back with the same boxes.
 """

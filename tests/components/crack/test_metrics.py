@@ -1,4 +1,4 @@
-"""Crack metrics exactly as DESIGN §6 defines them, and the losses' basic behaviour."""
+"""Crack metrics exactly as docs/architecture.md#metrics defines them, and the losses' basic behaviour."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Metric definitions (DESIGN §6): VOC all-point AP by hand, COCO AP equal to pycocotools, CER."""
+"""Metric definitions (docs/architecture.md#metrics): VOC all-point AP by hand, COCO AP equal to pycocotools, CER."""
 
 from __future__ import annotations
 
