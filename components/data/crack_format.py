@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from components.data.ocr_format import AnnotationError
-from components.io import atomic_write_text
+from components.io import ImageReadError, atomic_write_text, read_mask
 
 IMAGES_DIR = "images"
 ANNOTATIONS_DIR = "annotations"
@@ -67,10 +67,11 @@ def load_mask(root: Path, name: str, height: int, width: int, thickness: int = D
     """The {0, 1} crack mask of sample ``name``: the stored PNG mask if any, else the rasterised polylines."""
     png = Path(root) / MASKS_DIR / f"{name}.png"
     if png.exists():
-        m = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
-        if m is None:
-            raise AnnotationError(f"{png}: mask cannot be decoded")
+        try:
+            m = read_mask(png)
+        except ImageReadError as exc:
+            raise AnnotationError(f"mask {exc}") from exc
         if m.shape != (height, width):
             raise AnnotationError(f"{png}: mask is {m.shape[1]}x{m.shape[0]}, image is {width}x{height}")
-        return (m > 0).astype(np.uint8)
+        return m
     return rasterize(read_pline(annotation_path(root, name)), height, width, thickness)

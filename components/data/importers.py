@@ -740,10 +740,10 @@ def _mask_from_file(real: Path, max_pixels: int, shown: str | Path) -> np.ndarra
     Accepts 0/1, 0/255, 16-bit, palette and RGB(A) masks (fully transparent pixels are background);
     lossy files (JPEG) are thresholded at half intensity to ignore compression noise.
     """
+    if real.suffix.lower() not in LOSSY_EXTS:
+        return _decode(real, max_pixels, shown, mode="mask")
     rgba = _decode(real, max_pixels, shown, mode="RGBA")
-    rgb, alpha = rgba[..., :3], rgba[..., 3]
-    threshold = 127 if real.suffix.lower() in LOSSY_EXTS else 0
-    return ((rgb > threshold).any(axis=2) & (alpha > 0)).astype(np.uint8)
+    return ((rgba[..., :3] > 127).any(axis=2) & (rgba[..., 3] > 0)).astype(np.uint8)
 
 
 def _write_crack_sample(

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from components.io import DEFAULT_MAX_PIXELS, read_image
+from components.io import DEFAULT_MAX_PIXELS, MIN_PREDICT_SIDE, read_image
 from components.predict import PredictError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -75,7 +75,8 @@ class FolderSource:
             if rel in done:
                 continue
             path = self.root / rel
-            yield Item(rel, lambda path=path: read_image(path, self.max_pixels), overlay_name(rel))
+            yield Item(rel, lambda path=path: read_image(path, self.max_pixels, min_side=MIN_PREDICT_SIDE),
+                       overlay_name(rel))
 
     def describe(self) -> str:
         return f"{len(self.files)} images in {self.root}" + (f" ({len(self.skipped)} other files skipped)" if self.skipped else "")
