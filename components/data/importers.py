@@ -47,6 +47,7 @@ from components.data.ocr_format import (
     AnnotationError,
     OcrAnnotation,
     Shape,
+    clip_boxes_to_image,
     write_labelme,
 )
 from components.io import (
@@ -522,6 +523,7 @@ def _import_labelme(src: Path, tmp: Path, report: ImportReport, max_pixels: int)
                 data["imageWidth"], data["imageHeight"] = _header_size(image, max_pixels, shown)
             try:
                 ann = OcrAnnotation.from_dict(data, source=str(shown))
+                clip_boxes_to_image(ann, str(shown))
             except AnnotationError as exc:
                 raise _Problem(shown, str(exc).removeprefix(f"{shown}: ")) from exc
             except (AttributeError, TypeError, ValueError) as exc:  # e.g. a shape that is not an object
@@ -682,6 +684,10 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                         raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
                     w, h = _header_size(image, max_pixels, src / _join_rel(rel_dir, image_path))
                     ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+                    try:
+                        clip_boxes_to_image(ann, where)
+                    except AnnotationError as exc:
+                        raise _Problem(objects_file, str(exc)) from exc
                     name = names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
                     _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
                     report.imported.append(name)
@@ -729,7 +735,7 @@ def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
         if pts.size % 2 or pts.size < 4:
             raise _Problem(shown, f"polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}")
         if not np.isfinite(pts).all():
-            raise _Problem(shown, f"polyline {i} has non-finite coordinates")
+            raise _Problem(shown, f"polyline {i} has non-finite coordinates (NaN or infinity)")
         lines.append(pts.reshape(-1, 2))
     return lines
 
@@ -754,6 +760,7 @@ def _write_crack_sample(
     polylines: list[np.ndarray],
     mask_file: tuple[Path, Path] | None,
     max_pixels: int,
+    ann_shown: Path | None = None,
 ) -> None:
     """Write one canonical crack sample; decodes only for a conversion or a mask size check.
 
@@ -771,6 +778,12 @@ def _write_crack_sample(
                 )
         if image.suffix.lower() != ".png":
             png = _encode_png(arr, image_shown)
+        h, w = arr.shape[:2]
+    elif polylines:
+        w, h = _header_size(image, max_pixels, image_shown)
+    problem = cf.polyline_problem(polylines, w, h) if polylines else None
+    if problem:
+        raise _Problem(ann_shown or image_shown, f"{problem}; sample not imported")
     out_image = tmp / cf.IMAGES_DIR / f"{name}.png"
     if png is None:
         _copy_file(image, out_image, image_shown)
@@ -837,7 +850,8 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             if mkey is not None:
                 used_masks.add(mkey)
             name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels)
+            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels,
+                                ann_shown=anns[akey][1])
             report.imported.append(name)
         except _Problem as p:
             report.add_problem(p.file, p.reason)
