@@ -50,6 +50,31 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def is_stale_temporary(path: Path) -> bool:
+    """A hidden ``.<name>.<random>.tmp<suffix>`` left by :func:`atomic_path` (or a video being
+    written) when its process was killed before the rename (SIGKILL, power loss)."""
+    name = path.name
+    return name.startswith(".") and ".tmp." in name + "." and path.is_file()
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporaries a killed run left anywhere under ``folder``; return what was removed.
+
+    Only call it on a folder one run owns (batch prediction's OUT) before that run writes there.
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for dirpath, _, filenames in os.walk(folder):
+        for f in filenames:
+            p = Path(dirpath) / f
+            if is_stale_temporary(p) and not p.is_symlink():
+                p.unlink()
+                removed.append(p)
+    return sorted(removed)
+
+
 def atomic_write_bytes(dest: str | Path, data: bytes) -> None:
     with atomic_path(dest) as tmp:
         tmp.write_bytes(data)

@@ -153,3 +153,17 @@ def test_ocr_nan_box_says_non_finite_and_far_boxes_are_refused(tmp_path):
     _edit(root / "s001.json", lambda d: d["shapes"][1]["points"][1].__setitem__(0, float("nan")))
     reasons = " ".join(_validate_ocr(root, tmp_path).bad["s001"])
     assert "non-finite" in reasons and "s001.json" in reasons and "ends right of the image" not in reasons
+
+
+# ------------------------------------------------------------ 4: grey, RGBA and 16-bit reach training alike
+
+def test_grey_rgba_and_16bit_images_are_accepted_by_validation(crack_root, ocr_root, tmp_path):
+    img = crack_root / "images"
+    cv2.imwrite(str(img / "c000.png"), np.full((288, 384), 90, np.uint8))               # grey PNG
+    cv2.imwrite(str(img / "c002.png"), np.full((288, 384, 4), 90, np.uint8))            # BGRA PNG
+    cv2.imwrite(str(img / "c004.png"), np.full((288, 384), 90 * 257, np.uint16))        # 16-bit grey
+    assert _validate_crack(crack_root, tmp_path / "c").bad == {}
+    cv2.imwrite(str(ocr_root / "s000.png"), np.full((480, 640, 4), 90, np.uint8))      # RGBA PNG for OCR
+    _edit(ocr_root / "s000.json", lambda d: d.update(imagePath="s000.png"))
+    (ocr_root / "s000.jpg").unlink()
+    assert _validate_ocr(ocr_root, tmp_path / "o").bad == {}
