@@ -614,6 +614,7 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
         by_dir.setdefault(p.parent.as_posix(), {})[p.name] = real
     names = _Names()
     used: set[Path] = set()
+    referenced: set[Path] = set()
     for rel_dir in sorted(by_dir):
         folder_files = by_dir[rel_dir]
         lower = {n.lower(): n for n in folder_files}
@@ -661,9 +662,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                     if not isinstance(image_path, str):
                         raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
                     image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
-                    if image in used:
+                    referenced.add(image)
+                    if image in used:  # only an imported entry counts: a failed one must not shadow a good one
                         raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
-                    used.add(image)
                     where = f"entry {i} (image {image_path!r})"
                     try:
                         if not isinstance(obj, dict):
@@ -690,13 +691,14 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                         raise _Problem(objects_file, str(exc)) from exc
                     name = names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
                     _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
+                    used.add(image)
                     report.imported.append(name)
                 except _Problem as p:
                     report.add_problem(p.file, p.reason)
         for n in sorted(folder_files):
             if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
                 report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
-    _report_unreferenced_images(files, used, src, report)
+    _report_unreferenced_images(files, referenced, src, report)
 
 
 # --------------------------------------------------------------------------------------------------
