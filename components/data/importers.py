@@ -433,6 +433,25 @@ def _finish(tmp: Path, dst: Path, report: ImportReport) -> None:
         tmp.rename(dst)
 
 
+def _hint_format(src: Path, report: ImportReport, detect) -> None:
+    """When most of a folder failed and it looks like another format, say so once, first.
+
+    A wrong ``format:`` (``kaist`` on a LabelMe folder) otherwise shows as one "not referenced" line
+    per image and no hint at the cause.
+    """
+    if not report.problems or len(report.imported) * 2 > len(report.problems):
+        return
+    try:
+        likely = detect(src)
+    except ValueError:
+        return
+    if likely != report.format:
+        report.problems.insert(0, (str(src), (
+            f"imported as format {report.format!r}, but the folder looks like {likely!r} "
+            f"({len(report.imported)} sample(s) imported, {len(report.problems)} problem(s)); "
+            f"set format: {likely} (or auto) for this source")))
+
+
 def _run(src: Path, dst: Path, fmt: str, formats: tuple[str, ...], layout_ok, importer) -> ImportReport:
     tmp = _prepare_dst(src, dst, formats, layout_ok)
     try:
@@ -463,7 +482,8 @@ def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAUL
     if fmt not in OCR_FORMATS:
         raise ValueError(f"unknown OCR format {fmt!r}; expected one of {OCR_FORMATS} or 'auto'")
     importer = _import_labelme if fmt == "labelme" else _import_kaist
-    return _run(src, dst, fmt, OCR_FORMATS, _ocr_layout_ok, lambda tmp, report: importer(src, tmp, report, max_pixels))
+    return _run(src, dst, fmt, OCR_FORMATS, _ocr_layout_ok,
+                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_ocr_format)))
 
 
 def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path) -> None:
@@ -718,7 +738,8 @@ def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFA
     if fmt not in CRACK_FORMATS:
         raise ValueError(f"unknown crack format {fmt!r}; expected one of {CRACK_FORMATS} or 'auto'")
     importer = _import_pline if fmt == "pline" else _import_png_masks
-    return _run(src, dst, fmt, CRACK_FORMATS, _crack_layout_ok, lambda tmp, report: importer(src, tmp, report, max_pixels))
+    return _run(src, dst, fmt, CRACK_FORMATS, _crack_layout_ok,
+                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_crack_format)))
 
 
 def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:

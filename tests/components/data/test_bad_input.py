@@ -167,3 +167,20 @@ def test_grey_rgba_and_16bit_images_are_accepted_by_validation(crack_root, ocr_r
     _edit(ocr_root / "s000.json", lambda d: d.update(imagePath="s000.png"))
     (ocr_root / "s000.jpg").unlink()
     assert _validate_ocr(ocr_root, tmp_path / "o").bad == {}
+
+
+# -------------------------------------------------------------------- 10: a wrong format gets one hint
+
+def test_wrong_format_gets_one_hint_naming_the_likely_format(tmp_path):
+    src = tmp_path / "src"
+    make_ocr_dataset(src, n=5)
+    report = import_ocr(src, tmp_path / "out", fmt="kaist")
+    assert report.imported == []
+    hints = [r for f, r in report.problems if "looks like 'labelme'" in r]
+    assert len(hints) == 1 and report.problems[0][0] == str(src) and "format: labelme" in hints[0]
+    crack = tmp_path / "crack"
+    make_crack_dataset(crack, n=3)
+    report = import_crack(crack, tmp_path / "out2", fmt="png_masks")
+    assert "looks like 'pline'" in report.problems[0][1]
+    # the right format gets no hint
+    assert not any("looks like" in r for _, r in import_ocr(src, tmp_path / "out3", fmt="labelme").problems)
