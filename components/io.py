@@ -15,10 +15,10 @@ import io
 import os
 import tempfile
 import warnings
-from struct import error as struct_error
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from struct import error as struct_error
 
 import numpy as np
 from PIL import Image
@@ -140,6 +140,31 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, m
     if not data:
         raise ImageReadError(f"{name}: empty image (0 bytes)")
     return _decode(io.BytesIO(data), name, max_pixels, mode, min_side)
+
+
+_SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the image by 90 degrees
+
+
+def image_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) as :func:`read_image` would return it (EXIF orientation applied), read from
+    the header only; ImageReadError names the file and the reason."""
+    name = str(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                try:
+                    orientation = im.getexif().get(0x0112)
+                except Exception:  # noqa: BLE001 - a broken EXIF block is ignored, as exif_transpose does
+                    orientation = None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError, EOFError, struct_error, ZeroDivisionError) as exc:
+        raise ImageReadError(f"{name}: image header cannot be read ({type(exc).__name__}: {exc})") from exc
+    if w * h > max_pixels:
+        raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+    return (h, w) if orientation in _SWAPS_SIDES else (w, h)
 
 
 def read_mask(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

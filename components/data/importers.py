@@ -32,13 +32,11 @@ import os
 import re
 import shutil
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from components.data import crack_format as cf
 from components.data.ocr_format import (
@@ -57,6 +55,7 @@ from components.io import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    image_size,
     read_image,
     resolve_inside,
 )
@@ -323,19 +322,11 @@ def _resolve_image(src: Path, rel_dir: str, image_path: str, where: str, prefix:
 
 
 def _header_size(path: Path, max_pixels: int, shown: str | Path) -> tuple[int, int]:
-    """(width, height) from the image header, without decoding the pixels."""
+    """(width, height) from the image header (EXIF orientation applied), without decoding the pixels."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _Problem(shown, f"refused as a decompression bomb ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise _Problem(shown, f"image header cannot be read ({exc})") from exc
-    if w * h > max_pixels:
-        raise _Problem(shown, f"{w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
-    return w, h
+        return image_size(path, max_pixels)
+    except ImageReadError as exc:
+        raise _Problem(shown, str(exc).removeprefix(f"{path}: ")) from exc
 
 
 def _copy_file(real: Path, dest: Path, shown: str | Path) -> None:

@@ -12,7 +12,14 @@ import pytest
 from mlflow.exceptions import MlflowException
 from PIL import Image
 
-from components.io import MIN_PREDICT_SIDE, ImageReadError, decode_image, read_image, read_mask
+from components.io import (
+    MIN_PREDICT_SIDE,
+    ImageReadError,
+    decode_image,
+    image_size,
+    read_image,
+    read_mask,
+)
 from components.predict.sources import open_source
 from components.registry.pyfunc_models import decode_images, encode_image_file
 
@@ -66,13 +73,16 @@ def test_rgba_drops_alpha_and_keeps_colours():
     assert arr.shape == (40, 40, 3) and arr[0, 0].tolist() == [180, 0, 0]
 
 
-def test_exif_orientation_is_applied():
+def test_exif_orientation_is_applied(tmp_path):
     img = np.zeros((30, 60, 3), np.uint8)
     img[:, :10] = 255                                  # white strip on the left of the stored pixels
     im = Image.fromarray(img)
     exif = im.getexif()
     exif[0x0112] = 6                                   # "rotate 90 CW to display"
-    arr = decode_image(_save(im, "JPEG", exif=exif.tobytes()), "phone.jpg")
+    data = _save(im, "JPEG", exif=exif.tobytes())
+    arr = decode_image(data, "phone.jpg")
+    (tmp_path / "phone.jpg").write_bytes(data)
+    assert image_size(tmp_path / "phone.jpg") == (30, 60)  # the header-only size agrees with the pixels
     assert arr.shape == (60, 30, 3)                    # upright: portrait
     assert arr[:10].mean() > 200 and arr[-10:].mean() < 50  # the strip is now on top
 
