@@ -8,6 +8,9 @@ A folder is walked recursively and in sorted order (reruns see the same order). 
 extension is not an image's are not processed but listed with the reason (``skipped``), so
 nothing is silently ignored; a file with an image extension that fails to decode is processed and
 becomes an error row (a camera's truncated JPEG is a result worth seeing, not a reason to stop).
+Images are decoded by ``components.io.read_image`` with the serving rule for the smallest usable
+image (``MIN_PREDICT_SIDE``); a corrupt frame in the middle of a video is skipped, becomes an error
+row, and the frames after it are still read.
 
 Outputs never go next to the inputs: ``check_output_location`` refuses an output folder that is
 the input folder or inside it (overlays named like the inputs would otherwise mix with them, and a
