@@ -17,8 +17,8 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 from struct import error as struct_error
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
