@@ -4,7 +4,8 @@
   never leaves a file that looks complete.
 * Paths read from annotation files are resolved inside the dataset root: no ``..``, no absolute
   paths, no symlinks that lead outside.
-* Images are decoded with a pixel limit (decompression bombs) and every failure names the file.
+* Images are decoded with a pixel limit (decompression bombs) and every failure names the file;
+  one policy (``_to_array``) turns every bit depth and colour mode into the same 8-bit RGB.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+from struct import error as struct_error
 from typing import Iterator
 
 import numpy as np
@@ -46,6 +48,31 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def is_stale_temporary(path: Path) -> bool:
+    """A hidden ``.<name>.<random>.tmp<suffix>`` left by :func:`atomic_path` (or a video being
+    written) when its process was killed before the rename (SIGKILL, power loss)."""
+    name = path.name
+    return name.startswith(".") and ".tmp." in name + "." and path.is_file()
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporaries a killed run left anywhere under ``folder``; return what was removed.
+
+    Only call it on a folder one run owns (batch prediction's OUT) before that run writes there.
+    """
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for dirpath, _, filenames in os.walk(folder):
+        for f in filenames:
+            p = Path(dirpath) / f
+            if is_stale_temporary(p) and not p.is_symlink():
+                p.unlink()
+                removed.append(p)
+    return sorted(removed)
 
 
 def atomic_write_bytes(dest: str | Path, data: bytes) -> None:
@@ -86,11 +113,17 @@ def resolve_inside(root: str | Path, relpath: str, source: str | Path | None = N
     return target
 
 
-def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB") -> np.ndarray:
+#: Smallest side (px) of an image worth running a model on; batch prediction and serving both refuse
+#: smaller ones through ``read_image`` / ``decode_image(min_side=MIN_PREDICT_SIDE)``.
+MIN_PREDICT_SIDE = 32
+
+
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1) -> np.ndarray:
     """Decode an image fully into a uint8 array; raise ImageReadError naming the file and reason.
 
     The size is checked from the header before any pixel is decoded, so a decompression bomb is
     refused without allocating it; truncated or corrupted files fail instead of decoding partly.
+    Every stage decodes through here, so every stage sees the same pixels (see :func:`_to_array`).
     """
     path = Path(path)
     try:
@@ -99,17 +132,94 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str
         raise ImageReadError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if size == 0:
         raise ImageReadError(f"{path}: empty file (0 bytes)")
-    return _decode(path, str(path), max_pixels, mode)
+    return _decode(path, str(path), max_pixels, mode, min_side)
 
 
-def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB") -> np.ndarray:
+def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1) -> np.ndarray:
     """``read_image`` for bytes already in memory (an HTTP payload); ``name`` is used in errors."""
     if not data:
         raise ImageReadError(f"{name}: empty image (0 bytes)")
-    return _decode(io.BytesIO(data), name, max_pixels, mode)
+    return _decode(io.BytesIO(data), name, max_pixels, mode, min_side)
 
 
-def _decode(source, name: str, max_pixels: int, mode: str) -> np.ndarray:
+_SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the image by 90 degrees
+
+
+def image_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) as :func:`read_image` would return it (EXIF orientation applied), read from
+    the header only; ImageReadError names the file and the reason."""
+    name = str(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                try:
+                    orientation = im.getexif().get(0x0112)
+                except Exception:  # noqa: BLE001 - a broken EXIF block is ignored, as exif_transpose does
+                    orientation = None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError, EOFError, struct_error, ZeroDivisionError) as exc:
+        raise ImageReadError(f"{name}: image header cannot be read ({type(exc).__name__}: {exc})") from exc
+    if w * h > max_pixels:
+        raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+    return (h, w) if orientation in _SWAPS_SIDES else (w, h)
+
+
+def read_mask(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A {0, 1} uint8 mask: 1 where any colour channel is non-zero and the pixel is not fully
+    transparent. Any bit depth works (a 16-bit value of 1 is crack, not rounded away)."""
+    return read_image(path, max_pixels, mode="mask")
+
+
+def _scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
+    """High-bit-depth samples to 0-255 by their bit depth (not by clipping, which saturates)."""
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit PNG/TIFF (Pillow reads 16-bit grey PNGs as "I;16" or "I"): full scale is 65535
+        return np.round(np.clip(arr.astype(np.float64), 0, 65535) / 257.0).astype(np.uint8)
+    if mode == "F":  # float TIFF: 0-1 if it fits, else taken as 0-255
+        a = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        if a.size and a.max() <= 1.0:
+            a = a * 255.0
+        return np.round(np.clip(a, 0, 255)).astype(np.uint8)
+    return arr.astype(np.uint8)
+
+
+def _to_array(im: Image.Image, mode: str) -> np.ndarray:
+    """THE decoding policy, the same for import, validation, training, batch prediction and serving.
+
+    * EXIF orientation is applied (a phone photo stored sideways comes out upright).
+    * 16-bit and 32-bit grey are scaled by their bit depth (65535 -> 255), never clipped; 16-bit
+      colour PNGs are reduced to 8 bits per channel by Pillow the same way.
+    * ``mode="RGB"``: grey, grey+alpha, palette, CMYK, YCbCr and RGBA all become 3-channel RGB; an
+      alpha channel is dropped (colours are kept as stored, not blended with a background).
+    * ``mode="mask"``: {0, 1}, non-zero colour and not fully transparent.
+    * ``mode=""``: the stored channels, 8-bit (for facts about the file).
+    """
+    from PIL import ImageOps
+
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        grey = _scale_to_uint8(np.asarray(im), im.mode)
+        if mode == "mask":
+            return (np.asarray(im) != 0).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2) if mode == "RGB" else grey
+    if mode == "mask":
+        rgba = np.asarray(im.convert("RGBA"))
+        return ((rgba[..., :3] > 0).any(axis=2) & (rgba[..., 3] > 0)).astype(np.uint8)
+    if mode == "RGB":
+        if im.mode == "P" and "transparency" in im.info:
+            im = im.convert("RGBA")  # Pillow warns when a palette with transparency goes to RGB directly
+        return np.asarray(im.convert("RGB"))
+    if mode:
+        return np.asarray(im.convert(mode))
+    if im.mode not in ("L", "RGB", "RGBA"):
+        im = im.convert("RGBA" if im.mode in ("LA", "PA", "RGBa", "La") or "transparency" in im.info else "RGB")
+    return np.asarray(im)
+
+
+def _decode(source, name: str, max_pixels: int, mode: str, min_side: int = 1) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -117,15 +227,18 @@ def _decode(source, name: str, max_pixels: int, mode: str) -> np.ndarray:
                 w, h = im.size
                 if w * h > max_pixels:
                     raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+                if min(w, h) < max(min_side, 1):
+                    raise ImageReadError(f"{name}: {w}x{h} px is smaller than {max(min_side, 1)} px on a side")
                 im.load()
-                arr = np.asarray(im.convert(mode) if mode else im)
+                arr = _to_array(im, mode)
     except ImageReadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"{name}: cannot be decoded ({exc})") from exc
-    return arr
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError, EOFError, struct_error, ZeroDivisionError) as exc:
+        # Pillow's plugins raise more than OSError on crafted headers; any of them means "cannot be decoded"
+        raise ImageReadError(f"{name}: cannot be decoded ({type(exc).__name__}: {exc})") from exc
+    return np.ascontiguousarray(arr)
 
 
 def absolute_sqlite(uri: str, root: Path) -> str:

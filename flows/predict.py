@@ -29,6 +29,7 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 from pydantic import BaseModel, Field
 
+from components.io import remove_stale_temporaries
 from components.predict import PredictError
 from components.predict.assets import load_assets
 from components.predict.models import resolve_model
@@ -85,6 +86,10 @@ def run_predict(options: PredictOptions) -> dict:
                         model.label, ", ".join(earlier))
         predictor = load_predictor(options.kind, model.export_dir, model.label, options.threads)
         store.out.mkdir(parents=True, exist_ok=True)     # nothing is written before everything checks out
+        stale = remove_stale_temporaries(store.out)      # a SIGKILLed earlier run leaves hidden .*.tmp.* files
+        if stale:
+            log.warning("removed %d temporary file(s) left by an interrupted run in %s: %s", len(stale), store.out,
+                        ", ".join(str(p.relative_to(store.out)) for p in stale[:5]) + (", ..." if len(stale) > 5 else ""))
         write_skipped(store.out, source.skipped)
         log.info("%s with %s -> %s%s", source.describe(), model.label, store.out,
                  f" (resuming: {len(done)} done)" if done else "")

@@ -16,13 +16,17 @@ import cv2
 import numpy as np
 
 from components.data.ocr_format import AnnotationError
-from components.io import atomic_write_text
+from components.io import ImageReadError, atomic_write_text, read_mask
 
 IMAGES_DIR = "images"
 ANNOTATIONS_DIR = "annotations"
 MASKS_DIR = "masks"
 PLINE_SUFFIX = "_PLINE.json"
 DEFAULT_THICKNESS = 5
+#: How far (px) a polyline point may lie outside the image. Annotation tools let a click land a few
+#: pixels past the border, which is harmless (the line is clipped when drawn); a point further out
+#: means another coordinate system, a unit mix-up or a corrupt number, and the mask would be wrong.
+POINT_MARGIN_PX = 16
 
 
 def annotation_path(root: Path, name: str) -> Path:
@@ -39,6 +43,8 @@ def read_pline(json_path: str | Path) -> list[np.ndarray]:
             pts = np.asarray(a["polyline"], dtype=np.float64)
             if pts.ndim != 1 or pts.size % 2 or pts.size < 4:
                 raise AnnotationError(f"{json_path}: polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}")
+            if not np.isfinite(pts).all():
+                raise AnnotationError(f"{json_path}: polyline {i} has non-finite coordinates (NaN or infinity)")
             lines.append(pts.reshape(-1, 2))
         return lines
     except AnnotationError:
@@ -47,6 +53,27 @@ def read_pline(json_path: str | Path) -> list[np.ndarray]:
         raise AnnotationError(f"{json_path}: not valid JSON ({exc})") from exc
     except (KeyError, TypeError, ValueError) as exc:
         raise AnnotationError(f"{json_path}: not a PLINE annotation ({type(exc).__name__}: {exc})") from exc
+
+
+def polyline_problem(polylines: list[np.ndarray], width: int, height: int) -> str | None:
+    """Why these polylines cannot be drawn on a ``width`` x ``height`` image, or None if they can.
+
+    Refused: NaN/infinite coordinates ("non-finite"), any point more than :data:`POINT_MARGIN_PX`
+    outside the image, and a polyline lying wholly outside the image (it would draw nothing).
+    """
+    m = POINT_MARGIN_PX
+    for i, pts in enumerate(polylines):
+        pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(pts).all():
+            return f"polyline {i} has non-finite coordinates (NaN or infinity)"
+        out = (pts[:, 0] < -m) | (pts[:, 0] > width - 1 + m) | (pts[:, 1] < -m) | (pts[:, 1] > height - 1 + m)
+        if out.any():
+            j = int(np.argmax(out))
+            return (f"polyline {i} point {j} (x={pts[j, 0]:g}, y={pts[j, 1]:g}) lies outside the {width}x{height} image "
+                    f"by more than {m} px")
+        if pts[:, 0].max() < 0 or pts[:, 0].min() > width - 1 or pts[:, 1].max() < 0 or pts[:, 1].min() > height - 1:
+            return f"polyline {i} lies wholly outside the {width}x{height} image"
+    return None
 
 
 def write_pline(polylines: list[np.ndarray] | list[list[float]], json_path: str | Path) -> None:
@@ -67,10 +94,16 @@ def load_mask(root: Path, name: str, height: int, width: int, thickness: int = D
     """The {0, 1} crack mask of sample ``name``: the stored PNG mask if any, else the rasterised polylines."""
     png = Path(root) / MASKS_DIR / f"{name}.png"
     if png.exists():
-        m = cv2.imread(str(png), cv2.IMREAD_GRAYSCALE)
-        if m is None:
-            raise AnnotationError(f"{png}: mask cannot be decoded")
+        try:
+            m = read_mask(png)
+        except ImageReadError as exc:
+            raise AnnotationError(f"mask {exc}") from exc
         if m.shape != (height, width):
             raise AnnotationError(f"{png}: mask is {m.shape[1]}x{m.shape[0]}, image is {width}x{height}")
-        return (m > 0).astype(np.uint8)
-    return rasterize(read_pline(annotation_path(root, name)), height, width, thickness)
+        return m
+    ann = annotation_path(root, name)
+    polylines = read_pline(ann)
+    problem = polyline_problem(polylines, width, height)
+    if problem:
+        raise AnnotationError(f"{ann}: {problem}")
+    return rasterize(polylines, height, width, thickness)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from components.data import crack_format as cf
 from components.data.importers import DEFAULT_LABEL_MAP, LABEL_MAP_NAME, REPORT_NAME
@@ -37,6 +36,7 @@ from components.io import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    image_size,
     resolve_inside,
 )
 
@@ -137,8 +137,7 @@ def export_png_masks(canonical_crack: Path, dst: Path, thickness: int = cf.DEFAU
     names = _crack_names(canonical_crack)
     for name in names:
         image = canonical_crack / cf.IMAGES_DIR / f"{name}.png"
-        with Image.open(image) as im:
-            width, height = im.size
+        width, height = image_size(image)
         mask = cf.load_mask(canonical_crack, name, height, width, thickness) * np.uint8(255)
         ok, buf = cv2.imencode(".png", mask)
         if not ok:

@@ -33,13 +33,11 @@ import os
 import re
 import shutil
 import uuid
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from components.data import crack_format as cf
 from components.data.ocr_format import (
@@ -48,6 +46,7 @@ from components.data.ocr_format import (
     AnnotationError,
     OcrAnnotation,
     Shape,
+    clip_boxes_to_image,
     write_labelme,
 )
 from components.io import (
@@ -57,6 +56,7 @@ from components.io import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_text,
+    image_size,
     read_image,
     resolve_inside,
 )
@@ -323,19 +323,11 @@ def _resolve_image(src: Path, rel_dir: str, image_path: str, where: str, prefix:
 
 
 def _header_size(path: Path, max_pixels: int, shown: str | Path) -> tuple[int, int]:
-    """(width, height) from the image header, without decoding the pixels."""
+    """(width, height) from the image header (EXIF orientation applied), without decoding the pixels."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _Problem(shown, f"refused as a decompression bomb ({exc})") from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise _Problem(shown, f"image header cannot be read ({exc})") from exc
-    if w * h > max_pixels:
-        raise _Problem(shown, f"{w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
-    return w, h
+        return image_size(path, max_pixels)
+    except ImageReadError as exc:
+        raise _Problem(shown, str(exc).removeprefix(f"{path}: ")) from exc
 
 
 def _copy_file(real: Path, dest: Path, shown: str | Path) -> None:
@@ -433,6 +425,25 @@ def _finish(tmp: Path, dst: Path, report: ImportReport) -> None:
         tmp.rename(dst)
 
 
+def _hint_format(src: Path, report: ImportReport, detect) -> None:
+    """When most of a folder failed and it looks like another format, say so once, first.
+
+    A wrong ``format:`` (``kaist`` on a LabelMe folder) otherwise shows as one "not referenced" line
+    per image and no hint at the cause.
+    """
+    if not report.problems or len(report.imported) * 2 > len(report.problems):
+        return
+    try:
+        likely = detect(src)
+    except ValueError:
+        return
+    if likely != report.format:
+        report.problems.insert(0, (str(src), (
+            f"imported as format {report.format!r}, but the folder looks like {likely!r} "
+            f"({len(report.imported)} sample(s) imported, {len(report.problems)} problem(s)); "
+            f"set format: {likely} (or auto) for this source")))
+
+
 def _run(src: Path, dst: Path, fmt: str, formats: tuple[str, ...], layout_ok, importer) -> ImportReport:
     tmp = _prepare_dst(src, dst, formats, layout_ok)
     try:
@@ -463,7 +474,8 @@ def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAUL
     if fmt not in OCR_FORMATS:
         raise ValueError(f"unknown OCR format {fmt!r}; expected one of {OCR_FORMATS} or 'auto'")
     importer = _import_labelme if fmt == "labelme" else _import_kaist
-    return _run(src, dst, fmt, OCR_FORMATS, _ocr_layout_ok, lambda tmp, report: importer(src, tmp, report, max_pixels))
+    return _run(src, dst, fmt, OCR_FORMATS, _ocr_layout_ok,
+                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_ocr_format)))
 
 
 def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path) -> None:
@@ -523,6 +535,7 @@ def _import_labelme(src: Path, tmp: Path, report: ImportReport, max_pixels: int)
                 data["imageWidth"], data["imageHeight"] = _header_size(image, max_pixels, shown)
             try:
                 ann = OcrAnnotation.from_dict(data, source=str(shown))
+                clip_boxes_to_image(ann, str(shown))
             except AnnotationError as exc:
                 raise _Problem(shown, str(exc).removeprefix(f"{shown}: ")) from exc
             except (AttributeError, TypeError, ValueError) as exc:  # e.g. a shape that is not an object
@@ -613,6 +626,7 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
         by_dir.setdefault(p.parent.as_posix(), {})[p.name] = real
     names = _Names()
     used: set[Path] = set()
+    referenced: set[Path] = set()
     for rel_dir in sorted(by_dir):
         folder_files = by_dir[rel_dir]
         lower = {n.lower(): n for n in folder_files}
@@ -660,9 +674,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                     if not isinstance(image_path, str):
                         raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
                     image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
-                    if image in used:
+                    referenced.add(image)
+                    if image in used:  # only an imported entry counts: a failed one must not shadow a good one
                         raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
-                    used.add(image)
                     where = f"entry {i} (image {image_path!r})"
                     try:
                         if not isinstance(obj, dict):
@@ -683,15 +697,20 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                         raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
                     w, h = _header_size(image, max_pixels, src / _join_rel(rel_dir, image_path))
                     ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+                    try:
+                        clip_boxes_to_image(ann, where)
+                    except AnnotationError as exc:
+                        raise _Problem(objects_file, str(exc)) from exc
                     name = names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
                     _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
+                    used.add(image)
                     report.imported.append(name)
                 except _Problem as p:
                     report.add_problem(p.file, p.reason)
         for n in sorted(folder_files):
             if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
                 report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
-    _report_unreferenced_images(files, used, src, report)
+    _report_unreferenced_images(files, referenced, src, report)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -711,7 +730,8 @@ def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFA
     if fmt not in CRACK_FORMATS:
         raise ValueError(f"unknown crack format {fmt!r}; expected one of {CRACK_FORMATS} or 'auto'")
     importer = _import_pline if fmt == "pline" else _import_png_masks
-    return _run(src, dst, fmt, CRACK_FORMATS, _crack_layout_ok, lambda tmp, report: importer(src, tmp, report, max_pixels))
+    return _run(src, dst, fmt, CRACK_FORMATS, _crack_layout_ok,
+                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_crack_format)))
 
 
 def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
@@ -730,7 +750,7 @@ def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
         if pts.size % 2 or pts.size < 4:
             raise _Problem(shown, f"polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}")
         if not np.isfinite(pts).all():
-            raise _Problem(shown, f"polyline {i} has non-finite coordinates")
+            raise _Problem(shown, f"polyline {i} has non-finite coordinates (NaN or infinity)")
         lines.append(pts.reshape(-1, 2))
     return lines
 
@@ -741,10 +761,10 @@ def _mask_from_file(real: Path, max_pixels: int, shown: str | Path) -> np.ndarra
     Accepts 0/1, 0/255, 16-bit, palette and RGB(A) masks (fully transparent pixels are background);
     lossy files (JPEG) are thresholded at half intensity to ignore compression noise.
     """
+    if real.suffix.lower() not in LOSSY_EXTS:
+        return _decode(real, max_pixels, shown, mode="mask")
     rgba = _decode(real, max_pixels, shown, mode="RGBA")
-    rgb, alpha = rgba[..., :3], rgba[..., 3]
-    threshold = 127 if real.suffix.lower() in LOSSY_EXTS else 0
-    return ((rgb > threshold).any(axis=2) & (alpha > 0)).astype(np.uint8)
+    return ((rgba[..., :3] > 127).any(axis=2) & (rgba[..., 3] > 0)).astype(np.uint8)
 
 
 def _write_crack_sample(
@@ -755,6 +775,7 @@ def _write_crack_sample(
     polylines: list[np.ndarray],
     mask_file: tuple[Path, Path] | None,
     max_pixels: int,
+    ann_shown: Path | None = None,
 ) -> None:
     """Write one canonical crack sample; decodes only for a conversion or a mask size check.
 
@@ -772,6 +793,12 @@ def _write_crack_sample(
                 )
         if image.suffix.lower() != ".png":
             png = _encode_png(arr, image_shown)
+        h, w = arr.shape[:2]
+    elif polylines:
+        w, h = _header_size(image, max_pixels, image_shown)
+    problem = cf.polyline_problem(polylines, w, h) if polylines else None
+    if problem:
+        raise _Problem(ann_shown or image_shown, f"{problem}; sample not imported")
     out_image = tmp / cf.IMAGES_DIR / f"{name}.png"
     if png is None:
         _copy_file(image, out_image, image_shown)
@@ -838,7 +865,8 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             if mkey is not None:
                 used_masks.add(mkey)
             name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels)
+            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels,
+                                ann_shown=anns[akey][1])
             report.imported.append(name)
         except _Problem as p:
             report.add_problem(p.file, p.reason)

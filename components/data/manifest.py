@@ -76,7 +76,7 @@ def _error_row(columns: list[str], name: str, path: str, annotation: str, reason
 
 
 def _image_facts(path: Path, max_pixels: int) -> dict:
-    arr = read_image(path, max_pixels=max_pixels, mode="")
+    arr = read_image(path, max_pixels=max_pixels)  # the decoding policy every later stage uses
     return {
         "sha256": sha256_file(path),
         "width": int(arr.shape[1]),
@@ -85,18 +85,45 @@ def _image_facts(path: Path, max_pixels: int) -> dict:
     }
 
 
+IMPORT_ROW_PREFIX = "import:"
+
+
 def _import_problem_rows(root: Path, columns: list[str], splits: Splits) -> list[dict]:
-    """Problems an importer met (files it could not bring in) become error rows, one per sample."""
+    """Problems an importer met (files it could not bring in) become error rows, one per source file.
+
+    A row is named ``import:<source file>``, never after the file's stem: a stray ``x.png`` beside a
+    good ``x.jpg`` + ``x.json`` must not give the good sample ``x`` its error (the problem sticks to
+    the file that has it).
+    """
     report = root / IMPORT_REPORT
     if not report.exists():
         return []
-    by_sample: dict[str, list[dict]] = {}
+    by_file: dict[str, list[str]] = {}
     for p in json.loads(report.read_text(encoding="utf-8")).get("problems", []):
-        by_sample.setdefault(Path(p["file"]).stem, []).append(p)
+        by_file.setdefault(str(p["file"]), []).append(str(p["reason"]))
     return [
-        _error_row(columns, name, ps[0]["file"], "", "; ".join(f"{p['file']}: {p['reason']}" for p in ps), splits.of(name))
-        for name, ps in by_sample.items()
+        _error_row(columns, f"{IMPORT_ROW_PREFIX}{file}", file, "", "; ".join(f"{file}: {r}" for r in reasons),
+                   splits.of(f"{IMPORT_ROW_PREFIX}{file}"))
+        for file, reasons in by_file.items()
     ]
+
+
+def _mark_duplicates(rows: list[dict], root: Path) -> None:
+    """Of samples with identical image bytes (sha256), keep the first by sorted path; the others
+    become error rows that name the one kept. Only usable (``ok``) samples take part."""
+    by_hash: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["status"] == "ok" and row.get("sha256"):
+            by_hash.setdefault(row["sha256"], []).append(row)
+    for group in by_hash.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda r: r["path"])
+        kept = group[0]["path"]
+        for row in group[1:]:
+            row["status"] = "error"
+            row["reason"] = (f"{Path(root) / row['path']}: duplicate of {kept} (same image bytes, sha256 "
+                             f"{row['sha256'][:12]}...); the first by sorted path is kept, this copy is left out")
 
 
 # ----------------------------------------------------------------------------------------- OCR ---
@@ -154,6 +181,7 @@ def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int
     for sample, bx in imap_ordered(_ocr_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress):
         samples.append(sample)
         boxes.extend(bx)
+    _mark_duplicates(samples, root)
     # images nobody annotated: reported, not silently skipped
     for img in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p not in annotated):
         rel = img.relative_to(root).as_posix()
@@ -194,6 +222,7 @@ def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness:
     images = sorted(p for p in (root / crack_format.IMAGES_DIR).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES or p.stat().st_size == 0)
     jobs = [(root, p, splits, max_pixels, thickness) for p in images]
     rows = list(imap_ordered(_crack_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress))
+    _mark_duplicates(rows, root)
     names = {p.stem for p in images}
     for ann in sorted((root / crack_format.ANNOTATIONS_DIR).glob(f"*{crack_format.PLINE_SUFFIX}")):
         stem = ann.name[: -len(crack_format.PLINE_SUFFIX)]

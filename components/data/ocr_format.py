@@ -8,6 +8,7 @@ every later stage reads them, so the on-disk format is defined here and nowhere 
 from __future__ import annotations
 
 import json
+import math
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from components.io import atomic_write_text
 ROI_LABEL = "resistor"
 CHAR_CLASSES: tuple[str, ...] = tuple(string.digits + string.ascii_uppercase)  # 36 classes
 MAX_TEXT_LEN = 8
+#: How far (px) a box corner may lie outside the image when importing; such boxes are clipped to the
+#: image (a click past the border), boxes further out are refused as a wrong coordinate system.
+BOX_MARGIN_PX = 16
 
 
 class AnnotationError(ValueError):
@@ -88,6 +92,9 @@ class OcrAnnotation:
                 if d.get("shape_type", "rectangle") != "rectangle":
                     raise AnnotationError(f"{source}: shape {i} is a {d.get('shape_type')!r}, only rectangles are supported")
                 (xa, ya), (xb, yb) = d["points"][:2]
+                xa, ya, xb, yb = (float(v) for v in (xa, ya, xb, yb))
+                if not all(math.isfinite(v) for v in (xa, ya, xb, yb)):
+                    raise AnnotationError(f"{source}: shape {i} (label {d.get('label')!r}) has non-finite coordinates (NaN or infinity)")
                 shapes.append(
                     Shape(
                         label=str(d["label"]),
@@ -109,6 +116,24 @@ class OcrAnnotation:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise AnnotationError(f"{source}: not a LabelMe rectangle annotation ({type(exc).__name__}: {exc})") from exc
+
+
+def clip_boxes_to_image(ann: OcrAnnotation, source: str) -> None:
+    """Clip boxes that stick out of the image by at most :data:`BOX_MARGIN_PX`; refuse the rest.
+
+    Raises AnnotationError naming the shape, its label and the coordinate when a corner lies further
+    out, or when a box lies wholly outside the image.
+    """
+    w, h, m = ann.width, ann.height, BOX_MARGIN_PX
+    for i, s in enumerate(ann.shapes):
+        for axis, lo, hi, size in (("x", s.x1, s.x2, w), ("y", s.y1, s.y2, h)):
+            if lo < -m or hi > size + m:
+                bad = lo if lo < -m else hi
+                raise AnnotationError(f"{source}: shape {i} (label {s.label!r}) has {axis}={bad:g}, more than {m} px "
+                                      f"outside the {w}x{h} image")
+        if s.x2 <= 0 or s.y2 <= 0 or s.x1 >= w or s.y1 >= h:
+            raise AnnotationError(f"{source}: shape {i} (label {s.label!r}) lies wholly outside the {w}x{h} image")
+        s.x1, s.y1, s.x2, s.y2 = max(s.x1, 0.0), max(s.y1, 0.0), min(s.x2, float(w)), min(s.y2, float(h))
 
 
 def read_labelme(json_path: str | Path) -> OcrAnnotation:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from components.data.check_source import describe, escaping_symlinks
 from components.data.families import FAMILIES_FILE, read_families, write_families
 from components.data.importers import import_crack, import_ocr
 
@@ -32,6 +33,9 @@ def resolve_source(source: str) -> Path | None:
     if SOURCES_DIR.resolve() not in path.resolve().parents:
         raise SourceError(f"data source {source!r} must lie under {SOURCES_DIR}/ so that DVC versions it "
                           f"(dvc add {SOURCES_DIR}/<name>) and the prepare stage depends on it")
+    found = escaping_symlinks(path)
+    if found:  # the importers would skip them, but DVC would not: refuse before anything is versioned or built
+        raise SourceError(describe(found, source) + f"\n(check with: python -m components.data.check_source {source})")
     return path
 
 

@@ -143,6 +143,9 @@ def _report(summary: Summary, table: pa.Table, source: Source, log) -> None:
     if summary.skipped_files:
         shown = ", ".join(summary.skipped_files[:5]) + (", ..." if len(summary.skipped_files) > 5 else "")
         log.info("skipped %d files that are not images (listed in skipped.txt): %s", len(summary.skipped_files), shown)
+    if isinstance(source, VideoSource) and source.bad_frames:
+        log.warning("%s: %d unreadable frame(s) skipped mid-file and recorded as error rows: %s", source.path,
+                    len(source.bad_frames), ", ".join(map(str, source.bad_frames[:10])) + (", ..." if len(source.bad_frames) > 10 else ""))
     if isinstance(source, VideoSource) and not summary.interrupted and source.frame_count \
             and source.frames_read + 1 < source.frame_count:
         log.warning("%s: the video ended at frame %d of the %d its header announces (truncated or corrupt?)",

@@ -8,6 +8,9 @@ A folder is walked recursively and in sorted order (reruns see the same order). 
 extension is not an image's are not processed but listed with the reason (``skipped``), so
 nothing is silently ignored; a file with an image extension that fails to decode is processed and
 becomes an error row (a camera's truncated JPEG is a result worth seeing, not a reason to stop).
+Images are decoded by ``components.io.read_image`` with the serving rule for the smallest usable
+image (``MIN_PREDICT_SIDE``); a corrupt frame in the middle of a video is skipped, becomes an error
+row, and the frames after it are still read.
 
 Outputs never go next to the inputs: ``check_output_location`` refuses an output folder that is
 the input folder or inside it (overlays named like the inputs would otherwise mix with them, and a
@@ -25,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from components.io import DEFAULT_MAX_PIXELS, read_image
+from components.io import DEFAULT_MAX_PIXELS, MIN_PREDICT_SIDE, read_image
 from components.predict import PredictError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -75,7 +78,8 @@ class FolderSource:
             if rel in done:
                 continue
             path = self.root / rel
-            yield Item(rel, lambda path=path: read_image(path, self.max_pixels), overlay_name(rel))
+            yield Item(rel, lambda path=path: read_image(path, self.max_pixels, min_side=MIN_PREDICT_SIDE),
+                       overlay_name(rel))
 
     def describe(self) -> str:
         return f"{len(self.files)} images in {self.root}" + (f" ({len(self.skipped)} other files skipped)" if self.skipped else "")
@@ -85,6 +89,17 @@ def overlay_name(rel: str) -> str:
     """``a/b.jpg`` -> ``a/b.jpg.png``, ``a/b.png`` -> ``a/b.png``: the input's own extension stays in
     the name, so ``b.jpg`` and ``b.png`` in one folder do not share an overlay."""
     return rel if rel.lower().endswith(".png") else rel + ".png"
+
+
+#: Unreadable frames in a row after which a video is taken to have ended (truncated file).
+MAX_BAD_FRAMES = 25
+
+
+def _unreadable(path: Path, index: int) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        raise PredictError(f"{path.name}#frame={index}: frame cannot be decoded (corrupt data in the video); "
+                           "skipped, the following frames were read")
+    return load
 
 
 @dataclass
@@ -99,6 +114,7 @@ class VideoSource:
     kind: str = "video"
     skipped: list[tuple[str, str]] = field(default_factory=list)
     frames_read: int = 0                  # frames decoded or grabbed by the last items() pass
+    bad_frames: list[int] = field(default_factory=list)   # unreadable frames skipped mid-file (last pass)
 
     @classmethod
     def open(cls, path: Path, stride: int = 1) -> VideoSource:
@@ -127,22 +143,41 @@ class VideoSource:
         return sum(1 for i in picked if self.key(i) not in done)
 
     def items(self, done: set[str]) -> Iterator[Item]:
-        """Decode only the frames that are processed; the others are grabbed (demuxed, not decoded)."""
+        """Decode only the frames that are processed; the others are grabbed (demuxed, not decoded).
+
+        A frame that cannot be read in the middle of the file (a corrupt packet) is skipped and the
+        reading goes on; each such wanted frame becomes an item whose loading fails, so it is
+        recorded as an error row naming the frame, once a later frame proves the file goes on.
+        :data:`MAX_BAD_FRAMES` unreadable frames in a row are taken as the end of the file (a
+        truncated file, reported by the runner's "video ended at frame" warning).
+        """
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
             raise PredictError(f"{self.path}: cannot be opened as a video")
         index = 0
+        pending: list[int] = []          # unreadable wanted frames since the last good one
+        bad_run = 0
+        self.bad_frames = []
         try:
-            while True:
+            while bad_run < MAX_BAD_FRAMES:
                 wanted = index % self.stride == 0 and self.key(index) not in done
                 if wanted:
                     ok, frame = cap.read()
-                    if not ok:
-                        break
+                else:
+                    ok, frame = cap.grab(), None
+                if not ok:
+                    bad_run += 1
+                    if wanted:
+                        pending.append(index)
+                    index += 1
+                    continue
+                for bad in pending:      # the file went on after them: they were corrupt, not the end
+                    self.bad_frames.append(bad)
+                    yield Item(self.key(bad), _unreadable(self.path, bad))
+                pending, bad_run = [], 0
+                if wanted:
                     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                     yield Item(self.key(index), lambda rgb=rgb: rgb)
-                elif not cap.grab():
-                    break
                 index += 1
                 self.frames_read = index
         finally:

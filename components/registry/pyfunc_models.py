@@ -25,13 +25,13 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from components.io import DEFAULT_MAX_PIXELS, ImageReadError, decode_image
+from components.io import DEFAULT_MAX_PIXELS, MIN_PREDICT_SIDE, ImageReadError, decode_image
 from components.predict.rows import mask_csr, roi_fields
 
 IMAGE_COLUMN = "image"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
 MAX_IMAGES = 64                      # per request
-MIN_SIDE = 32                        # px; smaller is not a camera frame
+MIN_SIDE = MIN_PREDICT_SIDE          # px; smaller is not a camera frame (same rule as batch prediction)
 
 OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence",
                "char_boxes", "char_labels", "char_scores"]
@@ -71,11 +71,9 @@ def decode_images(model_input) -> list[np.ndarray]:
         if len(value) > MAX_IMAGE_BYTES:
             raise bad_request(f"{name}: {len(value)} bytes exceeds the {MAX_IMAGE_BYTES} byte limit")
         try:
-            image = decode_image(bytes(value), name, DEFAULT_MAX_PIXELS)
+            image = decode_image(bytes(value), name, DEFAULT_MAX_PIXELS, min_side=MIN_SIDE)
         except ImageReadError as exc:
-            raise bad_request(f"{exc} (expected a PNG or JPEG file)") from None
-        if min(image.shape[:2]) < MIN_SIDE:
-            raise bad_request(f"{name}: {image.shape[1]}x{image.shape[0]} px is smaller than {MIN_SIDE} px on a side")
+            raise bad_request(str(exc) if "px on a side" in str(exc) else f"{exc} (expected a PNG or JPEG file)") from None
         images.append(image)
     return images
 

@@ -60,11 +60,14 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
 
     _set(project, "validation.on_error", "quarantine")
     stats = validate("ocr")
-    assert stats["bad_samples"] == 1 and stats["samples_ok"] == 7
+    # one row per source file that has a problem, named after that file (never after a canonical sample)
+    assert stats["bad_samples"] == 2 and stats["samples_ok"] == 7
     manifest = pd.read_parquet(project / "data/manifests/ocr.parquet")
-    bad = manifest[manifest.status != "ok"]
-    assert list(bad.name) == ["s003"] and "not valid JSON" in bad.reason.iloc[0]
-    assert json.loads((project / "metrics/validate_ocr.json").read_text())["bad_samples"] == 1
+    bad = manifest[manifest.status != "ok"].set_index("name")
+    assert sorted(bad.index) == [f"import:{src.absolute()}/s003.jpg", f"import:{src.absolute()}/s003.json"]
+    assert "not valid JSON" in bad.reason[f"import:{src.absolute()}/s003.json"]
+    assert "not referenced" in bad.reason[f"import:{src.absolute()}/s003.jpg"]
+    assert json.loads((project / "metrics/validate_ocr.json").read_text())["bad_samples"] == 2
     page = (project / "reports/validation/ocr/report.html").read_text()
     assert "quarantined" in page and "s003.json" in page and "not valid JSON" in page
 

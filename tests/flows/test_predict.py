@@ -112,6 +112,23 @@ def test_folder_with_a_corrupt_jpeg_and_a_text_file(tmp_path, frames, ocr_model,
     assert "--resume" in capsys.readouterr().err
 
 
+def test_temporaries_of_a_killed_run_are_removed(tmp_path, frames, ocr_model, caplog):
+    """A SIGKILL between writing an overlay's temporary file and renaming it leaves ``.*.tmp.png``."""
+    inp, out = tmp_path / "in", tmp_path / "out"
+    _jpegs(inp, frames, 1)
+    (out / "overlays" / "sub").mkdir(parents=True)
+    stale = [out / "overlays" / ".f000.jpg.png.k3j2h1.tmp.png", out / "overlays" / "sub" / ".x.jpg.png.abcd.tmp.png",
+             out / ".results.parquet.zz9.tmp.parquet"]
+    for p in stale:
+        p.write_bytes(b"half an overlay")
+    (out / "overlays" / "keep.png").write_bytes(b"not ours to delete")
+    assert main(["ocr", str(inp), "--model", str(ocr_model), "--out", str(out), *CLI]) == 0
+    assert not any(p.exists() for p in stale)
+    assert (out / "overlays" / "keep.png").exists() and (out / "overlays" / "f000.jpg.png").exists()
+    assert not [p for p in out.rglob(".*") if ".tmp." in p.name]
+    assert "removed 3 temporary file(s)" in caplog.text
+
+
 def test_output_inside_the_input_is_refused(tmp_path, ocr_model, capsys):
     (tmp_path / "in").mkdir()
     assert main(["ocr", str(tmp_path / "in"), "--model", str(ocr_model), "--out", str(tmp_path / "in/preds"), *CLI]) == 2

@@ -88,12 +88,13 @@ def test_every_bad_input_is_listed_with_file_and_reason(ocr_root, tmp_path):
     assert (flagged.status == "error").all() and flagged.reason.str.len().gt(0).all()
 
 
-def test_duplicate_images_and_wrong_channels(ocr_root, tmp_path):
+def test_duplicate_images_keep_the_first_and_grey_is_converted(ocr_root, tmp_path):
     (ocr_root / "s001.jpg").write_bytes((ocr_root / "s000.jpg").read_bytes())
-    cv2.imwrite(str(ocr_root / "s002.jpg"), np.zeros((480, 640), np.uint8))  # grayscale
+    cv2.imwrite(str(ocr_root / "s002.jpg"), np.zeros((480, 640), np.uint8))  # grayscale: converted to RGB like everywhere
     report = _validate_ocr(ocr_root, tmp_path)
-    assert "duplicate" in " ".join(report.bad["s000"]) and "duplicate" in " ".join(report.bad["s001"])
-    assert "channels" in " ".join(report.bad["s002"])
+    assert "s000" not in report.bad  # the first copy by sorted path is kept
+    assert "duplicate of s000.jpg" in " ".join(report.bad["s001"])
+    assert "s002" not in report.bad
 
 
 def test_text_must_match_char_boxes_inside_roi(ocr_root, tmp_path):

@@ -22,7 +22,7 @@ from components.predict.sources import (
 def test_folder_scan_lists_non_images_and_mirrors_paths(tmp_path):
     (tmp_path / "in/sub").mkdir(parents=True)
     for name in ("b.png", "a.jpg", "sub/c.JPEG"):
-        cv2.imwrite(str(tmp_path / "in" / name), np.zeros((8, 8, 3), np.uint8))
+        cv2.imwrite(str(tmp_path / "in" / name), np.zeros((40, 40, 3), np.uint8))
     (tmp_path / "in/notes.txt").write_text("x")
     (tmp_path / "in/sub/clip.mp4").write_bytes(b"")
     src = open_source(tmp_path / "in")
@@ -30,7 +30,7 @@ def test_folder_scan_lists_non_images_and_mirrors_paths(tmp_path):
     assert [p for p, _ in src.skipped] == ["notes.txt", "sub/clip.mp4"] and "video" in src.skipped[1][1]
     items = list(src.items(done={"b.png"}))
     assert [(i.key, i.overlay) for i in items] == [("a.jpg", "a.jpg.png"), ("sub/c.JPEG", "sub/c.JPEG.png")]
-    assert items[0].load().shape == (8, 8, 3)
+    assert items[0].load().shape == (40, 40, 3)
 
 
 def test_outputs_never_inside_the_input(tmp_path):
@@ -92,3 +92,48 @@ def test_malformed_assets_name_the_file(tmp_path, text, reason):
     with pytest.raises(PredictError, match=reason) as err:
         load_assets(path)
     assert str(path) in str(err.value)
+
+
+def _mjpeg_with_a_corrupt_frame(path, n=60, bad=50, truncate_after=None):
+    """An MJPEG AVI of ``n`` frames (grey level 4*i) whose frame ``bad`` has its JPEG bytes zeroed."""
+    import struct
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(n):
+        writer.write(np.full((48, 64, 3), 4 * i, np.uint8))
+    writer.release()
+    data = bytearray(path.read_bytes())
+    starts, p = [], 0
+    while (p := data.find(b"00dc", p)) >= 0:
+        if data[p + 8:p + 10] == b"\xff\xd8":
+            starts.append(p)
+        p += 4
+    assert len(starts) == n
+    if bad is not None:
+        s = starts[bad]
+        size = struct.unpack("<I", data[s + 4:s + 8])[0]
+        data[s + 8:s + 8 + size] = bytes(size)
+    if truncate_after is not None:
+        data = data[: starts[truncate_after]]
+    path.write_bytes(bytes(data))
+
+
+def test_video_skips_a_corrupt_frame_records_it_and_goes_on(tmp_path):
+    video = tmp_path / "clip.avi"
+    _mjpeg_with_a_corrupt_frame(video)
+    src = open_source(video)
+    items = list(src.items(done=set()))
+    assert [i.key for i in items] == [f"clip.avi#frame={i}" for i in range(60)]
+    with pytest.raises(PredictError, match=r"clip.avi#frame=50: frame cannot be decoded"):
+        items[50].load()
+    assert src.bad_frames == [50]
+    for i in (49, 51, 59):  # the frames after the bad one are read, and are the right ones
+        assert abs(float(items[i].load().mean()) - 4 * i) < 3
+
+
+def test_truncated_video_ends_without_error_rows_for_the_missing_tail(tmp_path):
+    video = tmp_path / "cut.avi"
+    _mjpeg_with_a_corrupt_frame(video, bad=None, truncate_after=30)
+    src = open_source(video)
+    keys = [i.key for i in src.items(done=set())]
+    assert len(keys) <= 30 and src.bad_frames == []
