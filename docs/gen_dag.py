@@ -20,9 +20,9 @@ import yaml
 from matplotlib.patches import FancyBboxPatch
 
 REPO = Path(__file__).resolve().parents[1]
-COLOURS = {"prepare": "#d9e8fb", "validate": "#fde9c8", "train": "#dff3d8", "qat": "#dff3d8",
+COLOURS = {"prepare": "#d9e8fb", "eval_data": "#fde9c8", "validate": "#fde9c8", "train": "#dff3d8", "qat": "#dff3d8",
            "evaluate": "#efe0f7", "export": "#fbd9d9", "register": "#e4e4e4"}
-TOOLS = {"prepare": "generate / import", "validate": "Great Expectations", "train_roi": "PyTorch SSD, stage 1",
+TOOLS = {"prepare": "generate / import", "eval_data": "fixed test + OOD sets", "validate": "Great Expectations", "train_roi": "PyTorch SSD, stage 1",
          "train_ocr": "PyTorch SSD, stage 2", "train_crack": "tf-keras UNet, float", "qat": "tfmot QAT",
          "evaluate": "metrics + plots", "export_ocr": "ONNX int8", "export_crack": "TFLite int8",
          "register": "MLflow registry + gates"}
@@ -97,7 +97,7 @@ def draw(dvc_yaml: Path = REPO / "dvc.yaml", out: Path = REPO / "docs" / "img" /
                                 "shrinkA": 0, "shrinkB": 0,
                                 "connectionstyle": "arc3" if direct else f"arc3,rad={-0.12 * (level[b] - level[a])}"})
     for n, (x, y) in pos.items():
-        kind = n.split("_")[0]
+        kind = "eval_data" if n.startswith("eval_data") else n.split("_")[0]
         ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
                                     fc=COLOURS.get(kind, "white"), ec="#333", lw=1, zorder=3))
         ax.text(x, y + 0.07, n, ha="center", va="center", fontsize=9, family="monospace", weight="bold", zorder=4)
