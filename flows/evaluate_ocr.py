@@ -42,7 +42,8 @@ from flows.ocr_common import (
 
 STAGE = "evaluate_ocr"
 PLOT_DIR = PLOTS / STAGE
-KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps")
+KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "raw_string_accuracy", "value_accuracy", "valid_rate",
+        "cer", "latency_ms_p50", "latency_ms_p95", "fps")
 
 
 def _confusion_csv(counts: dict, path: Path) -> None:
@@ -90,7 +91,9 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
         confusion_png(ev.confusion, CHAR_CLASSES, PLOT_DIR / "confusion.png")
         _confusion_csv(ev.confusion, PLOT_DIR / "confusion.csv")
         mlflow.log_artifacts(str(PLOT_DIR), artifact_path="plots")
-        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}" for t, r in ev.pairs), "strings.tsv")
+        # label, decoded text, raw text per ground-truth ROI
+        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}\t{raw if raw is not None else '<no ROI>'}"
+                                  for (t, r), (_, raw) in zip(ev.pairs, ev.raw_pairs)), "strings.tsv")
 
         with tempfile.TemporaryDirectory() as tmp:
             shown = Path(save_image) if save_image else Path(tmp)

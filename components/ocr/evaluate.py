@@ -3,11 +3,20 @@
 Everything is measured on what the pipeline outputs for the full frame: ROIs from stage 1,
 characters from stage 2 mapped back to frame pixels, strings from the reading order. A ground-truth
 ROI that stage 1 misses therefore costs its characters (char mAP) and its string (accuracy, CER).
+
+Strings: ``string_accuracy`` compares the ground truth with the grammar-decoded text (``RoiResult.text``,
+``components.ocr.grammar``), which is what a user reads; ``raw_string_accuracy`` with the
+unconstrained best string (``raw_text``: the best class of every character box, what
+``string_accuracy`` measured before the grammar). ``cer`` is computed on the raw string as before.
+``value_accuracy`` is the share of ground-truth ROIs whose label is a marking (``parse_marking``)
+and whose matched reading is valid with the same value in ohms (an undetected ROI counts as a miss);
+``valid_rate`` the share of the predicted ROIs whose reading is a valid marking.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -16,6 +25,7 @@ from tqdm import tqdm
 from components.data.ocr_format import CHAR_CLASSES
 from components.latency import time_calls
 from components.ocr.data import Frame
+from components.ocr.grammar import parse_marking
 from components.ocr.metrics import (
     coco_map,
     confusion_pairs,
@@ -31,11 +41,13 @@ class Evaluation:
     metrics: dict
     results: list[FrameResult]
     confusion: dict                        # (actual, predicted) -> count
-    pairs: list[tuple[str, str | None]]    # (label, read string or None) per ground-truth ROI
+    pairs: list[tuple[str, str | None]]    # (label, read string or None) per ground-truth ROI (decoded text)
+    raw_pairs: list[tuple[str, str | None]] = field(default_factory=list)   # the same with the raw strings
 
 
 def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Evaluation:
     roi_dets, roi_gts, char_dets, char_gts, pairs, results = [], [], [], [], [], []
+    raw_pairs, values = [], []
     for f in tqdm(frames, desc="evaluate", unit="img", disable=not progress, dynamic_ncols=True):
         r = ocr(f.image())
         results.append(r)
@@ -47,20 +59,46 @@ def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Ev
         char_gts.append({"boxes": f.chars, "labels": f.char_labels})
         match = match_rois(rb, rs, f.rois)
         pairs += [(t, r.rois[m].text if m >= 0 else None) for t, m in zip(f.texts, match)]
+        raw_pairs += [(t, r.rois[m].raw_text if m >= 0 else None) for t, m in zip(f.texts, match)]
+        values += [(t, r.rois[m] if m >= 0 else None) for t, m in zip(f.texts, match)]
     char_map50, per_class = voc_map(char_dets, char_gts)
     metrics = {
         "roi_ap50": voc_map(roi_dets, roi_gts)[0],
         "roi_ap": coco_map(roi_dets, roi_gts),
         "char_map50": char_map50,
         "char_map": coco_map(char_dets, char_gts),
-        **string_scores(pairs),
+        "string_accuracy": string_scores(pairs)["string_accuracy"],
+        "raw_string_accuracy": string_scores(raw_pairs)["string_accuracy"],
+        "cer": string_scores(raw_pairs)["cer"],
+        "value_accuracy": value_accuracy(values),
+        "valid_rate": valid_rate(results),
         "frames": len(frames),
         "rois": len(pairs),
         "rois_detected": sum(r is not None for _, r in pairs),
     }
     metrics["char_ap50_min"] = float(np.nanmin(list(per_class.values()))) if per_class else float("nan")
     conf = confusion_pairs(char_dets_reading(results), char_gts, CHAR_CLASSES)
-    return Evaluation(metrics, results, dict(conf), pairs)
+    return Evaluation(metrics, results, dict(conf), pairs, raw_pairs)
+
+
+def value_accuracy(values) -> float:
+    """Share of (label, matched RoiResult or None) pairs whose label parses as a marking and whose
+    reading is valid with the label's value (NaN when no label parses)."""
+    hits = total = 0
+    for label, roi in values:
+        truth = parse_marking(label)
+        if truth is None:
+            continue
+        total += 1
+        hits += bool(roi is not None and roi.valid and roi.value_ohm is not None
+                     and math.isclose(roi.value_ohm, truth.value_ohm, rel_tol=1e-9, abs_tol=1e-12))
+    return hits / total if total else float("nan")
+
+
+def valid_rate(results: list[FrameResult]) -> float:
+    """Share of the predicted ROIs read as a valid marking (NaN when there is none)."""
+    rois = [x for r in results for x in r.rois]
+    return sum(x.valid for x in rois) / len(rois) if rois else float("nan")
 
 
 def char_dets_reading(results: list[FrameResult]) -> list[dict]:
