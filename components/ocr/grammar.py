@@ -144,10 +144,10 @@ class Decoded(NamedTuple):
     code_kind: str | None     # one of CODE_KINDS; None when not valid
     valid: bool
     confidence: float         # geometric mean of the per-position factors x roi_score
-    raw_text: str = ""        # the top-1 string (every position, best class)
 
 
 def raw_string(positions: Sequence[Candidates]) -> str:
+    """The unconstrained best string: the most probable character of every position."""
     return "".join(max(c, key=lambda x: x[1])[0] for c in positions if len(c))
 
 
@@ -164,24 +164,20 @@ def decode(positions: Sequence[Candidates], *, min_prob: float = 0.2, max_drops:
     raw = raw_string(positions)
     n = len(positions)
     if not n:
-        return Decoded("", None, None, False, 0.0, "")
+        return Decoded("", None, None, False, 0.0)
     raw_conf = math.exp(sum(_log(p[0][1]) for p in positions) / n) * float(roi_score)
     # state: partial string -> (log probability, drops used); paths to the same string keep the best
     beams: dict[str, tuple[float, int]] = {"": (0.0, 0)}
     for cands in positions:
         nxt: dict[str, tuple[float, int]] = {}
-
-        def push(s: str, lp: float, d: int) -> None:
-            if s not in nxt or nxt[s][0] < lp:
-                nxt[s] = (lp, d)
-
         drop_lp = _log(max(1.0 - sum(p for _, p in cands), drop_floor))
         for s, (lp, d) in beams.items():
-            for ch, p in cands:
-                if viable_prefix(s + ch):
-                    push(s + ch, lp + _log(p), d)
+            options = [(s + ch, lp + _log(p), d) for ch, p in cands if viable_prefix(s + ch)]
             if d < max_drops:
-                push(s, lp + drop_lp, d + 1)
+                options.append((s, lp + drop_lp, d + 1))
+            for t, tlp, td in options:
+                if t not in nxt or nxt[t][0] < tlp:
+                    nxt[t] = (tlp, td)
         beams = dict(sorted(nxt.items(), key=lambda kv: -kv[1][0])[:beam])
         if not beams:
             break
@@ -194,5 +190,5 @@ def decode(positions: Sequence[Candidates], *, min_prob: float = 0.2, max_drops:
         mean = math.exp(best[0] / n)
         if mean >= min_prob:
             m = best[1]
-            return Decoded(m.text, m.value_ohm, m.code_kind, True, mean * float(roi_score), raw)
-    return Decoded(raw, None, None, False, raw_conf, raw)
+            return Decoded(m.text, m.value_ohm, m.code_kind, True, mean * float(roi_score))
+    return Decoded(raw, None, None, False, raw_conf)

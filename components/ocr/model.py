@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import nn
 from torchvision.models import mobilenet_v2
-from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection import _utils as det_utils
+from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD, SSDHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import boxes as box_ops

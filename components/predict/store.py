@@ -32,7 +32,13 @@ import pyarrow.parquet as pq
 
 from components.io import atomic_path, atomic_write_text
 from components.predict import PredictError
-from components.predict.rows import LIST_COLUMNS, REQUIRED_COLUMNS, SCHEMAS, to_table, with_added_columns
+from components.predict.rows import (
+    LIST_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCHEMAS,
+    to_table,
+    with_added_columns,
+)
 
 RESULTS = "results.parquet"
 CSV = "results.csv"

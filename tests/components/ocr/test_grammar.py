@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 from components.data import synth_resistors as synth
-from components.ocr.grammar import CODE_KINDS, E24, E96, EIA96_MULTIPLIERS, decode, parse_marking, viable_prefix
+from components.ocr.grammar import (
+    CODE_KINDS,
+    E24,
+    E96,
+    EIA96_MULTIPLIERS,
+    decode,
+    parse_marking,
+    raw_string,
+    viable_prefix,
+)
 from components.ocr.pipeline import PipelineConfig, assemble, char_candidates
 
 
@@ -139,7 +148,7 @@ def _pos(text: str, p: float = 0.9, alt: dict[int, tuple[str, float]] | None = N
 def test_lookalike_b_decodes_to_8():
     pos = _pos("435", alt=None) + [[("B", 0.6), ("8", 0.3)]]
     d = decode(pos)
-    assert (d.text, d.valid, d.code_kind, d.raw_text) == ("4358", True, "4digit", "435B")
+    assert (d.text, d.valid, d.code_kind, raw_string(pos)) == ("4358", True, "4digit", "435B")
     assert d.value_ohm == pytest.approx(435e8)
     assert decode(_pos("936") + [[("B", 0.55), ("8", 0.4)]]).text == "9368"
 
@@ -161,7 +170,7 @@ def test_other_lookalikes_resolved_by_the_grammar():
 
 def test_a_spurious_detection_is_dropped():
     d = decode(_pos("13Z") + [[("R", 0.5)]])
-    assert (d.text, d.valid, d.raw_text) == ("13Z", True, "13ZR")
+    assert (d.text, d.valid) == ("13Z", True)
     # 630BR: B read as 8, and the R is a valid series letter after a 4-digit code (part-number style)
     d = decode(_pos("630") + [[("B", 0.6), ("8", 0.3)], [("R", 0.5), ("K", 0.1)]])
     assert d.text == "6308R" and d.value_ohm == pytest.approx(630e8)
@@ -185,14 +194,14 @@ def test_invalid_when_no_marking_is_probable_enough():
     assert d.confidence == pytest.approx((0.97 ** 3 * 0.9) ** 0.25)
     assert decode(pos, min_prob=0.1).text == "435"
     assert decode(_pos("XQ")).valid is False
-    assert decode([]) == ("", None, None, False, 0.0, "")
+    assert decode([]) == ("", None, None, False, 0.0)
 
 
 def test_confidence_is_the_geometric_mean_times_the_roi_score():
     d = decode(_pos("472", 0.8), roi_score=0.5)
     assert d.valid and d.confidence == pytest.approx(0.4)
-    text, value, kind, valid, conf, raw = d               # the tuple of the issue
-    assert (text, value, kind, valid) == ("472", 4700.0, "3digit", True)
+    text, value, kind, valid, conf = d                   # the tuple of the issue
+    assert (text, value, kind, valid, conf) == ("472", 4700.0, "3digit", True, d.confidence)
 
 
 # ---------------------------------------------------------------------- wired into the glue ---
