@@ -101,14 +101,15 @@ class TopKSSD(SSD):
     """torchvision's SSD whose detections also carry, per kept box, the ``class_topk`` most probable
     classes of that box's softmax (background excluded): ``topk_labels`` (N, k, 1-based) and
     ``topk_scores`` (N, k). The reading decodes markings from them (``components.ocr.grammar``);
-    boxes, labels and scores are exactly torchvision's (same thresholding, top-k and NMS)."""
+    boxes, labels and scores are exactly torchvision's (same thresholding, top-k and NMS). With
+    ``class_topk`` 0 (stage 1: one class) the detections are torchvision's dicts as they are."""
 
-    class_topk = CLASS_TOPK
+    class_topk = 0
 
     def postprocess_detections(self, head_outputs, image_anchors, image_shapes):
         pred_scores = torch.softmax(head_outputs["cls_logits"], dim=-1)
         num_classes = pred_scores.size(-1)
-        k = max(1, min(int(self.class_topk), num_classes - 1))
+        k = min(int(self.class_topk), num_classes - 1)
         detections = []
         for reg, scores, anchors, image_shape in zip(head_outputs["bbox_regression"], pred_scores, image_anchors,
                                                      image_shapes):
@@ -127,9 +128,11 @@ class TopKSSD(SSD):
             image_boxes, image_scores = torch.cat(image_boxes), torch.cat(image_scores)
             image_labels, image_anchor = torch.cat(image_labels), torch.cat(image_anchor)
             keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)[: self.detections_per_img]
-            top_scores, top_labels = scores[image_anchor[keep], 1:].topk(k, dim=1)
-            detections.append({"boxes": image_boxes[keep], "scores": image_scores[keep], "labels": image_labels[keep],
-                               "topk_labels": top_labels + 1, "topk_scores": top_scores})
+            det = {"boxes": image_boxes[keep], "scores": image_scores[keep], "labels": image_labels[keep]}
+            if k > 0:
+                top_scores, top_labels = scores[image_anchor[keep], 1:].topk(k, dim=1)
+                det.update(topk_labels=top_labels + 1, topk_scores=top_scores)
+            detections.append(det)
         return detections
 
 
@@ -142,10 +145,11 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
     w, h = spec["size"]
     model = TopKSSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
-                image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
-                score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
-                detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
-                iou_thresh=spec.get("match_iou", 0.5))
+                    image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
+                    score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
+                    detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
+                    iou_thresh=spec.get("match_iou", 0.5))
+    model.class_topk = CLASS_TOPK if spec.get("kind") == "char" else 0   # the reading decodes characters only
     t = model.transform
     model.transform = _SameSizeTransform(t.min_size[0], t.max_size, t.image_mean, t.image_std,
                                          size_divisible=1, fixed_size=t.fixed_size)
