@@ -94,7 +94,16 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         rows = [{"image": i, **roi_fields(k, roi)}
                 for i, image in enumerate(decode_images(model_input)) for k, roi in enumerate(self.ocr(image).rois)]
-        return pd.DataFrame(rows, columns=OCR_COLUMNS)
+        return ocr_frame(rows)
+
+
+def ocr_frame(rows: list[dict]) -> pd.DataFrame:
+    """The OCR answer as a table; ``value_ohm`` and ``code_kind`` of readings that are no valid
+    marking stay None (JSON null), not NaN (which strict JSON parsers refuse)."""
+    frame = pd.DataFrame(rows, columns=OCR_COLUMNS)
+    for col in ("value_ohm", "code_kind"):
+        frame[col] = pd.Series([r.get(col) for r in rows], index=frame.index, dtype=object)
+    return frame
 
 
 def mask_to_csr(mask: np.ndarray) -> tuple[list[int], list[int]]:
