@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
@@ -94,9 +95,9 @@ def _r_value(a: str, b: str) -> float:
     return _clean(float(f"{a or '0'}.{b or '0'}"))
 
 
-def parse_marking(text: str) -> Marking | None:
-    """The value of a resistor marking, or None when ``text`` is no marking (module docstring)."""
-    if not isinstance(text, str) or not text:
+@lru_cache(maxsize=65536)
+def _parse(text: str) -> Marking | None:
+    if not text:
         return None
     if _JUMPER.fullmatch(text):
         return Marking(text, 0.0, "jumper")
@@ -113,10 +114,16 @@ def parse_marking(text: str) -> Marking | None:
     return None
 
 
+def parse_marking(text: str) -> Marking | None:
+    """The value of a resistor marking, or None when ``text`` is no marking (module docstring)."""
+    return _parse(text) if isinstance(text, str) else None
+
+
 def is_marking(text: str) -> bool:
     return parse_marking(text) is not None
 
 
+@lru_cache(maxsize=65536)
 def viable_prefix(text: str) -> bool:
     """Whether some marking starts with ``text`` (the beam search drops partial strings that cannot
     become one). May say yes for a few dead ends; never no for a real prefix."""
@@ -171,8 +178,9 @@ def decode(positions: Sequence[Candidates], *, min_prob: float = 0.2, max_drops:
     for cands in positions:
         nxt: dict[str, tuple[float, int]] = {}
         drop_lp = _log(max(1.0 - sum(p for _, p in cands), drop_floor))
+        cand_lp = [(ch, _log(p)) for ch, p in cands]
         for s, (lp, d) in beams.items():
-            options = [(s + ch, lp + _log(p), d) for ch, p in cands if viable_prefix(s + ch)]
+            options = [(s + ch, lp + clp, d) for ch, clp in cand_lp if viable_prefix(s + ch)]
             if d < max_drops:
                 options.append((s, lp + drop_lp, d + 1))
             for t, tlp, td in options:
