@@ -46,9 +46,9 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 CodeKind = Literal["3digit", "4digit", "r_notation", "eia96", "jumper"]
