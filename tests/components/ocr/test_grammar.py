@@ -251,3 +251,21 @@ def test_ssd_detections_carry_each_box_top_k_classes():
     assert n > 0 and d["topk_labels"].shape == (n, 3) and d["topk_scores"].shape == (n, 3)
     assert (d["topk_labels"] >= 1).all() and (d["topk_scores"][:, :-1] >= d["topk_scores"][:, 1:]).all()
     assert (d["topk_scores"][:, 0] >= d["scores"] - 1e-6).all()
+
+
+def test_value_accuracy_and_valid_rate():
+    from components.ocr.evaluate import valid_rate, value_accuracy
+    from components.ocr.pipeline import FrameResult, RoiResult
+
+    def roi(text, valid, value):
+        return RoiResult((0, 0, 1, 1), 0.9, text, 0.8, np.zeros((0, 4)), [], np.zeros(0), raw_text=text, valid=valid,
+                         value_ohm=value)
+
+    right, same_value, wrong, invalid = roi("472", True, 4700.0), roi("4701", True, 4700.0), roi("471", True, 470.0), \
+        roi("47X", False, None)
+    # a different code of the same value counts; an unparseable label is left out; an undetected ROI is a miss
+    pairs = [("472", right), ("472", same_value), ("472", wrong), ("472", invalid), ("472", None), ("PART", right)]
+    assert value_accuracy(pairs) == pytest.approx(2 / 5)
+    assert math.isnan(value_accuracy([("PART", right)]))
+    assert valid_rate([FrameResult([right, invalid]), FrameResult([]), FrameResult([wrong])]) == pytest.approx(2 / 3)
+    assert math.isnan(valid_rate([FrameResult([])]))
