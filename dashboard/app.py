@@ -256,6 +256,10 @@ def _ocr_reads(res: results.Results) -> None:
     left.dataframe(reads, hide_index=True, column_config={
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
         "roi_score": st.column_config.NumberColumn("ROI score", format="%.3f"),
+        "valid": st.column_config.CheckboxColumn("valid marking"),
+        "value_ohm": st.column_config.NumberColumn("value (ohm)", format="%g"),
+        "code_kind": st.column_config.TextColumn("code"),
+        "raw_text": st.column_config.TextColumn("raw text"),
         "characters": st.column_config.TextColumn("characters (label:score)")})
     right.altair_chart(hist.properties(height=260, title="Confidence"), width="stretch")
 

@@ -1,7 +1,8 @@
 """Evaluate-OCR flow: the two-stage path on the fixed test sets (docs/architecture.md#metrics) and its latency.
 
 DVC stage ``evaluate_ocr`` runs ``python -m flows.evaluate_ocr``. Writes ``metrics/evaluate_ocr.json``
-(roi_ap50, char_map50, char_map, string_accuracy, cer, roi_precision, roi_recall on the ``test`` set,
+(roi_ap50, char_map50, char_map, string_accuracy (grammar-decoded), raw_string_accuracy, value_accuracy,
+valid_rate, cer, roi_precision, roi_recall on the ``test`` set,
 the same with ``_ood`` on the held-out-style set, 95 % bootstrap intervals over frames as
 ``<key>_ci_low``/``<key>_ci_high`` (not for char_map), latency_ms_p50, latency_ms_p95, fps), the
 per-frame tables (``reports/per_frame/evaluate_ocr/``),
@@ -47,7 +48,7 @@ from flows.ocr_common import (
 
 STAGE = "evaluate_ocr"
 PLOT_DIR = PLOTS / STAGE
-KEYS = ("roi_ap50", "char_map50", "string_accuracy", "cer", "roi_precision", "roi_recall")
+KEYS = ("roi_ap50", "char_map50", "string_accuracy", "value_accuracy", "cer", "roi_precision", "roi_recall")
 
 
 def _confusion_csv(counts: dict, path: Path) -> None:
@@ -106,7 +107,9 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
         confusion_png(ev.confusion, CHAR_CLASSES, PLOT_DIR / "confusion.png")
         _confusion_csv(ev.confusion, PLOT_DIR / "confusion.csv")
         mlflow.log_artifacts(str(PLOT_DIR), artifact_path="plots")
-        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}" for t, r in ev.pairs), "strings.tsv")
+        # label, decoded text, raw text per ground-truth ROI
+        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}\t{raw if raw is not None else '<no ROI>'}"
+                                  for (t, r), (_, raw) in zip(ev.pairs, ev.raw_pairs)), "strings.tsv")
 
         with tempfile.TemporaryDirectory() as tmp:
             shown = Path(save_image) if save_image else Path(tmp)

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.predict.rows import ERROR, SCHEMAS
+from components.predict.rows import ADDED_COLUMNS, ERROR, REQUIRED_COLUMNS, SCHEMAS
 from components.predict.sources import overlay_name
 from components.predict.store import PARTS, RESULTS, SKIPPED
 
@@ -69,7 +69,7 @@ def find_folders(root: Path, max_depth: int = 3) -> list[Path]:
 
 def kind_of(columns: list[str]) -> str | None:
     """Which results table has these columns (``None``: neither)."""
-    return next((k for k, schema in SCHEMAS.items() if set(schema.names) <= set(columns)), None)
+    return next((k for k in SCHEMAS if set(REQUIRED_COLUMNS[k]) <= set(columns)), None)
 
 
 def load(folder: str | Path) -> Results:
@@ -89,6 +89,9 @@ def load(folder: str | Path) -> Results:
             raise ResultsError(f"{path}: not a batch-prediction table (its columns are {', '.join(schema.names[:8])}"
                                f"{', ...' if len(schema.names) > 8 else ''})")
         table = pq.read_table(path, columns=[n for n in schema.names if n not in HEAVY]).to_pandas()
+        for name in ADDED_COLUMNS[kind]:      # a table written before these columns existed
+            if name not in table:
+                table[name] = None
     except (OSError, pa.ArrowException) as exc:
         raise ResultsError(f"{path}: cannot be read as parquet ({exc})") from None
     return Results(folder, kind, table.reset_index(drop=True), read_skipped(folder))
@@ -135,11 +138,25 @@ def _fmt(x) -> str:
 
 
 def ocr_reads(res: Results) -> pd.DataFrame:
-    """One row per resistor read: the string, its confidence and each character with its score."""
+    """One row per resistor read: the string (decoded under the marking grammar), whether it is a
+    valid marking, its value in ohms and code kind, the raw string, its confidence and each character
+    with its score. Tables from before the grammar show empty grammar columns."""
     reads = res.ok[res.ok.roi >= 0]
     chars = [" ".join(f"{c}:{s:.2f}" for c, s in zip(labels, scores)) for labels, scores in zip(reads.char_labels, reads.char_scores)]
-    out = reads[["image", "roi", "text", "confidence", "roi_score"]].assign(characters=chars)
+    out = reads[["image", "roi", "text", "valid", "value_ohm", "code_kind", "raw_text", "confidence", "roi_score"]]
+    out = out.assign(value=[format_ohm(v) for v in out.value_ohm], characters=chars)
     return out.sort_values(["image", "roi"]).reset_index(drop=True)
+
+
+def format_ohm(value) -> str:
+    """A resistance for people: ``4.7 kOhm``, ``0.047 Ohm``, ``0 Ohm``; empty when unknown."""
+    if value is None or not np.isfinite(value):
+        return ""
+    value = float(value)
+    for factor, unit in ((1e9, "GOhm"), (1e6, "MOhm"), (1e3, "kOhm")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g} {unit}"
+    return f"{value:.4g} Ohm"
 
 
 def overlay(res: Results, image: str) -> Path | None:

@@ -297,7 +297,8 @@ def export_ocr(ocr: TwoStageOcr, calibration_images: Iterable[np.ndarray], out_d
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__},
         "source": dict(source or {}), "detectors": {},
         "pipeline": {"crop_margin": float(ocr.margin), "roi_score_threshold": float(ocr.roi_thr),
-                     "char_score_threshold": float(ocr.char_thr), "dedupe_iou": float(ocr.dedupe_iou)},
+                     "char_score_threshold": float(ocr.char_thr), "dedupe_iou": float(ocr.dedupe_iou),
+                     "grammar_min_prob": float(ocr.grammar_min_prob)},
         "parity": {}, "quantization": {}, "files": {}}
     for name, (model, spec, inputs) in models.items():
         model = copy.deepcopy(model).cpu().eval()

@@ -4,7 +4,8 @@
 inference needs: input sizes, classes, thresholds, NMS, crop margin, reading thresholds), verifies
 the sha256 of each ``.onnx`` before loading it (docs/architecture.md#reliability-rules), and runs the same glue as the PyTorch
 path (``components.ocr.pipeline.run_two_stage``), so it returns the same ``FrameResult`` objects and
-``components.ocr.evaluate.evaluate`` measures it unchanged.
+``components.ocr.evaluate.evaluate`` measures it unchanged. The character detector keeps the top
+``CLASS_TOPK`` classes of every kept box, which the reading decodes under the marking grammar.
 
 Post-processing reproduces torchvision's ``SSD.postprocess_detections`` on the graph's decoded boxes
 and softmax scores: per class (background excluded) keep scores > score_threshold, the top
@@ -23,6 +24,8 @@ import numpy as np
 
 from components.export.integrity import ExportIntegrityError, read_meta, verified_bytes  # noqa: F401 (re-exported)
 from components.ocr.pipeline import (
+    CLASS_TOPK,
+    GRAMMAR_MIN_PROB,
     Detections,
     FrameResult,
     PipelineConfig,
@@ -67,9 +70,11 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: 
 
 
 def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, topk: int, nms_iou: float,
-                detections: int) -> Detections:
-    """One image's decoded boxes (A, 4) and softmax scores (A, C) -> (boxes, labels, scores)."""
-    cand_b, cand_s, cand_l = [], [], []
+                detections: int, class_topk: int = 0) -> Detections:
+    """One image's decoded boxes (A, 4) and softmax scores (A, C) -> (boxes, labels, scores), and
+    with ``class_topk`` > 0 also each kept box's ``class_topk`` most probable classes (background
+    excluded; labels 1-based, (N, k)) and their probabilities, as ``TopKSSD`` gives them."""
+    cand_b, cand_s, cand_l, cand_a = [], [], [], []
     for c in range(1, scores.shape[1]):
         s = scores[:, c]
         idx = np.flatnonzero(s > score_threshold)
@@ -78,9 +83,16 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, t
         cand_b.append(boxes[idx])
         cand_s.append(s[idx])
         cand_l.append(np.full(len(idx), c, np.int64))
+        cand_a.append(idx)
     b, s, lab = np.concatenate(cand_b), np.concatenate(cand_s), np.concatenate(cand_l)
     keep = batched_nms(b, s, lab, nms_iou, detections)
-    return b[keep].astype(np.float32), lab[keep], s[keep].astype(np.float32)
+    out = (b[keep].astype(np.float32), lab[keep], s[keep].astype(np.float32))
+    if class_topk <= 0:
+        return out
+    k = max(1, min(int(class_topk), scores.shape[1] - 1))
+    rows = scores[np.concatenate(cand_a).astype(np.int64)[keep], 1:]
+    top = np.argsort(-rows, axis=1, kind="stable")[:, :k]
+    return (*out, (top + 1).astype(np.int64), np.take_along_axis(rows, top, 1).astype(np.float32))
 
 
 # -------------------------------------------------------------------------------- sessions ---
@@ -88,7 +100,8 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, t
 class OnnxDetector:
     """One exported detector: a session plus its post-processing settings from ocr_meta.json."""
 
-    def __init__(self, model: bytes | str | Path, meta: dict[str, Any], threads: int = 1, spin: bool = False):
+    def __init__(self, model: bytes | str | Path, meta: dict[str, Any], threads: int = 1, spin: bool = False,
+                 class_topk: int = 0):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -106,6 +119,7 @@ class OnnxDetector:
         self.meta = meta
         self.input, self.outputs = meta["input_name"], list(meta["output_names"])
         self.size = tuple(int(v) for v in meta["input_size"])   # [w, h]
+        self.class_topk = int(class_topk)                        # classes kept per box (0: labels only)
 
     def raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Decoded boxes (N, A, 4) and softmax scores (N, A, C) of a float32 NCHW batch."""
@@ -116,8 +130,8 @@ class OnnxDetector:
         """Detections per image (H x W x 3 uint8 at the input size)."""
         m = self.meta
         boxes, scores = self.raw(np.stack([to_chw(i) for i in images]))
-        return [postprocess(b, s, m["score_threshold"], m["topk_candidates"], m["nms_iou"], m["detections"])
-                for b, s in zip(boxes, scores)]
+        return [postprocess(b, s, m["score_threshold"], m["topk_candidates"], m["nms_iou"], m["detections"],
+                            self.class_topk) for b, s in zip(boxes, scores)]
 
 
 class OnnxTwoStageOcr:
@@ -138,11 +152,13 @@ class OnnxTwoStageOcr:
         for name in ("roi", "char"):
             f = meta["files"][f"{name}_{form}"]
             det[name] = OnnxDetector(verified_bytes(export_dir / f["path"], f["sha256"], META_FILE), meta["detectors"][name],
-                                     threads, spin)
+                                     threads, spin, class_topk=CLASS_TOPK if name == "char" else 0)
         p, c = meta["pipeline"], meta["detectors"]["char"]
+        # exports from before the grammar have no grammar_min_prob: the default applies
         config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]), margin=float(p["crop_margin"]),
                                 names=tuple(c["classes"]), roi_score_threshold=float(p["roi_score_threshold"]),
-                                char_score_threshold=float(p["char_score_threshold"]), dedupe_iou=float(p["dedupe_iou"]))
+                                char_score_threshold=float(p["char_score_threshold"]), dedupe_iou=float(p["dedupe_iou"]),
+                                grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)))
         return cls(det["roi"], det["char"], config, form, threads)
 
     def detect_rois(self, image: np.ndarray) -> Detections:

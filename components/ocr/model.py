@@ -19,9 +19,13 @@ from typing import Any
 import torch
 from torch import nn
 from torchvision.models import mobilenet_v2
+from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD, SSDHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
+from torchvision.ops import boxes as box_ops
+
+from components.ocr.pipeline import CLASS_TOPK
 
 STRIDES = (8, 16)
 
@@ -93,6 +97,45 @@ class _SameSizeTransform(GeneralizedRCNNTransform):
         return super().resize(image, target)
 
 
+class TopKSSD(SSD):
+    """torchvision's SSD whose detections also carry, per kept box, the ``class_topk`` most probable
+    classes of that box's softmax (background excluded): ``topk_labels`` (N, k, 1-based) and
+    ``topk_scores`` (N, k). The reading decodes markings from them (``components.ocr.grammar``);
+    boxes, labels and scores are exactly torchvision's (same thresholding, top-k and NMS). With
+    ``class_topk`` 0 (stage 1: one class) the detections are torchvision's dicts as they are."""
+
+    class_topk = 0
+
+    def postprocess_detections(self, head_outputs, image_anchors, image_shapes):
+        pred_scores = torch.softmax(head_outputs["cls_logits"], dim=-1)
+        num_classes = pred_scores.size(-1)
+        k = min(int(self.class_topk), num_classes - 1)
+        detections = []
+        for reg, scores, anchors, image_shape in zip(head_outputs["bbox_regression"], pred_scores, image_anchors,
+                                                     image_shapes):
+            boxes = box_ops.clip_boxes_to_image(self.box_coder.decode_single(reg, anchors), image_shape)
+            image_boxes, image_scores, image_labels, image_anchor = [], [], [], []
+            for label in range(1, num_classes):
+                score = scores[:, label]
+                idx = torch.nonzero(score > self.score_thresh).squeeze(1)      # the anchors above threshold
+                score = score[idx]
+                score, order = score.topk(det_utils._topk_min(score, self.topk_candidates, 0))
+                idx = idx[order]
+                image_boxes.append(boxes[idx])
+                image_scores.append(score)
+                image_labels.append(torch.full_like(score, fill_value=label, dtype=torch.int64))
+                image_anchor.append(idx)
+            image_boxes, image_scores = torch.cat(image_boxes), torch.cat(image_scores)
+            image_labels, image_anchor = torch.cat(image_labels), torch.cat(image_anchor)
+            keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)[: self.detections_per_img]
+            det = {"boxes": image_boxes[keep], "scores": image_scores[keep], "labels": image_labels[keep]}
+            if k > 0:
+                top_scores, top_labels = scores[image_anchor[keep], 1:].topk(k, dim=1)
+                det.update(topk_labels=top_labels + 1, topk_scores=top_scores)
+            detections.append(det)
+        return detections
+
+
 def build_ssd(spec: dict[str, Any]) -> SSD:
     """An SSD from ``spec``: width_mult, size [w, h], num_classes (with background), anchor_scales
     (3 values: stride-8 scale, stride-16 scale, upper bound; fractions of the input), aspect_ratios
@@ -101,11 +144,12 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     anchors = _CachedDefaultBoxes(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES))
     head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
     w, h = spec["size"]
-    model = SSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
-                image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
-                score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
-                detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
-                iou_thresh=spec.get("match_iou", 0.5))
+    model = TopKSSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
+                    image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
+                    score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
+                    detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
+                    iou_thresh=spec.get("match_iou", 0.5))
+    model.class_topk = CLASS_TOPK if spec.get("kind") == "char" else 0   # the reading decodes characters only
     t = model.transform
     model.transform = _SameSizeTransform(t.min_size[0], t.max_size, t.image_mean, t.image_std,
                                          size_divisible=1, fixed_size=t.fixed_size)

@@ -2,7 +2,8 @@
 
 frame (full resolution, RGB uint8) -> /4 -> stage 1 -> ROI boxes -> margin, crop and letterbox
 from the full-resolution frame -> stage 2 on all crops of the frame in one batch -> characters
-mapped back to frame pixels -> reading order per ROI.
+mapped back to frame pixels -> reading order per ROI -> the marking decoded under the grammar of
+resistor codes (``components.ocr.grammar``) from each character's top-k classes.
 
 The detectors are plain callables, so the PyTorch path (``components.ocr.predict.TwoStageOcr``) and
 the ONNX Runtime path (``components.export.ocr_runtime.OnnxTwoStageOcr``) run the same glue code and
@@ -17,11 +18,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from components.data.ocr_format import ROI_LABEL, OcrAnnotation, Shape
+from components.ocr.grammar import decode
 from components.ocr.preprocess import crop_window, downsample, letterbox
 from components.ocr.reading import read_string
 
-# (boxes (N, 4) in input pixels, labels (N,) 1-based, scores (N,)) of one image, after NMS
-Detections = tuple[np.ndarray, np.ndarray, np.ndarray]
+CLASS_TOPK = 3            # classes per character box handed to the grammar decoding
+GRAMMAR_MIN_PROB = 0.2    # a decoded marking needs this geometric-mean probability per character
+
+# (boxes (N, 4) in input pixels, labels (N,) 1-based, scores (N,)) of one image, after NMS; the
+# character detector adds (topk_labels (N, k) 1-based, topk_scores (N, k)): each box's k most
+# probable classes (background excluded) and their probabilities
+Detections = tuple[np.ndarray, ...]
 # stage 1: one downsampled frame (H x W x 3 uint8) -> its detections
 RoiDetector = Callable[[np.ndarray], Detections]
 # stage 2: the letterboxed crops of one frame (each S x S x 3 uint8) -> detections per crop
@@ -35,8 +42,13 @@ class RoiResult:
     text: str
     confidence: float
     char_boxes: np.ndarray                   # (N, 4) frame pixels, in reading order
-    char_labels: list[str]
+    char_labels: list[str]                   # each box's best class: they spell raw_text
     char_scores: np.ndarray
+    # ``text`` is the marking decoded under the grammar when ``valid``; otherwise the raw string
+    raw_text: str = ""                       # the unconstrained best string (best class per box)
+    valid: bool = False                      # text is a resistor marking (components.ocr.grammar)
+    value_ohm: float | None = None           # its value; None when not valid
+    code_kind: str | None = None             # 3digit | 4digit | r_notation | eia96 | jumper; None when not valid
 
 
 @dataclass
@@ -89,6 +101,7 @@ class PipelineConfig:
     roi_score_threshold: float = 0.3
     char_score_threshold: float = 0.3
     dedupe_iou: float = 0.35
+    grammar_min_prob: float = GRAMMAR_MIN_PROB   # below it a reading is not valid (raw text kept)
 
 
 def find_rois(image: np.ndarray, detect_rois: RoiDetector, cfg: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +115,7 @@ def rois_from_detections(dets: Detections, width: int, height: int, cfg: Pipelin
     """Stage-1 detections on the downsampled frame -> ROI boxes in the pixels of the ``width`` x
     ``height`` frame and their scores, above the threshold, nested duplicates removed."""
     size = cfg.roi_size
-    boxes, _, scores = dets
+    boxes, scores = dets[0], dets[2]
     keep = scores >= cfg.roi_score_threshold
     rboxes = boxes[keep] * np.array([width / size[0], height / size[1]] * 2, np.float32)
     rscores = scores[keep]
@@ -157,11 +170,13 @@ def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[l
 def assemble(rboxes: np.ndarray, rscores: np.ndarray, windows, scales, dets: list[Detections],
              cfg: PipelineConfig) -> FrameResult:
     """One frame's result from its ROIs, their crop windows and scales, and stage 2's detections per
-    crop: characters mapped back to frame pixels, thresholded and read in order per ROI."""
+    crop: characters mapped back to frame pixels, thresholded and read in order per ROI, and the
+    marking decoded from the characters' top-k classes."""
     result = FrameResult()
     names = list(cfg.names)
     all_b, all_l, all_s = [], [], []
-    for rb, rs, win, scale, (boxes, labels, scores) in zip(rboxes, rscores, windows, scales, dets):
+    for rb, rs, win, scale, det in zip(rboxes, rscores, windows, scales, dets):
+        boxes, labels, scores = det[:3]
         ab = boxes / scale + np.array([win[0], win[1], win[0], win[1]], np.float32)
         al, as_ = labels, scores
         all_b.append(ab)
@@ -170,9 +185,29 @@ def assemble(rboxes: np.ndarray, rscores: np.ndarray, windows, scales, dets: lis
         m = as_ >= cfg.char_score_threshold
         cb, cl, cs = ab[m], al[m], as_[m]
         r = read_string(cb, cl, cs, names, roi_score=float(rs), dedupe_iou=cfg.dedupe_iou)
-        result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), r.text, r.confidence, cb[r.order],
-                                     [names[int(i) - 1] for i in cl[r.order]], cs[r.order]))
+        topk = (det[3][m], det[4][m]) if len(det) >= 5 else None
+        d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
+        text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
+        result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), text, conf, cb[r.order],
+                                     [names[int(i) - 1] for i in cl[r.order]], cs[r.order], raw_text=r.text,
+                                     valid=d.valid, value_ohm=d.value_ohm, code_kind=d.code_kind))
     result.all_char_boxes = np.concatenate(all_b).astype(np.float32).reshape(-1, 4)
     result.all_char_labels = np.concatenate(all_l).astype(np.int64)
     result.all_char_scores = np.concatenate(all_s).astype(np.float32)
     return result
+
+
+def char_candidates(order, labels: np.ndarray, scores: np.ndarray, topk: tuple[np.ndarray, np.ndarray] | None,
+                    names: list[str]) -> list[list[tuple[str, float]]]:
+    """Per character in reading order (``order`` indexes ``labels``/``scores``): its candidate
+    characters and probabilities, best first: the detected class and, when the detector gave them,
+    the box's top-k classes (one entry per character, its highest probability)."""
+    out = []
+    for i in order:
+        cand = {names[int(labels[i]) - 1]: float(scores[i])}
+        if topk is not None:
+            for lab, p in zip(topk[0][i], topk[1][i]):
+                c = names[int(lab) - 1]
+                cand[c] = max(cand.get(c, 0.0), float(p))
+        out.append(sorted(cand.items(), key=lambda x: -x[1]))
+    return out

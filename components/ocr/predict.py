@@ -20,6 +20,7 @@ from components.ocr.model import for_inference, load_model
 
 # Results and glue live in a torch-free module (the ONNX runtime shares them); re-exported here.
 from components.ocr.pipeline import (  # noqa: F401
+    GRAMMAR_MIN_PROB,
     Detections,
     FrameResult,
     PipelineConfig,
@@ -34,11 +35,12 @@ class TwoStageOcr:
 
     def __init__(self, roi_model, roi_spec: dict, char_model, char_spec: dict, *, margin: float,
                  roi_score_threshold: float = 0.3, char_score_threshold: float = 0.3, dedupe_iou: float = 0.35,
-                 device: str | torch.device = "cpu"):
+                 grammar_min_prob: float = GRAMMAR_MIN_PROB, device: str | torch.device = "cpu"):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
         self.char_model, self.char_spec = char_model.eval(), char_spec
         self.margin, self.device = margin, torch.device(device)
         self.roi_thr, self.char_thr, self.dedupe_iou = roi_score_threshold, char_score_threshold, dedupe_iou
+        self.grammar_min_prob = grammar_min_prob
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
 
@@ -58,7 +60,7 @@ class TwoStageOcr:
     @property
     def config(self) -> PipelineConfig:
         return PipelineConfig(tuple(self.roi_spec["size"]), self.crop_size, self.margin, tuple(self.names),
-                              self.roi_thr, self.char_thr, self.dedupe_iou)
+                              self.roi_thr, self.char_thr, self.dedupe_iou, self.grammar_min_prob)
 
     @torch.no_grad()
     def detect_rois(self, image: np.ndarray) -> Detections:
@@ -68,9 +70,11 @@ class TwoStageOcr:
 
     @torch.no_grad()
     def detect_chars(self, crops: list[np.ndarray]) -> list[Detections]:
-        """Stage 2 on all letterboxed crops of a frame in one batch."""
+        """Stage 2 on all letterboxed crops of a frame in one batch, with each box's top-k classes
+        (``components.ocr.model.TopKSSD``) for the grammar decoding."""
         dets = self.char_model([to_tensor(c).to(self.device) for c in crops])
-        return [(d["boxes"].cpu().numpy(), d["labels"].cpu().numpy(), d["scores"].cpu().numpy()) for d in dets]
+        keys = ("boxes", "labels", "scores", "topk_labels", "topk_scores")
+        return [tuple(d[k].cpu().numpy() for k in keys if k in d) for d in dets]
 
     def __call__(self, image: np.ndarray) -> FrameResult:
         return run_two_stage(image, self.detect_rois, self.detect_chars, self.config)

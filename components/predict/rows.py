@@ -4,7 +4,10 @@ Every processed image appears in the table, so a reader can tell "nothing found"
 processed" from "failed":
 
 * OCR: one row per resistor (``roi`` 0, 1, ...), or one row with ``roi = -1`` and empty text when the
-  frame has none; character boxes, labels and scores are lists in reading order.
+  frame has none; character boxes, labels and scores are lists in reading order. ``text`` is the
+  marking decoded under the grammar of resistor codes when ``valid`` (then ``value_ohm`` and
+  ``code_kind`` say what it means), else the raw string; ``raw_text`` is always the raw string
+  (each character box's best class, what ``char_labels`` spell).
 * crack: one row per image with the masking rate and the mask in CSR form (``mask_indptr``,
   ``mask_indices``: ``scipy.sparse.csr_matrix((ones, indices, indptr), shape=(height, width))``).
 * a failure (unreadable file, model error): ``status = "error"``, ``error`` = the reason, the
@@ -30,12 +33,18 @@ SCHEMAS: dict[str, pa.Schema] = {
     "ocr": pa.schema(_COMMON + [
         ("roi", pa.int32()), ("x1", pa.float64()), ("y1", pa.float64()), ("x2", pa.float64()), ("y2", pa.float64()),
         ("roi_score", pa.float64()), ("text", pa.string()), ("confidence", pa.float64()),
+        ("raw_text", pa.string()), ("valid", pa.bool_()), ("value_ohm", pa.float64()), ("code_kind", pa.string()),
         ("char_boxes", pa.list_(pa.list_(pa.float64()))), ("char_labels", pa.list_(pa.string())),
         ("char_scores", pa.list_(pa.float64())), ("model", pa.string())]),
     "crack": pa.schema(_COMMON + [
         ("masking_rate", pa.float64()), ("height", pa.int32()), ("width", pa.int32()),
         ("mask_indptr", pa.list_(pa.int64())), ("mask_indices", pa.list_(pa.int32())), ("model", pa.string())]),
 }
+# columns added after tables were first written: a table without them is still of its kind, and
+# reads as if they were null (the OCR grammar's columns)
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"ocr": ("raw_text", "valid", "value_ohm", "code_kind"), "crack": ()}
+# the columns a table must have to be of a kind
+REQUIRED_COLUMNS = {kind: [n for n in schema.names if n not in ADDED_COLUMNS[kind]] for kind, schema in SCHEMAS.items()}
 # columns written to CSV as JSON strings
 LIST_COLUMNS = {kind: [f.name for f in schema if pa.types.is_list(f.type)] for kind, schema in SCHEMAS.items()}
 
@@ -50,10 +59,12 @@ def ocr_rows(key: str, result: FrameResult, model: str) -> list[dict]:
 
 def roi_fields(k: int, r: RoiResult) -> dict:
     """The prediction columns of one ROI (shared with the served ``resistor-ocr`` model, so batch
-    rows and HTTP answers agree): box and characters to 0.1 px, scores to 4 decimals."""
+    rows and HTTP answers agree): box and characters to 0.1 px, scores to 4 decimals; ``value_ohm``
+    and ``code_kind`` are None when the reading is no valid marking."""
     x1, y1, x2, y2 = (round(float(v), 1) for v in r.box)
     return {"roi": k, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "roi_score": round(float(r.score), 4), "text": r.text,
-            "confidence": round(float(r.confidence), 4),
+            "confidence": round(float(r.confidence), 4), "raw_text": r.raw_text, "valid": bool(r.valid),
+            "value_ohm": None if r.value_ohm is None else float(r.value_ohm), "code_kind": r.code_kind,
             "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
             "char_labels": [str(c) for c in r.char_labels],
             "char_scores": np.asarray(r.char_scores, float).round(4).tolist()}
@@ -61,8 +72,8 @@ def roi_fields(k: int, r: RoiResult) -> dict:
 
 def _ocr_empty(key: str, status: str, error: str, model: str) -> dict:
     return {"image": key, "status": status, "error": error, "roi": -1, "x1": None, "y1": None, "x2": None, "y2": None,
-            "roi_score": None, "text": "", "confidence": None, "char_boxes": [], "char_labels": [], "char_scores": [],
-            "model": model}
+            "roi_score": None, "text": "", "confidence": None, "raw_text": "", "valid": None, "value_ohm": None,
+            "code_kind": None, "char_boxes": [], "char_labels": [], "char_scores": [], "model": model}
 
 
 def mask_csr(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,6 +96,15 @@ def error_rows(kind: str, key: str, reason: str, model: str) -> list[dict]:
         return [_ocr_empty(key, ERROR, reason, model)]
     return [{"image": key, "status": ERROR, "error": reason, "masking_rate": None, "height": None, "width": None,
              "mask_indptr": None, "mask_indices": None, "model": model}]
+
+
+def with_added_columns(kind: str, table: pa.Table) -> pa.Table:
+    """``table`` with the kind's ``ADDED_COLUMNS`` it lacks appended as nulls (tables written before them)."""
+    schema = SCHEMAS[kind]
+    for name in ADDED_COLUMNS[kind]:
+        if name not in table.column_names:
+            table = table.append_column(schema.field(name), pa.nulls(table.num_rows, schema.field(name).type))
+    return table
 
 
 def to_table(kind: str, rows: list[dict]) -> pa.Table:

@@ -32,7 +32,13 @@ import pyarrow.parquet as pq
 
 from components.io import atomic_path, atomic_write_text
 from components.predict import PredictError
-from components.predict.rows import LIST_COLUMNS, SCHEMAS, to_table
+from components.predict.rows import (
+    LIST_COLUMNS,
+    REQUIRED_COLUMNS,
+    SCHEMAS,
+    to_table,
+    with_added_columns,
+)
 
 RESULTS = "results.parquet"
 CSV = "results.csv"
@@ -69,12 +75,12 @@ class ResultStore:
             table = pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             raise PredictError(f"{path}: cannot be read as parquet ({exc}); move it away to start over") from None
-        missing = [n for n in self.schema.names if n not in table.column_names]
+        missing = [n for n in REQUIRED_COLUMNS[self.kind] if n not in table.column_names]
         if missing:
-            other = next((k for k, s in SCHEMAS.items() if k != self.kind and set(s.names) <= set(table.column_names)), None)
+            other = next((k for k in SCHEMAS if k != self.kind and set(REQUIRED_COLUMNS[k]) <= set(table.column_names)), None)
             what = f"{other} results" if other else f"a table without the columns {missing}"
             raise PredictError(f"{path}: holds {what}, not {self.kind} results; use another output folder")
-        return table.select(self.schema.names).cast(self.schema)
+        return with_added_columns(self.kind, table).select(self.schema.names).cast(self.schema)
 
     def load(self) -> tuple[pa.Table, list[Path]]:
         """The stored rows (newest copy of each image) and the part files they include."""

@@ -7,8 +7,9 @@ INVALID_PARAMETER_VALUE, which the scoring server turns into HTTP 400 with the m
 keeps serving. Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
 Runtime or LiteRT, numpy and OpenCV, so a serving container stays small.
 
-* ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, and
-  the character boxes, labels and scores in reading order.
+* ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, the
+  raw string, whether the text is a valid marking with its value in ohms and code kind (None when
+  not valid; ``components.ocr.grammar``), and the character boxes, labels and scores in reading order.
 * ``road-crack-segmenter`` returns one row per image: the masking rate (share of crack pixels) and
   the mask in CSR form (``mask_indptr``, ``mask_indices``; reload with
   ``scipy.sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(height, width))``).
@@ -33,8 +34,8 @@ MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
 MAX_IMAGES = 64                      # per request
 MIN_SIDE = MIN_PREDICT_SIDE          # px; smaller is not a camera frame (same rule as batch prediction)
 
-OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence",
-               "char_boxes", "char_labels", "char_scores"]
+OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence", "raw_text", "valid",
+               "value_ohm", "code_kind", "char_boxes", "char_labels", "char_scores"]
 CRACK_COLUMNS = ["image", "height", "width", "masking_rate", "crack_pixels", "mask_indptr", "mask_indices"]
 
 
@@ -91,7 +92,16 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         rows = [{"image": i, **roi_fields(k, roi)}
                 for i, image in enumerate(decode_images(model_input)) for k, roi in enumerate(self.ocr(image).rois)]
-        return pd.DataFrame(rows, columns=OCR_COLUMNS)
+        return ocr_frame(rows)
+
+
+def ocr_frame(rows: list[dict]) -> pd.DataFrame:
+    """The OCR answer as a table; ``value_ohm`` and ``code_kind`` of readings that are no valid
+    marking stay None (JSON null), not NaN (which strict JSON parsers refuse)."""
+    frame = pd.DataFrame(rows, columns=OCR_COLUMNS)
+    for col in ("value_ohm", "code_kind"):
+        frame[col] = pd.Series([r.get(col) for r in rows], index=frame.index, dtype=object)
+    return frame
 
 
 def mask_to_csr(mask: np.ndarray) -> tuple[list[int], list[int]]:

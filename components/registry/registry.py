@@ -57,6 +57,8 @@ MODELS = {
         "ocr", "resistor-ocr", ResistorOcrModel,
         Schema([ColSpec("long", "image"), ColSpec("long", "roi"), *(ColSpec("double", k) for k in ("x1", "y1", "x2", "y2")),
                 ColSpec("double", "roi_score"), ColSpec("string", "text"), ColSpec("double", "confidence"),
+                ColSpec("string", "raw_text"), ColSpec("boolean", "valid"),
+                ColSpec("double", "value_ohm", required=False), ColSpec("string", "code_kind", required=False),
                 ColSpec(Array(Array("double")), "char_boxes"), ColSpec(Array("string"), "char_labels"),
                 ColSpec(Array("double"), "char_scores")]),
         "onnxruntime", ("*int8*.onnx", "*.json")),

@@ -79,7 +79,7 @@ def test_meta_holds_what_inference_needs(ocr_export):
     ocr = ocr_export.ocr
     assert meta["schema_version"] == 1
     assert meta["pipeline"] == {"crop_margin": 0.08, "roi_score_threshold": 0.3, "char_score_threshold": 0.2,
-                                "dedupe_iou": 0.35}
+                                "dedupe_iou": 0.35, "grammar_min_prob": 0.2}
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
         assert d["input_size"] == list(spec["size"]) and d["classes"] == list(spec["classes"])
@@ -107,6 +107,11 @@ def test_postprocess_matches_torchvision_ssd(ocr_export):
     np.testing.assert_array_equal(lab, ref["labels"].numpy())
     np.testing.assert_allclose(s, ref["scores"].numpy(), rtol=1e-6)
     np.testing.assert_allclose(b, ref["boxes"].numpy(), atol=1e-4)
+    # the top-k classes of each kept box, as TopKSSD keeps them
+    *_, top_l, top_s = postprocess(boxes[0].numpy(), torch.softmax(logits[0], -1).numpy(), spec["score_threshold"],
+                                   spec["detections"] * 2, spec["nms_iou"], spec["detections"], class_topk=3)
+    np.testing.assert_array_equal(top_l, ref["topk_labels"].numpy())
+    np.testing.assert_allclose(top_s, ref["topk_scores"].numpy(), rtol=1e-6)
 
 
 def _same(a, b):
@@ -114,6 +119,7 @@ def _same(a, b):
     for x, y in zip(a.rois, b.rois):
         np.testing.assert_allclose(x.box, y.box, atol=0.05)
         assert x.text == y.text and x.char_labels == y.char_labels
+        assert (x.raw_text, x.valid, x.value_ohm, x.code_kind) == (y.raw_text, y.valid, y.value_ohm, y.code_kind)
         np.testing.assert_allclose(x.score, y.score, atol=1e-4)
         np.testing.assert_allclose(x.char_boxes, y.char_boxes, atol=0.05)
     np.testing.assert_array_equal(a.all_char_labels, b.all_char_labels)

@@ -66,3 +66,26 @@ def test_parts_merge_newest_copy_wins_and_csv_agrees(tmp_path):
     assert [json.loads(v) for v in csv.char_boxes] == [np.stack(v).tolist() for v in frame.char_boxes]
     with pytest.raises(PredictError, match="holds ocr results, not crack"):
         ResultStore(tmp_path, "crack").load()
+
+
+def test_ocr_rows_carry_the_grammar_reading():
+    roi = RoiResult((10, 20, 110, 60), 0.9, "4358", 0.7, np.zeros((0, 4), np.float32), [], np.zeros(0, np.float32),
+                    raw_text="435B", valid=True, value_ohm=435e8, code_kind="4digit")
+    (row,) = ocr_rows("a.jpg", FrameResult([roi]), MODEL)
+    assert (row["text"], row["raw_text"], row["valid"], row["value_ohm"], row["code_kind"]) == ("4358", "435B", True,
+                                                                                                435e8, "4digit")
+    (row,) = ocr_rows("a.jpg", FrameResult([_roi("4X")]), MODEL)
+    assert (row["valid"], row["value_ohm"], row["code_kind"]) == (False, None, None)
+    assert to_table("ocr", [row]).schema == SCHEMAS["ocr"]
+
+
+def test_tables_written_before_the_grammar_columns_still_load(tmp_path):
+    from components.dashboard.results import kind_of
+    from components.predict.rows import ADDED_COLUMNS
+
+    old = to_table("ocr", ocr_rows("a.jpg", FrameResult([_roi("47")]), MODEL)).drop_columns(list(ADDED_COLUMNS["ocr"]))
+    pq.write_table(old, tmp_path / RESULTS)
+    assert kind_of(old.column_names) == "ocr"
+    table, _ = ResultStore(tmp_path, "ocr").load()
+    assert table.schema == SCHEMAS["ocr"] and table.column("text").to_pylist() == ["47"]
+    assert table.column("valid").to_pylist() == [None] and table.column("value_ohm").to_pylist() == [None]
