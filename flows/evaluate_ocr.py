@@ -92,8 +92,9 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
             set_ev = run_evaluation(ocr, set_frames, progress)
             metrics.update(set_metrics(set_ev, params, suffix))
             write_per_frame(STAGE, "torch_fp32", name, set_frames, set_ev)
-            log.info("%s set (%d frames): " + ", ".join(f"{k}={{:.4g}} [{{:.4g}}, {{:.4g}}]" for k in KEYS), name,
-                     len(set_frames), *[metrics[f"{k}{suffix}{c}"] for k in KEYS for c in ("", "_ci_low", "_ci_high")])
+            log.info("%s set (%d frames): %s", name, len(set_frames), ", ".join(
+                f"{k}={metrics[k + suffix]:.4g} [{metrics[k + suffix + '_ci_low']:.4g}, "
+                f"{metrics[k + suffix + '_ci_high']:.4g}]" for k in KEYS))
             if name == "test":
                 frames, ev = set_frames, set_ev
         metrics["evaluate_seconds"] = round(time.perf_counter() - t0, 1)

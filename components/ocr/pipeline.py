@@ -60,12 +60,22 @@ class FrameResult:
     all_char_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def to_annotation(self, image_path: str, width: int, height: int) -> OcrAnnotation:
-        """Canonical LabelMe annotation of the predictions (``group_id`` ties characters to ROIs)."""
+        """Canonical LabelMe annotation of the predictions (``group_id`` ties characters to ROIs).
+
+        Boxes are clipped to the image and characters left with no area are dropped: a detector may
+        predict past the border, and the importer refuses boxes outside the image they annotate."""
+        def clipped(box) -> tuple[float, float, float, float]:
+            x1, y1, x2, y2 = (float(v) for v in box)
+            return (min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width),
+                    min(max(y2, 0.0), height))
+
         shapes = []
         for g, r in enumerate(self.rois):
-            shapes.append(Shape(ROI_LABEL, *(float(v) for v in r.box), group_id=g, text=r.text))
+            shapes.append(Shape(ROI_LABEL, *clipped(r.box), group_id=g, text=r.text))
             for b, lab in zip(r.char_boxes, r.char_labels):
-                shapes.append(Shape(lab, *(float(v) for v in b), group_id=g))
+                x1, y1, x2, y2 = clipped(b)
+                if x2 > x1 and y2 > y1:
+                    shapes.append(Shape(lab, x1, y1, x2, y2, group_id=g))
         return OcrAnnotation(image_path, width, height, shapes)
 
 
