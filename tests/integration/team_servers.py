@@ -61,7 +61,7 @@ class Postgres:
         cmd = [str(self.bin_dir / tool), *args]
         if os.geteuid() == 0:  # the server will not run as root
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:
             log = self.base / "postgres.log"
             raise RuntimeError(f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n"
@@ -156,15 +156,32 @@ def s3_server(cwd: Path, buckets: tuple[str, ...] = ()) -> Iterator[S3]:
 def mlflow_team_server(cwd: Path, pg: Postgres, s3: S3, bucket: str, prefix: str = "mlartifacts",
                        timeout_s: float = 180) -> Iterator[str]:
     """``mlflow server`` with the PostgreSQL backend store and proxied artifacts in ``s3://bucket/prefix``;
-    yields its URL. Clients need no S3 credentials: artifacts go through the server."""
+    yields its URL. Clients need no S3 credentials: artifacts go through the server. MLflow's
+    background job runner (seven huey processes, for GenAI features this project does not use) is off."""
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", pg.uri, "--artifacts-destination", f"s3://{bucket}/{prefix}", "--workers", "2"]
+           "--backend-store-uri", pg.uri, "--artifacts-destination", f"s3://{bucket}/{prefix}", "--workers", "1"]
     start = time.monotonic()
     from components.servers import local_server
 
     log = cwd / f"server-mlflow-{port}.log"
-    with local_server(cmd, f"{uri}/health", cwd=cwd, env=clean_env(**s3.env), log_path=log, timeout_s=timeout_s):
+    env = clean_env(**s3.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+    with local_server(cmd, f"{uri}/health", cwd=cwd, env=env, log_path=log, timeout_s=timeout_s):
         print(f"mlflow server on PostgreSQL + S3 ready in {time.monotonic() - start:.1f} s")
         yield uri
+
+
+@contextmanager
+def prefect_api(cwd: Path, timeout_s: float = 300) -> Iterator[str]:
+    """A Prefect API server with its own database in ``cwd``; yields its API URL, for this process
+    (``temporary_settings``) and for flows run as subprocesses (``PREFECT_API_URL``)."""
+    from components.servers import local_server
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = clean_env(PREFECT_HOME=str(cwd / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with local_server(cmd, f"{api}/health", cwd=cwd, env=env, log_path=cwd / f"server-prefect-{port}.log",
+                      timeout_s=timeout_s):
+        yield api

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import FRAMES, clean_env, make_tiny_clone, run
-from tests.integration.team_servers import s3_server
+from tests.integration.team_servers import prefect_api, s3_server
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +38,12 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_pipeline_pushes_to_s3_and_a_bare_workspace_pulls_it_back(tmp_path):
-    with s3_server(tmp_path, (BUCKET,)) as s3:
-        clone = tmp_path / "clone"
-        clone.mkdir()
-        make_tiny_clone(clone)
-        env = clean_env(**s3.env)
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    make_tiny_clone(clone)
+    # one Prefect server for both pipeline runs and their stages (else each starts its own)
+    with s3_server(tmp_path, (BUCKET,)) as s3, prefect_api(tmp_path) as api:
+        env = clean_env(**s3.env, PREFECT_API_URL=api)
         dvc = [PY, "-m", "dvc"]
         run([*dvc, "remote", "add", "-d", "--local", "team", f"s3://{BUCKET}/dvc-store"], clone, env=env)
         run([*dvc, "remote", "modify", "--local", "team", "endpointurl", s3.endpoint], clone, env=env)

@@ -31,11 +31,18 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from components.crack.data import normalize
 from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
-from flows.pipeline import prefect_server
 from tests.components.export.tiny_models import H, W, mini_unet
 from tests.conftest import REPO, make_crack_dataset
 from tests.integration.helpers import clean_env, free_port, run, server
-from tests.integration.team_servers import Postgres, S3, mlflow_team_server, postgres_server, require_postgres, s3_server
+from tests.integration.team_servers import (
+    S3,
+    Postgres,
+    mlflow_team_server,
+    postgres_server,
+    prefect_api,
+    require_postgres,
+    s3_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +65,7 @@ def team(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("team")
     start = time.monotonic()
     with postgres_server() as pg, s3_server(tmp, (BUCKET,)) as s3, mlflow_team_server(tmp, pg, s3, BUCKET) as uri, \
-            prefect_server() as api:
+            prefect_api(tmp) as api:
         print(f"team servers up in {time.monotonic() - start:.1f} s")
         yield Team(pg, s3, uri, api)
 
@@ -210,3 +217,52 @@ def test_two_users_register_at_once(team, project, tmp_path):
     assert "drop 0.0200 > tolerance 0.01" in client.get_model_version(NAME, versions["bob"]).tags["gate.reasons"]
     rows = team.pg.query("SELECT version FROM model_versions WHERE name = %s ORDER BY version", (NAME,))
     assert [v for (v,) in rows] == sorted(int(v) for v in {champion_before, *versions.values()})
+
+
+# Bad input. MLflow's client retries a failing server 7 times with growing pauses (minutes); two
+# quick retries are enough to show the error a user gets.
+FAST_FAIL = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+
+
+def _versions(pg: Postgres) -> list[int]:
+    return [v for (v,) in pg.query("SELECT version FROM model_versions WHERE name = %s ORDER BY version", (NAME,))]
+
+
+def _register_fails(team: Team, root: Path) -> str:
+    """Run the register flow where it must fail; return its last stderr line (the one error)."""
+    env = clean_env(MLFLOW_TRACKING_URI=team.mlflow, PREFECT_API_URL=team.prefect_api, **FAST_FAIL)
+    out = run([PY, "-m", "flows.register", "crack"], root, check=False, env=env)
+    assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-3000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("register crack failed: MLflow tracking at " + team.mlflow), out.stderr[-3000:]
+    return last
+
+
+def test_missing_bucket_is_one_error_naming_the_uri_and_registers_nothing(team, project, tmp_path):
+    before, champion = _versions(team.pg), team.pg.query("SELECT alias, version FROM registered_model_aliases")
+    root = _working_copy(project, tmp_path / "carol", 0.95, 0.95)   # would pass every gate
+    s3 = team.s3.client()
+    for key in team.s3.keys(BUCKET):
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    s3.delete_bucket(Bucket=BUCKET)
+    try:
+        print(_register_fails(team, root))
+    finally:
+        s3.create_bucket(Bucket=BUCKET)
+    assert _versions(team.pg) == before   # the model's files never landed, so no version either
+    assert team.pg.query("SELECT alias, version FROM registered_model_aliases") == champion
+    (status,), = team.pg.query("SELECT r.status FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                               "WHERE t.key = 'git_commit' AND t.value = %s AND r.name = 'register_crack'",
+                               (run(["git", "rev-parse", "HEAD"], root).stdout.strip(),))
+    assert status == "FAILED"
+
+
+def test_stopped_postgres_is_one_error_naming_the_uri_and_registers_nothing(team, project, tmp_path):
+    before = _versions(team.pg)
+    root = _working_copy(project, tmp_path / "dave", 0.95, 0.95)
+    team.pg.stop()
+    try:
+        print(_register_fails(team, root))
+    finally:
+        team.pg.start()
+    assert _versions(team.pg) == before
