@@ -175,6 +175,8 @@ def test_register_lands_in_postgres_and_s3_and_serves_from_there(team, project):
 
 
 def _working_copy(project: Path, dst: Path, quantized: float, float_parent: float) -> Path:
+    """Another user's working directory: the project's data, model and export with its own metrics
+    and its own git commit (the code is the repository's, on PYTHONPATH)."""
     shutil.copytree(project, dst, ignore=shutil.ignore_patterns("server-*.log", "__pycache__"))
     _metrics(dst, quantized, float_parent)
     _git(dst, f"candidate {dst.name}")
@@ -189,7 +191,7 @@ def test_two_users_register_at_once(team, project, tmp_path):
     # alice's candidate beats the champion (0.80); bob's loses 0.02 to its float parent: gate fails
     copies = {"alice": _working_copy(project, tmp_path / "alice", 0.85, 0.85),
               "bob": _working_copy(project, tmp_path / "bob", 0.78, 0.80)}
-    env = clean_env(MLFLOW_TRACKING_URI=team.mlflow, PREFECT_API_URL=team.prefect_api)
+    env = clean_env(MLFLOW_TRACKING_URI=team.mlflow, PREFECT_API_URL=team.prefect_api, PYTHONPATH=str(REPO))
     procs = {who: subprocess.Popen([PY, "-m", "flows.register", "crack"], cwd=root, env=env, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
              for who, root in copies.items()}
@@ -230,7 +232,8 @@ def _versions(pg: Postgres) -> list[int]:
 
 def _register_fails(team: Team, root: Path) -> str:
     """Run the register flow where it must fail; return its last stderr line (the one error)."""
-    env = clean_env(MLFLOW_TRACKING_URI=team.mlflow, PREFECT_API_URL=team.prefect_api, **FAST_FAIL)
+    env = clean_env(MLFLOW_TRACKING_URI=team.mlflow, PREFECT_API_URL=team.prefect_api, PYTHONPATH=str(REPO),
+                    **FAST_FAIL)
     out = run([PY, "-m", "flows.register", "crack"], root, check=False, env=env)
     assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-3000:]
     last = out.stderr.strip().splitlines()[-1]
