@@ -8,6 +8,9 @@
   version stay together in the UI.
 * Every stage run carries the git commit and, where it reads or writes data, the DVC hash of that
   data, computed exactly as DVC computes it (so it matches ``dvc.lock``).
+* A store that cannot be used (server unreachable, its database stopped, its artifact bucket
+  missing) is one :class:`TrackingUnavailable` naming the tracking URI, not a stack of HTTP retries.
+  The registry is only written after a model's files are stored, so such a failure leaves no version.
 """
 
 from __future__ import annotations
@@ -27,6 +30,16 @@ PIPELINE_ENV = "PIPELINE_RUN_ID"
 ARTIFACTS_DIR = Path("mlruns/artifacts")
 
 
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking store at a URI cannot be used; the message names the URI and the cause."""
+
+
+def _unavailable(uri: str, exc: BaseException) -> TrackingUnavailable:
+    cause = " ".join(str(exc).split())
+    cause = cause[:500] + (" ..." if len(cause) > 500 else "")
+    return TrackingUnavailable(f"MLflow tracking at {uri} cannot be used: {cause}")
+
+
 def resolve_uri(tracking_uri: str) -> str:
     """``MLFLOW_TRACKING_URI`` when set, else ``tracking_uri`` (params.yaml); a SQLite path made
     absolute, because MLflow caches stores by URI: a relative one would follow the first cwd."""
@@ -39,7 +52,10 @@ def configure(tracking_uri: str, experiment: str) -> str:
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
-    exp = mlflow.get_experiment_by_name(experiment)
+    try:
+        exp = mlflow.get_experiment_by_name(experiment)
+    except (mlflow.exceptions.MlflowException, OSError) as exc:   # requests' errors are OSErrors
+        raise _unavailable(uri, exc) from exc
     if exp is not None:
         mlflow.set_experiment(experiment)
         return exp.experiment_id
@@ -101,10 +117,17 @@ def start_pipeline_run(tracking_uri: str, experiment: str) -> str:
 
 @contextmanager
 def stage_run(stage: str, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
-    """An MLflow run for one stage, nested under the pipeline run and tagged with the git commit."""
+    """An MLflow run for one stage, nested under the pipeline run and tagged with the git commit.
+
+    An MLflow error inside (the store failing mid-stage, e.g. the artifact bucket refusing the
+    model's files) ends the run as FAILED and comes out as :class:`TrackingUnavailable`."""
     exp_id = configure(tracking_uri, experiment)
+    uri = mlflow.get_tracking_uri()
     commit = git_commit()
-    parent = _pipeline_run_id(exp_id, commit)
-    all_tags = {"stage": stage, "run_type": "stage", "git_commit": commit, "mlflow.parentRunId": parent, **(tags or {})}
-    with mlflow.start_run(run_name=stage, experiment_id=exp_id, tags=all_tags) as run:
-        yield run
+    try:
+        parent = _pipeline_run_id(exp_id, commit)
+        all_tags = {"stage": stage, "run_type": "stage", "git_commit": commit, "mlflow.parentRunId": parent, **(tags or {})}
+        with mlflow.start_run(run_name=stage, experiment_id=exp_id, tags=all_tags) as run:
+            yield run
+    except mlflow.exceptions.MlflowException as exc:
+        raise _unavailable(uri, exc) from exc

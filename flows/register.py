@@ -166,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", choices=sorted(SOURCES))
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
-    register(args.model, args.params)
+    try:
+        register(args.model, args.params)
+    except tracking.TrackingUnavailable as exc:
+        print(f"register {args.model} failed: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,11 +2,14 @@
 
 Runs the real DVC, Prefect (temporary local API server), MLflow (SQLite store) and Great
 Expectations, then checks the outputs, the MLflow record, that a second `dvc repro` does nothing,
-that DVC reruns only what a parameter change touches, and a push/pull round trip to a local remote.
+that DVC reruns only what a parameter change touches, and push/pull round trips to a local remote
+and to an S3 remote (moto's S3 server on loopback; the pipeline flow's ``--push``, which the
+``pipeline`` deployment runs with ``push: true``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,14 +21,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.integration.helpers import FRAMES, make_tiny_clone, run
+from tests.integration.helpers import FRAMES, clean_env, make_tiny_clone, run
+from tests.integration.team_servers import s3_server
 
 STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"}
 TARGETS = ["validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"]  # the data half of the DAG
 
 
-def _dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "dvc", *args], cwd, check)
+def _dvc(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], cwd, check, env)
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +162,53 @@ def test_push_pull_round_trip_to_local_remote(clone, repro, tmp_path):
     _dvc("pull", "--with-deps", *TARGETS, cwd=clone)
     assert len(list((clone / "data/ocr").glob("*.jpg"))) == FRAMES
     assert "up to date" in _dvc("status", *TARGETS, cwd=clone).stdout
+
+
+S3_OUTPUTS = ["data/ocr", "data/crack", "data/manifests/ocr.parquet", "data/manifests/crack.parquet",
+              "reports/validation/ocr", "models/crack/float.keras"]
+
+
+def _digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under the outputs, by path."""
+    out = {}
+    for rel in S3_OUTPUTS:
+        p = root / rel
+        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+            out[str(f.relative_to(root))] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.mark.integration
+def test_pipeline_push_to_s3_remote_and_pull_into_a_bare_workspace(clone, repro, tmp_path):
+    """Only the remote's configuration differs from the local round trip: ``dvc remote add`` with
+    ``endpointurl`` (a real AWS bucket needs none) and the credentials in the environment."""
+    bucket = "team-dvc"
+    with s3_server(tmp_path, (bucket,)) as s3:
+        env = clean_env(**s3.env)
+        _dvc("remote", "add", "-d", "-f", "--local", "team", f"s3://{bucket}/dvc-store", cwd=clone, env=env)
+        _dvc("remote", "modify", "--local", "team", "endpointurl", s3.endpoint, cwd=clone, env=env)
+        # a model too: stand-in bytes committed as train_crack's output (training it is other tests' job)
+        model = clone / "models/crack/float.keras"
+        model.parent.mkdir(parents=True, exist_ok=True)
+        model.write_bytes(b"stand-in model " * 1000)
+        _dvc("commit", "--force", "train_crack", cwd=clone, env=env)
+        # the deployment's push: true path: DVC finds nothing to rerun, then `dvc push` sends every
+        # cached output to the default remote, the model included
+        out = run([sys.executable, "-m", "flows.pipeline", *TARGETS, "--push"], clone, env=env)
+        assert "Finished in state Completed()" in out.stdout + out.stderr
+        before = _digests(clone)
+        assert len([k for k in before if k.startswith("data/ocr/") and k.endswith(".jpg")]) == FRAMES
+
+        keys = s3.keys(bucket, "dvc-store/")
+        assert keys and all(k.startswith("dvc-store/files/md5/") for k in keys)
+        md5 = hashlib.md5(model.read_bytes()).hexdigest()
+        assert f"dvc-store/files/md5/{md5[:2]}/{md5[2:]}" in keys
+
+        shutil.rmtree(clone / ".dvc/cache")
+        for rel in S3_OUTPUTS:
+            p = clone / rel
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        _dvc("pull", "--with-deps", *TARGETS, "train_crack", cwd=clone, env=env)
+        assert _digests(clone) == before
+        status = _dvc("status", "--cloud", "--with-deps", *TARGETS, "train_crack", cwd=clone, env=env).stdout
+        assert "in sync" in status.lower() or "up to date" in status.lower(), status
