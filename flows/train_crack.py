@@ -20,7 +20,7 @@ from prefect import flow, get_run_logger
 from components import tracking
 from components.config import load_params
 from components.crack.evaluate import write_csv
-from components.crack.model import count_params, from_params, twin
+from components.crack.model import count_params, from_params, load_pretrained, twin
 from components.crack.train import fit, setup_tf
 from components.io import atomic_path
 from flows.common import tag_prefect_run, write_metrics
@@ -58,11 +58,18 @@ def train_crack(params_file: str = "params.yaml") -> dict:
             with atomic_path(FLOAT_MODEL) as tmp:
                 twin(m, from_params(c.model)).save(tmp)
 
+        def init(m):  # fresh start only (not on resume): encoder from crack.model.pretrained
+            info = load_pretrained(m, c.model.pretrained, c.model.alpha, tuple(c.model.input_size))
+            if info:
+                mlflow.log_params(info)
+                log.info("encoder: %d layers from %s (sha256 %s)", info["pretrained_layers"], info["pretrained_path"],
+                         info["pretrained_sha256"][:12])
+
         t = c.train
         result = fit(model, data["train"], data["val"], epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, loss=t.loss,
                      focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment, crop_size=tuple(t.crop_size), seed=t.seed, save_cycle=t.save_cycle,
                      state_dir=STATE / "float", fingerprint=fingerprint(c.model, c.train, params.data.crack, splits=data),
-                     save=save, log=log.info,
+                     save=save, log=log.info, init=init,
                      on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))
         write_csv(result.history, PLOTS / "train_float.csv")
         metrics = {"val_dice": result.best_dice, "best_epoch": result.best_epoch, "params": n_params,

@@ -79,6 +79,8 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
         mlflow.set_tag("roi_param_hash_after", after)
         if after != roi_hash:
             raise RoiModelChanged(f"{ROI_MODEL}: stage-1 parameters changed during stage-2 training ({roi_hash} -> {after})")
+        if summary["pretrained"]:  # which backbone weights a fresh start loaded (path and sha256)
+            mlflow.log_params(summary["pretrained"])
         write_history_csv(plots, summary["history"])
         last = summary["history"][-1] if summary["history"] else {}
         metrics = {"val_char_map50": last.get("val_char_map50", float("nan")), "train_s": round(summary["train_s"], 1),

@@ -69,6 +69,8 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True) -> dict:
             write_history_csv(plots, history)
 
         summary = _train(params, train, val, device, on_epoch=on_epoch, progress=progress, log=log.info)
+        if summary["pretrained"]:  # which backbone weights a fresh start loaded (path and sha256)
+            mlflow.log_params(summary["pretrained"])
         write_history_csv(plots, summary["history"])  # the whole history, also the epochs before a resume
         last = summary["history"][-1] if summary["history"] else {}
         metrics = {"val_roi_ap50": last.get("val_roi_ap50", float("nan")), "train_s": round(summary["train_s"], 1),

@@ -21,6 +21,9 @@ class CrackModel(Strict):
     decoder_convs: int = Field(ge=1, le=4)  # 3x3 conv-BN-ReLU blocks per decoder level
     decoder_block: Literal["conv", "separable"]  # plain 3x3 conv or depthwise-separable
     bottleneck: Literal["project", "out_relu"]  # stride-32 features: block_16_project or the 1280-ch out_relu
+    # encoder start of a fresh float training: none (random) | imagenet (Keras' no-top file, local cache only)
+    # | path to a MobileNetV2 no-top .h5 of the same alpha (components.crack.model.load_pretrained)
+    pretrained: str = Field("none", min_length=1)
 
 
 class CrackAugment(Strict):

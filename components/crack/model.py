@@ -1,6 +1,7 @@
 """MobileNetV2-UNet crack segmenter (docs/crack.md#model).
 
-Encoder: tf-keras' MobileNetV2 (``weights=None``: trained from scratch, no hub download), tapped at
+Encoder: tf-keras' MobileNetV2 (``weights=None``: no hub download; ``load_pretrained`` can fill it from a
+local file, ``crack.model.pretrained``), tapped at
 the expansion ReLUs that sit at strides 2, 4, 8 and 16 (the activations just before each
 down-sampling block, i.e. the richest features at that resolution). Decoder: at each level a
 bilinear x2 up-sampling, concatenation with the skip, and ``decoder_convs`` 3x3 blocks, either
@@ -17,7 +18,9 @@ the graph so the exported integer model takes the same tensor and the metadata n
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -97,6 +100,89 @@ def from_params(model_params, flexible: bool = False) -> keras.Model:
     m = model_params
     return build_unet(tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck,
                       m.decoder_block, flexible)
+
+
+# rows for which Keras publishes MobileNetV2 ImageNet weights; any other input (non-square, flexible) gets 224's
+KERAS_IMAGENET_ROWS = (96, 128, 160, 192, 224)
+KERAS_IMAGENET_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+
+
+def keras_imagenet_path(alpha: float, input_size: tuple[int, int] | None = None) -> Path:
+    """Where ``keras.applications.MobileNetV2(weights="imagenet", include_top=False)`` caches its file.
+
+    Same name as Keras builds it (alpha as float, rows it would pick: the height when the input is square
+    and one of ``KERAS_IMAGENET_ROWS``, else 224); the folder is ``$KERAS_HOME/models`` or ``~/.keras/models``.
+    The encoder weights do not depend on rows, so any of the files fits any input size.
+    """
+    rows = 224
+    if input_size is not None and input_size[0] == input_size[1] and input_size[1] in KERAS_IMAGENET_ROWS:
+        rows = int(input_size[1])
+    base = Path(os.environ["KERAS_HOME"]) if os.environ.get("KERAS_HOME") else Path.home() / ".keras"
+    return base / "models" / f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
+
+
+def sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_pretrained(spec: str, alpha: float, input_size: tuple[int, int] | None = None) -> Path | None:
+    """The weights file ``spec`` names (``none`` -> None, ``imagenet`` -> the Keras cache file, else a path).
+
+    Raises FileNotFoundError naming the path and what to do: nothing is downloaded at run time.
+    """
+    if spec == "none":
+        return None
+    if spec == "imagenet":
+        if float(alpha) not in KERAS_IMAGENET_ALPHAS:
+            raise ValueError(f"crack.model.pretrained: imagenet: Keras has MobileNetV2 ImageNet weights only for alpha in "
+                             f"{list(KERAS_IMAGENET_ALPHAS)}, not crack.model.alpha {alpha}; set pretrained: none or give a "
+                             f"path to a MobileNetV2 no-top .h5 of alpha {alpha}")
+        path = keras_imagenet_path(alpha, input_size)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"crack.model.pretrained: imagenet: {path} not found and nothing is downloaded at run time; put Keras' "
+                f"MobileNetV2 no-top ImageNet weights for alpha {float(alpha)} there (the file "
+                f"keras.applications.MobileNetV2(alpha={float(alpha)}, include_top=False, weights='imagenet') caches), "
+                f"or give a path to a local .h5 (under models/pretrained/), or set pretrained: none")
+        return path
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"crack.model.pretrained: weights file {path} not found; put a MobileNetV2 no-top .h5 of "
+                                f"alpha {alpha} there (under models/pretrained/), or use imagenet or none")
+    return path
+
+
+def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tuple[int, int] | None = None) -> dict | None:
+    """Fill ``model``'s MobileNetV2 encoder from the file ``spec`` names; the decoder stays as it is.
+
+    The file is read into a bare MobileNetV2 of the same alpha (so a file of another width fails with
+    its name), then copied layer by layer into the encoder layers the UNet uses (the layers after the
+    bottleneck tap, unused with ``bottleneck: project``, are skipped). Returns what was loaded
+    (``pretrained``, ``pretrained_path``, ``pretrained_sha256``, ``pretrained_layers``) or None for ``none``.
+    """
+    path = resolve_pretrained(spec, alpha, input_size)
+    if path is None:
+        return None
+    encoder = keras.applications.MobileNetV2(input_shape=(None, None, 3), alpha=alpha, include_top=False, weights=None)
+    try:
+        encoder.load_weights(str(path))
+    except (ValueError, OSError, KeyError) as e:
+        raise ValueError(f"crack.model.pretrained: {path} does not fit a MobileNetV2 no-top encoder of alpha {alpha} "
+                         f"(crack.model.alpha); is it of another alpha, or not a Keras MobileNetV2 .h5? {e}") from e
+    names = {layer.name for layer in model.layers}
+    copied = 0
+    for layer in encoder.layers:
+        weights = layer.get_weights()
+        if weights and layer.name in names:
+            model.get_layer(layer.name).set_weights(weights)
+            copied += 1
+    if not copied:
+        raise ValueError(f"crack.model.pretrained: no layer of {path} matches the model's encoder")
+    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256(path), "pretrained_layers": copied}
 
 
 def twin(model: keras.Model, other: keras.Model) -> keras.Model:

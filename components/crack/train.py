@@ -128,8 +128,12 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
         seed: int = 0, save_cycle: int = 1,
         state_dir: str | Path, fingerprint: str, save: Callable[[keras.Model], None],
         on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
-        log_every: int = 20, val_batch_size: int = 16, start_dice: float | None = None) -> FitResult:
+        log_every: int = 20, val_batch_size: int = 16, start_dice: float | None = None,
+        init: Callable[[keras.Model], None] | None = None) -> FitResult:
     """Train ``model`` in place; return the best validation Dice, its epoch and the history.
+
+    ``init(model)`` runs only when the training starts fresh (no matching resume state), before the
+    first step: where pretrained encoder weights are loaded.
 
     ``start_dice``, the validation Dice of the model as given, makes it the epoch-0 candidate: when
     no epoch beats it (fine-tuning that only hurts), the starting weights are what is saved.
@@ -151,6 +155,8 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
 
     meta = _load_state(state_path, model, optimizer, fingerprint)
     start = meta["epoch"] if meta else 0
+    if not meta and init is not None:
+        init(model)
     best, best_epoch = (meta["best_dice"], meta["best_epoch"]) if meta else (-1.0, -1)
     if not meta and start_dice is not None:
         best, best_epoch = start_dice, 0

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,8 +139,12 @@ def load_checkpoint(path: str | Path, fingerprint: str, model, optimizer, schedu
 
 def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device, checkpoint: str | Path,
         save_cycle: int, fingerprint: str, on_epoch_end: Callable[[int, dict], dict] | None = None,
-        progress: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+        progress: bool = True, log: Callable[[str], None] = print,
+        init: Callable[[Any], None] | None = None) -> list[dict]:
     """Train for ``epochs`` (resuming from ``checkpoint`` when it matches ``fingerprint``).
+
+    ``init(model)`` runs only when the training starts fresh (no matching checkpoint), on every
+    replica, before the first step: where pretrained backbone weights are loaded.
 
     ``on_epoch_end(epoch, train_losses)`` returns validation metrics; each history row is
     ``{"epoch": e + 1, **losses, **metrics, "lr": ..., "epoch_s": ...}``.
@@ -155,6 +160,8 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
     start, history = load_checkpoint(checkpoint, fingerprint, model, optimizer, scheduler)
     if start:
         log(f"resuming from {checkpoint} after epoch {start}/{epochs}")
+    elif init is not None:
+        init(model)
     # channels-last (NHWC): oneDNN's CPU convolutions, depthwise ones above all, run about 1.7x
     # faster forward and backward than in NCHW (measured in docs/experiments.md, OCR speed-ups)
     model.to(device, memory_format=torch.channels_last)

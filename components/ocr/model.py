@@ -13,12 +13,14 @@ evaluation, export and serving rebuild it without reading params.yaml.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torchvision.models import mobilenet_v2
+from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.ssd import SSD, SSDHead
@@ -40,8 +42,7 @@ class MobileNetV2Taps(nn.Module):
     def __init__(self, width_mult: float, fuse: bool = False):
         super().__init__()
         f = mobilenet_v2(weights=None, width_mult=width_mult).features
-        self.to_s8 = nn.Sequential(*f[:7], f[7].conv[0])
-        self.to_s16 = nn.Sequential(*f[7].conv[1:], *f[8:14], f[14].conv[0])
+        self.to_s8, self.to_s16 = _taps(f)  # load_pretrained fills them from a file
         self.out_channels = [f[7].conv[0].out_channels, f[14].conv[0].out_channels]
         self.fuse = TopDown(*self.out_channels) if fuse else None
 
@@ -51,6 +52,82 @@ class MobileNetV2Taps(nn.Module):
         if self.fuse is not None:
             s8 = self.fuse(s8, s16)
         return OrderedDict([("s8", s8), ("s16", s16)])
+
+
+def _taps(f: nn.Sequential) -> tuple[nn.Sequential, nn.Sequential]:
+    """torchvision's ``mobilenet_v2().features`` cut into the stride-8 and stride-16 trunks."""
+    return nn.Sequential(*f[:7], f[7].conv[0]), nn.Sequential(*f[7].conv[1:], *f[8:14], f[14].conv[0])
+
+
+def torch_imagenet_paths() -> list[Path]:
+    """Where torchvision caches ``MobileNet_V2_Weights.IMAGENET1K_V2`` and ``_V1`` (preferred first):
+    ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub``, default ``~/.cache/torch/hub``)."""
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    return [hub / os.path.basename(w.url) for w in (MobileNet_V2_Weights.IMAGENET1K_V2, MobileNet_V2_Weights.IMAGENET1K_V1)]
+
+
+def resolve_pretrained(spec: str, width_mult: float, name: str = "ocr") -> Path | None:
+    """The state dict file ``spec`` names (``none`` -> None, ``imagenet`` -> torchvision's cached file,
+    else a path); ``name`` (``ocr.roi``, ``ocr.char``) goes into the errors. Nothing is downloaded."""
+    if spec == "none":
+        return None
+    if spec == "imagenet":
+        if float(width_mult) != 1.0:
+            raise ValueError(f"{name}.pretrained: imagenet: torchvision has MobileNetV2 ImageNet weights only for "
+                             f"width_mult 1.0, not {name}.width_mult {width_mult}; set pretrained: none, width_mult: 1.0, "
+                             f"or give a path to a mobilenet_v2 state dict of width {width_mult}")
+        paths = torch_imagenet_paths()
+        for path in paths:
+            if path.is_file():
+                return path
+        raise FileNotFoundError(
+            f"{name}.pretrained: imagenet: none of {', '.join(map(str, paths))} found and nothing is downloaded at run "
+            f"time; put torchvision's MobileNet_V2_Weights IMAGENET1K_V2 (or _V1) file there, or give a path to a local "
+            f"state dict (under models/pretrained/), or set pretrained: none")
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}.pretrained: weights file {path} not found; put a torchvision mobilenet_v2 state "
+                                f"dict (keys features.*) of width_mult {width_mult} there (under models/pretrained/), "
+                                f"or use imagenet or none")
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_pretrained(model: SSD, spec: str, width_mult: float, name: str = "ocr") -> dict[str, Any] | None:
+    """Fill the MobileNetV2 trunk of ``model`` (an SSD of ``build_ssd``) from the file ``spec`` names.
+
+    The file is a state dict of a torchvision ``mobilenet_v2`` (``features.*``; ``classifier.*`` and
+    the blocks past the stride-16 tap are ignored); it is loaded strictly into a bare
+    ``mobilenet_v2(width_mult=width_mult)`` first, so a file of another width fails with its name.
+    The heads (and the ``fuse`` block) stay as they are. Returns ``pretrained``, ``pretrained_path``,
+    ``pretrained_sha256`` (for the flow to log), or None for ``none``.
+    """
+    path = resolve_pretrained(spec, width_mult, name)
+    if path is None:
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # not a torch file / not a plain state dict
+        raise ValueError(f"{name}.pretrained: cannot read {path} as a state dict: {e}") from e
+    if not isinstance(state, dict) or not any(str(k).startswith("features.") for k in state):
+        raise ValueError(f"{name}.pretrained: {path} is not a state dict of a torchvision mobilenet_v2 (no features.* keys)")
+    net = mobilenet_v2(weights=None, width_mult=width_mult)
+    try:
+        net.features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+    except RuntimeError as e:
+        raise ValueError(f"{name}.pretrained: {path} does not fit mobilenet_v2 of width_mult {width_mult} "
+                         f"({name}.width_mult); is it of another width? {str(e)[:500]}") from e
+    s8, s16 = _taps(net.features)
+    model.backbone.to_s8.load_state_dict(s8.state_dict())
+    model.backbone.to_s16.load_state_dict(s16.state_dict())
+    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": file_sha256(path)}
 
 
 class TopDown(nn.Module):

@@ -37,7 +37,14 @@ from components.ocr.engine import (
     seed_everything,
 )
 from components.ocr.metrics import voc_map
-from components.ocr.model import build_ssd, char_spec, freeze, roi_spec, save_model
+from components.ocr.model import (
+    build_ssd,
+    char_spec,
+    freeze,
+    load_pretrained,
+    roi_spec,
+    save_model,
+)
 
 Log = Callable[[str], None]
 
@@ -81,6 +88,10 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
     seed_everything(seed)
     spec = roi_spec(p)
     model = build_ssd(spec).to(device)
+    pretrained: dict = {}  # filled only on a fresh start (not on resume)
+
+    def init(m) -> None:
+        pretrained.update(load_pretrained(m, p.pretrained, p.width_mult, "ocr.roi") or {})
     aug = distributed.replica_seed(seed)
     tf = T.Compose([T.HorizontalFlip(0.5, aug), T.Photometric(0.8, aug + 1)])
     train_ds = RoiDataset(train, p.input_size, tf, progress)
@@ -100,13 +111,13 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
 
     history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
                   checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
-                  on_epoch_end=on_epoch_end, progress=progress, log=log)
+                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
     if distributed.is_main():
         save_model(model, spec, out)
         checkpoint.unlink(missing_ok=True)
     distributed.barrier()
     return {"history": history, "train_s": time.perf_counter() - t0, "spec": spec,
-            "train_frames": len(train), "params": sum(q.numel() for q in model.parameters())}
+            "train_frames": len(train), "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained}
 
 
 def char_transforms(p, seed: int) -> T.Compose:
@@ -138,6 +149,10 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     log(f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "
         f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; {crops_s:.1f} s")
     model = build_ssd(spec).to(device)
+    pretrained: dict = {}  # filled only on a fresh start (not on resume)
+
+    def init(m) -> None:
+        pretrained.update(load_pretrained(m, p.pretrained, p.width_mult, "ocr.char") or {})
     weights = class_balance_weights(crops) if p.balance_classes else None
     loader = _loader(CropDataset(crops, char_transforms(p, distributed.replica_seed(seed))), p.batch_size, seed, weights)
     val_images = [to_tensor(c.image) for c in val_crops]
@@ -155,12 +170,12 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
 
     history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
                   checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
-                  on_epoch_end=on_epoch_end, progress=progress, log=log)
+                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
     if distributed.is_main():
         save_model(model, spec, out, extra={"crop_margin": float(p.crop_margin)})
         checkpoint.unlink(missing_ok=True)
     distributed.barrier()
     return {"history": history, "train_s": time.perf_counter() - t0, "crops_s": crops_s, "spec": spec,
             "train_crops": len(crops), "train_crops_pred": n_pred, "val_crops": len(val_crops),
-            "params": sum(q.numel() for q in model.parameters()),
+            "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained,
             "char_boxes_per_crop": float(np.mean([len(c.labels) for c in crops])) if crops else 0.0}
