@@ -27,9 +27,19 @@ from prefect import flow, get_run_logger, task
 
 from components import tracking
 from components.config import Params, load_params
-from components.data.manifest import FixedSplit, build_crack_manifest, build_ocr_manifest, statistics
+from components.data.manifest import (
+    FixedSplit,
+    build_crack_manifest,
+    build_ocr_manifest,
+    statistics,
+)
 from components.data.prepare import prepare_dataset
-from components.data.validation import DataValidationError, describe_bad, validate_crack, validate_ocr
+from components.data.validation import (
+    DataValidationError,
+    describe_bad,
+    validate_crack,
+    validate_ocr,
+)
 from components.io import atomic_path
 from flows.common import flat, tag_prefect_run, write_metrics
 

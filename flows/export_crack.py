@@ -38,7 +38,15 @@ from components.io import sha256_file
 from components.latency import time_calls
 from components.per_frame import table_path, write_frames
 from flows.common import flat, tag_prefect_run, write_metrics
-from flows.crack_common import DATA, PER_FRAME, QAT_MODEL, load_eval_sets, load_splits, param_dict, set_metrics
+from flows.crack_common import (
+    DATA,
+    PER_FRAME,
+    QAT_MODEL,
+    load_eval_sets,
+    load_splits,
+    param_dict,
+    set_metrics,
+)
 
 STAGE = "export_crack"
 

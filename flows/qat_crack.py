@@ -23,10 +23,15 @@ from prefect import flow, get_run_logger
 
 from components import tracking
 from components.config import load_params
+from components.crack.data import normalize
 from components.crack.evaluate import write_csv
 from components.crack.model import from_params, twin
-from components.crack.data import normalize
-from components.crack.qat import calibrate, fake_quant_layers, freeze_batch_norm, quantize
+from components.crack.qat import (
+    calibrate,
+    fake_quant_layers,
+    freeze_batch_norm,
+    quantize,
+)
 from components.crack.train import fit, setup_tf, validate
 from components.io import atomic_path, sha256_file
 from flows.common import tag_prefect_run, write_metrics

@@ -26,7 +26,12 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from components.io import DEFAULT_MAX_PIXELS, MIN_PREDICT_SIDE, ImageReadError, decode_image
+from components.io import (
+    DEFAULT_MAX_PIXELS,
+    MIN_PREDICT_SIDE,
+    ImageReadError,
+    decode_image,
+)
 from components.predict.rows import mask_csr, roi_fields
 
 IMAGE_COLUMN = "image"

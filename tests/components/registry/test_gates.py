@@ -1,11 +1,14 @@
-"""Promotion gates: absolute minimums/maximums, quantization tolerance, not worse than the champion."""
+"""Promotion gates: absolute minimums/maximums, quantization tolerance, not worse than the champion,
+and the paired bootstrap over test frames that decides the comparisons."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from components.crack.metrics import frame_ratios
 from components.registry.config import Gates
-from components.registry.gates import check_gates
+from components.registry.gates import Bootstrap, FrameScores, check_gates
 
 GATES = Gates(minimums={"dice": 0.6}, maximums={"cer": 0.3}, max_quantization_drop={"dice": 0.01, "cer": 0.02},
               compare_key="dice", champion_tolerance=0.0)
@@ -48,10 +51,6 @@ def test_missing_or_nan_metrics_fail_rather_than_pass():
 
 # ------------------------------------------------------------- paired bootstrap over test frames
 
-import numpy as np  # noqa: E402
-
-from components.crack.metrics import frame_ratios  # noqa: E402
-from components.registry.gates import Bootstrap, FrameScores  # noqa: E402
 
 CRACK_GATES = Gates(minimums={}, maximums={}, max_quantization_drop={"dice_cracked": 0.01, "false_alarm_rate": 0.02},
                     compare_key="dice_cracked", champion_tolerance=0.02)
