@@ -86,7 +86,7 @@ def test_test_and_ood_side_by_side_with_intervals():
 
 def test_last_run_of_each_stage(client):
     stages = status.dvc_stages(REPO / "dvc.yaml")
-    assert stages[:2] == ["prepare_ocr", "prepare_crack"] and "register_crack" in stages
+    assert stages[:3] == ["prepare_ocr", "eval_data_ocr", "prepare_crack"] and "register_crack" in stages
     table = status.last_stage_runs(client, EXPERIMENT, stages).set_index("stage")
     assert list(table.index) == stages + ["retired_stage"], "dvc.yaml order, then stages that left it"
     assert table.loc["validate_crack", "status"] == "FAILED", "the newest run counts, not the last good one"

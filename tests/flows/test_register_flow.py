@@ -27,13 +27,13 @@ import yaml
 
 from components.crack.data import normalize
 from components.crack.qat import quantize
-from components.data.manifest import FixedSplit, Splits, build_crack_manifest
-from components.per_frame import write_frames
+from components.data.manifest import Splits, build_crack_manifest
 from components.registry.pyfunc_models import MAX_IMAGE_BYTES
 from flows.export_crack import export_crack
 from flows.register import register
 from tests.components.export.tiny_models import H, W, mini_unet
 from tests.conftest import REPO, make_crack_dataset
+from tests.flows.crack_gates import FRAMES, make_eval_sets, write_gate_inputs
 from tests.integration.helpers import clean_env, free_port, server
 
 NAME = "road-crack-segmenter"
@@ -66,10 +66,7 @@ def project(tmp_path_factory, tracking_server):
     samples = build_crack_manifest(root / "data/crack", Splits(0.8, 0.1, 0.1), 50_000_000, 5, progress=False)
     (root / "data/manifests").mkdir(parents=True)
     pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(root / "data/manifests/crack.parquet")
-    for i, eval_set in enumerate(("test", "ood")):   # the fixed evaluation sets (eval_data_crack's outputs)
-        make_crack_dataset(root / f"data/eval/crack/{eval_set}", n=4, seed=i + 1)
-        build_crack_manifest(root / f"data/eval/crack/{eval_set}", FixedSplit(eval_set), 50_000_000, 5,
-                             progress=False).to_parquet(root / f"data/manifests/crack_{eval_set}.parquet")
+    make_eval_sets(root)
     tf.keras.utils.set_random_seed(0)
     qat = quantize(mini_unet())   # the UNet's layer types; converts in seconds
     qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
@@ -93,28 +90,8 @@ def project(tmp_path_factory, tracking_server):
         os.environ.update(saved)
 
 
-FRAMES = [f"f{i:03d}" for i in range(400)]
-
-
-def _per_frame(root: Path, stage: str, form: str, mean_dice: float, names: list[str]) -> None:
-    """A per-frame table whose frames score ``mean_dice`` on average (1000 truth and 1000 predicted
-    pixels each: Dice = TP / 1000), spread around it the same way for every model, so two tables
-    differ by a constant per frame, as a model and its faithful quantization nearly do."""
-    spread = np.random.default_rng(0).uniform(-0.1, 0.1, len(names))
-    tp = np.round(1000 * np.clip(mean_dice + spread - spread.mean(), 0, 1)).astype(int)
-    n = len(names)
-    write_frames(root / f"reports/per_frame/{stage}/{form}_test.parquet", names,
-                 {"tp": tp, "fp": 1000 - tp, "fn": 1000 - tp, "pred_area": np.full(n, 1000),
-                  "truth_area": np.full(n, 1000), "pixels": np.full(n, 100_000)})
-
-
 def _metrics(root: Path, quantized: float, float_parent: float, names: list[str] = FRAMES) -> None:
-    """The metrics files and per-frame tables of a candidate and its float parent: the gates' inputs."""
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics/export_crack.json").write_text(json.dumps({"tflite_int8": {"dice": quantized, "iou": quantized - 0.1}}))
-    (root / "metrics/evaluate_crack.json").write_text(json.dumps({"float": {"dice": float_parent}}))
-    _per_frame(root, "export_crack", "tflite_int8", quantized, names)
-    _per_frame(root, "evaluate_crack", "float", float_parent, names)
+    write_gate_inputs(root, quantized, float_parent, names)
 
 
 def test_export_crack_flow_writes_both_forms_and_their_metrics(project):

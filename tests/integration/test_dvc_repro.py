@@ -87,7 +87,7 @@ def test_fixed_evaluation_sets_hold_training_styles_and_held_out_styles(clone, r
     original = (clone / "params.yaml").read_text()
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        status = json.loads(_dvc("status", "--json", *TARGETS, cwd=clone).stdout)
+        status = json.loads(_dvc("status", "--json", "--with-deps", *TARGETS, cwd=clone).stdout)
         assert "eval_data_crack" not in status and "prepare_crack" in status, status
     finally:
         (clone / "params.yaml").write_text(original)

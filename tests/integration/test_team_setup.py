@@ -33,6 +33,7 @@ from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
 from tests.components.export.tiny_models import H, W, mini_unet
 from tests.conftest import REPO, make_crack_dataset
+from tests.flows.crack_gates import make_eval_sets, write_gate_inputs
 from tests.integration.helpers import clean_env, free_port, run, server
 from tests.integration.team_servers import (
     S3,
@@ -87,6 +88,7 @@ def project(tmp_path_factory, team):
     samples = build_crack_manifest(root / "data/crack", Splits(0.8, 0.1, 0.1), 50_000_000, 5, progress=False)
     (root / "data/manifests").mkdir(parents=True)
     pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(root / "data/manifests/crack.parquet")
+    make_eval_sets(root)
     tf.keras.utils.set_random_seed(0)
     qat = quantize(mini_unet())
     qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
@@ -115,9 +117,7 @@ def project(tmp_path_factory, team):
 
 
 def _metrics(root: Path, quantized: float, float_parent: float) -> None:
-    (root / "metrics").mkdir(exist_ok=True)
-    (root / "metrics/export_crack.json").write_text(json.dumps({"tflite_int8": {"dice": quantized, "iou": quantized - 0.1}}))
-    (root / "metrics/evaluate_crack.json").write_text(json.dumps({"float": {"dice": float_parent}}))
+    write_gate_inputs(root, quantized, float_parent)
 
 
 def test_register_lands_in_postgres_and_s3_and_serves_from_there(team, project):
@@ -216,7 +216,7 @@ def test_two_users_register_at_once(team, project, tmp_path):
         parent = client.get_run(r.data.tags["mlflow.parentRunId"])
         assert parent.data.tags["run_type"] == "pipeline" and parent.data.tags["git_commit"] == commits[who]
     assert client.get_model_version(NAME, versions["bob"]).tags["gate.passed"] == "false"
-    assert "drop 0.0200 > tolerance 0.01" in client.get_model_version(NAME, versions["bob"]).tags["gate.reasons"]
+    assert "shortfall vs its float parent +0.0200" in client.get_model_version(NAME, versions["bob"]).tags["gate.reasons"]
     rows = team.pg.query("SELECT version FROM model_versions WHERE name = %s ORDER BY version", (NAME,))
     assert [v for (v,) in rows] == sorted(int(v) for v in {champion_before, *versions.values()})
 
