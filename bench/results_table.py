@@ -42,7 +42,9 @@ def table(metrics_dir: Path = Path("metrics")) -> str:
             if not path.exists():
                 continue
             data = json.loads(path.read_text())
-            m = data[form] if form else data
+            m = data.get(form, {}) if form else data
+            if not any(k.endswith("_ood") for k in m):
+                continue   # measured before the fixed sets existed: not comparable, left out
             for key in keys:
                 gap = f"{m[key + '_ood'] - m[key]:+.3f}" if key in m and key + "_ood" in m else "-"
                 name = f"`{key}`" + (" (lower is better)" if key in LOWER_IS_BETTER else "")

@@ -23,6 +23,8 @@ def test_table_shows_intervals_ood_and_the_gap(tmp_path):
     rows = table(tmp_path).splitlines()
     assert "| road crack | int8 TFLite | `dice_cracked` | 0.800 [0.790, 0.810] | 0.600 [0.580, 0.620] | -0.200 |" in rows
     assert any("`false_alarm_rate` (lower is better) | - | - | - |" in r for r in rows)
+    (tmp_path / "export_ocr.json").write_text(json.dumps({"onnx_int8": {"string_accuracy": 0.8}}))  # no OOD keys
+    assert "resistor OCR" not in table(tmp_path), "metrics from before the fixed sets are left out"
 
 
 def test_block_replacement_keeps_the_rest_and_needs_the_markers():
