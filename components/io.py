@@ -248,3 +248,9 @@ def absolute_sqlite(uri: str, root: Path) -> str:
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         return f"sqlite:///{Path(root) / uri.removeprefix('sqlite:///')}"
     return uri
+
+
+def write_parquet(frame, path: str | Path) -> None:
+    """A pandas table as parquet, written atomically (no half-written manifest is ever read)."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)

@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 import mlflow
-import pandas as pd
 from prefect import flow, get_run_logger, task
 
 from components import tracking
@@ -40,7 +39,7 @@ from components.data.validation import (
     validate_crack,
     validate_ocr,
 )
-from components.io import atomic_path
+from components.io import write_parquet
 from flows.common import flat, tag_prefect_run, write_metrics
 
 EVAL_ROOT = Path("data/eval")
@@ -84,11 +83,6 @@ def check_set(dataset: str, name: str, params: Params):
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
-
-
 @flow(name="eval_data", log_prints=True)
 def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
@@ -111,9 +105,9 @@ def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
                 if params.validation.on_error == "fail":
                     raise DataValidationError(msg)
                 log.warning("quarantined (left out of evaluation): %s", msg)
-            _write_parquet(report.samples, set_manifest(dataset, name))
+            write_parquet(report.samples, set_manifest(dataset, name))
             if report.boxes is not None:
-                _write_parquet(report.boxes, set_manifest(dataset, name, boxes=True))
+                write_parquet(report.boxes, set_manifest(dataset, name, boxes=True))
             log.info("%s %s set: %d frames ok (%s) from %s", dataset, name, stats[name]["samples_ok"],
                      ", ".join(f"{f} {n}" for f, n in stats[name]["family"].items()), summary["source"])
         mlflow.set_tags({f"dvc_data_hash_{name}": tracking.dvc_hash(set_dir(dataset, name)) for name in SETS})

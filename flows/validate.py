@@ -32,7 +32,7 @@ from components.data.validation import (
     validate_crack,
     validate_ocr,
 )
-from components.io import atomic_path, atomic_write_text
+from components.io import atomic_path, atomic_write_text, write_parquet
 from flows.common import flat, tag_prefect_run, write_metrics
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
@@ -59,11 +59,6 @@ def run_expectations(dataset: str, samples, boxes, params) -> DatasetReport:
                             max_rois=v.ocr.max_rois_per_image, min_split=minimum)
     return validate_crack(samples, DATA["crack"], docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
 
 
 @flow(name="validate", log_prints=True)
@@ -110,9 +105,9 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
             log.warning("quarantined (training continues without them): %s", msg)
         else:
             mlflow.set_tag("validation", "passed")
-        _write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
+        write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
         if report.boxes is not None:
-            _write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
+            write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
         write_metrics(f"validate_{dataset}", stats)
     return stats
 

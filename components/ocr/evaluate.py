@@ -157,15 +157,8 @@ def intervals(ev: Evaluation, resamples: int, seed: int = 0, confidence: float =
 def value_accuracy(values) -> float:
     """Share of (label, matched RoiResult or None) pairs whose label parses as a marking and whose
     reading is valid with the label's value (NaN when no label parses)."""
-    hits = total = 0
-    for label, roi in values:
-        truth = parse_marking(label)
-        if truth is None:
-            continue
-        total += 1
-        hits += bool(roi is not None and roi.valid and roi.value_ohm is not None
-                     and math.isclose(roi.value_ohm, truth.value_ohm, rel_tol=1e-9, abs_tol=1e-12))
-    return hits / total if total else float("nan")
+    hits = [h for h in (_value_hit(label, roi) for label, roi in values) if h is not None]
+    return sum(hits) / len(hits) if hits else float("nan")
 
 
 def valid_rate(results: list[FrameResult]) -> float:
