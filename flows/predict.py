@@ -13,8 +13,10 @@ folder or inside it. Ctrl-C merges what was processed into consistent tables and
 
 The Prefect flow ``batch_predict`` takes a ``PredictOptions`` (a form in the UI; deployment
 ``batch-predict`` in prefect.yaml). The CLI runs it as a flow run like the other stages (a
-temporary Prefect server unless ``PREFECT_API_URL`` is set); ``--no-prefect`` runs the same code
-without one, which starts in seconds instead of about 20 s.
+temporary Prefect server unless ``PREFECT_API_URL`` is set, or the server of a pipeline running in
+the same checkout: ``flows.common.shared_prefect_api``); ``--no-prefect`` runs the same code
+without one, which starts in seconds instead of about 20 s. Should the temporary server not start,
+the run goes on without the API after a one-line warning.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from components.predict.predictors import load_predictor
 from components.predict.runner import run_batch
 from components.predict.sources import check_output_location, open_source
 from components.predict.store import ResultStore, write_skipped
+from flows.common import shared_prefect_api
 
 DEFAULT_MODEL = "models:/resistor-ocr@champion"
 
@@ -129,11 +132,66 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     return options, not args.no_prefect
 
 
+_PLAIN_HANDLER = "flows.predict.plain"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test's capture may replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def plain_logging() -> None:
+    """INFO lines on stderr in a plain format, for the run without Prefect.
+
+    Importing Prefect puts its console handler on the root logger at WARNING, which hid every INFO
+    line of a ``--no-prefect`` run (the summary included) and made ``logging.basicConfig`` a no-op.
+    Prefect's handler is replaced by a plain one; handlers of others (pytest's) stay.
+    """
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, PrefectConsoleHandler) or handler.get_name() == _PLAIN_HANDLER:
+            root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.set_name(_PLAIN_HANDLER)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def _with_prefect(options: PredictOptions) -> dict:
+    """The run as a flow run: on the server of a pipeline running in this checkout if there is one;
+    without the API (one warning) if Prefect's temporary server cannot start."""
+    with shared_prefect_api() as shared:
+        if shared:
+            print(f"predict: using the Prefect server of the pipeline running in this checkout ({shared})",
+                  file=sys.stderr)
+        try:
+            return batch_predict(options)
+        except RuntimeError as exc:   # raised before the flow body runs, when the client first connects
+            if "ephemeral Prefect API server" not in str(exc):
+                raise
+            why = str(exc).splitlines()[0][:200]
+    print(f"predict: warning: running without the Prefect API (its temporary server did not start: {why})",
+          file=sys.stderr)
+    plain_logging()
+    return run_predict(options)
+
+
 def main(argv: list[str] | None = None) -> int:
     options, with_prefect = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if not with_prefect:
+        plain_logging()
     try:
-        summary = batch_predict(options) if with_prefect else run_predict(options)
+        summary = _with_prefect(options) if with_prefect else run_predict(options)
     except PredictError as exc:
         print(f"predict: error: {exc}", file=sys.stderr)
         return 2
