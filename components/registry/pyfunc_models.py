@@ -2,9 +2,11 @@
 
 Both take the same input, a table with one column ``image`` holding each image file (PNG/JPEG)
 base64-encoded, because that is what fits MLflow's JSON serving protocol and keeps the camera's
-own encoding. Bad input is refused per request with an MlflowException carrying
-INVALID_PARAMETER_VALUE, which the scoring server turns into HTTP 400 with the message; the server
-keeps serving. Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
+own encoding. Bad input is refused per request with a ``BadRequest`` (an MlflowException carrying
+INVALID_PARAMETER_VALUE), which the scoring server turns into HTTP 400 whose JSON ``message`` is the
+reason alone, at most ``MAX_ERROR_CHARS`` long; the server keeps serving. Left to itself, MLflow's
+scoring server puts the whole request in front of the reason (``Failed to predict data '<request>'``,
+``Input: <request>``): a 21 MB bad request got a 29 MB answer. See ``short_scoring_errors``. Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
 Runtime or LiteRT, numpy and OpenCV, so a serving container stays small.
 
 * ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, the
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import logging
+import os
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from components.io import (
     DEFAULT_MAX_PIXELS,
@@ -38,14 +43,91 @@ IMAGE_COLUMN = "image"
 MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
 MAX_IMAGES = 64                      # per request
 MIN_SIDE = MIN_PREDICT_SIDE          # px; smaller is not a camera frame (same rule as batch prediction)
+MAX_ERROR_CHARS = 500                # the message of a 400 answer
 
 OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence", "raw_text", "valid",
                "value_ohm", "code_kind", "char_boxes", "char_labels", "char_scores"]
 CRACK_COLUMNS = ["image", "height", "width", "masking_rate", "crack_pixels", "mask_indptr", "mask_indices"]
 
 
-def bad_request(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+def bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    tail = f" ... (cut; {len(text)} characters)"
+    return text[: limit - len(tail)] + tail
+
+
+class BadRequest(MlflowException):
+    """A refused request: HTTP 400 (or the given code) whose JSON ``message`` is the reason alone, bounded.
+
+    MLflow's scoring server catches an MlflowException from ``predict`` and assigns
+    ``e.message = f"Failed to predict data '{data}'. \\nError: {e.message}"``, which echoes the whole
+    request when it arrived as a dict of arrays. ``message`` is set once (by the constructor) and later
+    assignments are ignored, so the answer starts with the reason and stays short.
+    """
+
+    def __init__(self, reason: str, error_code: int = INVALID_PARAMETER_VALUE):
+        super().__init__(bounded(reason), error_code=error_code)
+
+    @property
+    def message(self) -> str:
+        return self._reason
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_reason"):   # the constructor's assignment; later ones are the server's wrapping
+            self._reason = bounded(value)
+
+
+def bad_request(message: str) -> BadRequest:
+    return BadRequest(message)
+
+
+def mlflow_reason(message: str) -> str:
+    """The reason in one of MLflow's own refusal messages, without the request it echoes: the part
+    before ``Input:`` (request not JSON) and after the last ``Error:`` (schema enforcement, which
+    prints the data first)."""
+    head = message.split("\nInput:", 1)[0].strip()
+    if head.startswith(("Failed to predict data", "Failed to enforce schema")) and "Error: " in head:
+        head = head.rsplit("Error: ", 1)[1].strip()
+    return bounded(head)
+
+
+def short_scoring_errors() -> bool:
+    """In an ``mlflow models serve`` process, give MLflow's own refusals the short form too.
+
+    The scoring server refuses some requests before the model sees them (body not JSON, input not
+    fitting the signature) with messages that quote the request whole. Its ``invocations`` function
+    is looked up per request, so wrapping it here (called from ``load_context``, before the server
+    builds its app) turns every MlflowException it raises into a ``BadRequest`` with the same HTTP
+    status and the reason alone; the full message goes to the server's log. Does nothing outside a
+    scoring server (batch prediction loads the same model in-process) or when already done; returns
+    whether the wrapper is in place.
+    """
+    from mlflow.pyfunc import scoring_server
+
+    if not os.environ.get(scoring_server._SERVER_MODEL_PATH):
+        return False
+    if getattr(scoring_server.invocations, "short_errors", False):
+        return True
+    original = scoring_server.invocations
+
+    @functools.wraps(original)
+    def invocations(*args, **kwargs):
+        try:
+            return original(*args, **kwargs)
+        except BadRequest:
+            raise
+        except MlflowException as exc:
+            logging.getLogger(__name__).warning("refused a request: %s%s", bounded(exc.message, 1000),
+                                                 f"\n{exc.json_kwargs['stack_trace']}" if "stack_trace" in exc.json_kwargs else "")
+            raise BadRequest(mlflow_reason(exc.message), ErrorCode.Value(exc.error_code)) from None
+
+    invocations.short_errors = True
+    scoring_server.invocations = invocations
+    return True
 
 
 def encode_image_file(data: bytes) -> str:
@@ -90,6 +172,7 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from components.export.ocr_runtime import OnnxTwoStageOcr
 
+        short_scoring_errors()
         config = context.model_config or {}
         self.ocr = OnnxTwoStageOcr.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
                                         threads=int(config.get("threads", 1)))
@@ -122,6 +205,7 @@ class RoadCrackModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from components.export.crack_runtime import TfliteSegmenter
 
+        short_scoring_errors()
         config = context.model_config or {}
         self.segmenter = TfliteSegmenter.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
                                               threads=int(config.get("threads", 1)))

@@ -1,6 +1,7 @@
 """export_crack then register on a real ``mlflow server`` (SQLite backend, proxied artifacts) on
 loopback: gates pass, fail, worse than champion, new test split; then ``mlflow models serve`` of
-``models:/road-crack-segmenter@champion`` from that server answering HTTP, and refusing bad payloads.
+``models:/road-crack-segmenter@champion`` from that server answering HTTP, and refusing bad payloads
+(large ones with a short answer that starts with the reason).
 
 The export is the real export_crack flow on a tiny QAT model with the UNet's layer types (the
 MobileNetV2 UNet takes over a minute per TFLite conversion; the integration tests run it). The
@@ -183,4 +184,17 @@ def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project, tracking_s
             assert r.json().get("message"), what
         assert "cannot be decoded" in _post(url, bad["not an image"]).json()["message"]
         assert "byte limit" in _post(url, bad["oversized"]).json()["message"]
+
+        # ~21 MB bad requests get a short answer that starts with the reason, whichever part refuses them
+        garbage = base64.b64encode(b"GIF? no" * 3_000_000).decode()
+        large = {
+            "image 0: cannot be decoded": json.dumps({"instances": [{"image": garbage}]}),   # our predict
+            "Model is missing inputs ['image']": json.dumps({"inputs": {"pixels": [garbage]}}),   # MLflow's schema
+            "Invalid input. Ensure that input is a valid JSON": "{" + garbage,                # MLflow's JSON parser
+        }
+        for reason, body in large.items():
+            assert len(body) > 20_000_000
+            r = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+            assert r.status_code == 400 and len(r.content) < 1000, (reason, r.status_code, len(r.content), r.text[:300])
+            assert r.json()["message"].startswith(reason), r.json()
         assert _post(url, good).status_code == 200   # still serving after the bad requests

@@ -13,9 +13,13 @@ from mlflow.exceptions import MlflowException
 from PIL import Image
 
 from components.registry.pyfunc_models import (
+    MAX_ERROR_CHARS,
+    BadRequest,
     decode_images,
     encode_image_file,
     mask_to_csr,
+    mlflow_reason,
+    short_scoring_errors,
 )
 
 
@@ -42,6 +46,36 @@ def test_bad_payloads_get_a_400_with_the_reason(frame, message):
         decode_images(frame)
     assert err.value.get_http_status_code() == 400
     assert message in err.value.message
+
+
+def test_the_reason_survives_the_scoring_servers_rewrite():
+    """MLflow's scoring server assigns ``e.message = f"Failed to predict data '{data}'. ..."``."""
+    with pytest.raises(BadRequest) as err:
+        decode_images({"image": ["%" * 5_000_000]})
+    err.value.message = f"Failed to predict data '{'%' * 5_000_000}'. \nError: {err.value.message}"
+    body = err.value.serialize_as_json()
+    assert err.value.message.startswith("image 0: not valid base64") and len(body) < 1000
+    long = BadRequest("x" * 10_000)
+    assert len(long.message) == MAX_ERROR_CHARS and long.message.endswith("(cut; 10000 characters)")
+
+
+def test_mlflows_own_refusals_lose_the_echoed_request():
+    request = "R0lG" * 1_000_000
+    assert mlflow_reason(f"Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError("
+                         f"...)'\nInput: \n{request}\n") == ("Invalid input. Ensure that input is a valid JSON formatted "
+                                                              "string. Error: 'JSONDecodeError(...)'")
+    schema = (f"Failed to predict data '{request}'. \nError: Failed to enforce schema of data '{request}' with schema "
+              "'['image': string (required)]'. Error: Model is missing inputs ['image'].")
+    assert mlflow_reason(schema) == "Model is missing inputs ['image']."
+    assert len(mlflow_reason(request)) == MAX_ERROR_CHARS
+
+
+def test_the_scoring_server_hook_stays_out_of_other_processes(monkeypatch):
+    from mlflow.pyfunc import scoring_server
+
+    monkeypatch.delenv(scoring_server._SERVER_MODEL_PATH, raising=False)
+    before = scoring_server.invocations
+    assert short_scoring_errors() is False and scoring_server.invocations is before
 
 
 def test_decompression_bomb_is_refused_from_the_header(tmp_path):
