@@ -8,13 +8,19 @@ and JSON of random shape and numbers (NaN, infinities, huge values). The propert
 * every file that is not imported is reported with its path and a reason;
 * every good file in the same folder is kept.
 
-Each test runs ~100-150 examples with no deadline; all are marked ``fuzz`` (``-m "not fuzz"`` skips them).
+The same properties hold for the manifest step (canonical folders, where validation's per-sample
+rows come from) and for the serving decoder (a refused request is a short 400 naming the image).
+
+Each test runs 120 examples (``FUZZ_EXAMPLES`` in the environment changes that; ``bench/fuzz.py``
+runs thousands) with no deadline; all are marked ``fuzz`` (``-m "not fuzz"`` skips them).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import tempfile
 import warnings
 import zlib
@@ -22,16 +28,20 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.data.importers import import_crack, import_ocr
+from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest
 from components.data.ocr_format import OcrAnnotation, Shape, write_labelme
 from components.io import ImageReadError, decode_image, read_image
+from components.registry.pyfunc_models import MAX_ERROR_CHARS, MIN_SIDE, BadRequest, decode_images, encode_image_file
 
 pytestmark = pytest.mark.fuzz
-FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 _RNG = np.random.default_rng(0)
 GOOD_PNG = cv2.imencode(".png", _RNG.integers(0, 255, (48, 64, 3), dtype=np.uint8))[1].tobytes()
@@ -206,3 +216,73 @@ def test_pline_import_keeps_good_and_reports_bad(polylines, image, wrap):
             report = import_crack(src, out, fmt="pline")
         assert "good" in report.imported
         _assert_reported_or_imported(report, src, ["bad.png", "bad_PLINE.json"], "bad")
+
+
+# ---------------------------------------------------------------------------------------- manifest
+
+SPLITS = Splits(0.8, 0.1, 0.1)
+
+
+def _assert_manifest_rows(samples: pd.DataFrame, good: list[str], bad_name: str) -> None:
+    assert set(samples.loc[samples.status == "ok", "name"]) >= set(good), samples[["name", "status", "reason"]]
+    for row in samples[samples.status != "ok"].itertuples():
+        assert row.reason and isinstance(row.reason, str), row
+    bad = samples[samples.name == bad_name]
+    assert len(bad) >= 1, "the damaged sample has a row"
+    for reason in bad.loc[bad.status != "ok", "reason"]:
+        assert bad_name in reason, reason    # the reason names the file
+
+
+@FUZZ
+@given(ann=labelme_like(), image=damaged_image(), raw=st.one_of(st.none(), st.binary(max_size=64)))
+def test_ocr_manifest_keeps_good_and_names_bad(ann, image, raw):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d) / "ocr"
+        root.mkdir()
+        good = _good_ocr(root, 1)                     # (two would be duplicates of each other)
+        (root / "x_bad.png").write_bytes(image)      # sorts after the good one (duplicates keep the first)
+        if isinstance(ann, dict) and ann.get("imagePath") == "bad.png":
+            ann = {**ann, "imagePath": "x_bad.png"}
+        (root / "x_bad.json").write_bytes(raw if raw is not None else _dumps(ann).encode())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            samples, _ = build_ocr_manifest(root, SPLITS, 1_000_000, progress=False)
+        _assert_manifest_rows(samples, good, "x_bad")
+
+
+@FUZZ
+@given(polylines=st.one_of(json_values, st.lists(st.lists(numbers, max_size=8), max_size=3)),
+       image=damaged_image(), wrap=st.booleans())
+def test_crack_manifest_keeps_good_and_names_bad(polylines, image, wrap):
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d) / "crack"
+        (root / "images").mkdir(parents=True)
+        (root / "annotations").mkdir()
+        (root / "images" / "good.png").write_bytes(GOOD_PNG)
+        (root / "annotations" / "good_PLINE.json").write_text(_dumps({"annotations": [{"polyline": [1, 1, 60, 40]}]}))
+        (root / "images" / "x_bad.png").write_bytes(image)
+        content = {"annotations": [{"polyline": p} for p in polylines]} if wrap and isinstance(polylines, list) else polylines
+        (root / "annotations" / "x_bad_PLINE.json").write_text(_dumps(content))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            samples = build_crack_manifest(root, SPLITS, 1_000_000, thickness=5, progress=False)
+        _assert_manifest_rows(samples, ["good"], "x_bad")
+
+
+# -------------------------------------------------------------------------------- serving decoder
+
+@FUZZ
+@given(values=st.lists(st.one_of(damaged_image().map(encode_image_file), st.text(max_size=40), st.binary(max_size=64),
+                                 numbers, st.none(), json_values), min_size=1, max_size=3),
+       column=st.sampled_from(["image", "image", "pixels"]))
+def test_serving_decoder_returns_images_or_a_short_400(values, column):
+    frame = pd.DataFrame({column: pd.Series(values, dtype=object)})
+    try:
+        images = decode_images(frame)
+    except BadRequest as exc:
+        assert exc.get_http_status_code() == 400 and 0 < len(exc.message) <= MAX_ERROR_CHARS, exc.message
+        assert column != "image" or re.match(r"image \d+: ", exc.message), exc.message
+        return
+    assert column == "image" and len(images) == len(values)
+    for a in images:
+        assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 and min(a.shape[:2]) >= MIN_SIDE
