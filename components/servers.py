@@ -2,10 +2,14 @@
 
 Used by ``flows.pipeline`` (one Prefect server shared by all stages of a run) and by the
 integration tests (real servers, never fakes). The log goes to a file so a failure can show it.
+``announce`` / ``announced`` let another command in the same checkout find such a server (a
+second Prefect server on the same SQLite database cannot start while the first one writes to it).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import tempfile
@@ -14,6 +18,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from components.io import atomic_write_text
 
 
 def free_port() -> int:
@@ -56,3 +62,40 @@ def stop(proc: subprocess.Popen, timeout_s: float = 30) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def announce(path: Path, url: str) -> Iterator[None]:
+    """Write ``{"url", "pid"}`` to ``path`` for the duration, so that ``announced(path)`` finds the
+    server; the file is removed on exit if it is still this process's."""
+    path = Path(path)
+    atomic_write_text(path, json.dumps({"url": url, "pid": os.getpid()}) + "\n")
+    try:
+        yield
+    finally:
+        try:
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def announced(path: Path, health: str = "/health") -> str | None:
+    """The URL written by a live ``announce`` at ``path`` whose ``url + health`` answers; None when
+    there is none (no file, its process gone after a SIGKILL, the server not answering)."""
+    try:
+        info = json.loads(Path(path).read_text())
+        url, pid = str(info["url"]), int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:     # alive, another user's
+        pass
+    try:
+        with urllib.request.urlopen(url + health, timeout=5):
+            return url
+    except (OSError, ValueError):
+        return None

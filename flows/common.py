@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
 from prefect.context import get_run_context
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 from components.io import atomic_write_text
+from components.servers import announced
 
 METRICS_DIR = Path("metrics")
 
@@ -38,3 +42,25 @@ def tag_prefect_run() -> None:
     run = getattr(ctx, "flow_run", None)
     if run is not None:
         mlflow.set_tags({"prefect.flow_run_id": str(run.id), "prefect.flow_run_name": run.name})
+
+
+def server_file() -> Path:
+    """Where ``flows.pipeline`` announces the Prefect server it started (under PREFECT_HOME, so one
+    per checkout: ``.prefect/api_server.json``)."""
+    return Path(PREFECT_HOME.value()).resolve() / "api_server.json"
+
+
+@contextmanager
+def shared_prefect_api() -> Iterator[str | None]:
+    """Point Prefect at the server a running pipeline of this checkout announced, if one answers and
+    ``PREFECT_API_URL`` is not set; yields its URL, or None (Prefect then does what it would anyway).
+
+    Without this, a second command started its own temporary server on the same SQLite database
+    (``.prefect/prefect.db``) and timed out after about 68 s waiting for it while the pipeline ran.
+    """
+    url = None if PREFECT_API_URL.value() else announced(server_file())
+    if url is None:
+        yield None
+        return
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield url

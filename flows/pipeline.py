@@ -28,7 +28,8 @@ from pydantic import BaseModel, Field
 from components import tracking
 from components.config import load_params
 from components.repo_lock import repository_lock
-from components.servers import free_port, local_server
+from components.servers import announce, free_port, local_server
+from flows.common import server_file
 
 
 class PipelineOptions(BaseModel):
@@ -90,11 +91,13 @@ def pipeline(options: PipelineOptions = PipelineOptions()) -> str:
 def prefect_server() -> Iterator[str]:
     """A Prefect API server on a free loopback port for the duration; yields its API URL. Before it
     stops, this process's queued flow logs are sent to it (else Prefect reports them as "Error
-    logging to API" once the server is gone)."""
+    logging to API" once the server is gone). The server is announced in ``.prefect/api_server.json``
+    for the duration, so that ``python -m flows.predict`` in the same checkout uses it instead of
+    starting a second server on the same database (``flows.common.shared_prefect_api``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    with local_server(cmd, f"{url}/health"):
+    with local_server(cmd, f"{url}/health"), announce(server_file(), url):
         try:
             yield url
         finally:

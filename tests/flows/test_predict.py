@@ -280,3 +280,53 @@ def test_deployment_parameters_fit_the_flow():
     assert dep["entrypoint"] == "flows/predict.py:batch_predict"
     options = PredictOptions(**dep["parameters"]["options"])
     assert options.model == "models:/resistor-ocr@champion"
+
+
+# Two commands in one checkout (issue #22 item 13): batch prediction with Prefect while the pipeline
+# runs. A second temporary Prefect server on the pipeline's SQLite database timed out after 68 s.
+
+def _prefect_env(home: Path, **extra: str) -> dict[str, str]:
+    drop = ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k not in drop}
+    return {**env, "PREFECT_HOME": str(home), **extra}
+
+
+def _predict_cli(inp: Path, out: Path, model: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flows.predict", "ocr", str(inp), "--model", str(model), "--out", str(out),
+                           "--no-progress"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_predict_shares_the_prefect_server_of_a_running_pipeline(tmp_path, frames, ocr_model, monkeypatch):
+    import requests
+    from prefect.settings import PREFECT_HOME, temporary_settings
+
+    from flows.pipeline import prefect_server
+
+    home, inp, out = tmp_path / ".prefect", tmp_path / "in", tmp_path / "out"
+    _jpegs(inp, frames, 2)
+    monkeypatch.setenv("PREFECT_HOME", str(home))          # the server process's database lives here
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(updates={PREFECT_HOME: home}), prefect_server() as url:
+        assert json.loads((home / "api_server.json").read_text())["url"] == url
+        proc = _predict_cli(inp, out, ocr_model, _prefect_env(home))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert f"using the Prefect server of the pipeline running in this checkout ({url})" in proc.stderr
+        assert "Starting temporary server" not in proc.stderr
+        runs = requests.post(f"{url}/flow_runs/filter", json={"flows": {"name": {"any_": ["batch_predict"]}}},
+                             timeout=30).json()
+        assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
+    assert not (home / "api_server.json").exists(), "the announcement goes with the server"
+    assert json.loads(proc.stdout[proc.stdout.index("{"):])["processed"] == 2
+
+
+def test_predict_goes_on_without_the_api_when_prefects_server_does_not_start(tmp_path, frames, ocr_model):
+    inp, out = tmp_path / "in", tmp_path / "out"
+    _jpegs(inp, frames, 2)
+    # a real temporary server that cannot answer within 1 s: Prefect gives up as it did after 68 s
+    env = _prefect_env(tmp_path / ".prefect", PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="1")
+    proc = _predict_cli(inp, out, ocr_model, env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warnings = [line for line in proc.stderr.splitlines() if "running without the Prefect API" in line]
+    assert len(warnings) == 1 and "did not start" in warnings[0], proc.stderr[-3000:]
+    assert re.search(r"INFO done: 2 images this run", proc.stderr), proc.stderr[-3000:]
+    assert json.loads(proc.stdout[proc.stdout.index("{"):])["processed"] == 2
