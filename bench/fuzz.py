@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} properties, {total} examples, {found} distinct failure(s), "
           f"{sum(r['seconds'] for r in rows):.0f} s (--examples {args.examples})")
     if args.out:
-        Path(args.out).write_text(json.dumps({"examples_per_property": args.examples, "properties": rows}, indent=2) + "\n")
+        result = {"examples_per_property": args.examples, "properties": rows}
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return 1 if found else 0
 
 

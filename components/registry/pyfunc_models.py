@@ -6,7 +6,8 @@ own encoding. Bad input is refused per request with a ``BadRequest`` (an MlflowE
 INVALID_PARAMETER_VALUE), which the scoring server turns into HTTP 400 whose JSON ``message`` is the
 reason alone, at most ``MAX_ERROR_CHARS`` long; the server keeps serving. Left to itself, MLflow's
 scoring server puts the whole request in front of the reason (``Failed to predict data '<request>'``,
-``Input: <request>``): a 21 MB bad request got a 29 MB answer. See ``short_scoring_errors``. Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
+``Input: <request>``): a 21 MB bad request got a 29 MB answer. See ``short_scoring_errors``.
+Nothing here imports torch or TensorFlow: the quantized runtimes need only ONNX
 Runtime or LiteRT, numpy and OpenCV, so a serving container stays small.
 
 * ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, the
@@ -108,7 +109,9 @@ def short_scoring_errors() -> bool:
     """
     from mlflow.pyfunc import scoring_server
 
-    if not os.environ.get(scoring_server._SERVER_MODEL_PATH):
+    # private names of MLflow 3's scoring server: if a later MLflow renames them, serving goes on unwrapped
+    if not os.environ.get(getattr(scoring_server, "_SERVER_MODEL_PATH", "__pyfunc_model_path__")) \
+            or not callable(getattr(scoring_server, "invocations", None)):
         return False
     if getattr(scoring_server.invocations, "short_errors", False):
         return True
@@ -121,8 +124,9 @@ def short_scoring_errors() -> bool:
         except BadRequest:
             raise
         except MlflowException as exc:
+            trace = exc.json_kwargs.get("stack_trace")
             logging.getLogger(__name__).warning("refused a request: %s%s", bounded(exc.message, 1000),
-                                                 f"\n{exc.json_kwargs['stack_trace']}" if "stack_trace" in exc.json_kwargs else "")
+                                                f"\n{trace}" if trace else "")
             raise BadRequest(mlflow_reason(exc.message), ErrorCode.Value(exc.error_code)) from None
 
     invocations.short_errors = True

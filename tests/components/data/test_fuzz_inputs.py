@@ -37,7 +37,13 @@ from components.data.importers import import_crack, import_ocr
 from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest
 from components.data.ocr_format import OcrAnnotation, Shape, write_labelme
 from components.io import ImageReadError, decode_image, read_image
-from components.registry.pyfunc_models import MAX_ERROR_CHARS, MIN_SIDE, BadRequest, decode_images, encode_image_file
+from components.registry.pyfunc_models import (
+    MAX_ERROR_CHARS,
+    MIN_SIDE,
+    BadRequest,
+    decode_images,
+    encode_image_file,
+)
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "120"))
@@ -261,7 +267,8 @@ def test_crack_manifest_keeps_good_and_names_bad(polylines, image, wrap):
         (root / "images" / "good.png").write_bytes(GOOD_PNG)
         (root / "annotations" / "good_PLINE.json").write_text(_dumps({"annotations": [{"polyline": [1, 1, 60, 40]}]}))
         (root / "images" / "x_bad.png").write_bytes(image)
-        content = {"annotations": [{"polyline": p} for p in polylines]} if wrap and isinstance(polylines, list) else polylines
+        wrapped = wrap and isinstance(polylines, list)
+        content = {"annotations": [{"polyline": p} for p in polylines]} if wrapped else polylines
         (root / "annotations" / "x_bad_PLINE.json").write_text(_dumps(content))
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)

@@ -61,9 +61,8 @@ def test_the_reason_survives_the_scoring_servers_rewrite():
 
 def test_mlflows_own_refusals_lose_the_echoed_request():
     request = "R0lG" * 1_000_000
-    assert mlflow_reason(f"Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError("
-                         f"...)'\nInput: \n{request}\n") == ("Invalid input. Ensure that input is a valid JSON formatted "
-                                                              "string. Error: 'JSONDecodeError(...)'")
+    reason = "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(...)'"
+    assert mlflow_reason(f"{reason}\nInput: \n{request}\n") == reason
     schema = (f"Failed to predict data '{request}'. \nError: Failed to enforce schema of data '{request}' with schema "
               "'['image': string (required)]'. Error: Model is missing inputs ['image'].")
     assert mlflow_reason(schema) == "Model is missing inputs ['image']."
