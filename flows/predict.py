@@ -27,6 +27,7 @@ import logging
 import sys
 from typing import Literal
 
+import httpx
 from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 from pydantic import BaseModel, Field
@@ -101,10 +102,15 @@ def run_predict(options: PredictOptions) -> dict:
     return summary.as_dict()
 
 
+_FINISHED: dict[str, dict] = {}   # summaries of the flow bodies that ran to their end in this process, by OUT
+
+
 @flow(name="batch_predict")
 def batch_predict(options: PredictOptions) -> dict:
     """Predict every image of ``options.input`` with ``options.model`` into ``options.out``."""
-    return run_predict(options)
+    summary = run_predict(options)
+    _FINISHED[options.out] = summary
+    return summary
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
@@ -169,7 +175,8 @@ def plain_logging() -> None:
 
 def _with_prefect(options: PredictOptions) -> dict:
     """The run as a flow run: on the server of a pipeline running in this checkout if there is one;
-    without the API (one warning) if Prefect's temporary server cannot start."""
+    without the API (one warning) if Prefect's temporary server cannot start or the shared one is gone."""
+    _FINISHED.pop(options.out, None)
     with shared_prefect_api() as shared:
         if shared:
             print(f"predict: using the Prefect server of the pipeline running in this checkout ({shared})",
@@ -179,9 +186,18 @@ def _with_prefect(options: PredictOptions) -> dict:
         except RuntimeError as exc:   # raised before the flow body runs, when the client first connects
             if "ephemeral Prefect API server" not in str(exc):
                 raise
-            why = str(exc).splitlines()[0][:200]
-    print(f"predict: warning: running without the Prefect API (its temporary server did not start: {why})",
-          file=sys.stderr)
+            why = f"its temporary server did not start: {str(exc).splitlines()[0][:200]}"
+        except httpx.TransportError as exc:
+            if not shared:
+                raise
+            # the pipeline ended and its server with it: the body goes on without the API (its log
+            # lines then fail to send), and recording the flow run's end fails after the results are in
+            if options.out in _FINISHED:
+                print(f"predict: warning: the pipeline's Prefect server went away during the run ({exc}); the "
+                      f"results are complete, the flow run's end is not recorded", file=sys.stderr)
+                return _FINISHED.pop(options.out)
+            why = f"the pipeline's server at {shared} went away: {exc}"
+    print(f"predict: warning: running without the Prefect API ({why})", file=sys.stderr)
     plain_logging()
     return run_predict(options)
 

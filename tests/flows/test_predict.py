@@ -330,3 +330,34 @@ def test_predict_goes_on_without_the_api_when_prefects_server_does_not_start(tmp
     assert len(warnings) == 1 and "did not start" in warnings[0], proc.stderr[-3000:]
     assert re.search(r"INFO done: 2 images this run", proc.stderr), proc.stderr[-3000:]
     assert json.loads(proc.stdout[proc.stdout.index("{"):])["processed"] == 2
+
+
+def test_predict_finishes_when_the_pipelines_server_goes_away(tmp_path, frames, ocr_model, monkeypatch):
+    """The pipeline ends (and stops its server) while a prediction shared it: the prediction still
+    completes its results and exits 0 with one warning (it used to end in a ConnectError, exit 1)."""
+    from prefect.settings import PREFECT_HOME, temporary_settings
+
+    from flows.pipeline import prefect_server
+
+    home, inp, out = tmp_path / ".prefect", tmp_path / "in", tmp_path / "out"
+    names = _jpegs(inp, frames, 12)
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(updates={PREFECT_HOME: home}), prefect_server():
+        proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "ocr", str(inp), "--model", str(ocr_model), "--out",
+                                 str(out), "--flush-every", "3", "--no-progress"], cwd=REPO, env=_prefect_env(home),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 300
+            while not (out / ".parts/part-000000.parquet").exists():
+                assert proc.poll() is None, proc.communicate()[1][-3000:]
+                assert time.monotonic() < deadline, "no chunk written in 300 s"
+                time.sleep(0.05)
+        except BaseException:
+            proc.kill()
+            raise
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    assert "the pipeline's Prefect server went away during the run" in err, err[-3000:]
+    df, _ = _tables(out)
+    assert list(dict.fromkeys(df.image)) == names
