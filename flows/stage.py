@@ -53,7 +53,9 @@ class Stage:
     def load(cls, name: str, params_file: str | Path = PARAMS_FILE, root: str | Path | None = None) -> Stage:
         """The stage ``name`` of the project at ``root`` (default: cwd) with its checked params
         (``params_file``, relative to ``root``)."""
-        base = Path(root).absolute() if root is not None else Path.cwd()
+        if root is None:   # as given: errors name the file as the command line did
+            return cls(name, load_params(params_file), Path.cwd())
+        base = Path(root).absolute()
         return cls(name, load_params(base / params_file), base)
 
     def path(self, relative: str | Path) -> Path:

@@ -64,7 +64,6 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
                     progress: bool = True, root: str | Path = ".") -> dict:
     """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
 
-    A real-data ``source`` is a folder under ``data/sources/`` of the project at ``root``.
     ``families`` are the generator's style families to draw from (synthetic only; None: its
     defaults). Real data keeps the ``families.csv`` of its source folder when it has one.
     """
