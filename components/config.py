@@ -2,7 +2,8 @@
 
 DVC reads ``params.yaml`` to decide what reruns; this schema makes sure the same file is what the
 code expects: a wrong type, a missing key, an unknown key, a key given twice or a range whose
-minimum exceeds its maximum fails with the key's dotted name and the file. Stages take the sub-model they need (``params.data.ocr``), not the whole configuration.
+minimum exceeds its maximum fails with the key's dotted name and the file. Stages take the
+sub-model they need (``params.data.ocr``), not the whole configuration.
 
 Profiles (``profiles/<name>.yaml``) hold partial overrides; ``apply-profile`` merges one into
 ``params.yaml`` so that DVC sees and records the change.

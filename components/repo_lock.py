@@ -40,7 +40,8 @@ def repository_lock(timeout_s: float, poll_s: float = 2.0, root: str | Path = ".
                 fh.seek(0)
                 holder = fh.read().strip() or "unknown"
                 if time.monotonic() > deadline:
-                    raise PipelineBusy(f"another pipeline run ({holder}) holds {lock_file}; gave up after {timeout_s:.0f} s")
+                    raise PipelineBusy(f"another pipeline run ({holder}) holds {lock_file}; "
+                                       f"gave up after {timeout_s:.0f} s")
                 if not announced:
                     print(f"waiting for another pipeline run ({holder}) to finish ...", file=sys.stderr, flush=True)
                     announced = True

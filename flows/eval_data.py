@@ -112,7 +112,8 @@ def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None 
 
 
 main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params),
-               choices=("dataset", ("ocr", "crack")), failures={DataValidationError: "evaluation set failed validation"})
+               choices=("dataset", ("ocr", "crack")),
+               failures={DataValidationError: "evaluation set failed validation"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -85,7 +85,8 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         sets = load_eval_sets(st.root, params)
         test = sets["test"]
         t0 = time.perf_counter()
-        meta = convert(st.root, qat, train, x.representative_images, ("int8", "dynamic") if x.dynamic_range else ("int8",))
+        forms = ("int8", "dynamic") if x.dynamic_range else ("int8",)
+        meta = convert(st.root, qat, train, x.representative_images, forms)
         log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
 
         qat_result = evaluate(qat, test, params.crack.eval.batch_size)

@@ -44,7 +44,8 @@ def build_manifest(root: Path, dataset: str, params) -> tuple[pd.DataFrame, pd.D
     splits = Splits(d.splits.train, d.splits.val, d.splits.test)
     if dataset == "ocr":
         return build_ocr_manifest(root / DATA["ocr"], splits, d.max_pixels, workers=d.workers)
-    return build_crack_manifest(root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers), None
+    return build_crack_manifest(root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness,
+                                workers=d.workers), None
 
 
 @task(name="run-expectations")
@@ -68,7 +69,8 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
     reports, manifests = st.path(REPORTS / dataset), st.path(MANIFESTS)
     with st.run(data=DATA[dataset], tags={"dataset": dataset}):
         data_hash = st.data_hash
-        st.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]), **flat(params.validation.model_dump())})
+        st.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]),
+                       **flat(params.validation.model_dump())})
         samples, boxes = build_manifest(st.root, dataset, params)
         report = run_expectations(st.root, dataset, samples, boxes, params)
 

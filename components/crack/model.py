@@ -175,7 +175,8 @@ def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tup
             copied += 1
     if not copied:
         raise ValueError(f"crack.model.pretrained: no layer of {path} matches the model's encoder")
-    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256_file(path), "pretrained_layers": copied}
+    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256_file(path),
+            "pretrained_layers": copied}
 
 
 def twin(model: keras.Model, other: keras.Model) -> keras.Model:

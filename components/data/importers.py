@@ -444,7 +444,8 @@ def _hint_format(src: Path, report: ImportReport, detect) -> None:
             f"set format: {likely} (or auto) for this source")))
 
 
-def _run(src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok, max_pixels: int) -> ImportReport:
+def _run(src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok,
+         max_pixels: int) -> ImportReport:
     """One import of either task: ``fmt`` (``auto``: detected) picks the reader in ``importers``
     (format -> reader), which fills a fresh folder that then replaces ``dst``."""
     src = _src_dir(src)

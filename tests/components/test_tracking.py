@@ -21,7 +21,8 @@ def test_error_inside_a_stage_run_names_the_uri(tmp_path, monkeypatch):
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("PIPELINE_RUN_ID", raising=False)
-    with pytest.raises(tracking.TrackingUnavailable, match=f"MLflow tracking at sqlite:///{tmp_path}/mlruns/mlflow.db cannot"):
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    with pytest.raises(tracking.TrackingUnavailable, match=f"MLflow tracking at {uri} cannot be used"):
         with tracking.stage_run("s", "sqlite:///mlruns/mlflow.db", "e", root=tmp_path):
             mlflow.MlflowClient().get_run("no-such-run")
     runs = mlflow.search_runs(experiment_names=["e"], output_format="list")

@@ -96,6 +96,7 @@ def project(tmp_path_factory, team):
     qat.save(root / "models/crack/qat.h5")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
+    params["crack"]["train"]["crop_size"] = [W, H]        # a crop is cut from a frame of the input size
     params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=True)
     params["registry"]["crack"] = {"minimums": {"dice": 0.5}, "maximums": {}, "max_quantization_drop": {"dice": 0.01},
                                    "compare_key": "dice", "champion_tolerance": 0.0}

@@ -40,7 +40,8 @@ def test_path_fills_encoder_and_leaves_decoder(weights_file):
     model = build_unet(SIZE, 0.35, FILTERS, 1, decoder_block="separable", flexible=True)
     before = {layer.name: layer.get_weights() for layer in model.layers}
     info = load_pretrained(model, str(path), 0.35, SIZE)
-    assert info["pretrained_path"] == str(path) and info["pretrained_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert info["pretrained_path"] == str(path)
+    assert info["pretrained_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     names = {layer.name for layer in model.layers}
     loaded = [n for n in saved if n in names]
     assert info["pretrained_layers"] == len(loaded) > 50
