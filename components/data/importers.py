@@ -271,6 +271,19 @@ def _flat_name(rel_no_suffix: str) -> str:
     return "__".join(parts) or "_"
 
 
+def _png_first(images: list[tuple[str, Path, Path]]) -> list[tuple[str, Path, Path]]:
+    """(key, real, shown) image entries by key, PNG first, so that of two images with the same name the
+    one needing no conversion wins."""
+    return sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name))
+
+
+def _claim_key(seen: dict[str, Path], key: str, shown: Path) -> None:
+    """Record ``key`` as imported from ``shown``; a second image with the same key is its own problem."""
+    if key in seen:
+        raise _Problem(shown, f"another image with the same name ({seen[key].name}) was imported; not imported")
+    seen[key] = shown
+
+
 class _Names:
     """Unique canonical names (case-insensitively, for case-insensitive file systems)."""
 
@@ -840,12 +853,9 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
     used_anns: set[str] = set()
     used_masks: set[str] = set()
     seen_keys: dict[str, Path] = {}
-    # PNG first, so that of two images with the same name the one needing no conversion wins
-    for key, real, shown in sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name)):
+    for key, real, shown in _png_first(images):
         try:
-            if key in seen_keys:
-                raise _Problem(shown, f"another image with the same name ({seen_keys[key].name}) was imported; not imported")
-            seen_keys[key] = shown
+            _claim_key(seen_keys, key, shown)
             akey = key if key in anns else None
             if akey is None:
                 stem = key.rsplit("/", 1)[-1]
@@ -914,11 +924,9 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
     names = _Names()
     used_masks: set[Path] = set()
     seen_keys: dict[str, Path] = {}
-    for key, real, shown in sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name)):
+    for key, real, shown in _png_first(images):
         try:
-            if key in seen_keys:
-                raise _Problem(shown, f"another image with the same name ({seen_keys[key].name}) was imported; not imported")
-            seen_keys[key] = shown
+            _claim_key(seen_keys, key, shown)
             found = dir_masks.get(key) or siblings.get(Path(shown).relative_to(src).with_suffix("").as_posix())
             if found is None:
                 stem = Path(key).name
