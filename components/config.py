@@ -233,8 +233,8 @@ def apply_profile(name: str, params_path: Path = PARAMS_FILE, profiles_dir: Path
     if not profile_path.exists():
         known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
         raise ParamsError(f"{profile_path}: no such profile (known: {', '.join(known) or 'none'})")
-    base = read_yaml(params_path)
-    merged = deep_merge(base, read_yaml(profile_path) or {})
+    base = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    merged = deep_merge(base, yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {})
     params = parse_params(merged, profile_path)
     atomic_write_text(params_path, f"# profile '{name}' applied over the demo defaults\n" + yaml.safe_dump(merged, sort_keys=False))
     return params
