@@ -14,12 +14,9 @@ and ``pr_threshold.png``, and overlays of the best and worst frames of each set 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import mlflow
 import tf_keras as keras

@@ -11,11 +11,8 @@ so changing only QAT parameters never retrains the float model.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import mlflow
 import tf_keras as keras

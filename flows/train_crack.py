@@ -8,11 +8,8 @@ metrics and the model to MLflow. Killed mid-run, it resumes from ``.cache/crack/
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import mlflow
 from prefect import flow, get_run_logger

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import cv2
+import numpy as np
+import pytest
 
-# One pytest process imports both frameworks. TensorFlow loaded before torch makes torch's import of
-# triton (via torchvision.ops) segfault; torch first is fine. So torch is imported here, first.
-import torch._dynamo  # noqa: E402, F401
-import torchvision.ops  # noqa: E402, F401
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from components.data.crack_format import write_pline  # noqa: E402
-from components.data.ocr_format import OcrAnnotation, Shape, write_labelme  # noqa: E402
+from components.data.crack_format import write_pline
+from components.data.ocr_format import OcrAnnotation, Shape, write_labelme
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -83,8 +83,7 @@ def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
 
 
 TRAIN_SCRIPT = """
-import json, sys
-sys.path.insert(0, {repo!r})
+import json
 from components.crack.model import build_unet
 from components.crack.train import fit, setup_tf
 from tests.components.crack.test_train import TINY, tiny_split
@@ -99,7 +98,7 @@ print("RESULT " + json.dumps({{"resumed_from": r.resumed_from, "epochs": [h["epo
 def test_resumes_after_sigkill(tmp_path):
     epochs, state = 6, tmp_path / "state"  # killed right after epoch 1 is saved (an epoch takes >0.1 s)
     script = tmp_path / "train.py"
-    script.write_text(TRAIN_SCRIPT.format(repo=str(REPO), epochs=epochs, state=str(state)))
+    script.write_text(TRAIN_SCRIPT.format(epochs=epochs, state=str(state)))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
