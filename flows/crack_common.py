@@ -37,7 +37,7 @@ def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
 @task(name="load-crack-eval-sets")
 def load_eval_sets(params) -> dict[str, CrackSplit]:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input size."""
-    from flows.eval_data import SETS, set_dir, set_manifest
+    from flows.paths import SETS, set_dir, set_manifest
 
     size = tuple(params.crack.model.input_size)
     out = {name: load_split(set_manifest("crack", name), set_dir("crack", name), name, size,

@@ -79,7 +79,7 @@ PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>[_rois|_chars].parq
 def load_eval_frames(limit: int = 0) -> dict:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) as frames."""
     from components.ocr.data import load_frames
-    from flows.eval_data import SETS, set_dir, set_manifest
+    from flows.paths import SETS, set_dir, set_manifest
 
     out = {name: load_frames(set_manifest("ocr", name), set_dir("ocr", name), name, limit) for name in SETS}
     empty = [name for name, frames in out.items() if not frames]
