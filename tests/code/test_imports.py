@@ -1,4 +1,5 @@
-"""Imports without hazards: process-wide switches in one place, no sys.path edits, either framework first.
+"""Imports without hazards: process-wide switches in one place, no sys.path edits, no imports from conftest
+files, either framework first.
 
 ``components/__init__.py`` sets ``TF_USE_LEGACY_KERAS`` (and hides triton once TensorFlow is loaded:
 see its docstring); the project is an installed (editable) package, so nothing edits ``sys.path``.
@@ -35,16 +36,19 @@ def hazards(path: Path, name: str) -> list[str]:
                 found.append(f"{name}:{node.lineno}: {node.value} set outside components/__init__.py")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "sys.path.insert" in node.value:
             found.append(f"{name}:{node.lineno}: sys.path.insert in a code string")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "conftest":
+            found.append(f"{name}:{node.lineno}: imports from a conftest file (shared helpers live in tests/helpers)")
     return found
 
 
 def test_hazards_are_caught(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text('import os, sys\nsys.path.insert(0, ".")\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n'
-                   'CODE = "import sys; sys.path.insert(0, \'x\')"\n')
+                   'CODE = "import sys; sys.path.insert(0, \'x\')"\nfrom tests.conftest import REPO\n')
     assert sorted(hazards(bad, "bad.py")) == [
         "bad.py:2: sys.path.insert", "bad.py:3: TF_USE_LEGACY_KERAS set outside components/__init__.py",
-        "bad.py:4: sys.path.insert in a code string"]
+        "bad.py:4: sys.path.insert in a code string",
+        "bad.py:5: imports from a conftest file (shared helpers live in tests/helpers)"]
     assert hazards(SWITCH_HOME, "components/__init__.py") == []
 
 

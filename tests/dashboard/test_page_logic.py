@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from components.dashboard import registry, results, settings, status
 from components.predict.store import PARTS, RESULTS
-from tests.conftest import REPO
-from tests.dashboard.conftest import CRACK_REASON, EXPERIMENT, N_CRACK, OCR_V2_REASON
+from tests.helpers import REPO
+from tests.helpers.dashboard import CRACK_REASON, EXPERIMENT, N_CRACK, OCR_V2_REASON
 
 
 @pytest.fixture(scope="module")

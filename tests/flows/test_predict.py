@@ -25,7 +25,7 @@ import yaml
 
 from components.data.synth_resistors import render_resistor_frame
 from flows.predict import PredictOptions, main
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 CLI = ["--no-prefect", "--no-progress"]
 
@@ -41,7 +41,7 @@ def ocr_model(tmp_path_factory, frames) -> Path:
     import torch
 
     from components.export.ocr_onnx import ExportSettings, export_ocr
-    from tests.components.export.conftest import tiny_two_stage
+    from tests.helpers.ocr import tiny_two_stage
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("ocr_model") / "ocr"

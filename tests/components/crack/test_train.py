@@ -8,15 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from components.crack.data import CrackSplit
 from components.crack.train import cosine_schedule
-
-REPO = Path(__file__).resolve().parents[3]  # not from tests.conftest: the subprocess below must not load torch
+from tests.helpers import REPO
 
 TINY = {"input_size": (96, 64), "alpha": 0.35, "decoder_filters": (16, 16, 16, 16), "decoder_convs": 1,
         "decoder_block": "separable"}

@@ -32,7 +32,7 @@ from components.export.crack_tflite import (
 )
 from components.io import sha256_file
 from tests.components.export.tiny_models import H, W, mini_unet
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _images(n: int, seed: int, h: int = H, w: int = W) -> np.ndarray:

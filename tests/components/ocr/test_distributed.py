@@ -19,7 +19,7 @@ import torch
 from components.ocr.distributed import ShardedWeightedSampler
 from components.ocr.model import load_model, parameter_hash
 from components.servers import free_port
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _torchrun(root: Path, out: Path, *args: str) -> subprocess.CompletedProcess:

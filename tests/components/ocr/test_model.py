@@ -22,7 +22,7 @@ from components.ocr.model import (
     roi_spec,
     save_model,
 )
-from tests.components.export.conftest import tiny_two_stage
+from tests.helpers.ocr import tiny_two_stage
 
 ROI = SimpleNamespace(width_mult=0.35, input_size=(320, 240), score_threshold=0.05, nms_iou=0.45)
 CHAR = SimpleNamespace(width_mult=0.35, crop_size=128, score_threshold=0.05, nms_iou=0.45)

@@ -16,8 +16,8 @@ from components.config import parse_params
 from components.ocr.data import load_frames
 from components.ocr.model import build_ssd, freeze, parameter_hash, roi_spec
 from components.ocr.train import train_char_model
-from tests.components.ocr.conftest import tiny_params
-from tests.conftest import REPO
+from tests.helpers import REPO
+from tests.helpers.ocr import tiny_params
 
 
 def _job(root: Path, ckpt: Path, out: Path, pause: float) -> subprocess.Popen:
