@@ -18,7 +18,8 @@ from flows.validate import validate
 from tests.helpers import REPO
 from tests.helpers.data import make_crack_dataset, make_ocr_dataset
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: runs the data flows against a Prefect server
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture

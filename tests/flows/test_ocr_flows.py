@@ -26,7 +26,8 @@ from tests.helpers.ocr import tiny_params
 METRIC_KEYS = {"roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps"}
 
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: trains, evaluates and exports the tiny OCR through the flows
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -159,6 +159,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_flushes_then_resume_completes(tmp_path, frames, ocr_model):
     inp, out = tmp_path / "in", tmp_path / "out"
     names = _jpegs(inp, frames, 20)
@@ -210,6 +211,7 @@ def test_video_with_stride(tmp_path, frames, ocr_model, capsys):
     cap.release()
 
 
+@pytest.mark.slow
 def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     from components.export.crack_runtime import TfliteSegmenter
 
@@ -245,6 +247,7 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     assert json.loads(csv.mask_indptr.iloc[0]) == df.mask_indptr.iloc[0].tolist()
 
 
+@pytest.mark.slow
 def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monkeypatch, capsys):
     import mlflow
 

@@ -40,7 +40,8 @@ from tests.integration.helpers import clean_env, free_port, server
 NAME = "road-crack-segmenter"
 
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: exports a crack model, serves it with `mlflow models serve`
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

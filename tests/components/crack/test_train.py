@@ -48,6 +48,7 @@ def test_cosine_schedule_reaches_zero_only_at_the_true_last_step():
     assert float(sched(total)) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_a_few_steps_reduce_the_loss(tmp_path):
     from components.crack.model import build_unet
     from components.crack.train import fit, setup_tf
@@ -65,6 +66,7 @@ def test_a_few_steps_reduce_the_loss(tmp_path):
     assert result.images_per_s > 0
 
 
+@pytest.mark.slow
 def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
     """Fine-tuning that only hurts (here: an absurd learning rate) must not replace a better start."""
     from components.crack.model import build_unet
@@ -93,6 +95,7 @@ print("RESULT " + json.dumps({{"resumed_from": r.resumed_from, "epochs": [h["epo
 """
 
 
+@pytest.mark.slow
 def test_resumes_after_sigkill(tmp_path):
     epochs, state = 6, tmp_path / "state"  # killed right after epoch 1 is saved (an epoch takes >0.1 s)
     script = tmp_path / "train.py"

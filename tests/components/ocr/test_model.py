@@ -75,6 +75,7 @@ def test_save_load_round_trip_and_hash(tmp_path):
     assert parameter_hash(loaded) != parameter_hash(model)
 
 
+@pytest.mark.slow
 def test_serving_form_folds_every_batchnorm_and_detects_the_same():
     ocr = tiny_two_stage()  # settled BatchNorm statistics: fresh ones (mean 0, var 1) barely change when folded
     model, size = ocr.char_model, ocr.crop_size
