@@ -11,7 +11,8 @@ and a project ``.py`` file among the deps must be in the closure (a stale dep re
 
 The second half checks that the paths the flows hard-code (``Path("data/crack")``, ``MODELS /
 "float.keras"``) are the ones dvc.yaml declares: each is a dep/out/metric/plot of some stage or a
-folder holding one; ``.cache/`` (resume state, deliberately outside DVC) is exempt.
+folder holding one; ``.`` (the project root) and ``.cache/`` (resume state, deliberately outside DVC)
+are exempt.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def undeclared_paths(root: Path = REPO) -> list[str]:
     bad = []
     for path in sorted((root / "flows").glob("*.py")):
         for p, line in hard_coded_paths(path).items():
-            if p.startswith(".cache/") or p == ".cache":
+            if p == "." or p.split("/")[0] == ".cache":      # the project root; resume state outside DVC
                 continue
             if p not in declared and not any(d.startswith(p + "/") for d in declared):
                 bad.append(f"{path.relative_to(root)}:{line}: {p} is neither a path of dvc.yaml nor a folder of one")
@@ -235,6 +236,7 @@ def test_a_path_dvc_yaml_does_not_declare_is_named(tmp_path):
         "metrics": [{"metrics/s.json": {"cache": False}}]}}}))
     _write(tmp_path / "flows/job.py", 'from pathlib import Path\nMODELS = Path("models/m")\n'
                                       'FLOAT = MODELS / "float.keras"\nQAT = MODELS / "qat.h5"\n'
-                                      'STATE = Path(".cache/m")\nIN = {"a": Path("data/in")}\nM = Path("metrics")\n')
+                                      'STATE = Path(".cache/m")\nIN = {"a": Path("data/in")}\nM = Path("metrics")\n'
+                                      'def f(root=Path(".")): ...\n')
     assert undeclared_paths(tmp_path) == [
         "flows/job.py:4: models/m/qat.h5 is neither a path of dvc.yaml nor a folder of one"]
