@@ -37,23 +37,11 @@ from components.data.validation import (
     validate_ocr,
 )
 from components.io import write_parquet
+from flows.paths import SETS, set_dir, set_manifest
 from flows.stage import Stage, command
 
-EVAL_ROOT = Path("data/eval")
-MANIFESTS = Path("data/manifests")
 REPORTS = Path("reports/validation")
-SETS = ("test", "ood")
 SEED_OFFSET = {"test": 0, "ood": 1}   # the two synthetic sets never share a frame
-
-
-def set_dir(dataset: str, name: str) -> Path:
-    """``data/eval/<dataset>/<name>``: the canonical folder of one evaluation set."""
-    return EVAL_ROOT / dataset / name
-
-
-def set_manifest(dataset: str, name: str, boxes: bool = False) -> Path:
-    """``data/manifests/<dataset>_<name>.parquet`` (``..._boxes.parquet`` for OCR boxes)."""
-    return MANIFESTS / f"{dataset}_{name}{'_boxes' if boxes else ''}.parquet"
 
 
 @task(name="build-eval-set")

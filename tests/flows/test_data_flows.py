@@ -15,9 +15,11 @@ from components.data.prepare import SourceError
 from components.data.validation import DataValidationError
 from flows.prepare import prepare
 from flows.validate import validate
-from tests.conftest import REPO, make_crack_dataset, make_ocr_dataset
+from tests.helpers import REPO
+from tests.helpers.data import make_crack_dataset, make_ocr_dataset
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: runs the data flows against a Prefect server
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture
