@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.fuzz import run_property
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)
