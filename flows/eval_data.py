@@ -12,7 +12,8 @@ so they do not change when the training data grows or is regenerated: a metric m
 model does. Either set may instead be a folder of real data under ``data/sources/``. The stage then
 builds each set's manifest (``data/manifests/<task>_<set>.parquet``, every row in split ``test`` or
 ``ood``) and runs the same Great Expectations checks as the training data; a bad sample fails the
-stage under ``validation.on_error: fail``.
+stage under ``validation.on_error: fail``. Generation and reading fan out on the flow's Dask task
+runner as in ``flows.prepare`` (``flows/fanout.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from components.data.validation import (
 )
 from components.io import write_parquet
 from flows.common import flat, tag_prefect_run, write_metrics
+from flows.fanout import dask_runner, flow_client
 
 EVAL_ROOT = Path("data/eval")
 MANIFESTS = Path("data/manifests")
@@ -60,31 +62,34 @@ def set_manifest(dataset: str, name: str, boxes: bool = False) -> Path:
 
 
 @task(name="build-eval-set")
-def build_set(dataset: str, name: str, params: Params) -> dict:
+def build_set(dataset: str, name: str, params: Params, scheduler: str | None = None) -> dict:
     spec, sets = getattr(params.data, dataset), getattr(params.eval_data, dataset)
     source = getattr(sets, name)
     families = list(spec.families) if name == "test" else list(sets.ood_families)
     return prepare_dataset(dataset, source, spec.format, set_dir(dataset, name), num_frames=params.eval_data.num_frames,
                            width=spec.width, height=spec.height, seed=params.eval_data.seed + SEED_OFFSET[name],
-                           workers=params.data.workers, max_pixels=params.data.max_pixels, families=families)
+                           workers=params.data.workers, max_pixels=params.data.max_pixels, families=families,
+                           client=flow_client(params.data.workers, scheduler))
 
 
 @task(name="check-eval-set")
-def check_set(dataset: str, name: str, params: Params):
+def check_set(dataset: str, name: str, params: Params, scheduler: str | None = None):
     d, v = params.data, params.validation
     root, docs = set_dir(dataset, name), REPORTS / f"{dataset}_{name}"
     minimum = {name: 1}
+    client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
-        samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers)
+        samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers, client=client)
         return validate_ocr(samples, boxes, root, docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
                             max_rois=v.ocr.max_rois_per_image, min_split=minimum)
-    samples = build_crack_manifest(root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers)
+    samples = build_crack_manifest(root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers,
+                                   client=client)
     return validate_crack(samples, root, docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
-@flow(name="eval_data", log_prints=True)
-def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
+@flow(name="eval_data", log_prints=True, task_runner=dask_runner())
+def eval_data(dataset: str, params_file: str = "params.yaml", scheduler: str | None = None) -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
     params = load_params(params_file)
     log = get_run_logger()
@@ -95,8 +100,8 @@ def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
                            "num_frames": params.eval_data.num_frames,
                            **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
         for name in SETS:
-            summary = build_set(dataset, name, params)
-            report = check_set(dataset, name, params)
+            summary = build_set(dataset, name, params, scheduler)
+            report = check_set(dataset, name, params, scheduler)
             stats[name] = {**statistics(report.samples, report.boxes), "bad_samples": len(report.bad),
                            "source": summary["source"]}
             if report.bad or report.failed_rules:
@@ -120,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.eval_data", description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=("ocr", "crack"))
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                        "else a LocalCluster of data.workers processes)")
     args = parser.parse_args(argv)
     try:
-        eval_data(args.dataset, args.params)
+        eval_data(args.dataset, args.params, args.scheduler)
     except DataValidationError as exc:
         print(f"evaluation set failed validation: {exc}", file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@
 DVC stages ``validate_ocr`` and ``validate_crack`` run ``python -m flows.validate {ocr,crack}``.
 Writes ``data/manifests/<dataset>.parquet`` (plus ``ocr_boxes.parquet``), the GX data docs and the
 bad-sample list under ``reports/validation/<dataset>/``, and ``metrics/validate_<dataset>.json``.
+Reading the files fans out on the flow's Dask task runner as in ``flows.prepare`` (``flows/fanout.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from components.data.validation import (
 )
 from components.io import atomic_path, atomic_write_text, write_parquet
 from flows.common import flat, tag_prefect_run, write_metrics
+from flows.fanout import dask_runner, flow_client
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 MANIFESTS = Path("data/manifests")
@@ -41,12 +43,14 @@ REPORTS = Path("reports/validation")
 
 
 @task(name="build-manifest", retries=1, retry_delay_seconds=2)
-def build_manifest(dataset: str, params) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def build_manifest(dataset: str, params, scheduler: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     d = params.data
     splits = Splits(d.splits.train, d.splits.val, d.splits.test)
+    client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
-        return build_ocr_manifest(DATA["ocr"], splits, d.max_pixels, workers=d.workers)
-    return build_crack_manifest(DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers), None
+        return build_ocr_manifest(DATA["ocr"], splits, d.max_pixels, workers=d.workers, client=client)
+    return build_crack_manifest(DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers,
+                                client=client), None
 
 
 @task(name="run-expectations")
@@ -61,8 +65,8 @@ def run_expectations(dataset: str, samples, boxes, params) -> DatasetReport:
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
-@flow(name="validate", log_prints=True)
-def validate(dataset: str, params_file: str = "params.yaml") -> dict:
+@flow(name="validate", log_prints=True, task_runner=dask_runner())
+def validate(dataset: str, params_file: str = "params.yaml", scheduler: str | None = None) -> dict:
     """Validate ``data/<dataset>``; under ``on_error: fail`` raise listing every bad sample."""
     params = load_params(params_file)
     log = get_run_logger()
@@ -72,7 +76,7 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
         data_hash = tracking.dvc_hash(DATA[dataset])
         mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": dataset})
         mlflow.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]), **flat(params.validation.model_dump())})
-        samples, boxes = build_manifest(dataset, params)
+        samples, boxes = build_manifest(dataset, params, scheduler)
         report = run_expectations(dataset, samples, boxes, params)
 
         stats = statistics(report.samples, report.boxes)
@@ -116,9 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.validate", description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=sorted(DATA))
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                        "else a LocalCluster of data.workers processes)")
     args = parser.parse_args(argv)
     try:
-        validate(args.dataset, args.params)
+        validate(args.dataset, args.params, args.scheduler)
     except DataValidationError as exc:
         print(f"validation failed: {exc}", file=sys.stderr)
         return 1
