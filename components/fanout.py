@@ -75,11 +75,14 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def local_cluster(workers: int = 2, **kwargs) -> LocalCluster:
-    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, no dashboard.
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes on loopback, no dashboard.
 
-    Also the ``cluster_class`` of the flows' Prefect ``DaskTaskRunner`` (``flows/fanout.py``).
+    Also the ``cluster_class`` of the flows' Prefect ``DaskTaskRunner`` (``flows/fanout.py``). The
+    scheduler's small HTTP server (health checks) takes a free port rather than 8787, which another
+    cluster on the machine may hold.
     """
-    options = {"n_workers": int(workers), "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+    options = {"n_workers": int(workers), "threads_per_worker": 1, "processes": True, "host": "127.0.0.1",
+               "dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False},
                "plugins": {_WorkerSetup()}, **kwargs}
     with _main_module_hidden():
         return LocalCluster(**options)
