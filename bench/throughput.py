@@ -9,14 +9,18 @@ For each task the first N images of the folder (sorted, recursive) go through
 ``--workers`` processes (``components.fanout``), with the same results store, so the tables are
 checked to be identical. Measured for the Dask run: the cluster's start-up, the wall time, the CPU
 time of this (parent) process, which orders the results and writes the tables and is the serial
-part, and the workers' busy time from Dask's task stream (decode, model, rows; the first shard of
-each worker includes its model load). Model of the projection (Amdahl with the measured parts):
+part, the workers' CPU time (decode, model, rows; each worker's model load included) and their
+busy (wall) time from Dask's task stream. Model of the projection (Amdahl with the measured parts,
+in CPU seconds, so that it describes N free cores rather than the load of the moment):
 
     T(N) = S + W / N,   X(N) = n / T(N)
 
-S = parent CPU seconds, W = worker busy seconds summed over workers, one core per worker. The
-ceiling as N grows is n / S. The crossover with the in-process path, n* = start-up / (1/X1 - 1/XN)
-images, is what ``MIN_FANOUT_IMAGES`` is set from.
+S = parent CPU seconds, W = worker CPU seconds summed over workers, one free core per worker. The
+ceiling as N grows is n / S. On a machine whose cores are taken by other work the wall-clock
+speed-up is lower than X(N) / X(1): Linux shares the CPU between sessions (autogroups), so the
+workers of one run split that run's share instead of adding to it. The crossover with the in-process
+path, n* = start-up / (1/X1 - 1/XN) images (CPU-based speeds for free cores), is what
+``MIN_FANOUT_IMAGES`` is set from.
 
 Missing models: ``--proxy-crack`` exports the real crack architecture of ``params.yaml`` untrained
 (same layers, so the same work per image as a trained model) and ``--proxy-ocr`` the two-stage
@@ -76,12 +80,13 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
     loaded(spec)
     out["model_load_s"] = round(time.perf_counter() - t, 3)
 
-    t = time.perf_counter()
+    cpu, t = time.process_time(), time.perf_counter()
     one = run_batch(FolderSource.scan(folder), spec, ResultStore(tmp / f"{kind}_one", kind), overlays=overlays,
                     progress=False)
-    t1 = time.perf_counter() - t
-    out["one_process"] = {"seconds": round(t1, 2), "images_per_s": round(n / t1, 2)}
-    print(f"{kind}: 1 process {n} images in {t1:.1f} s = {n / t1:.2f} images/s (load {load1()})", flush=True)
+    t1, c1 = time.perf_counter() - t, time.process_time() - cpu
+    out["one_process"] = {"seconds": round(t1, 2), "images_per_s": round(n / t1, 2), "cpu_s": round(c1, 2)}
+    print(f"{kind}: 1 process {n} images in {t1:.1f} s = {n / t1:.2f} images/s, CPU {c1:.1f} s (load {load1()})",
+          flush=True)
 
     t = time.perf_counter()
     cluster = local_cluster(workers)
@@ -89,6 +94,7 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
     client.wait_for_workers(workers)
     start = time.perf_counter() - t
     try:
+        workers_cpu = client.run(time.process_time)
         cpu = time.process_time()
         t = time.perf_counter()
         with get_task_stream(client) as stream:
@@ -96,6 +102,7 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
                             overlays=overlays, progress=False, client=client, min_fanout=0)
         tn = time.perf_counter() - t
         parent_cpu = time.process_time() - cpu
+        worker_cpu = sum(v - workers_cpu[k] for k, v in client.run(time.process_time).items())
     finally:
         client.close()
         cluster.close()
@@ -104,20 +111,23 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
     a, b = pd.read_parquet(tmp / f"{kind}_one/results.parquet"), pd.read_parquet(tmp / f"{kind}_dask/results.parquet")
     pd.testing.assert_frame_equal(a, b)
     x1, xn = n / t1, n / tn
-    project = {str(k): round(n / (parent_cpu + busy / k), 2) for k in range(1, 9)}
+    project = {str(k): round(n / (parent_cpu + worker_cpu / k), 2) for k in range(1, 9)}
     crossover = start / (1 / x1 - 1 / xn) if xn > x1 else None
     out["dask"] = {"cluster_start_s": round(start, 2), "seconds": round(tn, 2), "images_per_s": round(xn, 2),
                    "images_per_s_with_start": round(n / (tn + start), 2), "speedup": round(xn / x1, 3),
-                   "parent_cpu_s": round(parent_cpu, 2), "worker_busy_s": round(busy, 2), "shards": len(stream.data)}
+                   "parent_cpu_s": round(parent_cpu, 2), "worker_cpu_s": round(worker_cpu, 2),
+                   "worker_busy_s": round(busy, 2), "shards": len(stream.data)}
     out["tables_identical"] = True
     out["rows_per_image"] = round(len(a) / n, 2)
-    out["model_fit"] = {"serial_s_per_image": round(parent_cpu / n, 5), "parallel_s_per_image": round(busy / n, 5),
-                        "serial_fraction": round(parent_cpu / (parent_cpu + busy), 4),
+    out["model_fit"] = {"serial_s_per_image": round(parent_cpu / n, 5),
+                        "parallel_s_per_image": round(worker_cpu / n, 5),
+                        "serial_fraction": round(parent_cpu / (parent_cpu + worker_cpu), 4),
                         "projected_images_per_s": project, "ceiling_images_per_s": round(n / parent_cpu, 1),
                         "crossover_images": None if crossover is None else int(np.ceil(crossover))}
     out["load_after"] = load1()
     print(f"{kind}: {workers} Dask workers {n} images in {tn:.1f} s = {xn:.2f} images/s (speedup {xn / x1:.2f}; "
-          f"cluster start {start:.1f} s; parent CPU {parent_cpu:.1f} s, worker busy {busy:.1f} s; "
+          f"cluster start {start:.1f} s; parent CPU {parent_cpu:.1f} s, worker CPU {worker_cpu:.1f} s, "
+          f"busy {busy:.1f} s; "
           f"crossover {out['model_fit']['crossover_images']} images; load {out['load_after']})", flush=True)
     print(f"{kind}: projected images/s by workers: {project} (ceiling {out['model_fit']['ceiling_images_per_s']})",
           flush=True)

@@ -63,7 +63,8 @@ class PredictOptions(BaseModel):
     flush_every: int = Field(100, ge=1, description="write a results chunk every N images (also every 60 s)")
     workers: int = Field(1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over (1: this process)")
     scheduler: str | None = Field(None, description="address of a running Dask scheduler to use instead (or $DASK_SCHEDULER_ADDRESS)")
-    fanout_min: int = Field(MIN_FANOUT_IMAGES, ge=0, description="inputs with fewer images run in this process")
+    fanout_min: int | None = Field(None, ge=0, description="inputs with fewer images run in this process "
+                                   "(default: 200 OCR, 700 crack)")
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -129,8 +130,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     parser.add_argument("--flush-every", type=int, default=100, help="write a chunk of results every N images")
     parser.add_argument("--workers", type=int, default=1, help="shard the images over N Dask worker processes (default 1)")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
-    parser.add_argument("--fanout-min", type=int, default=MIN_FANOUT_IMAGES,
-                        help=f"inputs with fewer images run in this process (default {MIN_FANOUT_IMAGES})")
+    parser.add_argument("--fanout-min", type=int, help="inputs with fewer images run in this process (default "
+                        + ", ".join(f"{n} {k}" for k, n in MIN_FANOUT_IMAGES.items()) + ")")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-overlays", action="store_true", help="no overlay PNGs / annotated video")
     parser.add_argument("--no-prefect", action="store_true", help="run without a Prefect flow run (no API server)")

@@ -34,7 +34,7 @@ from components.splits import split_of
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 IMPORT_REPORT = "import_report.json"
 #: Below this many files a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
-MIN_FANOUT_FILES = 400
+MIN_FANOUT_FILES = 500
 
 SAMPLE_COLUMNS = ["name", "path", "annotation", "sha256", "width", "height", "channels", "split", "family", "status",
                   "reason"]

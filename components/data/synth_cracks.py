@@ -1166,7 +1166,7 @@ def _write_one(args: tuple[str, int, int, int, int, str]) -> str:
 
 
 #: Below this many frames a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
-MIN_FANOUT_FRAMES = 100
+MIN_FANOUT_FRAMES = 200
 
 
 def generate_crack_dataset(

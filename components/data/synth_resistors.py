@@ -1405,7 +1405,7 @@ def _write_one(job: tuple[str, int, int, int, int, str]) -> str:
 
 
 #: Below this many frames a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
-MIN_FANOUT_FRAMES = 24
+MIN_FANOUT_FRAMES = 60
 
 
 def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = 1280,

@@ -42,8 +42,9 @@ from components.predict.rows import ERROR, error_rows
 from components.predict.sources import Item, Source, VideoSource
 from components.predict.store import ResultStore
 
-#: Below this many images a Dask cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
-MIN_FANOUT_IMAGES = 200
+#: Below this many images a Dask cluster's start-up costs more than it saves, per kind
+#: (crossovers on 2 free cores, docs/operations.md#fan-out-on-dask).
+MIN_FANOUT_IMAGES = {"ocr": 200, "crack": 700}
 
 
 @dataclass
@@ -101,8 +102,9 @@ def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None, item: It
 def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: set[str] | None = None,
               assets: pd.DataFrame | None = None, overlays: bool = True, progress: bool = True,
               log: logging.Logger | logging.LoggerAdapter | None = None, workers: int = 1,
-              client: ClientSource | None = None, min_fanout: int = MIN_FANOUT_IMAGES) -> Summary:
-    """Process every image of ``source`` not in ``done``; return the summary (see module docstring)."""
+              client: ClientSource | None = None, min_fanout: int | None = None) -> Summary:
+    """Process every image of ``source`` not in ``done``; return the summary (see module docstring).
+    ``min_fanout``: fewest images to fan out (``None``: ``MIN_FANOUT_IMAGES`` of the kind)."""
     log = log or logging.getLogger(__name__)
     done = done or set()
     start = time.perf_counter()
@@ -115,7 +117,8 @@ def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: 
         sink = PngTree(store.out) if overlays else None
     expected = source.expected(done)
     work = partial(predict_item, spec, sink is not None, None if video else sink)
-    results = map_ordered(work, source.items(done), workers, client=client, min_jobs=min_fanout, count=expected,
+    least = MIN_FANOUT_IMAGES[spec.kind] if min_fanout is None else min_fanout
+    results = map_ordered(work, source.items(done), workers, client=client, min_jobs=least, count=expected,
                           progress=False)
     bar = tqdm(total=expected or None, unit="img", desc=spec.kind, disable=not progress, dynamic_ncols=True)
     failure: BaseException | None = None
