@@ -15,17 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from components.data import manifest, synth_cracks, synth_resistors  # noqa: E402
-from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest  # noqa: E402
-from components.data.synth_cracks import generate_crack_dataset  # noqa: E402
-from components.data.synth_resistors import generate_resistor_dataset  # noqa: E402
+from components.data import manifest, synth_cracks, synth_resistors
+from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest
+from components.data.synth_cracks import generate_crack_dataset
+from components.data.synth_resistors import generate_resistor_dataset
 
 
 def timed(fn) -> float:

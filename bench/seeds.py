@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
 
@@ -98,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.overrides:
         _override(raw, assignment)
     params = parse_params(raw)
-    splits = load_splits.fn(params, ("train", "val"))
-    sets = load_eval_sets.fn(params)
+    splits = load_splits.fn(Path.cwd(), params, ("train", "val"))
+    sets = load_eval_sets.fn(Path.cwd(), params)
     runs = []
     for seed in args.seeds:
         runs.append(train_and_score(params, seed, splits, sets))

@@ -35,20 +35,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from components.predict.predictors import PredictorSpec, loaded  # noqa: E402
-from components.predict.runner import run_batch  # noqa: E402
-from components.predict.sources import IMAGE_EXTENSIONS, FolderSource  # noqa: E402
-from components.predict.store import ResultStore  # noqa: E402
+from components.predict.predictors import PredictorSpec, loaded
+from components.predict.runner import run_batch
+from components.predict.sources import IMAGE_EXTENSIONS, FolderSource
+from components.predict.store import ResultStore
 
 RUN = Path("/work/run")
 

@@ -18,15 +18,12 @@ runner as in ``flows.prepare`` (``flows/fanout.py``).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import mlflow
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import Params, load_params
+from components.config import Params
 from components.data.manifest import (
     FixedSplit,
     build_crack_manifest,
@@ -41,41 +38,30 @@ from components.data.validation import (
     validate_ocr,
 )
 from components.io import write_parquet
-from flows.common import flat, tag_prefect_run, write_metrics
-from flows.fanout import dask_runner, flow_client
+from flows.fanout import dask_runner, flow_client, scheduler_option
+from flows.paths import SETS, set_dir, set_manifest
+from flows.stage import Stage, command
 
-EVAL_ROOT = Path("data/eval")
-MANIFESTS = Path("data/manifests")
 REPORTS = Path("reports/validation")
-SETS = ("test", "ood")
 SEED_OFFSET = {"test": 0, "ood": 1}   # the two synthetic sets never share a frame
 
 
-def set_dir(dataset: str, name: str) -> Path:
-    """``data/eval/<dataset>/<name>``: the canonical folder of one evaluation set."""
-    return EVAL_ROOT / dataset / name
-
-
-def set_manifest(dataset: str, name: str, boxes: bool = False) -> Path:
-    """``data/manifests/<dataset>_<name>.parquet`` (``..._boxes.parquet`` for OCR boxes)."""
-    return MANIFESTS / f"{dataset}_{name}{'_boxes' if boxes else ''}.parquet"
-
-
 @task(name="build-eval-set")
-def build_set(dataset: str, name: str, params: Params, scheduler: str | None = None) -> dict:
+def build_set(project: Path, dataset: str, name: str, params: Params, scheduler: str | None = None) -> dict:
     spec, sets = getattr(params.data, dataset), getattr(params.eval_data, dataset)
     source = getattr(sets, name)
     families = list(spec.families) if name == "test" else list(sets.ood_families)
-    return prepare_dataset(dataset, source, spec.format, set_dir(dataset, name), num_frames=params.eval_data.num_frames,
-                           width=spec.width, height=spec.height, seed=params.eval_data.seed + SEED_OFFSET[name],
-                           workers=params.data.workers, max_pixels=params.data.max_pixels, families=families,
+    return prepare_dataset(dataset, source, spec.format, project / set_dir(dataset, name),
+                           num_frames=params.eval_data.num_frames, width=spec.width, height=spec.height,
+                           seed=params.eval_data.seed + SEED_OFFSET[name], workers=params.data.workers,
+                           max_pixels=params.data.max_pixels, families=families, root=project,
                            client=flow_client(params.data.workers, scheduler))
 
 
 @task(name="check-eval-set")
-def check_set(dataset: str, name: str, params: Params, scheduler: str | None = None):
+def check_set(project: Path, dataset: str, name: str, params: Params, scheduler: str | None = None):
     d, v = params.data, params.validation
-    root, docs = set_dir(dataset, name), REPORTS / f"{dataset}_{name}"
+    root, docs = project / set_dir(dataset, name), project / REPORTS / f"{dataset}_{name}"
     minimum = {name: 1}
     client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
@@ -89,19 +75,18 @@ def check_set(dataset: str, name: str, params: Params, scheduler: str | None = N
 
 
 @flow(name="eval_data", log_prints=True, task_runner=dask_runner())
-def eval_data(dataset: str, params_file: str = "params.yaml", scheduler: str | None = None) -> dict:
+def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
+              scheduler: str | None = None) -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
-    params = load_params(params_file)
-    log = get_run_logger()
+    st = Stage.load(f"eval_data_{dataset}", params_file, root)
+    params, log = st.params, st.log
     stats: dict = {}
-    with tracking.stage_run(f"eval_data_{dataset}", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.log_params({"dataset": dataset, "seed": params.eval_data.seed,
-                           "num_frames": params.eval_data.num_frames,
-                           **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
+    with st.run():
+        st.log_params({"dataset": dataset, "seed": params.eval_data.seed, "num_frames": params.eval_data.num_frames,
+                       **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
         for name in SETS:
-            summary = build_set(dataset, name, params, scheduler)
-            report = check_set(dataset, name, params, scheduler)
+            summary = build_set(st.root, dataset, name, params, scheduler)
+            report = check_set(st.root, dataset, name, params, scheduler)
             stats[name] = {**statistics(report.samples, report.boxes), "bad_samples": len(report.bad),
                            "source": summary["source"]}
             if report.bad or report.failed_rules:
@@ -110,31 +95,19 @@ def eval_data(dataset: str, params_file: str = "params.yaml", scheduler: str | N
                 if params.validation.on_error == "fail":
                     raise DataValidationError(msg)
                 log.warning("quarantined (left out of evaluation): %s", msg)
-            write_parquet(report.samples, set_manifest(dataset, name))
+            write_parquet(report.samples, st.path(set_manifest(dataset, name)))
             if report.boxes is not None:
-                write_parquet(report.boxes, set_manifest(dataset, name, boxes=True))
+                write_parquet(report.boxes, st.path(set_manifest(dataset, name, boxes=True)))
             log.info("%s %s set: %d frames ok (%s) from %s", dataset, name, stats[name]["samples_ok"],
                      ", ".join(f"{f} {n}" for f, n in stats[name]["family"].items()), summary["source"])
-        mlflow.set_tags({f"dvc_data_hash_{name}": tracking.dvc_hash(set_dir(dataset, name)) for name in SETS})
-        mlflow.log_metrics(flat({k: {kk: vv for kk, vv in v.items() if kk != "source"} for k, v in stats.items()}))
-        write_metrics(f"eval_data_{dataset}", stats)
+        st.set_tags({f"dvc_data_hash_{name}": st.dvc_hash(set_dir(dataset, name)) for name in SETS})
+        st.finish(stats)
     return stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.eval_data", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=("ocr", "crack"))
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
-                        "else a LocalCluster of data.workers processes)")
-    args = parser.parse_args(argv)
-    try:
-        eval_data(args.dataset, args.params, args.scheduler)
-    except DataValidationError as exc:
-        print(f"evaluation set failed validation: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params, scheduler=a.scheduler),
+               choices=("dataset", ("ocr", "crack")), options=scheduler_option,
+               failures={DataValidationError: "evaluation set failed validation"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,3 +74,9 @@ def fanout_client(workers: int, scheduler: str | None = None) -> Iterator[Callab
         return
     with lazy_client(workers, scheduler_address(scheduler)) as get:
         yield get
+
+
+def scheduler_option(parser) -> None:
+    """``--scheduler`` for a stage command (``flows.stage.command(options=...)``)."""
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                        "else a LocalCluster of data.workers processes)")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from components.fanout import lazy_client, map_ordered
-from tests.fanout_helpers import on_cluster
+from tests.helpers.fanout import on_cluster
 
 
 def _square(x: int) -> tuple[int, int]:

@@ -25,7 +25,7 @@ import yaml
 
 from components.data.synth_resistors import render_resistor_frame
 from flows.predict import PredictOptions, main
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 CLI = ["--no-prefect", "--no-progress"]
 
@@ -41,7 +41,7 @@ def ocr_model(tmp_path_factory, frames) -> Path:
     import torch
 
     from components.export.ocr_onnx import ExportSettings, export_ocr
-    from tests.components.export.conftest import tiny_two_stage
+    from tests.helpers.ocr import tiny_two_stage
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("ocr_model") / "ocr"
@@ -159,6 +159,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_flushes_then_resume_completes(tmp_path, frames, ocr_model):
     inp, out = tmp_path / "in", tmp_path / "out"
     names = _jpegs(inp, frames, 20)
@@ -210,6 +211,7 @@ def test_video_with_stride(tmp_path, frames, ocr_model, capsys):
     cap.release()
 
 
+@pytest.mark.slow
 def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     from components.export.crack_runtime import TfliteSegmenter
 
@@ -245,6 +247,7 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     assert json.loads(csv.mask_indptr.iloc[0]) == df.mask_indptr.iloc[0].tolist()
 
 
+@pytest.mark.slow
 def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monkeypatch, capsys):
     import mlflow
 
@@ -327,7 +330,7 @@ def test_workers_load_the_model_once_each(tmp_path, frames, crack_model, dask_cl
     from components.predict.predictors import PredictorSpec
     from components.predict.sources import open_source
     from components.predict.store import ResultStore
-    from tests.fanout_helpers import loads_of, on_cluster
+    from tests.helpers.fanout import loads_of, on_cluster
 
     inp = tmp_path / "in"
     _jpegs(inp, frames, 24)

@@ -21,7 +21,7 @@ from components.data.synth_cracks import (
     generate_crack_dataset,
     render_crack_frame,
 )
-from tests.fanout_helpers import on_cluster
+from tests.helpers.fanout import on_cluster
 
 W, H = 384, 288
 

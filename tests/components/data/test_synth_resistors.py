@@ -30,7 +30,7 @@ from components.data.synth_resistors import (
     render_resistor_frame,
     render_resistor_frame_debug,
 )
-from tests.fanout_helpers import on_cluster
+from tests.helpers.fanout import on_cluster
 
 W, H = 640, 480  # smaller frames keep the determinism/dataset tests fast (sizes scale with the width)
 FULL_W, FULL_H = 1280, 960  # the specified frame size, for the content checks

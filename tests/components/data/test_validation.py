@@ -16,8 +16,8 @@ from components.data.manifest import (
     statistics,
 )
 from components.data.validation import validate_crack, validate_ocr
-from tests.conftest import make_ocr_dataset
-from tests.fanout_helpers import on_cluster
+from tests.helpers.data import make_ocr_dataset
+from tests.helpers.fanout import on_cluster
 
 SPLITS = Splits(0.6, 0.2, 0.2)
 MAX_PIXELS = 2_000_000
