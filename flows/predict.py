@@ -61,8 +61,10 @@ class PredictOptions(BaseModel):
     overlays: bool = Field(True, description="write overlay PNGs (folders) or an annotated video (videos)")
     progress: bool = Field(True, description="progress bar with ETA on stderr")
     flush_every: int = Field(100, ge=1, description="write a results chunk every N images (also every 60 s)")
-    workers: int = Field(1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over (1: this process)")
-    scheduler: str | None = Field(None, description="address of a running Dask scheduler to use instead (or $DASK_SCHEDULER_ADDRESS)")
+    workers: int = Field(1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over "
+                                              "(1: this process)")
+    scheduler: str | None = Field(None, description="address of a running Dask scheduler to use instead "
+                                                    "(or $DASK_SCHEDULER_ADDRESS)")
     fanout_min: int | None = Field(None, ge=0, description="inputs with fewer images run in this process "
                                    "(default: 200 OCR, 700 crack)")
 
@@ -128,7 +130,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     parser.add_argument("--resume", action="store_true", help="skip images already in OUT's results")
     parser.add_argument("--threads", type=int, default=1, help="runtime inference threads (default 1)")
     parser.add_argument("--flush-every", type=int, default=100, help="write a chunk of results every N images")
-    parser.add_argument("--workers", type=int, default=1, help="shard the images over N Dask worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="shard the images over N Dask worker processes (default 1)")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
     parser.add_argument("--fanout-min", type=int, help="inputs with fewer images run in this process (default "
                         + ", ".join(f"{n} {k}" for k, n in MIN_FANOUT_IMAGES.items()) + ")")

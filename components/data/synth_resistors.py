@@ -1423,8 +1423,8 @@ def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, int(width), int(height), names[i % len(names)]) for i in range(int(num_frames))]
-    done = list(map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES, desc="synth resistors",
-                            unit="frame", progress=progress))
+    done = list(map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES,
+                            desc="synth resistors", unit="frame", progress=progress))
     write_families(out_dir, [(name, job[-1]) for name, job in zip(done, jobs)])
     return done
 

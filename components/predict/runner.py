@@ -85,7 +85,8 @@ def sigint_held() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None, item: Item) -> tuple[str, list[dict], object, bool]:
+def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None,
+                 item: Item) -> tuple[str, list[dict], object, bool]:
     """One image through the model: ``(key, rows, picture or None, failed)``. A failure becomes an
     error row. With ``pngs`` the overlay is written here (on the worker) and not sent back."""
     predictor = loaded(spec)

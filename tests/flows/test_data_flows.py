@@ -117,8 +117,8 @@ def test_synthetic_prepare_and_validate_on_two_dask_workers_match_one_process(pr
         validate("crack", root=project)
         assert ("Creating a new Dask cluster" in caplog.text) == (workers > 1), "a cluster only when asked for"
         root = project / "data/crack"
-        out[workers] = ({p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()},
-                        pd.read_parquet(project / "data/manifests/crack.parquet"))
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        out[workers] = (files, pd.read_parquet(project / "data/manifests/crack.parquet"))
     assert list(out[1][0]) == list(out[2][0]) and out[1][0] == out[2][0]
     pd.testing.assert_frame_equal(out[1][1], out[2][1])
     assert len(out[2][1]) == 8

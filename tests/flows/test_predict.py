@@ -316,7 +316,8 @@ def test_two_dask_workers_write_the_tables_of_one_process(tmp_path, frames, ocr_
     for i in range(12):
         writer.write(cv2.resize(cv2.cvtColor(frames[i % 2], cv2.COLOR_RGB2BGR), (320, 240)))
     writer.release()
-    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v1"), "--stride", "2", *CLI]) == 0
+    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v1"), "--stride", "2",
+                 *CLI]) == 0
     assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v2"), "--stride", "2", *CLI,
                  *FANOUT]) == 0
     _same_outputs(tmp_path / "v1", tmp_path / "v2")
@@ -362,8 +363,8 @@ def test_ctrl_c_with_dask_workers_keeps_a_prefix_then_resume_completes(tmp_path,
     inp, out, ref = tmp_path / "in", tmp_path / "out", tmp_path / "ref"
     names = _jpegs(inp, frames, 30)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")}
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_PARENT_CLI, "ocr", str(inp), "--model", str(ocr_model), "--out",
-                             str(out), "--flush-every", "3", *CLI, *FANOUT], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_PARENT_CLI, "ocr", str(inp), "--model", str(ocr_model),
+                             "--out", str(out), "--flush-every", "3", *CLI, *FANOUT], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 180
