@@ -62,10 +62,10 @@ def main() -> None:
              lambda c, out: build_crack_manifest(crack, splits, 50_000_000, 5, progress=False, client=c), None),
         ]
         for label, run, out in steps:
-            one = timed(lambda: run(None, out))
+            one = timed(lambda run=run, out=out: run(None, out))
             if out is not None:
                 shutil.rmtree(out)
-            many = timed(lambda: run(client, out))
+            many = timed(lambda run=run, out=out: run(client, out))
             x1, xn = n / one, n / many
             cross = f"{start / (1 / x1 - 1 / xn):.0f}" if xn > x1 else "never"
             print(f"{label:<42s} {n} images: 1 process {x1:6.1f}/s, {a.workers} workers {xn:6.1f}/s "

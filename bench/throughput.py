@@ -133,7 +133,6 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
 
 def proxy_crack(out: Path) -> Path:
     """The crack architecture of params.yaml, untrained, QAT-wrapped and exported to int8 TFLite."""
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     import tensorflow as tf
 
     from components.config import load_params
@@ -162,7 +161,7 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
     from components.io import read_image
     from components.ocr.model import build_ssd, char_spec, roi_spec
     from components.ocr.predict import TwoStageOcr
-    from tests.components.export.conftest import _settle_batchnorm
+    from tests.helpers.ocr import _settle_batchnorm
 
     p = load_params()
     torch.manual_seed(0)

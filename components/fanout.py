@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from itertools import islice
-from typing import TypeVar, Union
+from typing import TypeVar
 
 from distributed import Client, LocalCluster, WorkerPlugin
 from tqdm import tqdm
@@ -39,7 +39,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 #: A cluster to run on: a client, or a function that connects (or starts a cluster) on first use.
-ClientSource = Union[Client, Callable[[], Client]]
+ClientSource = Client | Callable[[], Client]
 
 
 class _WorkerSetup(WorkerPlugin):

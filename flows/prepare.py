@@ -14,8 +14,8 @@ import mlflow
 from prefect import flow, task
 
 from components.data.prepare import prepare_dataset
-from flows.stage import Stage, command
 from flows.fanout import dask_runner, flow_client, scheduler_option
+from flows.stage import Stage, command
 
 OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 

@@ -32,8 +32,8 @@ from components.data.validation import (
 )
 from components.io import atomic_path, atomic_write_text, write_parquet
 from flows.common import flat
-from flows.stage import Stage, command
 from flows.fanout import dask_runner, flow_client, scheduler_option
+from flows.stage import Stage, command
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 MANIFESTS = Path("data/manifests")

@@ -392,7 +392,7 @@ def test_batch_predict_flow_fans_out_on_its_dask_task_runner(tmp_path, frames, c
 
     inp = tmp_path / "in"
     _jpegs(inp, frames, 6)
-    base = dict(kind="crack", input=str(inp), model=str(crack_model), progress=False, fanout_min=0)
+    base = {"kind": "crack", "input": str(inp), "model": str(crack_model), "progress": False, "fanout_min": 0}
     caplog.set_level("INFO")
     summary = batch_predict(PredictOptions(**base, out=str(tmp_path / "two"), workers=2))
     assert summary["processed"] == 6 and "Creating a new Dask cluster" in caplog.text
