@@ -21,6 +21,7 @@ import pandas as pd
 from components.data import crack_format
 from components.data.families import UNKNOWN, read_families
 from components.data.ocr_format import AnnotationError, read_labelme
+from components.fanout import ClientSource, map_ordered
 from components.io import (
     ImageReadError,
     UnsafePathError,
@@ -28,7 +29,6 @@ from components.io import (
     resolve_inside,
     sha256_file,
 )
-from components.fanout import ClientSource, map_ordered
 from components.splits import split_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}

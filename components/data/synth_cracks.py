@@ -70,8 +70,8 @@ from components.data.crack_format import (
     write_pline,
 )
 from components.data.families import write_families
-from components.io import atomic_write_bytes
 from components.fanout import ClientSource, map_ordered
+from components.io import atomic_write_bytes
 
 BASE_WIDTH, BASE_HEIGHT = 384, 288
 CRACK_FREE_PROB = 0.25  # of the default family

@@ -45,8 +45,8 @@ from components.data.ocr_format import (
     Shape,
     write_labelme,
 )
-from components.io import atomic_write_bytes
 from components.fanout import ClientSource, map_ordered
+from components.io import atomic_write_bytes
 
 # --------------------------------------------------------------------------------------------
 # Fonts and marking codes
