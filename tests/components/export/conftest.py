@@ -32,15 +32,17 @@ def _settle_batchnorm(model, size: tuple[int, int], gen: torch.Generator) -> Non
     model.eval()
 
 
-def tiny_two_stage(seed: int = 0) -> TwoStageOcr:
+def tiny_two_stage(seed: int = 0, crop: str = "square") -> TwoStageOcr:
     """Untrained detectors at the smallest sizes (stage 1 160x120, stage 2 64 px crops), with
     settled BatchNorm statistics and the classification heads scaled up so that scores spread out:
     untrained softmax scores sit within float noise of each other, which would make top-k and NMS
-    comparisons between PyTorch and ONNX Runtime a matter of luck."""
+    comparisons between PyTorch and ONNX Runtime a matter of luck. ``crop: upright`` reads 96x48
+    upright strips instead of 64 px squares."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rs = roi_spec(SimpleNamespace(width_mult=0.25, input_size=(160, 120), score_threshold=0.05, nms_iou=0.45))
-    cs = char_spec(SimpleNamespace(width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45), CHAR_CLASSES)
+    cs = char_spec(SimpleNamespace(width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45, crop=crop,
+                                   strip_size=(96, 48)), CHAR_CLASSES)
     cs["detections"] = 12
     roi, char = build_ssd(rs), build_ssd(cs)
     for m, spec, gain in ((roi, rs, 0.3), (char, cs, 3.0)):
@@ -55,6 +57,16 @@ def tiny_two_stage(seed: int = 0) -> TwoStageOcr:
 def ocr_frames():
     """Two synthetic resistor frames (RGB uint8, 640x480)."""
     return [render_resistor_frame([11, i], *FRAME)[0] for i in range(2)]
+
+
+@pytest.fixture(scope="session")
+def ocr_export_upright(tmp_path_factory, ocr_frames) -> SimpleNamespace:
+    """The same with a stage 2 on upright strips."""
+    torch.set_num_threads(1)
+    ocr = tiny_two_stage(crop="upright")
+    out = Path(tmp_path_factory.mktemp("ocr_export_upright")) / "ocr"
+    meta = export_ocr(ocr, ocr_frames, out, ExportSettings(opset=17), source={"test": "tiny"}, log=lambda *a: None)
+    return SimpleNamespace(ocr=ocr, dir=out, meta=meta)
 
 
 @pytest.fixture(scope="session")
