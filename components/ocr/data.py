@@ -25,7 +25,14 @@ from components.data.ocr_format import CHAR_CLASSES, read_labelme
 from components.io import read_image, resolve_inside
 
 # torch-free image operations, re-exported here (their historical home)
-from components.ocr.preprocess import crop_window, downsample, letterbox, to_chw, unturn_boxes, upright_strip
+from components.ocr.preprocess import (
+    crop_window,
+    downsample,
+    letterbox,
+    to_chw,
+    unturn_boxes,
+    upright_strip,
+)
 
 CHAR_INDEX = {c: i + 1 for i, c in enumerate(CHAR_CLASSES)}  # 0 is the SSD background
 MIN_VISIBLE = 0.6  # a character cut by the crop border is kept if this share of its box is inside

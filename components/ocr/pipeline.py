@@ -21,7 +21,14 @@ import numpy as np
 
 from components.data.ocr_format import ROI_LABEL, OcrAnnotation, Shape
 from components.ocr.grammar import decode
-from components.ocr.preprocess import crop_window, downsample, letterbox, map_boxes, square_map, upright_strip
+from components.ocr.preprocess import (
+    crop_window,
+    downsample,
+    letterbox,
+    map_boxes,
+    square_map,
+    upright_strip,
+)
 from components.ocr.reading import read_string
 
 CLASS_TOPK = 3            # classes per character box handed to the grammar decoding

@@ -153,7 +153,7 @@ def test_upright_strips_export_and_run_the_same_on_onnx(ocr_export_upright, ocr_
         assert len(ref.rois) == len(got.rois) > 0
         np.testing.assert_allclose([r.box for r in ref.rois], [r.box for r in got.rois], atol=0.05)
         rboxes = np.array([r.box for r in got.rois], np.float32)
-        maps, strips = roi_crops(image, rboxes, cfg)
+        _, strips = roi_crops(image, rboxes, cfg)
         assert all(s.shape == (48, 96, 3) for s in strips)
         # the untrained detector's many near-tied glyphs make the reading a coin toss between two float
         # paths, so the detections on the strips are compared: the best ones, box for box

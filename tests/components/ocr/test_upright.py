@@ -91,7 +91,7 @@ def test_strip_pixels_sit_where_the_map_puts_them():
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iw = (np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])).clip(0)
     ih = (np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])).clip(0)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
     return iw * ih / (area(a) + area(b) - iw * ih)
 
 
@@ -109,7 +109,7 @@ def test_box_maps_round_trip_between_strip_and_frame(angle):
     m = upright_map(box, angle, STRIP)
     frame_boxes = map_boxes(glyphs, cv2.invertAffineTransform(m))
     back = unturn_boxes(frame_boxes, m)
-    centres = lambda b: np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)  # noqa: E731
+    centres = lambda b: np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
     np.testing.assert_allclose(centres(back), centres(glyphs), atol=1e-3)
     if angle == 0.0:
         np.testing.assert_allclose(back, glyphs, atol=1e-3)
