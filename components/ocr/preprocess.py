@@ -85,6 +85,7 @@ def map_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 ANGLE_SIDE = 128        # the window is shrunk to this longer side before the angle is measured
 ANGLE_SIGMA = 0.35      # Gaussian weight (x the window's size) that favours the window's centre
+SPREAD_SIGMA = 0.5      # the same for the long-axis test (wider: the whole body)
 BODY_ASPECT = 1.8       # assumed length / width of a chip body (packages 0402-2512: 1.28-2.0)
 STRIP_COVER = 0.9       # the strip's width covers this share of the estimated body length
 
@@ -127,8 +128,8 @@ def estimate_angle(image: np.ndarray, window: Sequence[int]) -> float:
     A chip's outline, its end caps and most glyph strokes run along or across the text, so the
     gradient directions, taken four-fold (``4 phi``: perpendicular edges agree), give the axis
     modulo 90 degrees (structure tensor of order 4, weighted to the window's centre). Of the two
-    perpendicular candidates the one along which the edge energy spreads farther is the body's long
-    axis, which the text follows. Text upside down (180 degrees) is not told apart.
+    perpendicular candidates the one along which the gradient magnitude spreads farther is the body's
+    long axis, which the text follows. Text upside down (180 degrees) is not told apart.
     """
     x1, y1, x2, y2 = (int(v) for v in window)
     patch = image[y1:y2, x1:x2]
@@ -149,7 +150,7 @@ def estimate_angle(image: np.ndarray, window: Sequence[int]) -> float:
     norm = weight / (energy + 1e-6)
     t = 0.25 * np.degrees(np.arctan2(float((im4 * norm).sum()), float((re4 * norm).sum())))
     candidates = (t, t - 90.0 if t > 0 else t + 90.0)
-    e = energy * weight
+    e = np.sqrt(energy) * np.exp(-0.5 * ((xs / (SPREAD_SIGMA * ww)) ** 2 + (ys / (SPREAD_SIGMA * hh)) ** 2))
     e = e / max(float(e.sum()), 1e-12)
     spread = []
     for deg in candidates:
