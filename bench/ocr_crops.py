@@ -11,6 +11,12 @@ It also measures the text-angle estimate (``preprocess.estimate_angle``) against
 labelled character centres, on the ground-truth ROIs and on stage 1's ROIs, and the upright model
 once more with strips turned by the labelled angle (the ceiling of a perfect estimate).
 Training times on shared cores are relative: both modes ran on the same machine under the same load.
+
+``--gt-rois`` replaces stage 1 by the labelled ROIs, in training (stage 2 trains on crops of the
+labelled ROIs only) and in evaluation (each frame's ROIs are its labelled boxes, score 1): the crop
+modes are then compared on stage 2 alone, without a stage-1 model (``models/ocr/roi.pt`` is not
+read; an untrained one stands in where training code wants one, and finds nothing above the
+threshold). Latency then covers everything after stage 1 (crops, stage 2, reading).
 """
 
 from __future__ import annotations
@@ -75,6 +81,28 @@ def angle_errors(frames, ocr: TwoStageOcr, margin: float) -> dict:
     return out
 
 
+class GroundTruthRois:
+    """A TwoStageOcr whose stage 1 returns the labelled ROIs of the frame being evaluated (called
+    in the order of ``frames``; ``evaluate`` and ``latency`` do); the latency timer's repeated
+    calls on the first frames cycle through them."""
+
+    def __init__(self, ocr: TwoStageOcr, frames):
+        self.ocr, self.frames, self.i = ocr, frames, 0
+        self.config = ocr.config
+
+    def __call__(self, image):
+        from components.ocr.pipeline import assemble, roi_crops
+
+        f = self.frames[self.i % len(self.frames)]
+        self.i += 1
+        boxes = f.rois.astype(np.float32)
+        if not len(boxes):
+            from components.ocr.pipeline import FrameResult
+            return FrameResult()
+        maps, crops = roi_crops(image, boxes, self.config)
+        return assemble(boxes, np.ones(len(boxes), np.float32), maps, self.ocr.detect_chars(crops), self.config)
+
+
 class OracleAngle:
     """The two-stage path with each strip turned by the labelled angle of the ground-truth ROI its
     box overlaps most (the estimate where none matches): what a perfect estimator would give."""
@@ -107,7 +135,10 @@ class OracleAngle:
 
 
 def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out_dir: Path) -> dict:
-    p = params.ocr.char.model_copy(update={"crop": crop, "epochs": args.epochs, "max_train_frames": args.frames})
+    update = {"crop": crop, "epochs": args.epochs, "max_train_frames": args.frames}
+    if args.gt_rois:   # model_copy does not validate: a threshold no score reaches keeps stage-1 crops out
+        update.update(gt_roi_crops=True, roi_score_threshold=1.01)
+    p = params.ocr.char.model_copy(update=update)
     out_dir.mkdir(parents=True, exist_ok=True)
     char_path = out_dir / f"char_{crop}.pt"
     summary = train_char_model(train, val, p, roi_model, roi_spec["size"], device="cpu",
@@ -116,29 +147,30 @@ def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out
                                log=lambda m: print(f"  [{crop}] {m}", flush=True))
     history = summary["history"]
     e = params.ocr.eval
-    ocr = TwoStageOcr.load(args.root / "models/ocr/roi.pt", char_path, roi_score_threshold=e.roi_score_threshold,
+    ocr = TwoStageOcr.load(args.roi_path, char_path, roi_score_threshold=e.roi_score_threshold,
                            char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
     b = params.bootstrap
     res = {"crop": crop, "input_size": summary["spec"]["size"], "train_s": round(summary["train_s"], 1),
            "crops_s": round(summary["crops_s"], 1), "train_crops": summary["train_crops"],
            "epoch_s": [round(h["epoch_s"], 1) for h in history],
            "val_char_map50": [round(h.get("val_char_map50", float("nan")), 4) for h in history]}
+    wrap = (lambda frames: GroundTruthRois(ocr, frames)) if args.gt_rois else (lambda frames: ocr)
     for name, frames in sets.items():
         t0 = time.perf_counter()
-        ev = evaluate(ocr, frames, progress=False)
+        ev = evaluate(wrap(frames), frames, progress=False)
         ci = intervals(ev, b.resamples, b.seed, b.confidence)
         res[name] = {k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
                      if k + "_ci_low" in ci else round(ev.metrics[k], 4) for k in KEYS}
         res[name]["evaluate_s"] = round(time.perf_counter() - t0, 1)
         if crop == "upright":
-            oracle = evaluate(OracleAngle(ocr, frames), frames, progress=False)
+            oracle = evaluate(OracleAngle(wrap(frames), frames), frames, progress=False)
             ci = intervals(oracle, b.resamples, b.seed, b.confidence)
             res[name]["oracle_angle"] = {k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
                                          for k in ("string_accuracy", "cer", "value_accuracy")}
         print(f"  [{crop}] {name}: {res[name]}", flush=True)
     images = [f.image() for f in sets["test"][:8]]
-    res["latency"] = latency(ocr, images, e.latency_warmup, e.latency_runs, 1)
-    if crop == "upright":
+    res["latency"] = latency(wrap(sets["test"][:8]), images, e.latency_warmup, e.latency_runs, 1)
+    if crop == "upright" and not args.gt_rois:
         res["angle_error_deg"] = {name: angle_errors(frames, ocr, p.crop_margin) for name, frames in sets.items()}
     return res
 
@@ -151,20 +183,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-frames", type=int, default=100)
     ap.add_argument("--eval-frames", type=int, default=0, help="frames per evaluation set (0 = all)")
     ap.add_argument("--modes", default="upright,square")
+    ap.add_argument("--gt-rois", action="store_true", help="labelled ROIs instead of stage 1 (stage 2 alone)")
+    ap.add_argument("--manifest", type=Path, help="training manifest (default ROOT/data/manifests/ocr.parquet)")
     ap.add_argument("--work", type=Path, default=Path(".cache/bench_ocr_crops"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/ocr_crops.json"))
     args = ap.parse_args(argv)
     params = load_params("params.yaml")
     torch.set_num_threads(params.ocr.threads or torch.get_num_threads())
     root = args.root
-    train = load_frames(root / "data/manifests/ocr.parquet", root / "data/ocr", "train", args.frames)
-    val = load_frames(root / "data/manifests/ocr.parquet", root / "data/ocr", "val", args.val_frames)
+    manifest = args.manifest or root / "data/manifests/ocr.parquet"
+    train = load_frames(manifest, root / "data/ocr", "train", args.frames)
+    val = load_frames(manifest, root / "data/ocr", "val", args.val_frames)
     sets = {name: load_frames(root / f"data/manifests/ocr_{name}.parquet", root / f"data/eval/ocr/{name}", name,
                               args.eval_frames) for name in ("test", "ood")}
-    roi_model, roi_spec = load_model(root / "models/ocr/roi.pt")
+    args.roi_path = root / "models/ocr/roi.pt"
+    if args.gt_rois:   # an untrained stand-in (its spec sizes the /4 input); it finds no ROI above 1.01
+        from components.ocr.model import build_ssd, roi_spec as make_roi_spec, save_model
+
+        spec = make_roi_spec(params.ocr.roi)
+        args.roi_path = args.work / "roi_untrained.pt"
+        args.work.mkdir(parents=True, exist_ok=True)
+        save_model(build_ssd(spec), spec, args.roi_path)
+    roi_model, roi_spec = load_model(args.roi_path)
     print(f"{len(train)} training frames, {len(val)} validation, "
           + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), flush=True)
-    results = {"frames": len(train), "epochs": args.epochs, "threads": torch.get_num_threads(), "modes": {}}
+    results = {"frames": len(train), "epochs": args.epochs, "gt_rois": args.gt_rois, "threads": torch.get_num_threads(), "modes": {}}
     for crop in args.modes.split(","):
         results["modes"][crop] = run_mode(crop, args, params, train, val, sets, roi_model, roi_spec, args.work)
         args.out.parent.mkdir(parents=True, exist_ok=True)
