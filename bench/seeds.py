@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.overrides:
         _override(raw, assignment)
     params = parse_params(raw)
-    splits = load_splits.fn(params, ("train", "val"))
-    sets = load_eval_sets.fn(params)
+    splits = load_splits.fn(Path.cwd(), params, ("train", "val"))
+    sets = load_eval_sets.fn(Path.cwd(), params)
     runs = []
     for seed in args.seeds:
         runs.append(train_and_score(params, seed, splits, sets))

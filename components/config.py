@@ -1,8 +1,9 @@
 """Typed pipeline configuration, loaded once from ``params.yaml``.
 
 DVC reads ``params.yaml`` to decide what reruns; this schema makes sure the same file is what the
-code expects: a wrong type, a missing key or an unknown key fails with the key's dotted name and the
-file. Stages take the sub-model they need (``params.data.ocr``), not the whole configuration.
+code expects: a wrong type, a missing key, an unknown key, a key given twice or a range whose
+minimum exceeds its maximum fails with the key's dotted name and the file. Stages take the
+sub-model they need (``params.data.ocr``), not the whole configuration.
 
 Profiles (``profiles/<name>.yaml``) hold partial overrides; ``apply-profile`` merges one into
 ``params.yaml`` so that DVC sees and records the change.
@@ -23,7 +24,7 @@ from components.export.config import ExportParams
 from components.io import atomic_write_text
 from components.ocr.config import OcrParams
 from components.registry.config import RegisterParams
-from components.schema import Size, Strict
+from components.schema import Size, Strict, check_within
 
 PARAMS_FILE = Path("params.yaml")
 PROFILES_DIR = Path("profiles")
@@ -41,21 +42,23 @@ class Splits(Strict):
         return self
 
 
-class OcrData(Strict):
-    source: str = Field(min_length=1)
-    format: Literal["auto", "labelme", "kaist"]
+class DatasetSpec(Strict):
+    """What both datasets share: where the data comes from and the synthetic frames' number and size."""
+
+    source: str = Field(min_length=1)           # synthetic | a folder under data/sources/
+    format: str                                 # each dataset's own choices
     num_frames: int = Field(gt=0)
     width: int = Field(gt=0)
     height: int = Field(gt=0)
+
+
+class OcrData(DatasetSpec):
+    format: Literal["auto", "labelme", "kaist"]
     families: list[str] = Field(min_length=1)   # synthetic style families of training (and the in-distribution test set)
 
 
-class CrackData(Strict):
-    source: str = Field(min_length=1)
+class CrackData(DatasetSpec):
     format: Literal["auto", "pline", "png_masks"]
-    num_frames: int = Field(gt=0)
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
     line_thickness: int = Field(gt=0, le=50)
     families: list[str] = Field(min_length=1)
 
@@ -94,15 +97,23 @@ class MinSplitSize(Strict):
     test: int = Field(ge=0)
 
 
-class OcrValidation(Strict):
+class SizeLimits(Strict):
+    """Accepted image sizes: ``min_size`` <= ``max_size`` in width and in height."""
+
     min_size: Size
     max_size: Size
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SizeLimits":
+        check_within(self.min_size, self.max_size, "min_size", "max_size")
+        return self
+
+
+class OcrValidation(SizeLimits):
     max_rois_per_image: int = Field(gt=0)
 
 
-class CrackValidation(Strict):
-    min_size: Size
-    max_size: Size
+class CrackValidation(SizeLimits):
     max_mask_coverage: float = Field(gt=0, le=1)
 
 
@@ -151,6 +162,8 @@ def _format_errors(exc: ValidationError, source: Path) -> str:
             msg = "unknown key (not in the schema; typo?)"
         elif err["type"] == "missing":
             msg = "missing key"
+        elif err["type"] == "value_error" and isinstance(err.get("input"), dict):  # a rule across keys
+            msg = err["msg"].removeprefix("Value error, ")
         else:
             msg = f"{err['msg']} (got {err.get('input')!r})"
         lines.append(f"  {key}: {msg}")
@@ -164,15 +177,37 @@ def parse_params(raw: dict, source: Path = PARAMS_FILE) -> Params:
         raise ParamsError(_format_errors(exc, source)) from None
 
 
-def load_params(path: str | Path = PARAMS_FILE) -> Params:
-    """Load and check ``params.yaml``; raise ParamsError naming the file and the offending keys."""
-    path = Path(path)
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps
+    the last silently, so an edit to the first copy would change nothing)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ParamsError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
+                                  f"(first at line {seen[key] + 1})")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path):
+    """The YAML document in ``path``; ParamsError (naming the file) when unreadable, invalid or with a duplicate key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
     except OSError as exc:
         raise ParamsError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML ({exc})") from exc
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from None
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    """Load and check ``params.yaml``; raise ParamsError naming the file and the offending keys."""
+    path = Path(path)
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
     return parse_params(raw, path)

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import json
 import os
 import tempfile
 import warnings
@@ -90,6 +92,33 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def fingerprint(*parts) -> str:
+    """Identity of a training run (its parameters and the bytes of its inputs), for resume: a
+    checkpoint is resumed only by a run with the same fingerprint. A Path part counts by its file's
+    sha256, a pydantic model by its fields, anything else by its JSON."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, Path):
+            h.update(sha256_file(p).encode())
+        else:
+            value = p.model_dump() if hasattr(p, "model_dump") else p
+            h.update(json.dumps(value, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def write_csv(rows: list[dict], path: str | Path) -> None:
+    """A table of dicts as CSV (columns: every key, in first-seen order), written atomically; the
+    per-epoch histories and curves ``dvc plots`` reads."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
 
 
 def resolve_inside(root: str | Path, relpath: str, source: str | Path | None = None) -> Path:

@@ -20,6 +20,7 @@ import pandas as pd
 from components.io import atomic_path
 from components.ocr.metrics import DetectionRecords
 
+PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>[_rois|_chars].parquet, under the project root
 NAME = "name"
 
 

@@ -25,10 +25,11 @@ class PipelineBusy(RuntimeError):
 
 
 @contextmanager
-def repository_lock(timeout_s: float, poll_s: float = 2.0) -> Iterator[None]:
-    """Exclusive lock on the repository for one pipeline run; waits up to ``timeout_s``."""
-    LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "a+") as fh:
+def repository_lock(timeout_s: float, poll_s: float = 2.0, root: str | Path = ".") -> Iterator[None]:
+    """Exclusive lock on the repository at ``root`` for one pipeline run; waits up to ``timeout_s``."""
+    lock_file = Path(root) / LOCK_FILE
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+") as fh:
         deadline = time.monotonic() + timeout_s
         announced = False
         while True:
@@ -39,7 +40,8 @@ def repository_lock(timeout_s: float, poll_s: float = 2.0) -> Iterator[None]:
                 fh.seek(0)
                 holder = fh.read().strip() or "unknown"
                 if time.monotonic() > deadline:
-                    raise PipelineBusy(f"another pipeline run ({holder}) holds {LOCK_FILE}; gave up after {timeout_s:.0f} s")
+                    raise PipelineBusy(f"another pipeline run ({holder}) holds {lock_file}; "
+                                       f"gave up after {timeout_s:.0f} s")
                 if not announced:
                     print(f"waiting for another pipeline run ({holder}) to finish ...", file=sys.stderr, flush=True)
                     announced = True

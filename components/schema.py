@@ -14,3 +14,10 @@ class Strict(BaseModel):
 
 
 Size = Annotated[tuple[int, int], Field(strict=False)]  # [width, height]; YAML has lists, not tuples
+
+
+def check_within(low: tuple[int, ...], high: tuple[int, ...], low_name: str, high_name: str) -> None:
+    """Raise ValueError unless ``low`` <= ``high`` in every dimension ([width, height] pairs)."""
+    for axis, lo, hi in zip(("width", "height"), low, high):
+        if lo > hi:
+            raise ValueError(f"{low_name} {list(low)} is larger than {high_name} {list(high)} ({axis} {lo} > {hi})")

@@ -1,0 +1,14 @@
+"""Prefect flows, one per DVC stage; each runs through the lifecycle in ``flows.stage``.
+
+``python -m flows.<stage>`` imports this package before the flow module and its heavy imports
+(Prefect, MLflow, PyTorch, TensorFlow, which take seconds to load and a temporary Prefect server,
+which takes more to start). So params.yaml is checked here first: a bad file stops the command in
+about a second with the same lines as ``python -m components.config check`` and exit code 2.
+"""
+
+import sys
+
+if sys.argv[:1] == ["-m"]:   # run as `python -m flows.<module>`: the module is still being located
+    from flows.preflight import check_params
+
+    check_params(sys.orig_argv)

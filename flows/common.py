@@ -13,9 +13,10 @@ from components.io import atomic_write_text
 METRICS_DIR = Path("metrics")
 
 
-def write_metrics(stage: str, metrics: dict) -> Path:
-    """``metrics/<stage>.json`` for DVC (flat or one level of nesting, docs/architecture.md#metrics)."""
-    path = METRICS_DIR / f"{stage}.json"
+def write_metrics(stage: str, metrics: dict, root: Path = Path(".")) -> Path:
+    """``metrics/<stage>.json`` under the project ``root``, for DVC (flat or one level of nesting,
+    docs/architecture.md#metrics)."""
+    path = root / METRICS_DIR / f"{stage}.json"
     atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return path
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+import mlflow
 import pandas as pd
 from prefect import task
 
 from components.crack.data import CrackSplit, load_split
+from flows.stage import Stage
 
 DATA = Path("data/crack")
 MANIFEST = Path("data/manifests/crack.parquet")
@@ -21,15 +21,24 @@ FLOAT_MODEL = MODELS / "float.keras"
 QAT_MODEL = MODELS / "qat.h5"          # HDF5: the .keras format loses the QAT input quantizer's variables
 STATE = Path(".cache/crack")           # resume state; outside DVC outs, which DVC deletes before a run
 PLOTS = Path("plots/crack")
-PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>.parquet: what each model scored on each frame
+
+
+def crack_stage(name: str, params_file: str | Path, root: Path | None) -> Stage:
+    """A crack stage (:class:`flows.stage.Stage`), TensorFlow seeded from ``crack.train.seed`` first."""
+    from components.crack.train import setup_tf
+
+    st = Stage.load(name, params_file, root)
+    setup_tf(st.params.crack.train.seed)
+    return st
 
 
 @task(name="load-crack-splits")
-def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
+def load_splits(root: Path, params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
     """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size."""
-    manifest = pd.read_parquet(MANIFEST)
+    manifest = pd.read_parquet(root / MANIFEST)
     size = tuple(params.crack.model.input_size)
-    out = {s: load_split(manifest, DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels) for s in splits}
+    out = {s: load_split(manifest, root / DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels)
+           for s in splits}
     empty = [s for s, data in out.items() if not len(data)]
     if empty:
         raise ValueError(f"{MANIFEST}: no usable (status ok) samples in split(s) {', '.join(empty)}; "
@@ -38,12 +47,12 @@ def load_splits(params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
 
 
 @task(name="load-crack-eval-sets")
-def load_eval_sets(params) -> dict[str, CrackSplit]:
+def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input size."""
     from flows.eval_data import SETS, set_dir, set_manifest
 
     size = tuple(params.crack.model.input_size)
-    out = {name: load_split(set_manifest("crack", name), set_dir("crack", name), name, size,
+    out = {name: load_split(root / set_manifest("crack", name), root / set_dir("crack", name), name, size,
                             params.data.crack.line_thickness, params.data.max_pixels) for name in SETS}
     empty = [name for name, data in out.items() if not len(data)]
     if empty:
@@ -61,23 +70,14 @@ def set_metrics(result, params, suffix: str = "") -> dict[str, float]:
     return ratio_metrics(ratios, b.resamples, b.seed, b.confidence, suffix)
 
 
-def fingerprint(*parts, splits: dict[str, CrackSplit] | None = None) -> str:
-    """Identity of a training job (params + exact samples): a resume state is reused only for the same one."""
-    manifest = pd.read_parquet(MANIFEST)
-    h = hashlib.sha256(json.dumps([p.model_dump() if hasattr(p, "model_dump") else p for p in parts], sort_keys=True,
-                                  default=str).encode())
-    for name, split in sorted((splits or {}).items()):
-        rows = manifest.set_index("name").loc[split.names, "sha256"]
-        h.update(f"{name}:{','.join(split.names)}:{','.join(rows)}".encode())
-    return h.hexdigest()[:16]
+def split_identity(root: Path, splits: dict[str, CrackSplit]) -> list[str]:
+    """The exact samples of each split (names and sha256 from the manifest), as a fingerprint part:
+    a resume state is reused only for the same params and the same samples."""
+    manifest = pd.read_parquet(root / MANIFEST).set_index("name")
+    return [f"{name}:{','.join(split.names)}:{','.join(manifest.loc[split.names, 'sha256'])}"
+            for name, split in sorted(splits.items())]
 
 
-def param_dict(prefix: str, values: dict) -> dict[str, str]:
-    """Nested params as ``a.b`` keys with string values, for mlflow.log_params."""
-    out: dict[str, str] = {}
-    for k, v in values.items():
-        if isinstance(v, dict):
-            out.update(param_dict(f"{prefix}{k}.", v))
-        else:
-            out[f"{prefix}{k}"] = str(v)
-    return out
+def log_epoch(row: dict) -> None:
+    """An ``on_epoch`` callback: the epoch's numbers to the stage run, step = epoch."""
+    mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"])

@@ -17,15 +17,12 @@ stage under ``validation.on_error: fail``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import mlflow
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import Params, load_params
+from components.config import Params
 from components.data.manifest import (
     FixedSplit,
     build_crack_manifest,
@@ -40,7 +37,7 @@ from components.data.validation import (
     validate_ocr,
 )
 from components.io import write_parquet
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.stage import Stage, command
 
 EVAL_ROOT = Path("data/eval")
 MANIFESTS = Path("data/manifests")
@@ -60,19 +57,20 @@ def set_manifest(dataset: str, name: str, boxes: bool = False) -> Path:
 
 
 @task(name="build-eval-set")
-def build_set(dataset: str, name: str, params: Params) -> dict:
+def build_set(project: Path, dataset: str, name: str, params: Params) -> dict:
     spec, sets = getattr(params.data, dataset), getattr(params.eval_data, dataset)
     source = getattr(sets, name)
     families = list(spec.families) if name == "test" else list(sets.ood_families)
-    return prepare_dataset(dataset, source, spec.format, set_dir(dataset, name), num_frames=params.eval_data.num_frames,
-                           width=spec.width, height=spec.height, seed=params.eval_data.seed + SEED_OFFSET[name],
-                           workers=params.data.workers, max_pixels=params.data.max_pixels, families=families)
+    return prepare_dataset(dataset, source, spec.format, project / set_dir(dataset, name),
+                           num_frames=params.eval_data.num_frames, width=spec.width, height=spec.height,
+                           seed=params.eval_data.seed + SEED_OFFSET[name], workers=params.data.workers,
+                           max_pixels=params.data.max_pixels, families=families, root=project)
 
 
 @task(name="check-eval-set")
-def check_set(dataset: str, name: str, params: Params):
+def check_set(project: Path, dataset: str, name: str, params: Params):
     d, v = params.data, params.validation
-    root, docs = set_dir(dataset, name), REPORTS / f"{dataset}_{name}"
+    root, docs = project / set_dir(dataset, name), project / REPORTS / f"{dataset}_{name}"
     minimum = {name: 1}
     if dataset == "ocr":
         samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers)
@@ -84,19 +82,17 @@ def check_set(dataset: str, name: str, params: Params):
 
 
 @flow(name="eval_data", log_prints=True)
-def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
+def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
-    params = load_params(params_file)
-    log = get_run_logger()
+    st = Stage.load(f"eval_data_{dataset}", params_file, root)
+    params, log = st.params, st.log
     stats: dict = {}
-    with tracking.stage_run(f"eval_data_{dataset}", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.log_params({"dataset": dataset, "seed": params.eval_data.seed,
-                           "num_frames": params.eval_data.num_frames,
-                           **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
+    with st.run():
+        st.log_params({"dataset": dataset, "seed": params.eval_data.seed, "num_frames": params.eval_data.num_frames,
+                       **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
         for name in SETS:
-            summary = build_set(dataset, name, params)
-            report = check_set(dataset, name, params)
+            summary = build_set(st.root, dataset, name, params)
+            report = check_set(st.root, dataset, name, params)
             stats[name] = {**statistics(report.samples, report.boxes), "bad_samples": len(report.bad),
                            "source": summary["source"]}
             if report.bad or report.failed_rules:
@@ -105,29 +101,19 @@ def eval_data(dataset: str, params_file: str = "params.yaml") -> dict:
                 if params.validation.on_error == "fail":
                     raise DataValidationError(msg)
                 log.warning("quarantined (left out of evaluation): %s", msg)
-            write_parquet(report.samples, set_manifest(dataset, name))
+            write_parquet(report.samples, st.path(set_manifest(dataset, name)))
             if report.boxes is not None:
-                write_parquet(report.boxes, set_manifest(dataset, name, boxes=True))
+                write_parquet(report.boxes, st.path(set_manifest(dataset, name, boxes=True)))
             log.info("%s %s set: %d frames ok (%s) from %s", dataset, name, stats[name]["samples_ok"],
                      ", ".join(f"{f} {n}" for f, n in stats[name]["family"].items()), summary["source"])
-        mlflow.set_tags({f"dvc_data_hash_{name}": tracking.dvc_hash(set_dir(dataset, name)) for name in SETS})
-        mlflow.log_metrics(flat({k: {kk: vv for kk, vv in v.items() if kk != "source"} for k, v in stats.items()}))
-        write_metrics(f"eval_data_{dataset}", stats)
+        st.set_tags({f"dvc_data_hash_{name}": st.dvc_hash(set_dir(dataset, name)) for name in SETS})
+        st.finish(stats)
     return stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.eval_data", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=("ocr", "crack"))
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    try:
-        eval_data(args.dataset, args.params)
-    except DataValidationError as exc:
-        print(f"evaluation set failed validation: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params),
+               choices=("dataset", ("ocr", "crack")),
+               failures={DataValidationError: "evaluation set failed validation"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,35 +13,31 @@ and ``pr_threshold.png``, and overlays of the best and worst frames of each set 
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow
 import tf_keras as keras
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import load_params
-from components.crack.evaluate import evaluate, plot_pr, write_csv, write_overlays
+from components.crack.evaluate import evaluate, plot_pr, write_overlays
 from components.crack.qat import load_qat
-from components.crack.train import setup_tf
-from components.per_frame import table_path, write_frames
-from flows.common import flat, tag_prefect_run, write_metrics
+from components.io import write_csv
+from components.per_frame import PER_FRAME, table_path, write_frames
 from flows.crack_common import (
     DATA,
     FLOAT_MODEL,
-    PER_FRAME,
     PLOTS,
     QAT_MODEL,
+    crack_stage,
     load_eval_sets,
-    param_dict,
     set_metrics,
 )
+from flows.stage import command, param_dict
 
 STAGE = "evaluate_crack"
 OVERLAYS = PLOTS / "overlays"
@@ -49,8 +45,9 @@ HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
 
 
 @task(name="evaluate-model")
-def evaluate_form(form: str, params, data):
-    model = keras.models.load_model(FLOAT_MODEL, compile=False) if form == "float" else load_qat(QAT_MODEL)
+def evaluate_form(root: Path, form: str, params, data):
+    model = (keras.models.load_model(root / FLOAT_MODEL, compile=False) if form == "float"
+             else load_qat(root / QAT_MODEL))
     t0 = time.perf_counter()
     result = evaluate(model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds)
     return result, len(data) / (time.perf_counter() - t0)
@@ -62,51 +59,41 @@ def _summary(metrics: dict, suffix: str) -> str:
 
 
 @flow(name="evaluate_crack", log_prints=True)
-def evaluate_crack(params_file: str = "params.yaml") -> dict:
-    params = load_params(params_file)
-    e = params.crack.eval
-    log = get_run_logger()
-    setup_tf(params.crack.train.seed)
+def evaluate_crack(params_file: str = "params.yaml", root: Path | None = None) -> dict:
+    st = crack_stage(STAGE, params_file, root)
+    params, e = st.params, st.params.crack.eval
     t_start = time.perf_counter()
-    with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack"})
-        mlflow.log_params(param_dict("eval.", e.model_dump()))
-        sets = load_eval_sets(params)
-        shutil.rmtree(OVERLAYS, ignore_errors=True)
+    with st.run(data=DATA, tags={"dataset": "crack"}):
+        st.log_params(param_dict(e, "eval."))
+        sets = load_eval_sets(st.root, params)
+        overlays = st.path(OVERLAYS)
+        shutil.rmtree(overlays, ignore_errors=True)
         metrics, curves = {}, {}
         for form in ("float", "qat"):
             metrics[form] = {}
             for name, data in sets.items():
-                result, ips = evaluate_form(form, params, data)
+                result, ips = evaluate_form(st.root, form, params, data)
                 suffix = "" if name == "test" else f"_{name}"
                 metrics[form].update(set_metrics(result, params, suffix))
-                write_frames(table_path(PER_FRAME / STAGE, form, name), data.names, result.frames)
-                write_overlays(data, result, OVERLAYS, e.n_overlays, form + suffix)
-                log.info("%s on %d %s frames: %s (%.1f img/s)", form, len(data), name,
-                         _summary(metrics[form], suffix), ips)
+                write_frames(table_path(st.path(PER_FRAME / STAGE), form, name), data.names, result.frames)
+                write_overlays(data, result, overlays, e.n_overlays, form + suffix)
+                st.log.info("%s on %d %s frames: %s (%.1f img/s)", form, len(data), name,
+                            _summary(metrics[form], suffix), ips)
                 if name == "test":
                     curves[form] = result.pr_curve
-                    write_csv(result.pr_curve, PLOTS / f"pr_{form}.csv")
+                    write_csv(result.pr_curve, st.path(PLOTS / f"pr_{form}.csv"))
         metrics.update({f"{name}_images": len(data) for name, data in sets.items()})
         metrics["seconds"] = round(time.perf_counter() - t_start, 1)
-        plot_pr(curves, PLOTS / "pr_threshold.png")
-        mlflow.log_metrics(flat(metrics))
+        plot_pr(curves, st.path(PLOTS / "pr_threshold.png"))
         for path in [PLOTS / "pr_threshold.png", PLOTS / "pr_float.csv", PLOTS / "pr_qat.csv"]:
-            mlflow.log_artifact(str(path), artifact_path="plots")
-        if OVERLAYS.exists():
-            mlflow.log_artifacts(str(OVERLAYS), artifact_path="overlays")
-        write_metrics(STAGE, metrics)
+            st.log_artifact(path, artifact_path="plots")
+        if overlays.exists():
+            st.log_artifacts(OVERLAYS, artifact_path="overlays")
+        st.finish(metrics)
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.evaluate_crack", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    evaluate_crack(args.params)
-    return 0
-
+main = command("flows.evaluate_crack", __doc__, lambda a: evaluate_crack(a.params))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,7 +14,6 @@ frame, beside a copy of the image, so ``import_ocr`` reads the folder back as a 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import shutil
@@ -24,27 +23,24 @@ import time
 from pathlib import Path
 
 import mlflow
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import load_params
 from components.data.ocr_format import CHAR_CLASSES, write_labelme
 from components.io import atomic_write_text
 from components.ocr.evaluate import evaluate, latency
 from components.ocr.plots import confusion_png, overlay, write_png
 from components.ocr.predict import TwoStageOcr
-from flows.common import tag_prefect_run, write_metrics
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
     PLOTS,
     ROI_MODEL,
     load_eval_frames,
-    param_dict,
     set_metrics,
     setup_torch,
     write_per_frame,
 )
+from flows.stage import Stage, command, param_dict
 
 STAGE = "evaluate_ocr"
 PLOT_DIR = PLOTS / STAGE
@@ -73,26 +69,24 @@ def run_latency(ocr: TwoStageOcr, frames, e) -> dict:
 
 @flow(name="evaluate_ocr", log_prints=True)
 def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None, save_json: str | None = None,
-                 progress: bool = True) -> dict:
-    params = load_params(params_file)
-    ocr_p, e = params.ocr, params.ocr.eval
-    log = get_run_logger()
+                 progress: bool = True, root: Path | None = None) -> dict:
+    st = Stage.load(STAGE, params_file, root)
+    ocr_p, e = st.params.ocr, st.params.ocr.eval
     device = setup_torch(ocr_p)
-    with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "device": str(device)})
-        mlflow.log_params({**param_dict(e), "device": str(device)})
-        ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device=str(device), roi_score_threshold=e.roi_score_threshold,
-                               char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
+    with st.run(data=DATA, tags={"device": str(device)}):
+        st.log_params({**param_dict(e), "device": str(device)})
+        ocr = TwoStageOcr.load(st.path(ROI_MODEL), st.path(CHAR_MODEL), device=str(device),
+                               roi_score_threshold=e.roi_score_threshold, char_score_threshold=e.char_score_threshold,
+                               dedupe_iou=e.dedupe_iou)
         t0 = time.perf_counter()
-        sets = load_eval_frames(e.max_frames)
+        sets = load_eval_frames(st.root, e.max_frames)
         metrics: dict = {}
         for name, set_frames in sets.items():
             suffix = "" if name == "test" else f"_{name}"
             set_ev = run_evaluation(ocr, set_frames, progress)
-            metrics.update(set_metrics(set_ev, params, suffix))
-            write_per_frame(STAGE, "torch_fp32", name, set_frames, set_ev)
-            log.info("%s set (%d frames): %s", name, len(set_frames), ", ".join(
+            metrics.update(set_metrics(set_ev, st.params, suffix))
+            write_per_frame(st.root, STAGE, "torch_fp32", name, set_frames, set_ev)
+            st.log.info("%s set (%d frames): %s", name, len(set_frames), ", ".join(
                 f"{k}={metrics[k + suffix]:.4g} [{metrics[k + suffix + '_ci_low']:.4g}, "
                 f"{metrics[k + suffix + '_ci_high']:.4g}]" for k in KEYS))
             if name == "test":
@@ -101,13 +95,13 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
         lat = run_latency(ocr, frames, e)
         metrics.update({k: (round(v, 5) if isinstance(v, float) else v) for k, v in lat.items() if k != "threads"})
         metrics["latency_threads"] = lat["threads"]
-        write_metrics(STAGE, metrics)
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        st.finish(metrics)
 
-        PLOT_DIR.mkdir(parents=True, exist_ok=True)
-        confusion_png(ev.confusion, CHAR_CLASSES, PLOT_DIR / "confusion.png")
-        _confusion_csv(ev.confusion, PLOT_DIR / "confusion.csv")
-        mlflow.log_artifacts(str(PLOT_DIR), artifact_path="plots")
+        plot_dir = st.path(PLOT_DIR)
+        plot_dir.mkdir(parents=True, exist_ok=True)
+        confusion_png(ev.confusion, CHAR_CLASSES, plot_dir / "confusion.png")
+        _confusion_csv(ev.confusion, plot_dir / "confusion.csv")
+        st.log_artifacts(PLOT_DIR, artifact_path="plots")
         # label, decoded text, raw text per ground-truth ROI
         mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}\t{raw if raw is not None else '<no ROI>'}"
                                   for (t, r), (_, raw) in zip(ev.pairs, ev.raw_pairs)), "strings.tsv")
@@ -131,15 +125,13 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.evaluate_ocr", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
+def _options(parser) -> None:
     parser.add_argument("--save-image", metavar="DIR", help="write an overlay PNG per test frame into DIR")
     parser.add_argument("--save-json", metavar="DIR", help="write predictions as LabelMe JSON (+ image) into DIR")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    evaluate_ocr(args.params, args.save_image, args.save_json, progress=not args.no_progress)
-    return 0
+
+
+main = command("flows.evaluate_ocr", __doc__, progress=True, options=_options,
+               call=lambda a: evaluate_ocr(a.params, a.save_image, a.save_json, progress=not a.no_progress))
 
 
 if __name__ == "__main__":

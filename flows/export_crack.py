@@ -15,7 +15,6 @@ judge it.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -23,30 +22,26 @@ from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow
 import numpy as np
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
 from components import tracking
-from components.config import load_params
 from components.crack.evaluate import evaluate
 from components.crack.qat import load_qat
-from components.crack.train import setup_tf
 from components.export.crack_runtime import TfliteSegmenter
 from components.export.crack_tflite import evaluate_tflite, export
 from components.io import sha256_file
 from components.latency import time_calls
-from components.per_frame import table_path, write_frames
-from flows.common import flat, tag_prefect_run, write_metrics
+from components.per_frame import PER_FRAME, table_path, write_frames
 from flows.crack_common import (
     DATA,
-    PER_FRAME,
     QAT_MODEL,
+    crack_stage,
     load_eval_sets,
     load_splits,
-    param_dict,
     set_metrics,
 )
+from flows.stage import command, param_dict
 
 STAGE = "export_crack"
 
@@ -61,58 +56,56 @@ def pick_evenly(n: int, k: int) -> np.ndarray:
 
 
 @task(name="convert-tflite")
-def convert(qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
+def convert(root: Path, qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
     rep = train.images[pick_evenly(len(train), n_images)]
-    extra = {"source": {"model": str(QAT_MODEL), "sha256": sha256_file(QAT_MODEL), "representative_images": len(rep),
-                        "git_commit": tracking.git_commit()}}
-    return export(qat, rep, EXPORT_DIR, extra, forms=forms)
+    extra = {"source": {"model": str(QAT_MODEL), "sha256": sha256_file(root / QAT_MODEL),
+                        "representative_images": len(rep), "git_commit": tracking.git_commit(root)}}
+    return export(qat, rep, root / EXPORT_DIR, extra, forms=forms)
 
 
 @task(name="latency")
-def latency(form: str, threads: int, images: np.ndarray, runs: int, warmup: int) -> dict[str, float]:
-    seg = TfliteSegmenter.load(EXPORT_DIR, form, threads)
+def latency(export_dir: Path, form: str, threads: int, images: np.ndarray, runs: int, warmup: int) -> dict[str, float]:
+    seg = TfliteSegmenter.load(export_dir, form, threads)
     return time_calls(seg.predict, images, warmup, runs)
 
 
 @flow(name="export_crack", log_prints=True)
-def export_crack(params_file: str = "params.yaml") -> dict:
-    params = load_params(params_file)
-    x = params.export.crack
-    log = get_run_logger()
-    setup_tf(params.crack.train.seed)
-    with tracking.stage_run("export_crack", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack"})
-        mlflow.log_params(param_dict("export.", x.model_dump()))
-        qat = load_qat(QAT_MODEL)
+def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> dict:
+    st = crack_stage(STAGE, params_file, root)
+    params, x = st.params, st.params.export.crack
+    log = st.log
+    with st.run(data=DATA, tags={"dataset": "crack"}):
+        st.log_params(param_dict(x, "export."))
+        qat = load_qat(st.path(QAT_MODEL))
         size = (qat.input_shape[2], qat.input_shape[1])
         if list(size) != list(params.crack.model.input_size):
             raise ValueError(f"{QAT_MODEL}: input {size[0]}x{size[1]} differs from crack.model.input_size "
                              f"{params.crack.model.input_size} in {params_file}")
-        train = load_splits(params, ("train",))["train"]
-        sets = load_eval_sets(params)
+        train = load_splits(st.root, params, ("train",))["train"]
+        sets = load_eval_sets(st.root, params)
         test = sets["test"]
         t0 = time.perf_counter()
-        meta = convert(qat, train, x.representative_images, ("int8", "dynamic") if x.dynamic_range else ("int8",))
+        forms = ("int8", "dynamic") if x.dynamic_range else ("int8",)
+        meta = convert(st.root, qat, train, x.representative_images, forms)
         log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
 
         qat_result = evaluate(qat, test, params.crack.eval.batch_size)
         metrics: dict = {"qat": set_metrics(qat_result, params)}
         for form in meta["files"]:
             key = f"tflite_{form}"
-            segmenter = TfliteSegmenter.load(EXPORT_DIR, form, threads=max(THREADS))
+            segmenter = TfliteSegmenter.load(st.path(EXPORT_DIR), form, threads=max(THREADS))
             m = {}
             for name, data in sets.items():
                 r = evaluate_tflite(segmenter, data)
                 m.update(set_metrics(r, params, "" if name == "test" else f"_{name}"))
-                write_frames(table_path(PER_FRAME / STAGE, key, name), data.names, r.frames)
+                write_frames(table_path(st.path(PER_FRAME / STAGE), key, name), data.names, r.frames)
                 if name == "test":
                     result = r
             m["dice_delta_vs_qat"] = round(result.metrics["dice"] - qat_result.metrics["dice"], 5)
             m["mask_agreement_vs_qat"] = round(float((result.predictions == qat_result.predictions).mean()), 6)
             for threads in THREADS:
                 suffix = "" if threads == 1 else f"_{threads}t"
-                timing = latency(form, threads, test.images, x.latency_runs, x.latency_warmup)
+                timing = latency(st.path(EXPORT_DIR), form, threads, test.images, x.latency_runs, x.latency_warmup)
                 m.update({k + suffix: round(v, 3) for k, v in timing.items()})
             m["model_bytes"] = meta["files"][form]["bytes"]
             metrics[key] = m
@@ -123,20 +116,13 @@ def export_crack(params_file: str = "params.yaml") -> dict:
             log.warning("full-integer Dice %.4f is %.4f below the QAT model's %.4f (tolerance %.2f)",
                         metrics["tflite_int8"]["dice"], drop, metrics["qat"]["dice"], DICE_TOLERANCE)
         metrics.update({f"{name}_images": len(data) for name, data in sets.items()})
-        mlflow.log_metrics(flat(metrics))
-        mlflow.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
-        mlflow.log_artifacts(str(EXPORT_DIR), artifact_path="export/crack")
-        write_metrics("export_crack", metrics)
+        st.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
+        st.log_artifacts(EXPORT_DIR, artifact_path="export/crack")
+        st.finish(metrics)
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.export_crack", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    export_crack(args.params)
-    return 0
-
+main = command("flows.export_crack", __doc__, lambda a: export_crack(a.params))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,7 +15,6 @@ export folder is built beside its place and swapped in only after everything pas
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -24,8 +23,6 @@ import torch
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from components import tracking
-from components.config import load_params
 from components.export.ocr_onnx import ExportSettings, staged_dir
 from components.export.ocr_onnx import export_ocr as export_models
 from components.export.ocr_runtime import FORMS, OnnxTwoStageOcr
@@ -33,17 +30,17 @@ from components.io import sha256_file
 from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate, latency
 from components.ocr.predict import TwoStageOcr
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.common import flat
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
     MANIFEST,
     ROI_MODEL,
     load_eval_frames,
-    param_dict,
     set_metrics,
     write_per_frame,
 )
+from flows.stage import Stage, command, param_dict
 
 STAGE = "export_ocr"
 EXPORT_DIR = Path("models/export/ocr")
@@ -55,19 +52,20 @@ KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "string_accurac
 
 
 @task(name="export-onnx", cache_policy=NO_CACHE)
-def run_export(ocr: TwoStageOcr, calibration_frames, out_dir: Path, settings: ExportSettings) -> dict:
+def run_export(st: Stage, ocr: TwoStageOcr, calibration_frames, out_dir: Path, settings: ExportSettings) -> dict:
     log = get_run_logger()
-    source = {"roi_model": str(ROI_MODEL), "roi_sha256": sha256_file(ROI_MODEL), "char_model": str(CHAR_MODEL),
-              "char_sha256": sha256_file(CHAR_MODEL), "calibration_frames": len(calibration_frames),
-              "git_commit": tracking.git_commit()}
+    source = {"roi_model": str(ROI_MODEL), "roi_sha256": sha256_file(st.path(ROI_MODEL)), "char_model": str(CHAR_MODEL),
+              "char_sha256": sha256_file(st.path(CHAR_MODEL)), "calibration_frames": len(calibration_frames),
+              "git_commit": st.git_commit()}
     return export_models(ocr, (f.image() for f in calibration_frames), out_dir, settings, source, log=log.info)
 
 
 @task(name="evaluate-form", cache_policy=NO_CACHE)
-def evaluate_form(name: str, make, sets: dict, images, params, progress: bool) -> dict:
+def evaluate_form(st: Stage, name: str, make, sets: dict, images, progress: bool) -> dict:
     """Metrics of one form on each evaluation set (evaluate_ocr's evaluator, with intervals; ``_ood``
     keys for the OOD set) and its latency at each thread count; ``make(threads)`` builds the
     pipeline (ONNX Runtime fixes threads per session)."""
+    params = st.params
     x = params.export.ocr
     warmup, runs = x.latency_warmup, x.latency_runs
     ocr = make(THREADS[0])
@@ -75,7 +73,7 @@ def evaluate_form(name: str, make, sets: dict, images, params, progress: bool) -
     for set_name, frames in sets.items():
         ev = evaluate(ocr, frames, progress)
         out.update(set_metrics(ev, params, "" if set_name == "test" else f"_{set_name}"))
-        write_per_frame(STAGE, name, set_name, frames, ev)
+        write_per_frame(st.root, STAGE, name, set_name, frames, ev)
     for threads in THREADS:
         if threads != THREADS[0]:
             ocr = make(threads)
@@ -87,61 +85,53 @@ def evaluate_form(name: str, make, sets: dict, images, params, progress: bool) -
 
 
 @flow(name="export_ocr", log_prints=True)
-def export_ocr(params_file: str = "params.yaml", progress: bool = True) -> dict:
-    params = load_params(params_file)
+def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Path | None = None) -> dict:
+    st = Stage.load(STAGE, params_file, root)
+    params = st.params
     x, e = params.export.ocr, params.ocr.eval
-    log = get_run_logger()
     if params.ocr.threads:             # calibration; each latency sets its own thread count
         torch.set_num_threads(params.ocr.threads)
-    with tracking.stage_run(STAGE, params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "ocr"})
-        mlflow.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
+    with st.run(data=DATA, tags={"dataset": "ocr"}):
+        st.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
         thresholds = {"roi_score_threshold": e.roi_score_threshold, "char_score_threshold": e.char_score_threshold,
                       "dedupe_iou": e.dedupe_iou}
-        as_trained = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", fuse=False, **thresholds)  # what is exported
-        torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, device="cpu", **thresholds)  # served: BatchNorm folded
-        calibration = load_frames(MANIFEST, DATA, "train", x.calibration_frames)
-        sets = load_eval_frames(x.max_eval_frames)
+        models = st.path(ROI_MODEL), st.path(CHAR_MODEL)
+        as_trained = TwoStageOcr.load(*models, device="cpu", fuse=False, **thresholds)  # what is exported
+        torch_ocr = TwoStageOcr.load(*models, device="cpu", **thresholds)  # served: BatchNorm folded
+        calibration = load_frames(st.path(MANIFEST), st.path(DATA), "train", x.calibration_frames)
+        sets = load_eval_frames(st.root, x.max_eval_frames)
         test = sets["test"]
         if not calibration:
             raise ValueError(f"{MANIFEST}: no training frames for calibration")
         images = [f.image() for f in test[:LATENCY_FRAMES]]
-        with staged_dir(EXPORT_DIR) as out:
-            meta = run_export(as_trained, calibration, out, ExportSettings.from_params(x))
+        with staged_dir(st.path(EXPORT_DIR)) as out:
+            meta = run_export(st, as_trained, calibration, out, ExportSettings.from_params(x))
             sizes = {f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char"))
                      for form in FORMS}
-            sizes["torch_fp32"] = ROI_MODEL.stat().st_size + CHAR_MODEL.stat().st_size
+            sizes["torch_fp32"] = sum(m.stat().st_size for m in models)
             metrics: dict = {}
             makers = {"torch_fp32": lambda threads: torch_ocr,
                       **{f"onnx_{form}": (lambda threads, form=form: OnnxTwoStageOcr.load(out, form, threads))
                          for form in FORMS}}
             for name, make in makers.items():
-                m = evaluate_form(name, make, sets, images, params, progress)
+                m = evaluate_form(st, name, make, sets, images, progress)
                 m["model_bytes"] = sizes[name]
                 metrics[name] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items()}
         for name in ("onnx_fp32", "onnx_int8"):
             for k in ("char_map50", "string_accuracy"):
                 metrics[name][f"{k}_delta_vs_torch"] = round(metrics[name][k] - metrics["torch_fp32"][k], 5)
-        write_metrics(STAGE, metrics)
-        mlflow.log_metrics(flat(metrics))
+        st.finish(metrics)
         mlflow.log_metrics(flat({"parity": meta["parity"]}))
-        mlflow.set_tags({f"{k}_sha256": f["sha256"] for k, f in meta["files"].items()})
-        mlflow.log_artifacts(str(EXPORT_DIR), artifact_path="export/ocr")
-        log.info("test split (%d frames), int8 vs fp32: char_map50 %+.4f, string_accuracy %+.4f; sizes %s",
-                 len(test), metrics["onnx_int8"]["char_map50"] - metrics["onnx_fp32"]["char_map50"],
-                 metrics["onnx_int8"]["string_accuracy"] - metrics["onnx_fp32"]["string_accuracy"], sizes)
+        st.set_tags({f"{k}_sha256": f["sha256"] for k, f in meta["files"].items()})
+        st.log_artifacts(EXPORT_DIR, artifact_path="export/ocr")
+        st.log.info("test split (%d frames), int8 vs fp32: char_map50 %+.4f, string_accuracy %+.4f; sizes %s",
+                    len(test), metrics["onnx_int8"]["char_map50"] - metrics["onnx_fp32"]["char_map50"],
+                    metrics["onnx_int8"]["string_accuracy"] - metrics["onnx_fp32"]["string_accuracy"], sizes)
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.export_ocr", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
-    export_ocr(args.params, progress=not args.no_progress)
-    return 0
-
+main = command("flows.export_ocr", __doc__, lambda a: export_ocr(a.params, progress=not a.no_progress),
+               progress=True)
 
 if __name__ == "__main__":
     sys.exit(main())

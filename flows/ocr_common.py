@@ -1,17 +1,15 @@
-"""Glue shared by the OCR flows: paths, device/threads, fingerprints, per-epoch records."""
+"""Glue shared by the OCR flows: paths, device/threads, per-epoch records, evaluation sets, the training CLI."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
 import torch
+from prefect import task
 
-from components.io import atomic_write_text, sha256_file
+from components.io import write_csv
 from components.ocr.model import resolve_device
 
 DATA = Path("data/ocr")
@@ -32,56 +30,45 @@ def setup_torch(ocr) -> torch.device:
     return resolve_device(ocr.device)
 
 
-def fingerprint(*parts) -> str:
-    """Identity of a training run: its parameters and the bytes of its inputs. A checkpoint is
-    resumed only by a run with the same fingerprint."""
-    h = hashlib.sha256()
-    for p in parts:
-        if isinstance(p, Path):
-            h.update(sha256_file(p).encode())
-        else:
-            h.update(json.dumps(p, sort_keys=True, default=str).encode())
-    return h.hexdigest()
+@task(name="load-frames")
+def load_split(root: Path, split: str, limit: int = 0):
+    """The manifest's ``status == ok`` frames of one split of ``data/ocr`` (the first ``limit`` when > 0)."""
+    from components.ocr.data import load_frames
+
+    return load_frames(root / MANIFEST, root / DATA, split, limit)
 
 
-def write_history_csv(path: Path, history: list[dict]) -> None:
-    """The per-epoch table for ``dvc plots`` (x = epoch), rewritten whole after each epoch."""
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    w.writerows(history)
-    atomic_write_text(path, buf.getvalue())
+def epoch_recorder(plots: Path) -> Callable[[dict], None]:
+    """An ``on_epoch`` callback: each epoch's row to MLflow (step = epoch) and the history so far to
+    ``plots`` (the per-epoch table for ``dvc plots``, rewritten whole after each epoch)."""
+    history: list[dict] = []
+
+    def on_epoch(row: dict) -> None:
+        history.append(row)
+        mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
+                           step=int(row["epoch"]))
+        write_csv(history, plots)
+
+    return on_epoch
 
 
-def param_dict(model, prefix: str = "") -> dict[str, str]:
-    """Every leaf of a params sub-model as ``a.b`` -> value, strings and lists included (for
-    mlflow.log_params; ``flows.common.flat`` keeps numbers only, as metrics need)."""
-    out: dict[str, str] = {}
-    for k, v in (model.model_dump() if hasattr(model, "model_dump") else model).items():
-        if isinstance(v, dict):
-            out.update(param_dict(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = str(list(v)) if isinstance(v, tuple) else str(v)
-    return out
+def train_command(train: Callable, replica: Callable, module: str, doc: str) -> Callable[[list[str] | None], int]:
+    """The command of a training stage: rank 0 (or a plain run) runs the flow ``train``, the other
+    torchrun ranks only ``replica`` (no Prefect, no MLflow)."""
+    from components.ocr import distributed
+    from flows.stage import command
+
+    return command(module, doc, progress=True, call=lambda a: train(a.params, progress=not a.no_progress)
+                   if distributed.is_main() else replica(a.params))
 
 
-def log_epoch(row: dict) -> None:
-    mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
-                       step=int(row["epoch"]))
-
-
-PER_FRAME = Path("reports/per_frame")  # <stage>/<form>_<set>[_rois|_chars].parquet
-
-
-def load_eval_frames(limit: int = 0) -> dict:
+def load_eval_frames(root: Path, limit: int = 0) -> dict:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) as frames."""
     from components.ocr.data import load_frames
     from flows.eval_data import SETS, set_dir, set_manifest
 
-    out = {name: load_frames(set_manifest("ocr", name), set_dir("ocr", name), name, limit) for name in SETS}
+    out = {name: load_frames(root / set_manifest("ocr", name), root / set_dir("ocr", name), name, limit)
+           for name in SETS}
     empty = [name for name, frames in out.items() if not frames]
     if empty:
         raise ValueError(f"evaluation set(s) {', '.join(empty)} have no usable frames; run the eval_data_ocr stage")
@@ -97,11 +84,11 @@ def set_metrics(ev, params, suffix: str = "") -> dict:
     return {**plain, **intervals(ev, b.resamples, b.seed, b.confidence, suffix)}
 
 
-def write_per_frame(stage: str, form: str, eval_set: str, frames, ev) -> None:
+def write_per_frame(root: Path, stage: str, form: str, eval_set: str, frames, ev) -> None:
     """The per-frame counts and detection outcomes of one evaluation, for paired comparisons."""
-    from components.per_frame import table_path, write_frames, write_records
+    from components.per_frame import PER_FRAME, table_path, write_frames, write_records
 
-    root = PER_FRAME / stage
-    write_frames(table_path(root, form, eval_set), [f.name for f in frames], ev.frames)
-    write_records(table_path(root, form, eval_set, "rois"), ev.roi_records)
-    write_records(table_path(root, form, eval_set, "chars"), ev.char_records)
+    folder = root / PER_FRAME / stage
+    write_frames(table_path(folder, form, eval_set), [f.name for f in frames], ev.frames)
+    write_records(table_path(folder, form, eval_set, "rois"), ev.roi_records)
+    write_records(table_path(folder, form, eval_set, "chars"), ev.char_records)

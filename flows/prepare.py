@@ -5,59 +5,47 @@ DVC stages ``prepare_ocr`` and ``prepare_crack`` run ``python -m flows.prepare {
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import mlflow
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import load_params
 from components.data.prepare import prepare_dataset
-from flows.common import tag_prefect_run
+from flows.stage import Stage, command
 
 OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 
 
 @task(name="build-dataset")
-def build_dataset(dataset: str, data, out: Path) -> dict:
+def build_dataset(dataset: str, data, out: Path, root: Path) -> dict:
     spec = getattr(data, dataset)
     return prepare_dataset(dataset, spec.source, spec.format, out, num_frames=spec.num_frames, width=spec.width,
                            height=spec.height, seed=data.seed, workers=data.workers, max_pixels=data.max_pixels,
-                           families=list(spec.families))
+                           families=list(spec.families), root=root)
 
 
 @flow(name="prepare", log_prints=True)
-def prepare(dataset: str, params_file: str = "params.yaml") -> dict:
+def prepare(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
     """Build ``data/<dataset>`` and record one MLflow run with its source and DVC hash."""
-    params = load_params(params_file)
-    log = get_run_logger()
-    out = OUT[dataset]
-    with tracking.stage_run(f"prepare_{dataset}", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
+    st = Stage.load(f"prepare_{dataset}", params_file, root)
+    params, out = st.params, OUT[dataset]
+    with st.run():
         spec = getattr(params.data, dataset)
-        mlflow.log_params({"dataset": dataset, "seed": params.data.seed, **spec.model_dump()})
-        summary = build_dataset(dataset, params.data, out)
-        data_hash = tracking.dvc_hash(out)
-        mlflow.set_tags({"dvc_data_hash": data_hash, "data_source": summary["source"], "data_format": summary["format"]})
+        st.log_params({"dataset": dataset, "seed": params.data.seed, **spec.model_dump()})
+        summary = build_dataset(dataset, params.data, st.path(out), st.root)
+        data_hash = st.dvc_hash(out)
+        st.set_tags({"dvc_data_hash": data_hash, "data_source": summary["source"], "data_format": summary["format"]})
         mlflow.log_metrics({"samples": summary["samples"], "import_problems": summary["import_problems"]})
-        log.info("%s: %d samples from %s (%s) -> %s, DVC hash %s", dataset, summary["samples"], summary["source"],
-                 summary["format"], out, data_hash)
+        st.log.info("%s: %d samples from %s (%s) -> %s, DVC hash %s", dataset, summary["samples"], summary["source"],
+                    summary["format"], out, data_hash)
         if summary["import_problems"]:
-            log.warning("%d file(s) could not be imported; they are listed in %s/import_report.json and will be "
-                        "reported by validation", summary["import_problems"], out)
+            st.log.warning("%d file(s) could not be imported; they are listed in %s/import_report.json and will be "
+                           "reported by validation", summary["import_problems"], out)
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.prepare", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=sorted(OUT))
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    prepare(args.dataset, args.params)
-    return 0
-
+main = command("flows.prepare", __doc__, lambda a: prepare(a.dataset, a.params), choices=("dataset", OUT))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,21 +10,17 @@ so changing only QAT parameters never retrains the float model.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import mlflow
 import tf_keras as keras
-from prefect import flow, get_run_logger
+from prefect import flow
 
-from components import tracking
-from components.config import load_params
 from components.crack.data import normalize
-from components.crack.evaluate import write_csv
 from components.crack.model import from_params, twin
 from components.crack.qat import (
     calibrate,
@@ -32,34 +28,33 @@ from components.crack.qat import (
     freeze_batch_norm,
     quantize,
 )
-from components.crack.train import fit, setup_tf, validate
-from components.io import atomic_path, sha256_file
-from flows.common import tag_prefect_run, write_metrics
+from components.crack.train import fit, validate
+from components.io import atomic_path, fingerprint, sha256_file, write_csv
 from flows.crack_common import (
     DATA,
     FLOAT_MODEL,
     PLOTS,
     QAT_MODEL,
     STATE,
-    fingerprint,
+    crack_stage,
     load_splits,
-    param_dict,
+    log_epoch,
+    split_identity,
 )
+from flows.stage import command, param_dict
+
+STAGE = "qat_crack"
 
 
 @flow(name="qat_crack", log_prints=True)
-def qat_crack(params_file: str = "params.yaml") -> dict:
-    params = load_params(params_file)
-    c = params.crack
-    log = get_run_logger()
-    setup_tf(c.train.seed)
-    with tracking.stage_run("qat_crack", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        mlflow.set_tags({"dvc_data_hash": tracking.dvc_hash(DATA), "dataset": "crack", "model_form": "qat"})
-        mlflow.log_params(param_dict("qat.", c.qat.model_dump()))
+def qat_crack(params_file: str = "params.yaml", root: Path | None = None) -> dict:
+    st = crack_stage(STAGE, params_file, root)
+    params, c, log = st.params, st.params.crack, st.log
+    with st.run(data=DATA, tags={"dataset": "crack", "model_form": "qat"}):
+        st.log_params(param_dict(c.qat, "qat."))
         t0 = time.perf_counter()
-        data = load_splits(params, ("train", "val"))
-        float_model = keras.models.load_model(FLOAT_MODEL, compile=False)
+        data = load_splits(st.root, params, ("train", "val"))
+        float_model = keras.models.load_model(st.path(FLOAT_MODEL), compile=False)
         float_dice = validate(float_model, data["val"])
         model = quantize(twin(float_model, from_params(c.model, flexible=True)))  # any size: trains on crops
         q, t = c.qat, c.train
@@ -74,36 +69,30 @@ def qat_crack(params_file: str = "params.yaml") -> dict:
                  float_dice, uncalibrated_dice, q.calibration_batches, start_dice, len(fake_quant_layers(model)))
 
         def save(m):
-            with atomic_path(QAT_MODEL) as tmp:
+            with atomic_path(st.path(QAT_MODEL)) as tmp:
                 twin(m, quantize(float_model)).save(tmp)  # at the fixed input size
 
         result = fit(model, data["train"], data["val"], epochs=q.epochs, batch_size=q.batch_size, lr=q.lr, loss=t.loss,
                      focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment if q.augment else None,
                      crop_size=tuple(t.crop_size) if q.augment else None, seed=t.seed + 1,
-                     save_cycle=q.save_cycle, state_dir=STATE / "qat", start_dice=start_dice,
-                     fingerprint=fingerprint(q, t, sha256_file(FLOAT_MODEL), splits=data), save=save, log=log.info,
-                     on_epoch=lambda row: mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=row["epoch"]))
+                     save_cycle=q.save_cycle, state_dir=st.path(STATE / "qat"), start_dice=start_dice,
+                     fingerprint=fingerprint(q, t, sha256_file(st.path(FLOAT_MODEL)), split_identity(st.root, data)),
+                     save=save, log=log.info, on_epoch=log_epoch)
         write_csv([{"epoch": 0, "loss": float("nan"), "val_dice": start_dice, "lr": q.lr, "epoch_s": 0.0,
-                    "images_per_s": 0.0}] + result.history, PLOTS / "train_qat.csv")
+                    "images_per_s": 0.0}] + result.history, st.path(PLOTS / "train_qat.csv"))
         metrics = {"val_dice": result.best_dice, "val_dice_float": float_dice, "val_dice_before_finetune": start_dice,
                    "val_dice_uncalibrated": uncalibrated_dice,
                    "best_epoch": result.best_epoch, "train_images_per_s": round(result.images_per_s, 2),
                    "train_time_s": round(result.train_seconds, 1), "stage_time_s": round(time.perf_counter() - t0, 1),
                    "resumed_from_epoch": result.resumed_from}
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
-        mlflow.log_artifact(str(QAT_MODEL), artifact_path="model")
-        write_metrics("qat_crack", metrics)
-        log.info("QAT best val dice %.4f (float %.4f); %.1f train img/s", result.best_dice, float_dice, result.images_per_s)
+        st.log_artifact(QAT_MODEL, artifact_path="model")
+        st.finish(metrics)
+        log.info("QAT best val dice %.4f (float %.4f); %.1f train img/s", result.best_dice, float_dice,
+                 result.images_per_s)
     return metrics
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.qat_crack", description=__doc__.splitlines()[0])
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    qat_crack(args.params)
-    return 0
-
+main = command("flows.qat_crack", __doc__, lambda a: qat_crack(a.params))
 
 if __name__ == "__main__":
     sys.exit(main())

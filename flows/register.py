@@ -12,11 +12,10 @@ on the version and printed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import mlflow
@@ -24,13 +23,14 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 
 from components import tracking
-from components.config import load_params
 from components.io import resolve_inside
+from components.per_frame import PER_FRAME
 from components.registry import model_card, registry
 from components.registry.evaluation import read_frame_scores
 from components.registry.gates import Bootstrap, FrameScores, GateResult, check_gates
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.common import flat
 from flows.eval_data import set_dir, set_manifest
+from flows.stage import Stage, command
 
 FRAMES_ARTIFACTS = "per_frame"   # where a registering run keeps the candidate's per-frame scores
 
@@ -49,8 +49,12 @@ class Source:
     data: Path                  # the fixed test set the gates judge on
     manifest: Path
 
+    def under(self, root: Path) -> Source:
+        """The same source with every path under the project ``root``."""
+        return replace(self, **{f.name: root / getattr(self, f.name) for f in fields(self)
+                                if isinstance(getattr(self, f.name), Path)})
 
-PER_FRAME = Path("reports/per_frame")
+
 SOURCES = {
     "ocr": Source(Path("models/export/ocr"), Path("metrics/export_ocr.json"), "onnx_int8", PER_FRAME / "export_ocr",
                   Path("metrics/export_ocr.json"), "torch_fp32", PER_FRAME / "export_ocr",
@@ -71,22 +75,20 @@ def _read_form(path: Path, form: str) -> dict:
     return data[form]
 
 
-def reevaluate_champion(key: str, version, params) -> tuple[dict, FrameScores]:
+def reevaluate_champion(key: str, source: Source, version, params) -> tuple[dict, FrameScores]:
     """The champion's metrics and per-frame scores on *this* test set, from its own registered files."""
     from components.registry.evaluation import evaluate_export
 
-    source = SOURCES[key]
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(f"models:/{version.name}/{version.version}", dst_path=tmp)
         return evaluate_export(key, Path(local) / "artifacts" / "export", source.manifest, source.data, params)
 
 
-def _stored_frame_scores(key: str, version, params) -> FrameScores | None:
+def _stored_frame_scores(key: str, source: Source, version, params) -> FrameScores | None:
     """The per-frame scores the champion's registering run kept, or None (older versions kept none)."""
     run_id = version.tags.get("source_run_id")
     if not run_id:
         return None
-    source = SOURCES[key]
     with tempfile.TemporaryDirectory() as tmp:
         try:
             local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=FRAMES_ARTIFACTS, dst_path=tmp)
@@ -96,14 +98,15 @@ def _stored_frame_scores(key: str, version, params) -> FrameScores | None:
 
 
 @task(name="champion-metrics")
-def champion_metrics(key: str, name: str, split: str, params) -> tuple[str | None, dict | None, FrameScores | None]:
+def champion_metrics(key: str, source: Source, name: str, split: str,
+                     params) -> tuple[str | None, dict | None, FrameScores | None]:
     champ = registry.champion(name)
     if champ is None:
         return None, None, None
     if champ.tags.get("test_split") == split:
-        return champ.version, registry.version_metrics(champ), _stored_frame_scores(key, champ, params)
+        return champ.version, registry.version_metrics(champ), _stored_frame_scores(key, source, champ, params)
     get_run_logger().info("champion v%s was judged on another test set: evaluating it on this one", champ.version)
-    metrics, scores = reevaluate_champion(key, champ, params)
+    metrics, scores = reevaluate_champion(key, source, champ, params)
     return champ.version, metrics, scores
 
 
@@ -113,34 +116,33 @@ def register_version(model: registry.DeployableModel, source: Source, card: str,
 
 
 @flow(name="register", log_prints=True)
-def register(model_key: str, params_file: str = "params.yaml") -> dict:
-    params = load_params(params_file)
-    model, source = registry.MODELS[model_key], SOURCES[model_key]
+def register(model_key: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
+    st = Stage.load(f"register_{model_key}", params_file, root)
+    params = st.params
+    model, source = registry.MODELS[model_key], SOURCES[model_key].under(st.root)
     gates = getattr(params.registry, model_key)
-    log = get_run_logger()
+    log = st.log
     quantized = _read_form(source.metrics, source.quantized)
     parent = _read_form(source.float_metrics, source.float_form)
     manifest = pd.read_parquet(source.manifest)
     split = registry.split_fingerprint(manifest)
     test_rows = manifest[(manifest.status == "ok") & (manifest.split == "test")].sort_values("name")
     if test_rows.empty:
-        raise ValueError(f"{source.manifest}: no usable test samples; the gates need the fixed test set "
+        raise ValueError(f"{SOURCES[model_key].manifest}: no usable test samples; the gates need the fixed test set "
                          f"(run the eval_data_{model_key} stage)")
     frames = {"quantized": read_frame_scores(model_key, source.quantized_frames, source.quantized, params),
               "float": read_frame_scores(model_key, source.float_frames, source.float_form, params)}
     boot = Bootstrap(params.bootstrap.resamples, params.bootstrap.seed, params.bootstrap.confidence)
     example = resolve_inside(source.data, test_rows.iloc[0].path).read_bytes()
 
-    with tracking.stage_run(f"register_{model_key}", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        data_hash = tracking.dvc_hash(source.data)
-        mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": model_key})
-        champ_version, champ, frames["champion"] = champion_metrics(model_key, model.name, split, params)
+    with st.run(data=SOURCES[model_key].data, tags={"dataset": model_key}):
+        data_hash = st.data_hash
+        champ_version, champ, frames["champion"] = champion_metrics(model_key, source, model.name, split, params)
         result: GateResult = check_gates(quantized, parent, champ, gates, frames, boot)
         for path in sorted(source.quantized_frames.glob(f"{source.quantized}_test*.parquet")):
             mlflow.log_artifact(str(path), artifact_path=FRAMES_ARTIFACTS)
         facts = model_card.CardFacts(model_key, model.name, getattr(params.data, model_key).source, data_hash, split,
-                                     len(test_rows), tracking.git_commit(),
+                                     len(test_rows), st.git_commit(),
                                      {source.float_form: parent, source.quantized: quantized}, source.quantized)
         card = model_card.render(facts, result)
         tags = {"git_commit": facts.git_commit, "dvc_data_hash": data_hash, "test_split": split,
@@ -148,12 +150,12 @@ def register(model_key: str, params_file: str = "params.yaml") -> dict:
                 **{f"metric.{k}": str(v) for k, v in flat(quantized).items()}}
         version = register_version(model, source, card, example, tags)
         promoted = registry.record_gates(model.name, version.version, result)
-        mlflow.set_tags({"registered_model": model.name, "registered_version": version.version,
-                         "gate.passed": str(promoted).lower()})
+        st.set_tags({"registered_model": model.name, "registered_version": version.version,
+                     "gate.passed": str(promoted).lower()})
         mlflow.log_metrics({"gate_passed": float(promoted), **{f"candidate.{k}": v for k, v in flat(quantized).items()}})
         out = {"version": int(version.version), "promoted": promoted, "previous_champion": int(champ_version or 0),
                "checks_failed": len(result.reasons)}
-        write_metrics(f"register_{model_key}", out)
+        st.write_metrics(out)
         for c in result.checks:
             log.info("%s %s: %s", "PASS" if c.passed else "FAIL", c.name, c.detail)
         log.info("%s v%s %s", model.name, version.version,
@@ -161,18 +163,8 @@ def register(model_key: str, params_file: str = "params.yaml") -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.register", description=__doc__.splitlines()[0])
-    parser.add_argument("model", choices=sorted(SOURCES))
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    try:
-        register(args.model, args.params)
-    except tracking.TrackingUnavailable as exc:
-        print(f"register {args.model} failed: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+main = command("flows.register", __doc__, lambda a: register(a.model, a.params),
+               choices=("model", SOURCES), failures={tracking.TrackingUnavailable: "register {model} failed"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,17 +7,14 @@ bad-sample list under ``reports/validation/<dataset>/``, and ``metrics/validate_
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 
-from components import tracking
-from components.config import load_params
 from components.data.manifest import (
     Splits,
     build_crack_manifest,
@@ -33,7 +30,8 @@ from components.data.validation import (
     validate_ocr,
 )
 from components.io import atomic_path, atomic_write_text, write_parquet
-from flows.common import flat, tag_prefect_run, write_metrics
+from flows.common import flat
+from flows.stage import Stage, command
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 MANIFESTS = Path("data/manifests")
@@ -41,49 +39,49 @@ REPORTS = Path("reports/validation")
 
 
 @task(name="build-manifest", retries=1, retry_delay_seconds=2)
-def build_manifest(dataset: str, params) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def build_manifest(root: Path, dataset: str, params) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     d = params.data
     splits = Splits(d.splits.train, d.splits.val, d.splits.test)
     if dataset == "ocr":
-        return build_ocr_manifest(DATA["ocr"], splits, d.max_pixels, workers=d.workers)
-    return build_crack_manifest(DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers), None
+        return build_ocr_manifest(root / DATA["ocr"], splits, d.max_pixels, workers=d.workers)
+    return build_crack_manifest(root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness,
+                                workers=d.workers), None
 
 
 @task(name="run-expectations")
-def run_expectations(dataset: str, samples, boxes, params) -> DatasetReport:
+def run_expectations(root: Path, dataset: str, samples, boxes, params) -> DatasetReport:
     v = params.validation
     minimum = v.min_split_size.model_dump()
-    docs = REPORTS / dataset
+    docs = root / REPORTS / dataset
     if dataset == "ocr":
-        return validate_ocr(samples, boxes, DATA["ocr"], docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
+        return validate_ocr(samples, boxes, root / DATA["ocr"], docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
                             max_rois=v.ocr.max_rois_per_image, min_split=minimum)
-    return validate_crack(samples, DATA["crack"], docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
+    return validate_crack(samples, root / DATA["crack"], docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
 @flow(name="validate", log_prints=True)
-def validate(dataset: str, params_file: str = "params.yaml") -> dict:
+def validate(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
     """Validate ``data/<dataset>``; under ``on_error: fail`` raise listing every bad sample."""
-    params = load_params(params_file)
-    log = get_run_logger()
+    st = Stage.load(f"validate_{dataset}", params_file, root)
+    params, log = st.params, st.log
     on_error = params.validation.on_error
-    with tracking.stage_run(f"validate_{dataset}", params.mlflow.tracking_uri, params.mlflow.experiment):
-        tag_prefect_run()
-        data_hash = tracking.dvc_hash(DATA[dataset])
-        mlflow.set_tags({"dvc_data_hash": data_hash, "dataset": dataset})
-        mlflow.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]), **flat(params.validation.model_dump())})
-        samples, boxes = build_manifest(dataset, params)
-        report = run_expectations(dataset, samples, boxes, params)
+    reports, manifests = st.path(REPORTS / dataset), st.path(MANIFESTS)
+    with st.run(data=DATA[dataset], tags={"dataset": dataset}):
+        data_hash = st.data_hash
+        st.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]),
+                       **flat(params.validation.model_dump())})
+        samples, boxes = build_manifest(st.root, dataset, params)
+        report = run_expectations(st.root, dataset, samples, boxes, params)
 
         stats = statistics(report.samples, report.boxes)
         stats["bad_samples"] = len(report.bad)
         stats["on_error"] = on_error
         bad_list = pd.DataFrame([{"sample": n, "reason": r} for n, rs in sorted(report.bad.items()) for r in rs],
                                 columns=["sample", "reason"])
-        with atomic_path(REPORTS / dataset / "bad_samples.csv") as tmp:
+        with atomic_path(reports / "bad_samples.csv") as tmp:
             bad_list.to_csv(tmp, index=False)
-        atomic_write_text(REPORTS / dataset / "report.html",
-                          render_report(dataset, report, stats, data_hash, on_error, REPORTS / dataset))
+        atomic_write_text(reports / "report.html", render_report(dataset, report, stats, data_hash, on_error, reports))
         mlflow.log_metrics(flat(stats))  # includes counts per class and per split
         mlflow.log_dict(stats, "dataset_statistics.json")
         with warnings.catch_warnings():  # MLflow's hint about integer columns is about model signatures
@@ -91,39 +89,29 @@ def validate(dataset: str, params_file: str = "params.yaml") -> dict:
             manifest_ds = mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
                                                   digest=data_hash.removesuffix(".dir")[:32])
         mlflow.log_input(manifest_ds, context="validation")
-        mlflow.log_artifacts(str(REPORTS / dataset), artifact_path="validation_report")
+        st.log_artifacts(REPORTS / dataset, artifact_path="validation_report")
         log.info("%s: %d samples, %d ok, %d bad; report: %s", dataset, stats["samples"], stats["samples_ok"],
                  len(report.bad), REPORTS / dataset / "report.html")
         if report.bad or report.failed_rules:
             msg = f"{dataset}: {len(report.bad)} bad sample(s) ({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 200)}"
             mlflow.set_tag("validation", "failed" if on_error == "fail" else "quarantined")
             if on_error == "fail":  # reports only: no manifest that later stages could take for a good one
-                for stale in MANIFESTS.glob(f"{dataset}*.parquet"):
+                for stale in manifests.glob(f"{dataset}*.parquet"):
                     stale.unlink()
                 raise DataValidationError(msg + f"\nReport: {REPORTS / dataset}. "
                                           "Set validation.on_error: quarantine to continue without them.")
             log.warning("quarantined (training continues without them): %s", msg)
         else:
             mlflow.set_tag("validation", "passed")
-        write_parquet(report.samples, MANIFESTS / f"{dataset}.parquet")
+        write_parquet(report.samples, manifests / f"{dataset}.parquet")
         if report.boxes is not None:
-            write_parquet(report.boxes, MANIFESTS / f"{dataset}_boxes.parquet")
-        write_metrics(f"validate_{dataset}", stats)
+            write_parquet(report.boxes, manifests / f"{dataset}_boxes.parquet")
+        st.write_metrics(stats)
     return stats
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flows.validate", description=__doc__.splitlines()[0])
-    parser.add_argument("dataset", choices=sorted(DATA))
-    parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
-    try:
-        validate(args.dataset, args.params)
-    except DataValidationError as exc:
-        print(f"validation failed: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+main = command("flows.validate", __doc__, lambda a: validate(a.dataset, a.params),
+               choices=("dataset", DATA), failures={DataValidationError: "validation failed"})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from components.schema import Size, Strict
+from components.schema import Size, Strict, check_within
 
 
 class CrackModel(Strict):
@@ -78,3 +78,8 @@ class CrackParams(Strict):
     train: CrackTrain
     qat: CrackQat
     eval: CrackEval
+
+    @model_validator(mode="after")
+    def _crop_inside_frame(self) -> "CrackParams":  # training crops are cut from frames at model.input_size
+        check_within(self.train.crop_size, self.model.input_size, "train.crop_size", "model.input_size")
+        return self

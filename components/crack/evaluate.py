@@ -7,7 +7,6 @@ red: false positive, blue: missed crack), with the image's Dice in the title bar
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,13 +76,6 @@ def write_overlays(data: CrackSplit, result: EvalResult, out_dir: str | Path, n:
         atomic_write_bytes(path, buf.tobytes())
         paths.append(path)
     return paths
-
-
-def write_csv(rows: list[dict], path: str | Path) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def plot_pr(curves: dict[str, list[dict]], path: str | Path) -> None:

@@ -18,7 +18,6 @@ the graph so the exported integer model takes the same tensor and the metadata n
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -26,6 +25,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
 import tf_keras as keras
+
+from components.io import sha256_file
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -121,14 +122,6 @@ def keras_imagenet_path(alpha: float, input_size: tuple[int, int] | None = None)
     return base / "models" / f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"
 
 
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def resolve_pretrained(spec: str, alpha: float, input_size: tuple[int, int] | None = None) -> Path | None:
     """The weights file ``spec`` names (``none`` -> None, ``imagenet`` -> the Keras cache file, else a path).
 
@@ -182,7 +175,8 @@ def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tup
             copied += 1
     if not copied:
         raise ValueError(f"crack.model.pretrained: no layer of {path} matches the model's encoder")
-    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256(path), "pretrained_layers": copied}
+    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256_file(path),
+            "pretrained_layers": copied}
 
 
 def twin(model: keras.Model, other: keras.Model) -> keras.Model:

@@ -271,6 +271,19 @@ def _flat_name(rel_no_suffix: str) -> str:
     return "__".join(parts) or "_"
 
 
+def _png_first(images: list[tuple[str, Path, Path]]) -> list[tuple[str, Path, Path]]:
+    """(key, real, shown) image entries by key, PNG first, so that of two images with the same name the
+    one needing no conversion wins."""
+    return sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name))
+
+
+def _claim_key(seen: dict[str, Path], key: str, shown: Path) -> None:
+    """Record ``key`` as imported from ``shown``; a second image with the same key is its own problem."""
+    if key in seen:
+        raise _Problem(shown, f"another image with the same name ({seen[key].name}) was imported; not imported")
+    seen[key] = shown
+
+
 class _Names:
     """Unique canonical names (case-insensitively, for case-insensitive file systems)."""
 
@@ -444,11 +457,21 @@ def _hint_format(src: Path, report: ImportReport, detect) -> None:
             f"set format: {likely} (or auto) for this source")))
 
 
-def _run(src: Path, dst: Path, fmt: str, formats: tuple[str, ...], layout_ok, importer) -> ImportReport:
+def _run(src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok,
+         max_pixels: int) -> ImportReport:
+    """One import of either task: ``fmt`` (``auto``: detected) picks the reader in ``importers``
+    (format -> reader), which fills a fresh folder that then replaces ``dst``."""
+    src = _src_dir(src)
+    formats = tuple(importers)
+    if fmt == "auto":
+        fmt = detect(src)
+    if fmt not in formats:
+        raise ValueError(f"unknown {kind} format {fmt!r}; expected one of {formats} or 'auto'")
     tmp = _prepare_dst(src, dst, formats, layout_ok)
     try:
         report = ImportReport(format=fmt)
-        importer(tmp, report)
+        importers[fmt](src, tmp, report, max_pixels)
+        _hint_format(src, report, detect)
         _finish(tmp, dst, report)
         return report
     finally:
@@ -468,14 +491,8 @@ def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAUL
     complete). Bad samples are listed in the report (and ``dst/import_report.json``), never raised.
     Images are copied byte for byte; only formats other than JPEG/PNG are decoded (to PNG).
     """
-    src = _src_dir(src)
-    if fmt == "auto":
-        fmt = detect_ocr_format(src)
-    if fmt not in OCR_FORMATS:
-        raise ValueError(f"unknown OCR format {fmt!r}; expected one of {OCR_FORMATS} or 'auto'")
-    importer = _import_labelme if fmt == "labelme" else _import_kaist
-    return _run(src, dst, fmt, OCR_FORMATS, _ocr_layout_ok,
-                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_ocr_format)))
+    return _run(src, dst, fmt, "OCR", dict(zip(OCR_FORMATS, (_import_labelme, _import_kaist))), detect_ocr_format,
+                _ocr_layout_ok, max_pixels)
 
 
 def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path) -> None:
@@ -724,14 +741,8 @@ def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFA
     PNG images are copied byte for byte; JPEG and other images are decoded (pixel limit) and written
     as PNG; masks become 0/255 PNGs beside an empty polyline file. Bad samples go to the report.
     """
-    src = _src_dir(src)
-    if fmt == "auto":
-        fmt = detect_crack_format(src)
-    if fmt not in CRACK_FORMATS:
-        raise ValueError(f"unknown crack format {fmt!r}; expected one of {CRACK_FORMATS} or 'auto'")
-    importer = _import_pline if fmt == "pline" else _import_png_masks
-    return _run(src, dst, fmt, CRACK_FORMATS, _crack_layout_ok,
-                lambda tmp, report: (importer(src, tmp, report, max_pixels), _hint_format(src, report, detect_crack_format)))
+    return _run(src, dst, fmt, "crack", dict(zip(CRACK_FORMATS, (_import_pline, _import_png_masks))),
+                detect_crack_format, _crack_layout_ok, max_pixels)
 
 
 def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
@@ -842,12 +853,9 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
     used_anns: set[str] = set()
     used_masks: set[str] = set()
     seen_keys: dict[str, Path] = {}
-    # PNG first, so that of two images with the same name the one needing no conversion wins
-    for key, real, shown in sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name)):
+    for key, real, shown in _png_first(images):
         try:
-            if key in seen_keys:
-                raise _Problem(shown, f"another image with the same name ({seen_keys[key].name}) was imported; not imported")
-            seen_keys[key] = shown
+            _claim_key(seen_keys, key, shown)
             akey = key if key in anns else None
             if akey is None:
                 stem = key.rsplit("/", 1)[-1]
@@ -916,11 +924,9 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
     names = _Names()
     used_masks: set[Path] = set()
     seen_keys: dict[str, Path] = {}
-    for key, real, shown in sorted(images, key=lambda t: (t[0], t[1].suffix.lower() != ".png", t[1].name)):
+    for key, real, shown in _png_first(images):
         try:
-            if key in seen_keys:
-                raise _Problem(shown, f"another image with the same name ({seen_keys[key].name}) was imported; not imported")
-            seen_keys[key] = shown
+            _claim_key(seen_keys, key, shown)
             found = dir_masks.get(key) or siblings.get(Path(shown).relative_to(src).with_suffix("").as_posix())
             if found is None:
                 stem = Path(key).name

@@ -23,14 +23,15 @@ class SourceError(ValueError):
     """The configured data source cannot be used; the message says why and what to do."""
 
 
-def resolve_source(source: str) -> Path | None:
-    """None for the synthetic generator, else the real-data folder (checked to be under data/sources/)."""
+def resolve_source(source: str, root: str | Path = ".") -> Path | None:
+    """None for the synthetic generator, else the real-data folder (checked to be under
+    data/sources/ of the project at ``root``)."""
     if source == SYNTHETIC:
         return None
-    path = Path(source)
+    path = Path(root) / source
     if not path.is_dir():
         raise SourceError(f"data source {source!r} is not a folder (use 'synthetic' or a folder under {SOURCES_DIR}/)")
-    if SOURCES_DIR.resolve() not in path.resolve().parents:
+    if (Path(root) / SOURCES_DIR).resolve() not in path.resolve().parents:
         raise SourceError(f"data source {source!r} must lie under {SOURCES_DIR}/ so that DVC versions it "
                           f"(dvc add {SOURCES_DIR}/<name>) and the prepare stage depends on it")
     found = escaping_symlinks(path)
@@ -60,7 +61,7 @@ def _fresh_tmp(out: Path) -> Path:
 
 def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int,
                     seed: int, workers: int, max_pixels: int, families: list[str] | None = None,
-                    progress: bool = True) -> dict:
+                    progress: bool = True, root: str | Path = ".") -> dict:
     """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
 
     ``families`` are the generator's style families to draw from (synthetic only; None: its
@@ -73,7 +74,7 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
         "ocr": (generate_resistor_dataset, import_ocr, "labelme"),
         "crack": (generate_crack_dataset, import_crack, "pline"),
     }[dataset]
-    src = resolve_source(source)
+    src = resolve_source(source, root)
     tmp = _fresh_tmp(Path(out))
     if src is None:
         names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress,
@@ -83,7 +84,7 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
         report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)
         if (src / FAMILIES_FILE).is_file():
             write_families(tmp, read_families(src).items())
-        summary = {"source": str(src), "format": report.format, "samples": len(report.imported),
+        summary = {"source": str(Path(source)), "format": report.format, "samples": len(report.imported),
                    "import_problems": len(report.problems)}
     _replace_dir(tmp, Path(out))
     return summary

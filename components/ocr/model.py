@@ -27,6 +27,7 @@ from torchvision.models.detection.ssd import SSD, SSDHead
 from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import boxes as box_ops
 
+from components.io import sha256_file
 from components.ocr.pipeline import CLASS_TOPK
 
 STRIDES = (8, 16)
@@ -92,14 +93,6 @@ def resolve_pretrained(spec: str, width_mult: float, name: str = "ocr") -> Path 
     return path
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_pretrained(model: SSD, spec: str, width_mult: float, name: str = "ocr") -> dict[str, Any] | None:
     """Fill the MobileNetV2 trunk of ``model`` (an SSD of ``build_ssd``) from the file ``spec`` names.
 
@@ -127,7 +120,7 @@ def load_pretrained(model: SSD, spec: str, width_mult: float, name: str = "ocr")
     s8, s16 = _taps(net.features)
     model.backbone.to_s8.load_state_dict(s8.state_dict())
     model.backbone.to_s16.load_state_dict(s16.state_dict())
-    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": file_sha256(path)}
+    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256_file(path)}
 
 
 class TopDown(nn.Module):

@@ -77,6 +77,30 @@ def dataset_targets(ds) -> list[dict]:
     return [{"boxes": t["boxes"].numpy(), "labels": t["labels"].numpy()} for _, t in (ds[i] for i in range(len(ds)))]
 
 
+def _fit_detector(model, spec: dict, loader, p, val_images: list, val_targets: list, metric: str, val_batch: int, *,
+                  device, checkpoint: Path, fingerprint: str, out: Path, on_epoch: Callable[[dict], None] | None,
+                  progress: bool, log: Log, init: Callable, extra: dict | None = None) -> list[dict]:
+    """The epochs of either stage (AdamW + ``p.lr_schedule``; validation mAP50 as ``metric`` after each
+    epoch, reported to ``on_epoch``), then the model file ``out`` on rank 0; returns the history."""
+    optimizer = make_optimizer(model, p.lr, p.weight_decay)
+    scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)
+
+    def on_epoch_end(epoch: int, losses: dict) -> dict:
+        metrics = {metric: voc_map(predict(model, val_images, device, val_batch), val_targets)[0]} if val_images else {}
+        if on_epoch:
+            on_epoch({"epoch": epoch + 1, **losses, **metrics})
+        return metrics
+
+    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
+                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
+                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
+    if distributed.is_main():
+        save_model(model, spec, out, extra=extra)
+        checkpoint.unlink(missing_ok=True)
+    distributed.barrier()
+    return history
+
+
 def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoint: Path, fingerprint: str,
                     out: Path, seed: int = 0, on_epoch: Callable[[dict], None] | None = None,
                     progress: bool = True, log: Log = print) -> dict:
@@ -99,23 +123,9 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
     val_images = [val_ds[i][0] for i in range(len(val_ds))]
     val_targets = dataset_targets(val_ds)
     loader = _loader(train_ds, p.batch_size, seed)
-    optimizer = make_optimizer(model, p.lr, p.weight_decay)
-    scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)
-
-    def on_epoch_end(epoch: int, losses: dict) -> dict:
-        dets = predict(model, val_images, device) if val_images else []
-        metrics = {"val_roi_ap50": voc_map(dets, val_targets)[0]} if val_images else {}
-        if on_epoch:
-            on_epoch({"epoch": epoch + 1, **losses, **metrics})
-        return metrics
-
-    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
-                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
-                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
-    if distributed.is_main():
-        save_model(model, spec, out)
-        checkpoint.unlink(missing_ok=True)
-    distributed.barrier()
+    history = _fit_detector(model, spec, loader, p, val_images, val_targets, "val_roi_ap50", 16, device=device,
+                            checkpoint=checkpoint, fingerprint=fingerprint, out=out, on_epoch=on_epoch,
+                            progress=progress, log=log, init=init)
     return {"history": history, "train_s": time.perf_counter() - t0, "spec": spec,
             "train_frames": len(train), "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained}
 
@@ -166,24 +176,9 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     loader = _loader(CropDataset(crops, char_transforms(p, distributed.replica_seed(seed))), p.batch_size, seed, weights)
     val_images = [to_tensor(c.image) for c in val_crops]
     val_targets = [{"boxes": c.boxes, "labels": c.labels} for c in val_crops]
-    optimizer = make_optimizer(model, p.lr, p.weight_decay)
-    scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, p.epochs * len(loader), p.warmup_frac)
-
-    def on_epoch_end(epoch: int, losses: dict) -> dict:
-        metrics = {}
-        if val_images:
-            metrics["val_char_map50"] = voc_map(predict(model, val_images, device, 64), val_targets)[0]
-        if on_epoch:
-            on_epoch({"epoch": epoch + 1, **losses, **metrics})
-        return metrics
-
-    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
-                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
-                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
-    if distributed.is_main():
-        save_model(model, spec, out, extra={"crop_margin": float(p.crop_margin)})
-        checkpoint.unlink(missing_ok=True)
-    distributed.barrier()
+    history = _fit_detector(model, spec, loader, p, val_images, val_targets, "val_char_map50", 64, device=device,
+                            checkpoint=checkpoint, fingerprint=fingerprint, out=out, on_epoch=on_epoch,
+                            progress=progress, log=log, init=init, extra={"crop_margin": float(p.crop_margin)})
     return {"history": history, "train_s": time.perf_counter() - t0, "crops_s": crops_s, "spec": spec,
             "train_crops": len(crops), "train_crops_pred": n_pred, "val_crops": len(val_crops),
             "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained,

@@ -30,33 +30,30 @@ def _hold(tmp_path, hold_s: float) -> subprocess.Popen:
     return proc
 
 
-def test_second_run_gives_up_with_clear_message(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_second_run_gives_up_with_clear_message(tmp_path):
     holder = _hold(tmp_path, 30)
     try:
         with pytest.raises(PipelineBusy, match=r"another pipeline run \(pid \d+ .*\) holds .*pipeline.lock"):
-            with repository_lock(timeout_s=1, poll_s=0.2):
+            with repository_lock(timeout_s=1, poll_s=0.2, root=tmp_path):
                 pass
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_second_run_waits_then_proceeds(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
+def test_second_run_waits_then_proceeds(tmp_path, capsys):
     holder = _hold(tmp_path, 2)
     start = time.monotonic()
-    with repository_lock(timeout_s=30, poll_s=0.2):
+    with repository_lock(timeout_s=30, poll_s=0.2, root=tmp_path):
         waited = time.monotonic() - start
     holder.wait()
     assert waited > 0.5 and holder.returncode == 0
     assert "waiting for another pipeline run" in capsys.readouterr().err
 
 
-def test_lock_is_released_when_the_holder_dies(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_lock_is_released_when_the_holder_dies(tmp_path):
     holder = _hold(tmp_path, 60)
     holder.kill()  # SIGKILL: the kernel drops the flock with the process
     holder.wait()
-    with repository_lock(timeout_s=2, poll_s=0.2):
+    with repository_lock(timeout_s=2, poll_s=0.2, root=tmp_path):
         pass

@@ -69,19 +69,18 @@ def store(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)                       # stage runs keep their artifacts under ./mlruns
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         mp.delenv("PIPELINE_RUN_ID", raising=False)
         try:
-            with tracking.stage_run("validate_crack", uri, EXPERIMENT):
+            with tracking.stage_run("validate_crack", uri, EXPERIMENT, root=root):
                 mlflow.log_metrics({"samples": 600.0})
-            with pytest.raises(RuntimeError), tracking.stage_run("validate_crack", uri, EXPERIMENT):
+            with pytest.raises(RuntimeError), tracking.stage_run("validate_crack", uri, EXPERIMENT, root=root):
                 raise RuntimeError("bad samples")         # the newest validate_crack run failed
-            with tracking.stage_run("evaluate_crack", uri, EXPERIMENT):
+            with tracking.stage_run("evaluate_crack", uri, EXPERIMENT, root=root):
                 mlflow.log_metrics({"float.dice": 0.709, "float.iou": 0.607, "val_loss": 0.1})
-            with tracking.stage_run("retired_stage", uri, EXPERIMENT):   # not in dvc.yaml any more
+            with tracking.stage_run("retired_stage", uri, EXPERIMENT, root=root):   # not in dvc.yaml any more
                 pass
-            with tracking.stage_run("register_ocr", uri, EXPERIMENT):
+            with tracking.stage_run("register_ocr", uri, EXPERIMENT, root=root):
                 info = mlflow.pyfunc.log_model(name="model", python_model=Echo(), pip_requirements=["mlflow"])
                 ok = [Check("minimum.roi_ap50", True, "roi_ap50 0.9995 >= minimum 0.9"),
                       Check("champion.string_accuracy", True, "no champion yet")]
@@ -89,7 +88,7 @@ def store(tmp_path_factory) -> str:
                 worse = [Check("minimum.roi_ap50", True, "roi_ap50 0.9990 >= minimum 0.9"),
                          Check("champion.string_accuracy", False, OCR_V2_REASON)]
                 assert _register("resistor-ocr", info.model_uri, {**OCR_METRICS, "string_accuracy": 0.41}, worse) == 2
-            with tracking.stage_run("register_crack", uri, EXPERIMENT):
+            with tracking.stage_run("register_crack", uri, EXPERIMENT, root=root):
                 checks = [Check("minimum.dice", True, "dice 0.6857 >= minimum 0.6"),
                           Check("quantization.dice", False, CRACK_REASON)]
                 assert _register("road-crack-segmenter", info.model_uri, CRACK_METRICS, checks) == 1

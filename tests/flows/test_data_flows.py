@@ -30,7 +30,6 @@ def project(tmp_path, monkeypatch) -> Path:
     params["validation"]["min_split_size"] = {"train": 0, "val": 0, "test": 0}
     params["validation"]["ocr"]["min_size"] = [320, 240]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("PIPELINE_RUN_ID", raising=False)
     return tmp_path
@@ -50,16 +49,16 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
     src = project / "data/sources/resistors"
     make_ocr_dataset(src, n=8)
     (src / "s003.json").write_text("{ not json")
-    summary = prepare("ocr")
+    summary = prepare("ocr", root=project)
     assert summary["format"] == "labelme" and summary["samples"] == 7 and summary["import_problems"] == 2  # s003.json unreadable, s003.jpg unreferenced
     assert len(list((project / "data/ocr").glob("*.jpg"))) == 7
 
     with pytest.raises(DataValidationError, match=r"s003\.json.*not valid JSON"):
-        validate("ocr")
+        validate("ocr", root=project)
     assert not (project / "data/manifests/ocr.parquet").exists()
 
     _set(project, "validation.on_error", "quarantine")
-    stats = validate("ocr")
+    stats = validate("ocr", root=project)
     # one row per source file that has a problem, named after that file (never after a canonical sample)
     assert stats["bad_samples"] == 2 and stats["samples_ok"] == 7
     manifest = pd.read_parquet(project / "data/manifests/ocr.parquet")
@@ -71,7 +70,7 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
     page = (project / "reports/validation/ocr/report.html").read_text()
     assert "quarantined" in page and "s003.json" in page and "not valid JSON" in page
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])
     tags = sorted((r.data.tags["stage"], r.data.tags.get("validation", "-")) for r in runs if "stage" in r.data.tags)
     assert tags == [("prepare_ocr", "-"), ("validate_ocr", "failed"), ("validate_ocr", "quarantined")]
@@ -82,8 +81,8 @@ def test_png_mask_source_imports_and_validates(project, tmp_path):
     from components.data.exporters import export_png_masks
 
     export_png_masks(tmp_path / "canon", project / "data/sources/roads", thickness=5)
-    assert prepare("crack")["samples"] == 4
-    stats = validate("crack")
+    assert prepare("crack", root=project)["samples"] == 4
+    stats = validate("crack", root=project)
     assert stats["samples_ok"] == 4 and stats["crack_free"] == 2 and stats["mask_coverage"]["max"] > 0
 
 
@@ -92,7 +91,7 @@ def test_source_outside_data_sources_is_refused(project, tmp_path):
     make_ocr_dataset(elsewhere, n=2)
     _set(project, "data.ocr.source", str(elsewhere))
     with pytest.raises(SourceError, match="must lie under data/sources"):
-        prepare("ocr")
+        prepare("ocr", root=project)
     shutil.rmtree(elsewhere)
     with pytest.raises(SourceError, match="is not a folder"):
-        prepare("ocr")
+        prepare("ocr", root=project)

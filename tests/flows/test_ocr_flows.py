@@ -32,25 +32,24 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 def project(tmp_path, monkeypatch) -> Path:
     make_resistor_dataset(tmp_path, n=4)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params(epochs=1)))
-    monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("PIPELINE_RUN_ID", raising=False)
     return tmp_path
 
 
 def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
-    roi = train_roi(progress=False)
+    roi = train_roi(progress=False, root=project)
     assert (project / "models/ocr/roi.pt").exists() and not (project / ".cache/ocr/roi_last.pt").exists()
     assert roi["epochs"] == 1 and json.loads((project / "metrics/train_roi.json").read_text())["train_frames"] == 4
     rows = list(csv.DictReader((project / "plots/train_roi.csv").open()))
     assert [r["epoch"] for r in rows] == ["1"] and {"loss", "val_roi_ap50", "lr"} <= set(rows[0])
 
-    train_ocr(progress=False)
+    train_ocr(progress=False, root=project)
     assert (project / "models/ocr/char.pt").exists()
     assert "val_char_map50" in json.loads((project / "metrics/train_ocr.json").read_text())
 
     shown, preds = tmp_path / "overlays", tmp_path / "preds"
-    metrics = evaluate_ocr(save_image=str(shown), save_json=str(preds), progress=False)
+    metrics = evaluate_ocr(save_image=str(shown), save_json=str(preds), progress=False, root=project)
     on_disk = json.loads((project / "metrics/evaluate_ocr.json").read_text())
     assert METRIC_KEYS <= set(on_disk) and on_disk["frames"] == on_disk["frames_ood"] == 4
     assert on_disk["string_accuracy_ci_low"] <= on_disk["string_accuracy"] <= on_disk["string_accuracy_ci_high"]
@@ -73,7 +72,7 @@ def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
         assert [(s.label, s.box, s.group_id, s.text) for s in back.shapes] == \
                [(s.label, s.box, s.group_id, s.text) for s in ann.shapes]
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{Path.cwd() / 'mlruns' / 'mlflow.db'}")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("inspection-pipeline").experiment_id])
     stages = {r.data.tags["stage"]: r for r in runs if r.data.tags.get("run_type") == "stage"}
     assert set(stages) == {"train_roi", "train_ocr", "evaluate_ocr"}

@@ -74,18 +74,16 @@ def project(tmp_path_factory, tracking_server):
     qat.save(root / "models/crack/qat.h5")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
+    params["crack"]["train"]["crop_size"] = [W, H]        # a crop is cut from a frame of the input size
     params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=True)
     params["registry"]["crack"] = {"minimums": {"dice": 0.5}, "maximums": {}, "max_quantization_drop": {"dice": 0.01},
                                    "compare_key": "dice", "champion_tolerance": 0.0}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    before = os.getcwd()
-    os.chdir(root)
     saved = {k: os.environ.pop(k) for k in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID") if k in os.environ}
     os.environ["MLFLOW_TRACKING_URI"] = tracking_server
     try:
         yield root
     finally:
-        os.chdir(before)
         os.environ.pop("MLFLOW_TRACKING_URI", None)
         os.environ.update(saved)
 
@@ -95,7 +93,7 @@ def _metrics(root: Path, quantized: float, float_parent: float, names: list[str]
 
 
 def test_export_crack_flow_writes_both_forms_and_their_metrics(project):
-    metrics = export_crack()
+    metrics = export_crack(root=project)
     assert {"qat", "tflite_int8", "tflite_dynamic"} <= set(metrics)
     assert {"dice", "latency_ms_p50", "latency_ms_p50_2t", "model_bytes"} <= set(metrics["tflite_int8"])
     assert json.loads((project / "metrics/export_crack.json").read_text()) == json.loads(json.dumps(metrics))
@@ -106,7 +104,7 @@ def test_export_crack_flow_writes_both_forms_and_their_metrics(project):
 def test_gates_decide_the_champion(project, tracking_server):
     client = mlflow.MlflowClient(tracking_uri=tracking_server)
     _metrics(project, 0.80, 0.805)
-    first = register("crack")
+    first = register("crack", root=project)
     assert first["promoted"] and first["version"] == 1
     v1 = client.get_model_version(NAME, "1")
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
@@ -118,14 +116,14 @@ def test_gates_decide_the_champion(project, tracking_server):
     assert sorted(p.name for p in (local / "artifacts/export").iterdir()) == ["crack_int8.tflite", "crack_meta.json"]
 
     _metrics(project, 0.78, 0.80)    # loses 0.02 to its float parent
-    second = register("crack")
+    second = register("crack", root=project)
     v2 = client.get_model_version(NAME, "2")
     assert not second["promoted"] and v2.tags["gate.passed"] == "false"
     assert "shortfall vs its float parent +0.0200, 95% upper bound +0.0200 > margin 0.01" in v2.tags["gate.reasons"]
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
 
     _metrics(project, 0.79, 0.795)   # fine on its own, but worse than the champion's 0.80
-    third = register("crack")
+    third = register("crack", root=project)
     v3 = client.get_model_version(NAME, "3")
     assert not third["promoted"] and third["previous_champion"] == 1
     assert "shortfall vs the champion +0.0100" in v3.tags["gate.reasons"]
@@ -140,7 +138,7 @@ def test_champion_is_reevaluated_when_the_test_split_changed(project, tracking_s
         changed = original[original.name != original.name.min()]
         changed.to_parquet(manifest)
         _metrics(project, 0.95, 0.95, names=sorted(changed.name))
-        out = register("crack")
+        out = register("crack", root=project)
         version = mlflow.MlflowClient(tracking_uri=tracking_server).get_model_version(NAME, str(out["version"]))
         detail = version.tags["gate.champion.dice"]
         # the champion's stored scores were on the old test set: it is scored again on the new one,

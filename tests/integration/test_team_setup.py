@@ -96,22 +96,20 @@ def project(tmp_path_factory, team):
     qat.save(root / "models/crack/qat.h5")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
+    params["crack"]["train"]["crop_size"] = [W, H]        # a crop is cut from a frame of the input size
     params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=True)
     params["registry"]["crack"] = {"minimums": {"dice": 0.5}, "maximums": {}, "max_quantization_drop": {"dice": 0.01},
                                    "compare_key": "dice", "champion_tolerance": 0.0}
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    before = os.getcwd()
-    os.chdir(root)
     saved = {k: os.environ.pop(k) for k in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID") if k in os.environ}
     os.environ["MLFLOW_TRACKING_URI"] = team.mlflow  # the only change from the one-machine setup
     try:
         with temporary_settings(updates={PREFECT_API_URL: team.prefect_api}):
             from flows.export_crack import export_crack
 
-            export_crack()
+            export_crack(root=root)
             yield root
     finally:
-        os.chdir(before)
         os.environ.pop("MLFLOW_TRACKING_URI", None)
         os.environ.update(saved)
 
@@ -125,7 +123,7 @@ def test_register_lands_in_postgres_and_s3_and_serves_from_there(team, project):
 
     _metrics(project, 0.80, 0.805)
     with temporary_settings(updates={PREFECT_API_URL: team.prefect_api}):
-        out = register("crack")
+        out = register("crack", root=project)
     assert out == {"version": 1, "promoted": True, "previous_champion": 0, "checks_failed": 0}
 
     # read back through MLflow

@@ -12,18 +12,17 @@ from tests.conftest import make_ocr_dataset
 
 
 @pytest.fixture
-def source(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def source(tmp_path):
     src = tmp_path / "data" / "sources" / "X"
     make_ocr_dataset(src, n=2)
     return src
 
 
-def test_clean_folder_passes(source, capsys):
+def test_clean_folder_passes(source, tmp_path, capsys):
     os.symlink(source / "s000.jpg", source / "inside_link.jpg")  # a link that stays inside is fine
     assert escaping_symlinks(source) == []
     assert main([str(source)]) == 0 and "safe" in capsys.readouterr().out
-    assert resolve_source("data/sources/X") is not None
+    assert resolve_source("data/sources/X", tmp_path) is not None
 
 
 def test_escaping_links_are_named_and_refused(source, tmp_path, capsys):
@@ -41,4 +40,4 @@ def test_escaping_links_are_named_and_refused(source, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "4 symlink(s) lead outside" in err and f"s001.jpg -> {secret}" in err
     with pytest.raises(SourceError, match=r"s001\.jpg -> .*secret\.jpg"):
-        resolve_source("data/sources/X")
+        resolve_source("data/sources/X", tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +11,6 @@ from torchvision.models import mobilenet_v2
 
 from components.ocr.model import (
     build_ssd,
-    file_sha256,
     load_pretrained,
     roi_spec,
     torch_imagenet_paths,
@@ -40,7 +40,8 @@ def test_path_fills_trunk_and_leaves_heads(weights_file):
     model = _ssd()
     heads = {k: v.clone() for k, v in model.head.state_dict().items()}
     info = load_pretrained(model, str(path), 0.35, "ocr.roi")
-    assert info == {"pretrained": str(path), "pretrained_path": str(path), "pretrained_sha256": file_sha256(path)}
+    assert info == {"pretrained": str(path), "pretrained_path": str(path),
+                    "pretrained_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     f = net.features
     pairs = [(model.backbone.to_s8[0][0].weight, f[0][0].weight),          # first conv
              (model.backbone.to_s8[3].conv[0][1].running_mean, f[3].conv[0][1].running_mean),
