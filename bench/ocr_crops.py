@@ -142,7 +142,8 @@ def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out
     out_dir.mkdir(parents=True, exist_ok=True)
     char_path = out_dir / f"char_{crop}.pt"
     summary = train_char_model(train, val, p, roi_model, roi_spec["size"], device="cpu",
-                               checkpoint=out_dir / f"char_{crop}_last.pt", fingerprint=f"bench-{crop}",
+                               checkpoint=out_dir / f"char_{crop}_last.pt",
+                               fingerprint=f"bench-{crop}-{args.frames}-{args.epochs}-{args.gt_rois}",
                                out=char_path, seed=params.ocr.seed, progress=False,
                                log=lambda m: print(f"  [{crop}] {m}", flush=True))
     history = summary["history"]
@@ -183,13 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-frames", type=int, default=100)
     ap.add_argument("--eval-frames", type=int, default=0, help="frames per evaluation set (0 = all)")
     ap.add_argument("--modes", default="upright,square")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: ocr.threads)")
     ap.add_argument("--gt-rois", action="store_true", help="labelled ROIs instead of stage 1 (stage 2 alone)")
     ap.add_argument("--manifest", type=Path, help="training manifest (default ROOT/data/manifests/ocr.parquet)")
     ap.add_argument("--work", type=Path, default=Path(".cache/bench_ocr_crops"))
     ap.add_argument("--out", type=Path, default=Path("bench/results/ocr_crops.json"))
     args = ap.parse_args(argv)
     params = load_params("params.yaml")
-    torch.set_num_threads(params.ocr.threads or torch.get_num_threads())
+    torch.set_num_threads(args.threads or params.ocr.threads or torch.get_num_threads())
     root = args.root
     manifest = args.manifest or root / "data/manifests/ocr.parquet"
     train = load_frames(manifest, root / "data/ocr", "train", args.frames)
