@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                               args.eval_frames) for name in ("test", "ood")}
     args.roi_path = root / "models/ocr/roi.pt"
     if args.gt_rois:   # an untrained stand-in (its spec sizes the /4 input); it finds no ROI above 1.01
-        from components.ocr.model import build_ssd, roi_spec as make_roi_spec, save_model
+        from components.ocr.model import build_ssd, save_model
+        from components.ocr.model import roi_spec as make_roi_spec
 
         spec = make_roi_spec(params.ocr.roi)
         args.roi_path = args.work / "roi_untrained.pt"
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     roi_model, roi_spec = load_model(args.roi_path)
     print(f"{len(train)} training frames, {len(val)} validation, "
           + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), flush=True)
-    results = {"frames": len(train), "epochs": args.epochs, "gt_rois": args.gt_rois, "threads": torch.get_num_threads(), "modes": {}}
+    results = {"frames": len(train), "epochs": args.epochs, "gt_rois": args.gt_rois, "threads": torch.get_num_threads(),
+               "modes": {}}
     for crop in args.modes.split(","):
         results["modes"][crop] = run_mode(crop, args, params, train, val, sets, roi_model, roi_spec, args.work)
         args.out.parent.mkdir(parents=True, exist_ok=True)
