@@ -50,7 +50,7 @@ def tiny_params(epochs: int = 2) -> dict:
     o["threads"] = 2
     o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=epochs, batch_size=4, save_cycle=1,
                     score_threshold=0.01)
-    o["char"].update(crop_size=64, width_mult=0.25, epochs=epochs, batch_size=8, save_cycle=1,
+    o["char"].update(crop_size=64, strip_size=[96, 48], width_mult=0.25, epochs=epochs, batch_size=8, save_cycle=1,
                      roi_score_threshold=0.01, score_threshold=0.01)
     o["eval"].update(latency_warmup=1, latency_runs=3, overlays=2, roi_score_threshold=0.01,
                      char_score_threshold=0.01)
