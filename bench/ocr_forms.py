@@ -102,7 +102,8 @@ def frame_flops(ocr: TwoStageOcr, images: list[np.ndarray], rois_per_frame: floa
     w, h = ocr.char_spec["size"]    # a square crop, or an upright strip
     crop = np.full((int(h), int(w), 3), 127, np.uint8)
     s2 = flops(ocr.char_model, [to_tensor(crop)])
-    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": ocr.crop_size, "rois_per_frame": rois_per_frame,
+    size = str(w) if w == h else f"{w}x{h}"   # a square's side, or the strip's w x h
+    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": size, "rois_per_frame": rois_per_frame,
             "flops_per_frame": s1 + rois_per_frame * s2}
 
 

@@ -178,7 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
         return string_scores(pairs)
 
     result = {"version": version, "test_frames": len(frames), "crops": n_crops, "gt_rois": sum(len(f.rois) for f in frames),
-              "stage1": "onnx_int8", "threads": 1, "per_crop_timed": len(timed), "crop_size": cfg.crop_size,
+              "stage1": "onnx_int8", "threads": 1, "per_crop_timed": len(timed),
+              "crop_size": f"{cfg.strip_size[0]}x{cfg.strip_size[1]} strip" if cfg.crop == "upright" else cfg.crop_size,
               "ours_onnx_int8": {**score(ours_texts), **per_crop(ours_ms)},
               **{name: {**score(texts[name]), "ms_per_crop_one_process": ms_all[name]} for name in variants},
               "examples": [{"ours": o, **{name: texts[name][i] for name in variants}} for i, o in enumerate(ours_texts[:8])],
