@@ -18,5 +18,7 @@ COPY --chown=app:app pyproject.toml uv.lock ./
 # the same two steps as .ci/run and the README quick start
 RUN python3 -m pip install --user --quiet uv && python3 -m uv sync --frozen --no-install-project
 COPY --chown=app:app . .
+# then the project itself (editable: components/, flows/, dashboard/, bench/ import from any folder)
+RUN python3 -m uv sync --frozen
 
 CMD ["python", "-m", "flows.pipeline"]

@@ -1,10 +1,12 @@
 """Shared helpers of the benchmark scripts: machine description, child processes with peak memory,
 JSON output, markdown tables and the generated section of docs/benchmarks.md between markers.
 
-Framework-free (no torch, no TensorFlow): every script imports it, and TensorFlow and torch must
-not meet in one process (importing TensorFlow before torch crashes), so the OCR scripts (torch,
-ONNX Runtime) and the crack scripts (TensorFlow, LiteRT) run in separate processes that
-``bench/run_all.py`` starts and merges.
+Framework-free (no torch, no TensorFlow): every script imports it. The OCR scripts (torch, ONNX
+Runtime) and the crack scripts (TensorFlow, LiteRT) run in separate processes, so that each one's
+peak memory and thread count are its own, which ``bench/run_all.py`` starts and merges.
+
+Run a script as ``python -m bench.<name>`` or ``python bench/<name>.py``: the project is installed
+(editable) into the environment, so ``bench``, ``components`` and ``flows`` import from anywhere.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 RESULTS_DIR = REPO / "bench" / "results"
 README_BEGIN = "<!-- bench:begin -->"

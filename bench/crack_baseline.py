@@ -18,11 +18,7 @@ only; loading the splits goes through ``components.crack.data`` (TensorFlow is i
 from __future__ import annotations
 
 import itertools
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cv2
 import numpy as np
@@ -95,8 +91,7 @@ def run(val, test, quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from common import REPO, finish, parse_common
-
+    from bench.common import REPO, finish, parse_common
     from components.config import load_params
     from components.crack.data import load_split
 

@@ -25,16 +25,12 @@ baseline (``bench/crack_baseline.py``). Per form:
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
-from common import REPO, finish, load_average, parse_common, throughput
+
+from bench.common import REPO, finish, load_average, parse_common, throughput
 
 FORMS = ("keras_float", "keras_qat", "tflite_dynamic", "tflite_int8")
 BATCHES = (1, 2, 4, 8, 16)

@@ -25,16 +25,12 @@ as in the runtime); PyTorch uses ``torch.set_num_threads``.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
-from common import REPO, finish, load_average, parse_common, throughput
 
+from bench.common import REPO, finish, load_average, parse_common, throughput
 from components.config import load_params
 from components.export.ocr_runtime import OnnxTwoStageOcr, load_meta
 from components.latency import time_calls

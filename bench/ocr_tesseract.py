@@ -35,12 +35,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import cv2
 import numpy as np
-from common import REPO, finish, load_average, parse_common
 
+from bench.common import REPO, finish, load_average, parse_common
 from components.data.ocr_format import CHAR_CLASSES
 from components.export.ocr_runtime import OnnxTwoStageOcr
 from components.latency import summarize

@@ -12,13 +12,9 @@ layer runs faster.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import finish, load_average, parse_common
+from bench.common import finish, load_average, parse_common
 
 
 def best_rate(fn, flops: float, reps: int, min_s: float = 0.2) -> float:

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import REPO, RESULTS_DIR, fmt, md_table, replace_between_markers
+from bench.common import REPO, RESULTS_DIR, fmt, md_table, replace_between_markers
 
 OCR_LABELS = {"torch_fp32": "PyTorch fp32", "onnx_fp32": "ONNX fp32", "onnx_int8": "ONNX int8 (deployed)"}
 CRACK_LABELS = {"keras_float": "Keras float", "keras_qat": "Keras QAT (fake-quant)", "tflite_dynamic": "TFLite dynamic range",

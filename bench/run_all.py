@@ -13,7 +13,7 @@ Parts (each a plain script that also runs alone and prints its numbers):
                                        one process per thread count (TensorFlow fixes its threads at start)
     scaling    bench/scaling.py        pipeline stage wall time and peak memory vs dataset size (temporary copies)
 
-PyTorch and TensorFlow never share a process (importing TensorFlow first crashes torch), so each
+PyTorch and TensorFlow never share a process (each part's peak memory and threads are its own), so each
 part runs as a child process (its wall time and peak memory are recorded too) and writes JSON that
 this script merges into ``bench/results/results.json``, then renders ``bench/results/RESULTS.md``
 and ``scaling.png`` (``bench/report.py``). ``--update-docs`` also rewrites the generated
@@ -35,9 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (
+from bench.common import (
     REPO,
     RESULTS_DIR,
     load_average,
@@ -46,7 +44,7 @@ from common import (
     run_child,
     write_json,
 )
-from report import write_report
+from bench.report import write_report
 
 BENCH = REPO / "bench"
 PARTS = ("peak", "ocr", "tesseract", "ssdlite", "crack", "scaling")

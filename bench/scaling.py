@@ -30,11 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import yaml
-from common import REPO, finish, load_average, parse_common, python_env, run_child
 
+from bench.common import REPO, finish, load_average, parse_common, python_env, run_child
 from components.config import deep_merge, load_params, parse_params
 from components.servers import free_port, local_server
 

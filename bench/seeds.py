@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
 

@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import torch
-from common import REPO, finish, load_average, parse_common
 from torch.utils.data import DataLoader
 
+from bench.common import REPO, finish, load_average, parse_common
 from components.config import load_params
 from components.latency import time_calls
 from components.ocr import transforms as T

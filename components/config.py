@@ -227,16 +227,58 @@ def deep_merge(base: dict, override: dict, _prefix: str = "") -> dict:
     return out
 
 
+def _merge_in_place(doc, override: dict) -> None:
+    """Write ``override``'s leaves into the round-trip document ``doc`` (keys already checked by
+    :func:`deep_merge`): mappings are merged key by key, so every comment and the key order stay; a
+    replaced list keeps the flow or block style it had."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    for key, value in override.items():
+        old = doc[key]
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge_in_place(old, value)
+        elif isinstance(value, list) and isinstance(old, CommentedSeq):
+            new = CommentedSeq(value)
+            if old.fa.flow_style():
+                new.fa.set_flow_style()
+            doc[key] = new
+        else:
+            doc[key] = value
+
+
+PROFILE_HEADER = "# profile '{}' applied over the demo defaults (python -m components.config apply-profile)\n"
+
+
 def apply_profile(name: str, params_path: Path = PARAMS_FILE, profiles_dir: Path = PROFILES_DIR) -> Params:
-    """Merge ``profiles/<name>.yaml`` into ``params.yaml`` (checked before writing)."""
+    """Merge ``profiles/<name>.yaml`` into ``params.yaml`` (checked before writing).
+
+    The file is edited as a ruamel.yaml round-trip document: only the values the profile sets change;
+    comments, key order and layout stay, and a first line records the profile applied last."""
+    import io
+
+    from ruamel.yaml import YAML
+
     profile_path = profiles_dir / f"{name}.yaml"
     if not profile_path.exists():
         known = sorted(p.stem for p in profiles_dir.glob("*.yaml"))
         raise ParamsError(f"{profile_path}: no such profile (known: {', '.join(known) or 'none'})")
-    base = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    merged = deep_merge(base, yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {})
+    text = params_path.read_text(encoding="utf-8")
+    override = yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {}
+    merged = deep_merge(yaml.safe_load(text), override)
     params = parse_params(merged, profile_path)
-    atomic_write_text(params_path, f"# profile '{name}' applied over the demo defaults\n" + yaml.safe_dump(merged, sort_keys=False))
+    rt = YAML()                                   # round-trip: comments and order survive
+    rt.preserve_quotes = True
+    rt.width = 4096                               # never re-wrap a line
+    rt.indent(mapping=2, sequence=4, offset=2)
+    doc = rt.load(text)
+    _merge_in_place(doc, override)
+    out = io.StringIO()
+    rt.dump(doc, out)
+    body = out.getvalue()
+    first, _, rest = body.partition("\n")
+    if first.startswith("# profile '") and "applied over the demo defaults" in first:
+        body = rest                               # one header line, naming the profile applied last
+    atomic_write_text(params_path, PROFILE_HEADER.format(name) + body)
     return params
 
 

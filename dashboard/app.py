@@ -14,13 +14,8 @@ This file only draws; the page logic is in ``components/dashboard/`` and tested 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:          # `streamlit run` puts only dashboard/ on sys.path
-    sys.path.insert(0, str(ROOT))
 
 import altair as alt
 import pandas as pd
@@ -31,6 +26,8 @@ from components.dashboard import registry, results, settings, status
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+ROOT = Path(__file__).resolve().parents[1]   # params.yaml's folder; `components` imports as an installed package
 
 TABS = ("Models", "Results", "Pipeline")
 MAP_HEIGHT = 420

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import mlflow
 import pandas as pd
@@ -49,7 +46,7 @@ def load_splits(root: Path, params, splits: tuple[str, ...]) -> dict[str, CrackS
 @task(name="load-crack-eval-sets")
 def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input size."""
-    from flows.eval_data import SETS, set_dir, set_manifest
+    from flows.paths import SETS, set_dir, set_manifest
 
     size = tuple(params.crack.model.input_size)
     out = {name: load_split(root / set_manifest("crack", name), root / set_dir("crack", name), name, size,

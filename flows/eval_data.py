@@ -12,7 +12,8 @@ so they do not change when the training data grows or is regenerated: a metric m
 model does. Either set may instead be a folder of real data under ``data/sources/``. The stage then
 builds each set's manifest (``data/manifests/<task>_<set>.parquet``, every row in split ``test`` or
 ``ood``) and runs the same Great Expectations checks as the training data; a bad sample fails the
-stage under ``validation.on_error: fail``.
+stage under ``validation.on_error: fail``. Generation and reading fan out on the flow's Dask task
+runner as in ``flows.prepare`` (``flows/fanout.py``).
 """
 
 from __future__ import annotations
@@ -37,52 +38,45 @@ from components.data.validation import (
     validate_ocr,
 )
 from components.io import write_parquet
+from flows.fanout import dask_runner, flow_client, scheduler_option
+from flows.paths import SETS, set_dir, set_manifest
 from flows.stage import Stage, command
 
-EVAL_ROOT = Path("data/eval")
-MANIFESTS = Path("data/manifests")
 REPORTS = Path("reports/validation")
-SETS = ("test", "ood")
 SEED_OFFSET = {"test": 0, "ood": 1}   # the two synthetic sets never share a frame
 
 
-def set_dir(dataset: str, name: str) -> Path:
-    """``data/eval/<dataset>/<name>``: the canonical folder of one evaluation set."""
-    return EVAL_ROOT / dataset / name
-
-
-def set_manifest(dataset: str, name: str, boxes: bool = False) -> Path:
-    """``data/manifests/<dataset>_<name>.parquet`` (``..._boxes.parquet`` for OCR boxes)."""
-    return MANIFESTS / f"{dataset}_{name}{'_boxes' if boxes else ''}.parquet"
-
-
 @task(name="build-eval-set")
-def build_set(project: Path, dataset: str, name: str, params: Params) -> dict:
+def build_set(project: Path, dataset: str, name: str, params: Params, scheduler: str | None = None) -> dict:
     spec, sets = getattr(params.data, dataset), getattr(params.eval_data, dataset)
     source = getattr(sets, name)
     families = list(spec.families) if name == "test" else list(sets.ood_families)
     return prepare_dataset(dataset, source, spec.format, project / set_dir(dataset, name),
                            num_frames=params.eval_data.num_frames, width=spec.width, height=spec.height,
                            seed=params.eval_data.seed + SEED_OFFSET[name], workers=params.data.workers,
-                           max_pixels=params.data.max_pixels, families=families, root=project)
+                           max_pixels=params.data.max_pixels, families=families, root=project,
+                           client=flow_client(params.data.workers, scheduler))
 
 
 @task(name="check-eval-set")
-def check_set(project: Path, dataset: str, name: str, params: Params):
+def check_set(project: Path, dataset: str, name: str, params: Params, scheduler: str | None = None):
     d, v = params.data, params.validation
     root, docs = project / set_dir(dataset, name), project / REPORTS / f"{dataset}_{name}"
     minimum = {name: 1}
+    client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
-        samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers)
+        samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers, client=client)
         return validate_ocr(samples, boxes, root, docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
                             max_rois=v.ocr.max_rois_per_image, min_split=minimum)
-    samples = build_crack_manifest(root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers)
+    samples = build_crack_manifest(root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers,
+                                   client=client)
     return validate_crack(samples, root, docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
-@flow(name="eval_data", log_prints=True)
-def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
+@flow(name="eval_data", log_prints=True, task_runner=dask_runner())
+def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
+              scheduler: str | None = None) -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
     st = Stage.load(f"eval_data_{dataset}", params_file, root)
     params, log = st.params, st.log
@@ -91,8 +85,8 @@ def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None 
         st.log_params({"dataset": dataset, "seed": params.eval_data.seed, "num_frames": params.eval_data.num_frames,
                        **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
         for name in SETS:
-            summary = build_set(st.root, dataset, name, params)
-            report = check_set(st.root, dataset, name, params)
+            summary = build_set(st.root, dataset, name, params, scheduler)
+            report = check_set(st.root, dataset, name, params, scheduler)
             stats[name] = {**statistics(report.samples, report.boxes), "bad_samples": len(report.bad),
                            "source": summary["source"]}
             if report.bad or report.failed_rules:
@@ -111,8 +105,8 @@ def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None 
     return stats
 
 
-main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params),
-               choices=("dataset", ("ocr", "crack")),
+main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params, scheduler=a.scheduler),
+               choices=("dataset", ("ocr", "crack")), options=scheduler_option,
                failures={DataValidationError: "evaluation set failed validation"})
 
 if __name__ == "__main__":

@@ -13,13 +13,10 @@ and ``pr_threshold.png``, and overlays of the best and worst frames of each set 
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tf_keras as keras
 from prefect import flow, task

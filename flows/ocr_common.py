@@ -65,7 +65,7 @@ def train_command(train: Callable, replica: Callable, module: str, doc: str) -> 
 def load_eval_frames(root: Path, limit: int = 0) -> dict:
     """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) as frames."""
     from components.ocr.data import load_frames
-    from flows.eval_data import SETS, set_dir, set_manifest
+    from flows.paths import SETS, set_dir, set_manifest
 
     out = {name: load_frames(root / set_manifest("ocr", name), root / set_dir("ocr", name), name, limit)
            for name in SETS}

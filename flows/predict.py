@@ -1,7 +1,7 @@
 """Batch prediction flow: a folder of images or a video through a registered (or exported) model.
 
 ``python -m flows.predict {ocr,crack} INPUT --model MODEL --out OUT [--stride N] [--assets FILE]
-[--resume] [--threads N] [--no-progress] [--no-overlays] [--no-prefect]``
+[--resume] [--threads N] [--workers N] [--scheduler ADDRESS] [--no-progress] [--no-overlays] [--no-prefect]``
 
 INPUT is a folder (recursive; files that are not images are listed in ``OUT/skipped.txt``), a video
 file (every ``--stride``-th frame, rows keyed ``clip.mp4#frame=120``, annotated video in OUT) or one
@@ -10,6 +10,11 @@ receives ``results.parquet`` + ``results.csv`` (one row per ROI for OCR, one per
 error rows for unreadable images), ``overlays/`` and ``skipped.txt``; it may not be the input
 folder or inside it. Ctrl-C merges what was processed into consistent tables and exits 130;
 ``--resume`` continues such a run. See ``components.predict`` for the pieces.
+
+``--workers N`` (N > 1) shards the images over a Dask ``LocalCluster`` of N processes, ``--scheduler``
+over an existing cluster (also ``$DASK_SCHEDULER_ADDRESS``); each worker loads the model once, and
+the tables are those of a run in one process. Inputs under ``--fanout-min`` images stay in this
+process (``flows/fanout.py``, ``components.predict.runner``).
 
 The Prefect flow ``batch_predict`` takes a ``PredictOptions`` (a form in the UI; deployment
 ``batch-predict`` in prefect.yaml). The CLI runs it as a flow run like the other stages (a
@@ -33,10 +38,11 @@ from components.io import remove_stale_temporaries
 from components.predict import PredictError
 from components.predict.assets import load_assets
 from components.predict.models import resolve_model
-from components.predict.predictors import load_predictor
-from components.predict.runner import run_batch
+from components.predict.predictors import PredictorSpec, loaded
+from components.predict.runner import MIN_FANOUT_IMAGES, run_batch
 from components.predict.sources import check_output_location, open_source
 from components.predict.store import ResultStore, write_skipped
+from flows.fanout import dask_runner, fanout_client
 
 DEFAULT_MODEL = "models:/resistor-ocr@champion"
 
@@ -55,6 +61,12 @@ class PredictOptions(BaseModel):
     overlays: bool = Field(True, description="write overlay PNGs (folders) or an annotated video (videos)")
     progress: bool = Field(True, description="progress bar with ETA on stderr")
     flush_every: int = Field(100, ge=1, description="write a results chunk every N images (also every 60 s)")
+    workers: int = Field(1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over "
+                                              "(1: this process)")
+    scheduler: str | None = Field(None, description="address of a running Dask scheduler to use instead "
+                                                    "(or $DASK_SCHEDULER_ADDRESS)")
+    fanout_min: int | None = Field(None, ge=0, description="inputs with fewer images run in this process "
+                                   "(default: 200 OCR, 700 crack)")
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -84,7 +96,8 @@ def run_predict(options: PredictOptions) -> dict:
         if done and earlier != [model.label]:
             log.warning("resuming with %s; the stored rows came from %s (the model column tells them apart)",
                         model.label, ", ".join(earlier))
-        predictor = load_predictor(options.kind, model.export_dir, model.label, options.threads)
+        spec = PredictorSpec(options.kind, model.export_dir, model.label, options.threads)
+        loaded(spec)                                     # checked (sha256, kind) here, before any output
         store.out.mkdir(parents=True, exist_ok=True)     # nothing is written before everything checks out
         stale = remove_stale_temporaries(store.out)      # a SIGKILLed earlier run leaves hidden .*.tmp.* files
         if stale:
@@ -93,12 +106,14 @@ def run_predict(options: PredictOptions) -> dict:
         write_skipped(store.out, source.skipped)
         log.info("%s with %s -> %s%s", source.describe(), model.label, store.out,
                  f" (resuming: {len(done)} done)" if done else "")
-        summary = run_batch(source, predictor, store, done=done, assets=assets, overlays=options.overlays,
-                            progress=options.progress, log=log)
+        with fanout_client(options.workers, options.scheduler) as client:
+            summary = run_batch(source, spec, store, done=done, assets=assets, overlays=options.overlays,
+                                progress=options.progress, log=log, workers=options.workers, client=client,
+                                min_fanout=options.fanout_min)
     return summary.as_dict()
 
 
-@flow(name="batch_predict")
+@flow(name="batch_predict", task_runner=dask_runner())
 def batch_predict(options: PredictOptions) -> dict:
     """Predict every image of ``options.input`` with ``options.model`` into ``options.out``."""
     return run_predict(options)
@@ -115,6 +130,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     parser.add_argument("--resume", action="store_true", help="skip images already in OUT's results")
     parser.add_argument("--threads", type=int, default=1, help="runtime inference threads (default 1)")
     parser.add_argument("--flush-every", type=int, default=100, help="write a chunk of results every N images")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="shard the images over N Dask worker processes (default 1)")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
+    parser.add_argument("--fanout-min", type=int, help="inputs with fewer images run in this process (default "
+                        + ", ".join(f"{n} {k}" for k, n in MIN_FANOUT_IMAGES.items()) + ")")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-overlays", action="store_true", help="no overlay PNGs / annotated video")
     parser.add_argument("--no-prefect", action="store_true", help="run without a Prefect flow run (no API server)")
@@ -123,7 +143,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
         options = PredictOptions(kind=args.kind, input=args.input, out=args.out, model=args.model, stride=args.stride,
                                  assets=args.assets, resume=args.resume, threads=args.threads,
                                  overlays=not args.no_overlays, progress=not args.no_progress,
-                                 flush_every=args.flush_every)
+                                 flush_every=args.flush_every, workers=args.workers, scheduler=args.scheduler,
+                                 fanout_min=args.fanout_min)
     except ValueError as exc:     # pydantic's ValidationError: --stride 0, --threads 0, ...
         parser.error(str(exc))
     return options, not args.no_prefect

@@ -1,6 +1,8 @@
 """Prepare flow: synthetic generation or import of real data into the canonical layout.
 
 DVC stages ``prepare_ocr`` and ``prepare_crack`` run ``python -m flows.prepare {ocr,crack}``.
+Generation fans out on the flow's Dask task runner (``flows/fanout.py``): a LocalCluster of
+``data.workers`` processes, or the cluster at ``--scheduler`` / ``$DASK_SCHEDULER_ADDRESS``.
 """
 
 from __future__ import annotations
@@ -12,28 +14,30 @@ import mlflow
 from prefect import flow, task
 
 from components.data.prepare import prepare_dataset
+from flows.fanout import dask_runner, flow_client, scheduler_option
 from flows.stage import Stage, command
 
 OUT = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
 
 
 @task(name="build-dataset")
-def build_dataset(dataset: str, data, out: Path, root: Path) -> dict:
+def build_dataset(dataset: str, data, out: Path, root: Path, scheduler: str | None = None) -> dict:
     spec = getattr(data, dataset)
     return prepare_dataset(dataset, spec.source, spec.format, out, num_frames=spec.num_frames, width=spec.width,
                            height=spec.height, seed=data.seed, workers=data.workers, max_pixels=data.max_pixels,
-                           families=list(spec.families), root=root)
+                           families=list(spec.families), root=root, client=flow_client(data.workers, scheduler))
 
 
-@flow(name="prepare", log_prints=True)
-def prepare(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
+@flow(name="prepare", log_prints=True, task_runner=dask_runner())
+def prepare(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
+            scheduler: str | None = None) -> dict:
     """Build ``data/<dataset>`` and record one MLflow run with its source and DVC hash."""
     st = Stage.load(f"prepare_{dataset}", params_file, root)
     params, out = st.params, OUT[dataset]
     with st.run():
         spec = getattr(params.data, dataset)
         st.log_params({"dataset": dataset, "seed": params.data.seed, **spec.model_dump()})
-        summary = build_dataset(dataset, params.data, st.path(out), st.root)
+        summary = build_dataset(dataset, params.data, st.path(out), st.root, scheduler)
         data_hash = st.dvc_hash(out)
         st.set_tags({"dvc_data_hash": data_hash, "data_source": summary["source"], "data_format": summary["format"]})
         mlflow.log_metrics({"samples": summary["samples"], "import_problems": summary["import_problems"]})
@@ -45,7 +49,8 @@ def prepare(dataset: str, params_file: str = "params.yaml", root: Path | None = 
     return summary
 
 
-main = command("flows.prepare", __doc__, lambda a: prepare(a.dataset, a.params), choices=("dataset", OUT))
+main = command("flows.prepare", __doc__, lambda a: prepare(a.dataset, a.params, scheduler=a.scheduler),
+               choices=("dataset", OUT), options=scheduler_option)
 
 if __name__ == "__main__":
     sys.exit(main())

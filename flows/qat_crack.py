@@ -10,12 +10,9 @@ so changing only QAT parameters never retrains the float model.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tf_keras as keras
 from prefect import flow

@@ -29,7 +29,7 @@ from components.registry import model_card, registry
 from components.registry.evaluation import read_frame_scores
 from components.registry.gates import Bootstrap, FrameScores, GateResult, check_gates
 from flows.common import flat
-from flows.eval_data import set_dir, set_manifest
+from flows.paths import set_dir, set_manifest
 from flows.stage import Stage, command
 
 FRAMES_ARTIFACTS = "per_frame"   # where a registering run keeps the candidate's per-frame scores

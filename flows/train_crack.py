@@ -7,12 +7,9 @@ metrics and the model to MLflow. Killed mid-run, it resumes from ``.cache/crack/
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 from prefect import flow
 

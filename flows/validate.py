@@ -3,6 +3,7 @@
 DVC stages ``validate_ocr`` and ``validate_crack`` run ``python -m flows.validate {ocr,crack}``.
 Writes ``data/manifests/<dataset>.parquet`` (plus ``ocr_boxes.parquet``), the GX data docs and the
 bad-sample list under ``reports/validation/<dataset>/``, and ``metrics/validate_<dataset>.json``.
+Reading the files fans out on the flow's Dask task runner as in ``flows.prepare`` (``flows/fanout.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from components.data.validation import (
 )
 from components.io import atomic_path, atomic_write_text, write_parquet
 from flows.common import flat
+from flows.fanout import dask_runner, flow_client, scheduler_option
 from flows.stage import Stage, command
 
 DATA = {"ocr": Path("data/ocr"), "crack": Path("data/crack")}
@@ -39,13 +41,15 @@ REPORTS = Path("reports/validation")
 
 
 @task(name="build-manifest", retries=1, retry_delay_seconds=2)
-def build_manifest(root: Path, dataset: str, params) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def build_manifest(root: Path, dataset: str, params,
+                   scheduler: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     d = params.data
     splits = Splits(d.splits.train, d.splits.val, d.splits.test)
+    client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
-        return build_ocr_manifest(root / DATA["ocr"], splits, d.max_pixels, workers=d.workers)
+        return build_ocr_manifest(root / DATA["ocr"], splits, d.max_pixels, workers=d.workers, client=client)
     return build_crack_manifest(root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness,
-                                workers=d.workers), None
+                                workers=d.workers, client=client), None
 
 
 @task(name="run-expectations")
@@ -60,8 +64,9 @@ def run_expectations(root: Path, dataset: str, samples, boxes, params) -> Datase
                           max_coverage=v.crack.max_mask_coverage, min_split=minimum)
 
 
-@flow(name="validate", log_prints=True)
-def validate(dataset: str, params_file: str = "params.yaml", root: Path | None = None) -> dict:
+@flow(name="validate", log_prints=True, task_runner=dask_runner())
+def validate(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
+             scheduler: str | None = None) -> dict:
     """Validate ``data/<dataset>``; under ``on_error: fail`` raise listing every bad sample."""
     st = Stage.load(f"validate_{dataset}", params_file, root)
     params, log = st.params, st.log
@@ -71,7 +76,7 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
         data_hash = st.data_hash
         st.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]),
                        **flat(params.validation.model_dump())})
-        samples, boxes = build_manifest(st.root, dataset, params)
+        samples, boxes = build_manifest(st.root, dataset, params, scheduler)
         report = run_expectations(st.root, dataset, samples, boxes, params)
 
         stats = statistics(report.samples, report.boxes)
@@ -110,8 +115,9 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
     return stats
 
 
-main = command("flows.validate", __doc__, lambda a: validate(a.dataset, a.params),
-               choices=("dataset", DATA), failures={DataValidationError: "validation failed"})
+main = command("flows.validate", __doc__, lambda a: validate(a.dataset, a.params, scheduler=a.scheduler),
+               choices=("dataset", DATA), failures={DataValidationError: "validation failed"},
+               options=scheduler_option)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,9 +13,6 @@ Seeds derive from (train seed, epoch, sample index), so a resumed epoch sees the
 from __future__ import annotations
 
 import math
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tensorflow as tf
 

@@ -9,12 +9,9 @@ about 160 MB as uint8, so it stays in memory and every epoch skips decoding.
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import cv2
 import numpy as np

@@ -15,10 +15,6 @@ cross-entropy keeps the argmax well calibrated.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import tensorflow as tf
 
 

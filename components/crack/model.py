@@ -21,8 +21,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
 import numpy as np
 import tf_keras as keras
 

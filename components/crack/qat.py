@@ -18,12 +18,9 @@ them from real batches first (the float model's validation Dice under fake quant
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot

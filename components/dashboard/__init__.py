@@ -8,8 +8,8 @@ and reused from a notebook. Each module holds one concept:
 * ``results``   a batch-prediction output folder: the table, summaries, overlays, OCR reads, map points;
 * ``status``    the pipeline: the last MLflow run of every stage and of the pipeline itself.
 
-Nothing here imports torch or TensorFlow (importing TensorFlow before torch in one process crashes,
-and the dashboard needs neither), nor mlflow: the caller hands in an ``MlflowClient``, so showing a
+Nothing here imports torch or TensorFlow (the dashboard needs neither, and each takes seconds to import),
+nor mlflow: the caller hands in an ``MlflowClient``, so showing a
 results folder does not wait seconds for mlflow to import.
 """
 

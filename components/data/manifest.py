@@ -21,6 +21,7 @@ import pandas as pd
 from components.data import crack_format
 from components.data.families import UNKNOWN, read_families
 from components.data.ocr_format import AnnotationError, read_labelme
+from components.fanout import ClientSource, map_ordered
 from components.io import (
     ImageReadError,
     UnsafePathError,
@@ -28,11 +29,12 @@ from components.io import (
     resolve_inside,
     sha256_file,
 )
-from components.parallel import imap_ordered
 from components.splits import split_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 IMPORT_REPORT = "import_report.json"
+#: Below this many files a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
+MIN_FANOUT_FILES = 500
 
 SAMPLE_COLUMNS = ["name", "path", "annotation", "sha256", "width", "height", "channels", "split", "family", "status",
                   "reason"]
@@ -168,8 +170,9 @@ def _ocr_sample(args: tuple[Path, Path, Splits, int]) -> tuple[dict, list[dict]]
 
 
 def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int = 1,
-                       progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sample and box tables of a canonical OCR folder (JSON beside each image)."""
+                       progress: bool = True, client: ClientSource | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sample and box tables of a canonical OCR folder (JSON beside each image); files are read in
+    ``workers`` processes or on ``client``'s cluster (``components.fanout``) from :data:`MIN_FANOUT_FILES` on."""
     root = Path(root)
     jsons = sorted(p for p in root.rglob("*.json") if p.name != IMPORT_REPORT)
     annotated = set()
@@ -178,7 +181,8 @@ def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int
             annotated.add(p.with_suffix(suffix))
     samples, boxes = [], []
     jobs = [(root, p, splits, max_pixels) for p in jsons]
-    for sample, bx in imap_ordered(_ocr_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress):
+    for sample, bx in map_ordered(_ocr_sample, jobs, workers, client=client, min_jobs=MIN_FANOUT_FILES,
+                                  desc=f"manifest {root.name}", progress=progress):
         samples.append(sample)
         boxes.extend(bx)
     _mark_duplicates(samples, root)
@@ -216,12 +220,14 @@ def _crack_sample(args: tuple[Path, Path, Splits, int, int]) -> dict:
 
 
 def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness: int, workers: int = 1,
-                         progress: bool = True) -> pd.DataFrame:
-    """Sample table of a canonical crack folder (images/, annotations/, optional masks/)."""
+                         progress: bool = True, client: ClientSource | None = None) -> pd.DataFrame:
+    """Sample table of a canonical crack folder (images/, annotations/, optional masks/); fanned out as
+    :func:`build_ocr_manifest`."""
     root = Path(root)
     images = sorted(p for p in (root / crack_format.IMAGES_DIR).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES or p.stat().st_size == 0)
     jobs = [(root, p, splits, max_pixels, thickness) for p in images]
-    rows = list(imap_ordered(_crack_sample, jobs, workers, desc=f"manifest {root.name}", progress=progress))
+    rows = list(map_ordered(_crack_sample, jobs, workers, client=client, min_jobs=MIN_FANOUT_FILES,
+                            desc=f"manifest {root.name}", progress=progress))
     _mark_duplicates(rows, root)
     names = {p.stem for p in images}
     for ann in sorted((root / crack_format.ANNOTATIONS_DIR).glob(f"*{crack_format.PLINE_SUFFIX}")):

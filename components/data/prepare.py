@@ -14,6 +14,7 @@ from pathlib import Path
 from components.data.check_source import describe, escaping_symlinks
 from components.data.families import FAMILIES_FILE, read_families, write_families
 from components.data.importers import import_crack, import_ocr
+from components.fanout import ClientSource
 
 SOURCES_DIR = Path("data/sources")
 SYNTHETIC = "synthetic"
@@ -61,11 +62,12 @@ def _fresh_tmp(out: Path) -> Path:
 
 def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int,
                     seed: int, workers: int, max_pixels: int, families: list[str] | None = None,
-                    progress: bool = True, root: str | Path = ".") -> dict:
+                    progress: bool = True, root: str | Path = ".", client: ClientSource | None = None) -> dict:
     """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
 
     ``families`` are the generator's style families to draw from (synthetic only; None: its
-    defaults). Real data keeps the ``families.csv`` of its source folder when it has one.
+    defaults). Real data keeps the ``families.csv`` of its source folder when it has one. Generation
+    fans out over ``workers`` processes or ``client``'s Dask cluster (``components.fanout``).
     """
     from components.data.synth_cracks import generate_crack_dataset
     from components.data.synth_resistors import generate_resistor_dataset
@@ -78,7 +80,7 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
     tmp = _fresh_tmp(Path(out))
     if src is None:
         names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress,
-                         families=families)
+                         families=families, client=client)
         summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:
         report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)

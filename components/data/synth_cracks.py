@@ -70,8 +70,8 @@ from components.data.crack_format import (
     write_pline,
 )
 from components.data.families import write_families
+from components.fanout import ClientSource, map_ordered
 from components.io import atomic_write_bytes
-from components.parallel import imap_ordered
 
 BASE_WIDTH, BASE_HEIGHT = 384, 288
 CRACK_FREE_PROB = 0.25  # of the default family
@@ -1165,6 +1165,10 @@ def _write_one(args: tuple[str, int, int, int, int, str]) -> str:
     return name
 
 
+#: Below this many frames a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
+MIN_FANOUT_FRAMES = 200
+
+
 def generate_crack_dataset(
     out_dir: Path,
     num_frames: int,
@@ -1174,11 +1178,14 @@ def generate_crack_dataset(
     height: int = BASE_HEIGHT,
     families: Sequence[str] | None = None,
     progress: bool = True,
+    client: ClientSource | None = None,
 ) -> list[str]:
     """Write ``num_frames`` frames in the canonical crack format under ``out_dir``; return their names.
 
     Frame i is rendered from ``np.random.default_rng([seed, i])`` in family ``families[i % len(families)]``
-    (``None``: :data:`DEFAULT_TRAIN_FAMILIES`), so the files are identical for any number of workers.
+    (``None``: :data:`DEFAULT_TRAIN_FAMILIES`), so the files are identical for any number of workers and
+    on any cluster (``client``, ``components.fanout``; fewer than :data:`MIN_FANOUT_FRAMES` frames are drawn
+    in this process).
     ``families.csv`` (name, family) is written at ``out_dir``. Images and annotations are written
     atomically; frames of a ``frame_scale`` family are written at their larger size.
     """
@@ -1195,9 +1202,9 @@ def generate_crack_dataset(
         (str(out_dir), int(seed), i, int(width), int(height), fams[i % len(fams)])
         for i in range(num_frames)
     ]
-    chunk = max(1, min(16, num_frames // (max(workers, 1) * 8)))
     names = list(
-        imap_ordered(_write_one, jobs, workers, desc="synthetic cracks", progress=progress, chunksize=chunk)
+        map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES, desc="synthetic cracks",
+                    progress=progress)
     )
     write_families(out_dir, [(name, job[5]) for name, job in zip(names, jobs)])
     return names

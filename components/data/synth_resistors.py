@@ -45,8 +45,8 @@ from components.data.ocr_format import (
     Shape,
     write_labelme,
 )
+from components.fanout import ClientSource, map_ordered
 from components.io import atomic_write_bytes
-from components.parallel import imap_ordered
 
 # --------------------------------------------------------------------------------------------
 # Fonts and marking codes
@@ -1404,20 +1404,27 @@ def _write_one(job: tuple[str, int, int, int, int, str]) -> str:
     return name
 
 
+#: Below this many frames a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
+MIN_FANOUT_FRAMES = 60
+
+
 def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = 1280,
-                              height: int = 960, progress: bool = True, families: Sequence[str] | None = None) -> list[str]:
+                              height: int = 960, progress: bool = True, families: Sequence[str] | None = None,
+                              client: ClientSource | None = None) -> list[str]:
     """Write ``res_{i:06d}.jpg`` + ``.json`` for i < num_frames and ``families.csv`` into ``out_dir``;
     returns the names.
 
     Frame i draws from ``default_rng([seed, i])`` only and shows family ``families[i % len(families)]``
-    (``None``: ``DEFAULT_TRAIN_FAMILIES``), so the files do not depend on ``workers``. Unknown family
-    names raise ``ValueError`` before anything is written.
+    (``None``: ``DEFAULT_TRAIN_FAMILIES``), so the files do not depend on ``workers`` or ``client``
+    (``components.fanout``: a Dask cluster to render on; fewer than :data:`MIN_FANOUT_FRAMES` frames are
+    rendered in this process). Unknown family names raise ``ValueError`` before anything is written.
     """
     names = resolve_families(families)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out_dir), int(seed), i, int(width), int(height), names[i % len(names)]) for i in range(int(num_frames))]
-    done = list(imap_ordered(_write_one, jobs, workers, desc="synth resistors", unit="frame", progress=progress, chunksize=1))
+    done = list(map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES,
+                            desc="synth resistors", unit="frame", progress=progress))
     write_families(out_dir, [(name, job[-1]) for name, job in zip(done, jobs)])
     return done
 

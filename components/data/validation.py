@@ -8,19 +8,16 @@ _names``), which become a per-sample list of reasons: every bad sample is listed
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no telemetry; no internet here anyway
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.row_conditions import Column
 
-import great_expectations as gx  # noqa: E402
-import great_expectations.expectations as gxe  # noqa: E402
-import pandas as pd  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.expectations.row_conditions import Column  # noqa: E402
-
-from components.data.ocr_format import CHAR_CLASSES, MAX_TEXT_LEN, ROI_LABEL  # noqa: E402
+from components.data.ocr_format import CHAR_CLASSES, MAX_TEXT_LEN, ROI_LABEL
 
 ROI = {"row_condition": Column("kind") == "roi"}    # rules that apply to ROI rows of the box table
 CHAR = {"row_condition": Column("kind") == "char"}

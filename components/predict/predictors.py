@@ -5,10 +5,15 @@ rows of ``components.predict.rows`` and, when asked, the picture of that result.
 the ones the registered pyfunc models run (int8 ONNX two-stage OCR, full-integer TFLite crack
 segmenter), loaded from the export folder with their sha256 checks, so batch results equal what
 ``mlflow models serve`` answers for the same image.
+
+A ``PredictorSpec`` names a predictor without loading it, so it can travel to Dask workers;
+``loaded(spec)`` loads it once per process (each worker of a fanned-out batch run loads the model
+once, on its first shard) and keeps the last one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -62,3 +67,24 @@ PREDICTORS = {"ocr": OcrPredictor, "crack": CrackPredictor}
 
 def load_predictor(kind: str, export_dir: Path, model: str, threads: int = 1) -> Predictor:
     return PREDICTORS[kind](export_dir, model, threads)
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """What ``load_predictor`` needs: small, hashable and picklable."""
+
+    kind: str
+    export_dir: Path
+    model: str
+    threads: int = 1
+
+
+_LOADED: dict[PredictorSpec, Predictor] = {}
+
+
+def loaded(spec: PredictorSpec) -> Predictor:
+    """The predictor of ``spec``, loaded on the first call in this process (the previous one is dropped)."""
+    if spec not in _LOADED:
+        _LOADED.clear()
+        _LOADED[spec] = load_predictor(spec.kind, spec.export_dir, spec.model, spec.threads)
+    return _LOADED[spec]

@@ -9,6 +9,13 @@ what is done (docs/architecture.md#reliability-rules).
 * After an interruption the runner raises ``KeyboardInterrupt`` again (the CLI exits 130, Prefect
   marks the flow run crashed), after logging how far it got.
 * A progress bar with rate and ETA (tqdm) on stderr, unless turned off.
+* Fan-out (``components.fanout``): with ``workers > 1`` or a Dask ``client``, and at least
+  ``min_fanout`` images, the image list is cut into shards that go to the Dask workers; each worker
+  loads the model once (``predictors.loaded``), decodes and predicts its shards and writes their
+  PNG overlays itself. Results come back in input order and go through the same store, so the
+  tables equal those of a run in one process, and an interrupted run holds a prefix of the input
+  list, exactly as in one process. Video frames are decoded here (one reader) and sent out; the
+  annotated video is written here, in order.
 """
 
 from __future__ import annotations
@@ -20,18 +27,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
+from components.fanout import ClientSource, map_ordered
 from components.predict.assets import join_assets, matched_count
 from components.predict.overlays import PngTree, VideoOverlay
-from components.predict.predictors import Predictor
+from components.predict.predictors import PredictorSpec, loaded
 from components.predict.rows import ERROR, error_rows
-from components.predict.sources import Source, VideoSource
+from components.predict.sources import Item, Source, VideoSource
 from components.predict.store import ResultStore
+
+#: Below this many images a Dask cluster's start-up costs more than it saves, per kind
+#: (crossovers on 2 free cores, docs/operations.md#fan-out-on-dask).
+MIN_FANOUT_IMAGES = {"ocr": 200, "crack": 700}
 
 
 @dataclass
@@ -72,31 +85,51 @@ def sigint_held() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_batch(source: Source, predictor: Predictor, store: ResultStore, *, done: set[str] | None = None,
+def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None,
+                 item: Item) -> tuple[str, list[dict], object, bool]:
+    """One image through the model: ``(key, rows, picture or None, failed)``. A failure becomes an
+    error row. With ``pngs`` the overlay is written here (on the worker) and not sent back."""
+    predictor = loaded(spec)
+    try:
+        rows, picture = predictor(item.key, item.load(), draw)
+    except Exception as exc:  # noqa: BLE001  one bad image (decode error, odd shape, runtime error) -> error row
+        return item.key, error_rows(predictor.kind, item.key, _reason(exc), predictor.model), None, True
+    if picture is not None and pngs is not None:
+        pngs.write(item, picture)
+        picture = None
+    return item.key, rows, picture, False
+
+
+def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: set[str] | None = None,
               assets: pd.DataFrame | None = None, overlays: bool = True, progress: bool = True,
-              log: logging.Logger | logging.LoggerAdapter | None = None) -> Summary:
-    """Process every image of ``source`` not in ``done``; return the summary (see module docstring)."""
+              log: logging.Logger | logging.LoggerAdapter | None = None, workers: int = 1,
+              client: ClientSource | None = None, min_fanout: int | None = None) -> Summary:
+    """Process every image of ``source`` not in ``done``; return the summary (see module docstring).
+    ``min_fanout``: fewest images to fan out (``None``: ``MIN_FANOUT_IMAGES`` of the kind)."""
     log = log or logging.getLogger(__name__)
     done = done or set()
     start = time.perf_counter()
-    summary = Summary(str(store.out), predictor.model, source.describe(), already_done=len(done),
+    summary = Summary(str(store.out), spec.model, source.describe(), already_done=len(done),
                       skipped_files=[p for p, _ in source.skipped])
-    if isinstance(source, VideoSource):
+    video = isinstance(source, VideoSource)
+    if video:
         sink = VideoOverlay(store.out, source.name, source.fps / source.stride) if overlays else None
     else:
         sink = PngTree(store.out) if overlays else None
-    bar = tqdm(total=source.expected(done) or None, unit="img", desc=predictor.kind, disable=not progress, dynamic_ncols=True)
+    expected = source.expected(done)
+    work = partial(predict_item, spec, sink is not None, None if video else sink)
+    least = MIN_FANOUT_IMAGES[spec.kind] if min_fanout is None else min_fanout
+    results = map_ordered(work, source.items(done), workers, client=client, min_jobs=least, count=expected,
+                          progress=False)
+    bar = tqdm(total=expected or None, unit="img", desc=spec.kind, disable=not progress, dynamic_ncols=True)
     failure: BaseException | None = None
     try:
-        for item in source.items(done):
-            try:
-                rows, picture = predictor(item.key, item.load(), sink is not None)
-            except Exception as exc:  # noqa: BLE001  one bad image (decode error, odd shape, runtime error) -> error row
-                rows, picture = error_rows(predictor.kind, item.key, _reason(exc), predictor.model), None
+        for key, rows, picture, failed in results:
+            if failed:
                 summary.errors += 1
-                log.warning("%s: %s", item.key, rows[0]["error"])
+                log.warning("%s: %s", key, rows[0]["error"])
             if picture is not None:
-                sink.write(item, picture)
+                sink.write(Item(key, _not_sent), picture)
             store.add(rows)
             summary.processed += 1
             bar.update()
@@ -104,6 +137,7 @@ def run_batch(source: Source, predictor: Predictor, store: ResultStore, *, done:
         failure = exc
         summary.interrupted = isinstance(exc, KeyboardInterrupt)
     finally:
+        results.close()       # a fanned-out run: cancel the shards still queued
         bar.close()
         try:
             with sigint_held() as held:
@@ -126,6 +160,10 @@ def run_batch(source: Source, predictor: Predictor, store: ResultStore, *, done:
     if failure is not None:
         raise failure
     return summary
+
+
+def _not_sent():
+    raise RuntimeError("the pixels of a predicted item stay where it was predicted")
 
 
 def _reason(exc: Exception) -> str:

@@ -23,6 +23,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -78,8 +79,8 @@ class FolderSource:
             if rel in done:
                 continue
             path = self.root / rel
-            yield Item(rel, lambda path=path: read_image(path, self.max_pixels, min_side=MIN_PREDICT_SIDE),
-                       overlay_name(rel))
+            # a partial, not a closure over the source: an item sent to a Dask worker carries its path only
+            yield Item(rel, partial(read_image, path, self.max_pixels, min_side=MIN_PREDICT_SIDE), overlay_name(rel))
 
     def describe(self) -> str:
         return f"{len(self.files)} images in {self.root}" + (f" ({len(self.skipped)} other files skipped)" if self.skipped else "")

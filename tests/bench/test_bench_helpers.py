@@ -4,21 +4,15 @@ that the report renders from a minimal results file. No model is loaded; runs in
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
+from bench import common, crack_baseline, report, run_all, scaling
 
-import common
-import crack_baseline
-import report
-import run_all
-import scaling
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_fmt_and_md_table():

@@ -4,14 +4,11 @@ plot is copied beside the page so the docs site can show it. Rendering and plott
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
+from bench import common, report
 
-import common
-import report
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_update_docs_rewrites_only_the_generated_block(tmp_path, monkeypatch):

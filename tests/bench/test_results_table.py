@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.results_table import END, START, replace_block, table
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_readme_results_block_matches_the_committed_metrics():

@@ -79,3 +79,44 @@ def test_an_ood_family_that_is_also_trained_on_is_refused(tmp_path, raw):
     raw["eval_data"]["crack"]["ood_families"] = [raw["data"]["crack"]["families"][0], "concrete"]
     msg = str(pytest.raises(ParamsError, load_params, _write(tmp_path, raw)).value)
     assert "ood_families" in msg and raw["data"]["crack"]["families"][0] in msg and "never trained on" in msg
+
+
+def _comments(text: str) -> list[str]:
+    """Every comment of a YAML file, in order (the part from `` #`` or a leading ``#``)."""
+    out = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            out.append(line.strip())
+        elif " #" in line:
+            out.append(line[line.index(" #"):].strip())
+    return out
+
+
+def test_applying_a_profile_keeps_every_comment_and_changes_only_its_values(tmp_path):
+    """params.yaml is edited as a round-trip document: its comments, key order and the untouched lines
+    stay; the values are those of the merged, checked parameters; applying twice leaves one header."""
+    original = (REPO / "params.yaml").read_text()
+    params_path = tmp_path / "params.yaml"
+    params_path.write_text(original)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    profile_text = (REPO / "profiles" / "full.yaml").read_text()
+    (profiles / "full.yaml").write_text(profile_text)
+    apply_profile("full", params_path, profiles)
+    result = params_path.read_text()
+    assert _comments(original) and _comments(result)[1:] == _comments(original)
+    assert result.startswith("# profile 'full' applied")
+    merged, leaves = yaml.safe_load(original), 0                     # the expected values, merged by hand
+    stack = [(merged, yaml.safe_load(profile_text))]
+    while stack:
+        base, over = stack.pop()
+        for k, v in over.items():
+            if isinstance(v, dict):
+                stack.append((base[k], v))
+            else:
+                base[k], leaves = v, leaves + 1
+    assert yaml.safe_load(result) == merged
+    changed = [line for line in result.splitlines()[1:] if line not in original.splitlines()]
+    assert 0 < len(changed) <= leaves            # one line per value set, every other line as it was
+    apply_profile("full", params_path, profiles)                       # again: same file, one header
+    assert params_path.read_text() == result

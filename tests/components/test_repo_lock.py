@@ -12,8 +12,7 @@ import pytest
 from components.repo_lock import PipelineBusy, repository_lock
 
 HOLDER = textwrap.dedent("""
-    import sys, time
-    sys.path.insert(0, {root!r})
+    import time
     from components.repo_lock import repository_lock
     with repository_lock(timeout_s=5):
         print("locked", flush=True)
@@ -22,9 +21,7 @@ HOLDER = textwrap.dedent("""
 
 
 def _hold(tmp_path, hold_s: float) -> subprocess.Popen:
-    from tests.conftest import REPO
-
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(REPO), hold=hold_s)], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(hold=hold_s)], cwd=tmp_path,
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"
     return proc

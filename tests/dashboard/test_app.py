@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.dashboard import results, settings
-from tests.conftest import REPO
-from tests.dashboard.conftest import CRACK_REASON, N_CRACK
+from tests.helpers import REPO
+from tests.helpers.dashboard import CRACK_REASON, N_CRACK
 
 APP = str(REPO / "dashboard/app.py")
 

@@ -15,11 +15,12 @@ import pytest
 from PIL import Image
 
 from components.servers import free_port, local_server
-from tests.conftest import REPO
 from tests.dashboard.chromium import chromium_binary, screenshot
+from tests.helpers import REPO
 
-pytestmark = pytest.mark.skipif(chromium_binary() is None, reason="no chromium binary on PATH (.ci/run installs the "
-                                                                 "Debian package 'chromium')")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(chromium_binary() is None, reason="no chromium binary on PATH (.ci/run installs the "
+                                                                   "Debian package 'chromium')")]
 SIZE = (1400, 1800)          # tall enough for the summary, both charts, the map and the overlay
 
 

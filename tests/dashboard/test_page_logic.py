@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from components.dashboard import registry, results, settings, status
 from components.predict.store import PARTS, RESULTS
-from tests.conftest import REPO
-from tests.dashboard.conftest import CRACK_REASON, EXPERIMENT, N_CRACK, OCR_V2_REASON
+from tests.helpers import REPO
+from tests.helpers.dashboard import CRACK_REASON, EXPERIMENT, N_CRACK, OCR_V2_REASON
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_unusable_result_folders_are_named_with_the_reason(tmp_path, results_roo
 
 
 def test_page_logic_imports_no_framework():
-    """The dashboard never needs torch or TensorFlow (TensorFlow before torch crashes a process), and
+    """The dashboard never needs torch or TensorFlow (seconds each to import), and
     mlflow (seconds to import) only once a tab reads the registry."""
     code = ("import sys; import components.dashboard.registry, components.dashboard.results, components.dashboard.status, "
             "components.dashboard.settings; print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'tensorflow', 'mlflow'}))")

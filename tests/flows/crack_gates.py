@@ -13,7 +13,7 @@ import numpy as np
 
 from components.data.manifest import FixedSplit, build_crack_manifest
 from components.per_frame import write_frames
-from tests.conftest import make_crack_dataset
+from tests.helpers.data import make_crack_dataset
 
 FRAMES = [f"f{i:03d}" for i in range(400)]
 

@@ -15,9 +15,11 @@ from components.data.prepare import SourceError
 from components.data.validation import DataValidationError
 from flows.prepare import prepare
 from flows.validate import validate
-from tests.conftest import REPO, make_crack_dataset, make_ocr_dataset
+from tests.helpers import REPO
+from tests.helpers.data import make_crack_dataset, make_ocr_dataset
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: runs the data flows against a Prefect server
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture
@@ -95,3 +97,28 @@ def test_source_outside_data_sources_is_refused(project, tmp_path):
     shutil.rmtree(elsewhere)
     with pytest.raises(SourceError, match="is not a folder"):
         prepare("ocr", root=project)
+
+
+def test_synthetic_prepare_and_validate_on_two_dask_workers_match_one_process(project, monkeypatch, caplog):
+    """The flows' Dask task runner (a 2-process LocalCluster, sized from data.workers) writes the same
+    files and manifest rows, in the same order, as one process."""
+    from components.data import manifest, synth_cracks
+
+    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)     # 8 frames: fanned out all the same
+    monkeypatch.setattr(manifest, "MIN_FANOUT_FILES", 0)
+    _set(project, "data.crack.source", "synthetic")
+    _set(project, "data.crack.num_frames", 8)
+    caplog.set_level("INFO")
+    out = {}
+    for workers in (1, 2):
+        _set(project, "data.workers", workers)
+        caplog.clear()
+        assert prepare("crack", root=project)["samples"] == 8
+        validate("crack", root=project)
+        assert ("Creating a new Dask cluster" in caplog.text) == (workers > 1), "a cluster only when asked for"
+        root = project / "data/crack"
+        files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        out[workers] = (files, pd.read_parquet(project / "data/manifests/crack.parquet"))
+    assert list(out[1][0]) == list(out[2][0]) and out[1][0] == out[2][0]
+    pd.testing.assert_frame_equal(out[1][1], out[2][1])
+    assert len(out[2][1]) == 8

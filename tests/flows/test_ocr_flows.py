@@ -20,12 +20,14 @@ from components.data.ocr_format import read_labelme
 from flows.evaluate_ocr import evaluate_ocr
 from flows.train_ocr import train_ocr
 from flows.train_roi import train_roi
-from tests.components.ocr.conftest import make_resistor_dataset, tiny_params
+from tests.helpers.data import make_resistor_dataset
+from tests.helpers.ocr import tiny_params
 
 METRIC_KEYS = {"roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "latency_ms_p50", "latency_ms_p95", "fps"}
 
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: trains, evaluates and exports the tiny OCR through the flows
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture

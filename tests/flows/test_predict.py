@@ -25,7 +25,7 @@ import yaml
 
 from components.data.synth_resistors import render_resistor_frame
 from flows.predict import PredictOptions, main
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 CLI = ["--no-prefect", "--no-progress"]
 
@@ -41,7 +41,7 @@ def ocr_model(tmp_path_factory, frames) -> Path:
     import torch
 
     from components.export.ocr_onnx import ExportSettings, export_ocr
-    from tests.components.export.conftest import tiny_two_stage
+    from tests.helpers.ocr import tiny_two_stage
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("ocr_model") / "ocr"
@@ -159,6 +159,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_flushes_then_resume_completes(tmp_path, frames, ocr_model):
     inp, out = tmp_path / "in", tmp_path / "out"
     names = _jpegs(inp, frames, 20)
@@ -210,6 +211,7 @@ def test_video_with_stride(tmp_path, frames, ocr_model, capsys):
     cap.release()
 
 
+@pytest.mark.slow
 def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     from components.export.crack_runtime import TfliteSegmenter
 
@@ -245,6 +247,7 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     assert json.loads(csv.mask_indptr.iloc[0]) == df.mask_indptr.iloc[0].tolist()
 
 
+@pytest.mark.slow
 def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monkeypatch, capsys):
     import mlflow
 
@@ -277,3 +280,121 @@ def test_deployment_parameters_fit_the_flow():
     assert dep["entrypoint"] == "flows/predict.py:batch_predict"
     options = PredictOptions(**dep["parameters"]["options"])
     assert options.model == "models:/resistor-ocr@champion"
+
+
+# --- fan-out on Dask: a real 2-worker LocalCluster (worker processes) against one process ---------
+
+FANOUT = ["--workers", "2", "--fanout-min", "0"]
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "results.parquet"), pd.read_parquet(b / "results.parquet"))
+    assert (a / "results.csv").read_bytes() == (b / "results.csv").read_bytes()
+    pngs = sorted(p.relative_to(a).as_posix() for p in a.rglob("*.png"))
+    assert pngs == sorted(p.relative_to(b).as_posix() for p in b.rglob("*.png"))
+    assert all((a / p).read_bytes() == (b / p).read_bytes() for p in pngs)
+
+
+def test_two_dask_workers_write_the_tables_of_one_process(tmp_path, frames, ocr_model, crack_model, capsys):
+    inp = tmp_path / "in"
+    _jpegs(inp, frames, 9)
+    _jpegs(inp / "sub", frames, 4, prefix="s")
+    good = (inp / "f000.jpg").read_bytes()
+    (inp / "sub/broken.jpg").write_bytes(good[: len(good) // 3])
+    for kind, model in (("ocr", ocr_model), ("crack", crack_model)):
+        one, two = tmp_path / f"{kind}1", tmp_path / f"{kind}2"
+        summaries = []
+        for out, extra in ((one, []), (two, FANOUT)):
+            assert main([kind, str(inp), "--model", str(model), "--out", str(out), *CLI, *extra]) == 0
+            summaries.append(json.loads(capsys.readouterr().out))
+        assert [(s["processed"], s["errors"]) for s in summaries] == [(14, 1), (14, 1)]
+        _same_outputs(one, two)
+        assert len(list((two / "overlays").rglob("*.png"))) == 13
+
+    video = tmp_path / "clip.mp4"                   # frames decoded here, sent out, the video written here
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for i in range(12):
+        writer.write(cv2.resize(cv2.cvtColor(frames[i % 2], cv2.COLOR_RGB2BGR), (320, 240)))
+    writer.release()
+    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v1"), "--stride", "2",
+                 *CLI]) == 0
+    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v2"), "--stride", "2", *CLI,
+                 *FANOUT]) == 0
+    _same_outputs(tmp_path / "v1", tmp_path / "v2")
+    cap = cv2.VideoCapture(str(tmp_path / "v2/clip.annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    cap.release()
+
+
+def test_workers_load_the_model_once_each(tmp_path, frames, crack_model, dask_client, monkeypatch):
+    from components.predict import runner
+    from components.predict.predictors import PredictorSpec
+    from components.predict.sources import open_source
+    from components.predict.store import ResultStore
+    from tests.helpers.fanout import loads_of, on_cluster
+
+    inp = tmp_path / "in"
+    _jpegs(inp, frames, 24)
+    spec = PredictorSpec("crack", crack_model, "tiny", 1)
+    summary, batches = on_cluster(dask_client, lambda: runner.run_batch(
+        open_source(inp), spec, ResultStore(tmp_path / "out", "crack"), progress=False, client=dask_client,
+        min_fanout=0, overlays=False))
+    assert summary.processed == 24 and len(batches) >= 2
+    loads = dask_client.run(loads_of, spec)
+    assert sorted(loads.values()) == [1, 1], "each worker loaded the model once, whatever the number of shards"
+
+
+# The parent consumes the results slowly, so Ctrl-C lands while the workers have shards in flight.
+_SLOW_PARENT_CLI = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import components.predict.store as S
+add = S.ResultStore.add
+def slow(self, rows):
+    time.sleep(0.3)
+    return add(self, rows)
+S.ResultStore.add = slow
+from flows.predict import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_with_dask_workers_keeps_a_prefix_then_resume_completes(tmp_path, frames, ocr_model):
+    inp, out, ref = tmp_path / "in", tmp_path / "out", tmp_path / "ref"
+    names = _jpegs(inp, frames, 30)
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")}
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_PARENT_CLI, "ocr", str(inp), "--model", str(ocr_model),
+                             "--out", str(out), "--flush-every", "3", *CLI, *FANOUT], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / ".parts/part-000000.parquet").exists():
+            assert proc.poll() is None, proc.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "no chunk written in 180 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    df, _ = _tables(out)
+    done = list(dict.fromkeys(df.image))
+    assert 3 <= len(done) < len(names) and done == names[: len(done)], "a prefix of the input, as in one process"
+    assert not (out / ".parts").exists()
+
+    assert main(["ocr", str(inp), "--model", str(ocr_model), "--out", str(out), "--resume", *CLI, *FANOUT]) == 0
+    assert main(["ocr", str(inp), "--model", str(ocr_model), "--out", str(ref), *CLI]) == 0
+    _same_outputs(ref, out)
+
+
+def test_batch_predict_flow_fans_out_on_its_dask_task_runner(tmp_path, frames, crack_model, prefect_server, caplog):
+    from flows.predict import batch_predict
+
+    inp = tmp_path / "in"
+    _jpegs(inp, frames, 6)
+    base = {"kind": "crack", "input": str(inp), "model": str(crack_model), "progress": False, "fanout_min": 0}
+    caplog.set_level("INFO")
+    summary = batch_predict(PredictOptions(**base, out=str(tmp_path / "two"), workers=2))
+    assert summary["processed"] == 6 and "Creating a new Dask cluster" in caplog.text
+    batch_predict(PredictOptions(**base, out=str(tmp_path / "one")))
+    _same_outputs(tmp_path / "one", tmp_path / "two")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 HEAVY = ("prefect", "mlflow", "torch", "tensorflow", "tf_keras")
 
@@ -42,6 +42,7 @@ def test_bad_params_stop_a_stage_command_first_with_the_check_message(bad_projec
     assert "components" in imported and seconds < 30        # a few seconds at most, even on a loaded machine
 
 
+@pytest.mark.slow
 def test_a_valid_params_file_lets_the_command_through(tmp_path):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     got = _run(["-m", "flows.prepare", "nope"], tmp_path)      # params fine: the flow's own parser answers

@@ -32,14 +32,16 @@ from components.registry.pyfunc_models import MAX_IMAGE_BYTES
 from flows.export_crack import export_crack
 from flows.register import register
 from tests.components.export.tiny_models import H, W, mini_unet
-from tests.conftest import REPO, make_crack_dataset
 from tests.flows.crack_gates import FRAMES, make_eval_sets, write_gate_inputs
+from tests.helpers import REPO
+from tests.helpers.data import make_crack_dataset
 from tests.integration.helpers import clean_env, free_port, server
 
 NAME = "road-crack-segmenter"
 
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
+# slow: exports a crack model, serves it with `mlflow models serve`
+pytestmark = [pytest.mark.usefixtures("prefect_server"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

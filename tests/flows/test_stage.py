@@ -8,7 +8,7 @@ import pytest
 
 from components.config import ParamsError
 from flows.stage import Stage, command
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 class Refused(RuntimeError):

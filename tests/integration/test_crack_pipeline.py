@@ -19,6 +19,8 @@ import yaml
 
 from tests.integration.helpers import make_tiny_clone, run
 
+pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+
 FRAMES = 16
 STAGES = ["train_crack", "qat_crack", "evaluate_crack"]
 

@@ -24,6 +24,8 @@ import yaml
 from tests.integration.helpers import FRAMES, clean_env, make_tiny_clone, run
 from tests.integration.team_servers import s3_server
 
+pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+
 STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"}
 TARGETS = ["validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"]  # the data half of the DAG
 
@@ -178,7 +180,6 @@ def _digests(root: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.integration
 def test_pipeline_push_to_s3_remote_and_pull_into_a_bare_workspace(clone, repro, tmp_path):
     """Only the remote's configuration differs from the local round trip: ``dvc remote add`` with
     ``endpointurl`` (a real AWS bucket needs none) and the credentials in the environment."""

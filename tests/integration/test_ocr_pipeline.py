@@ -22,6 +22,8 @@ import yaml
 
 from tests.integration.helpers import clean_env, free_port, make_tiny_clone, run, server
 
+pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+
 OCR_STAGES = {"train_roi", "train_ocr", "evaluate_ocr"}
 
 

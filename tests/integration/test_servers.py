@@ -19,6 +19,8 @@ from tests.integration.helpers import (
     server,
 )
 
+pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+
 PY = sys.executable
 
 

@@ -32,8 +32,9 @@ from components.crack.data import normalize
 from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
 from tests.components.export.tiny_models import H, W, mini_unet
-from tests.conftest import REPO, make_crack_dataset
 from tests.flows.crack_gates import make_eval_sets, write_gate_inputs
+from tests.helpers import REPO
+from tests.helpers.data import make_crack_dataset
 from tests.integration.helpers import clean_env, free_port, run, server
 from tests.integration.team_servers import (
     S3,

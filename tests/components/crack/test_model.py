@@ -7,7 +7,7 @@ import pytest
 
 from components.config import load_params
 from components.crack.model import SKIP_LAYERS, build_unet, count_params, from_params
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @pytest.fixture(scope="module")

@@ -82,6 +82,7 @@ def test_missing_path_and_wrong_alpha_name_the_file(weights_file, tmp_path):
     assert str(path) in str(e.value)
 
 
+@pytest.mark.slow
 def test_fit_runs_init_on_a_fresh_start_only(tmp_path):
     from components.crack.train import fit, setup_tf
     from tests.components.crack.test_train import TINY, tiny_split

@@ -10,6 +10,7 @@ from components.crack.model import build_unet
 from components.crack.qat import fake_quant_layers, load_qat, quantize
 
 
+@pytest.mark.slow
 def test_quantized_unet_has_int8_fake_quant_and_round_trips(tmp_path):
     float_model = build_unet((96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1,
                              decoder_block="separable")
@@ -32,6 +33,7 @@ def test_quantized_unet_has_int8_fake_quant_and_round_trips(tmp_path):
     np.testing.assert_allclose(loaded(x).numpy(), out, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_calibrate_sets_ranges_from_batches_and_keeps_batch_norm_statistics():
     from tensorflow_model_optimization.python.core.quantization.keras import quantizers
 

@@ -8,15 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from components.crack.data import CrackSplit
 from components.crack.train import cosine_schedule
-
-REPO = Path(__file__).resolve().parents[3]  # not from tests.conftest: the subprocess below must not load torch
+from tests.helpers import REPO
 
 TINY = {"input_size": (96, 64), "alpha": 0.35, "decoder_filters": (16, 16, 16, 16), "decoder_convs": 1,
         "decoder_block": "separable"}
@@ -50,6 +48,7 @@ def test_cosine_schedule_reaches_zero_only_at_the_true_last_step():
     assert float(sched(total)) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_a_few_steps_reduce_the_loss(tmp_path):
     from components.crack.model import build_unet
     from components.crack.train import fit, setup_tf
@@ -67,6 +66,7 @@ def test_a_few_steps_reduce_the_loss(tmp_path):
     assert result.images_per_s > 0
 
 
+@pytest.mark.slow
 def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
     """Fine-tuning that only hurts (here: an absurd learning rate) must not replace a better start."""
     from components.crack.model import build_unet
@@ -83,8 +83,7 @@ def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
 
 
 TRAIN_SCRIPT = """
-import json, sys
-sys.path.insert(0, {repo!r})
+import json
 from components.crack.model import build_unet
 from components.crack.train import fit, setup_tf
 from tests.components.crack.test_train import TINY, tiny_split
@@ -96,10 +95,11 @@ print("RESULT " + json.dumps({{"resumed_from": r.resumed_from, "epochs": [h["epo
 """
 
 
+@pytest.mark.slow
 def test_resumes_after_sigkill(tmp_path):
     epochs, state = 6, tmp_path / "state"  # killed right after epoch 1 is saved (an epoch takes >0.1 s)
     script = tmp_path / "train.py"
-    script.write_text(TRAIN_SCRIPT.format(repo=str(REPO), epochs=epochs, state=str(state)))
+    script.write_text(TRAIN_SCRIPT.format(epochs=epochs, state=str(state)))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120

@@ -17,7 +17,7 @@ import numpy as np
 from components.data.importers import import_crack, import_ocr
 from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest
 from components.data.validation import validate_crack, validate_ocr
-from tests.conftest import make_crack_dataset, make_ocr_dataset
+from tests.helpers.data import make_crack_dataset, make_ocr_dataset
 
 SPLITS = Splits(0.6, 0.2, 0.2)
 MAX_PIXELS = 2_000_000

@@ -8,7 +8,7 @@ import pytest
 
 from components.data.check_source import escaping_symlinks, main
 from components.data.prepare import SourceError, resolve_source
-from tests.conftest import make_ocr_dataset
+from tests.helpers.data import make_ocr_dataset
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from components.data.families import FAMILIES_FILE, FamiliesFileError, read_families, write_families
 from components.data.manifest import FixedSplit, Splits, build_crack_manifest
-from tests.conftest import make_crack_dataset
+from tests.helpers.data import make_crack_dataset
 
 
 def test_round_trip_and_absent_file(tmp_path):

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from components.data import synth_cracks
 from components.data.crack_format import rasterize, read_pline
 from components.data.families import read_families
 from components.data.synth_cracks import (
@@ -20,6 +21,7 @@ from components.data.synth_cracks import (
     generate_crack_dataset,
     render_crack_frame,
 )
+from tests.helpers.fanout import on_cluster
 
 W, H = 384, 288
 
@@ -42,10 +44,13 @@ def test_render_shape_and_determinism():
     assert not np.array_equal(a, d)
 
 
-def test_dataset_identical_for_any_worker_count(tmp_path):
+def test_dataset_identical_for_any_worker_count(tmp_path, dask_client, monkeypatch):
+    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)     # 6 frames: fanned out all the same
     fams = ["default", "hi_res", "concrete", "phone_jpeg"]
     n1 = generate_crack_dataset(tmp_path / "w1", 6, seed=11, workers=1, families=fams, progress=False)
-    n2 = generate_crack_dataset(tmp_path / "w2", 6, seed=11, workers=2, families=fams, progress=False)
+    n2, batches = on_cluster(dask_client, lambda: generate_crack_dataset(
+        tmp_path / "w2", 6, seed=11, workers=2, families=fams, progress=False, client=dask_client))
+    assert batches, "the frames were drawn on the cluster"
     assert n1 == n2 == [f"crack_{i:06d}" for i in range(6)]
     for name in n1:
         for rel in (f"images/{name}.png", f"annotations/{name}_PLINE.json"):

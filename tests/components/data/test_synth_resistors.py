@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from components.data import synth_resistors
 from components.data.families import FAMILIES_FILE, read_families
 from components.data.ocr_format import (
     CHAR_CLASSES,
@@ -29,6 +30,7 @@ from components.data.synth_resistors import (
     render_resistor_frame,
     render_resistor_frame_debug,
 )
+from tests.helpers.fanout import on_cluster
 
 W, H = 640, 480  # smaller frames keep the determinism/dataset tests fast (sizes scale with the width)
 FULL_W, FULL_H = 1280, 960  # the specified frame size, for the content checks
@@ -141,9 +143,12 @@ def test_sizes_and_text_styles(debug_frames):
     assert any(re.fullmatch(rf"\d\d[{EIA96_LETTERS}]", c) for c in codes)
 
 
-def test_dataset_is_identical_for_any_worker_count(tmp_path):
+def test_dataset_is_identical_on_a_dask_cluster(tmp_path, dask_client, monkeypatch):
+    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)    # 3 frames: fanned out all the same
     a = generate_resistor_dataset(tmp_path / "a", 3, seed=5, workers=1, width=W, height=H, progress=False)
-    b = generate_resistor_dataset(tmp_path / "b", 3, seed=5, workers=2, width=W, height=H, progress=False)
+    b, batches = on_cluster(dask_client, lambda: generate_resistor_dataset(
+        tmp_path / "b", 3, seed=5, workers=2, width=W, height=H, progress=False, client=dask_client))
+    assert batches, "the frames were drawn on the cluster"
     assert a == b == ["res_000000", "res_000001", "res_000002"]
     for name in a:
         for ext in (".jpg", ".json"):
@@ -233,11 +238,13 @@ def test_family_is_deterministic_per_seed():
     assert DEFAULT_FAMILY == "mixed"
 
 
-def test_dataset_families_csv_and_worker_count(tmp_path):
+def test_dataset_families_csv_and_worker_count(tmp_path, dask_client, monkeypatch):
+    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)
     fams = ["green_pcb", "wide_view", "dim_noisy"]
     a = generate_resistor_dataset(tmp_path / "a", 4, seed=9, workers=1, width=W, height=H, progress=False, families=fams)
-    b = generate_resistor_dataset(tmp_path / "b", 4, seed=9, workers=2, width=W, height=H, progress=False, families=fams)
-    assert a == b
+    b, batches = on_cluster(dask_client, lambda: generate_resistor_dataset(
+        tmp_path / "b", 4, seed=9, workers=2, width=W, height=H, progress=False, families=fams, client=dask_client))
+    assert a == b and batches
     for name in a:
         for ext in (".jpg", ".json"):
             assert (tmp_path / "a" / f"{name}{ext}").read_bytes() == (tmp_path / "b" / f"{name}{ext}").read_bytes()

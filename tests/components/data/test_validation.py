@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from components.data import manifest
 from components.data.manifest import (
     Splits,
     build_crack_manifest,
@@ -15,7 +16,8 @@ from components.data.manifest import (
     statistics,
 )
 from components.data.validation import validate_crack, validate_ocr
-from tests.conftest import make_ocr_dataset
+from tests.helpers.data import make_ocr_dataset
+from tests.helpers.fanout import on_cluster
 
 SPLITS = Splits(0.6, 0.2, 0.2)
 MAX_PIXELS = 2_000_000
@@ -135,7 +137,11 @@ def test_crack_validation_flags_bad_files_and_masks(crack_root, tmp_path):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_manifest_is_the_same_for_any_worker_count(ocr_root, workers):
-    samples, boxes = build_ocr_manifest(ocr_root, SPLITS, MAX_PIXELS, workers=workers, progress=False)
+def test_manifest_is_the_same_for_any_worker_count(ocr_root, workers, dask_client, monkeypatch):
+    monkeypatch.setattr(manifest, "MIN_FANOUT_FILES", 0)      # 6 files: fanned out all the same
+    client = dask_client if workers > 1 else None
+    (samples, boxes), batches = on_cluster(dask_client, lambda: build_ocr_manifest(
+        ocr_root, SPLITS, MAX_PIXELS, workers=workers, progress=False, client=client))
+    assert bool(batches) == (workers > 1)
     assert list(samples.name) == [f"s{i:03d}" for i in range(6)]
     assert samples.sha256.str.len().eq(64).all() and len(boxes) == 24

@@ -32,7 +32,7 @@ from components.export.crack_tflite import (
 )
 from components.io import sha256_file
 from tests.components.export.tiny_models import H, W, mini_unet
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _images(n: int, seed: int, h: int = H, w: int = W) -> np.ndarray:
@@ -70,6 +70,7 @@ def _tensor_dtypes(path):
     return it, {t["dtype"] for t in tensors}, weights
 
 
+@pytest.mark.slow
 def test_int8_model_is_integer_throughout(exported):
     _, out, _ = exported
     it, dtypes, weights = _tensor_dtypes(out / FILES["int8"])
@@ -79,6 +80,7 @@ def test_int8_model_is_integer_throughout(exported):
     assert weights and all(w["dtype"] == np.int8 for w in weights)
 
 
+@pytest.mark.slow
 def test_dynamic_model_has_int8_weights_and_float_activations(exported):
     _, out, _ = exported
     it, dtypes, weights = _tensor_dtypes(out / FILES["dynamic"])
@@ -88,6 +90,7 @@ def test_dynamic_model_has_int8_weights_and_float_activations(exported):
     assert np.float32 in dtypes
 
 
+@pytest.mark.slow
 def test_runtime_matches_the_qat_keras_model(exported):
     qat, out, _ = exported
     images = _images(4, seed=7)
@@ -112,6 +115,7 @@ def test_runtime_matches_the_qat_keras_model(exported):
     assert np.abs(dynamic - float_logits).max() < 0.25 * np.abs(dynamic - want).max()
 
 
+@pytest.mark.slow
 def test_predict_any_size_and_evaluation(exported):
     _, out, _ = exported
     seg = TfliteSegmenter.load(out, "int8")
@@ -131,6 +135,7 @@ def test_predict_any_size_and_evaluation(exported):
     assert set(result.metrics) == {"dice", "iou", "precision", "recall"} and result.predictions.shape == (3, H, W)
 
 
+@pytest.mark.slow
 def test_metadata_round_trip(exported):
     _, out, meta = exported
     assert read_meta(out) == json.loads(json.dumps(meta))
@@ -142,6 +147,7 @@ def test_metadata_round_trip(exported):
     assert seg.input_size == (W, H) and seg.labels == ["background", "crack"]
 
 
+@pytest.mark.slow
 def test_tampered_model_is_refused(exported, tmp_path):
     _, out, _ = exported
     copy_dir = tmp_path / "export"
@@ -160,6 +166,7 @@ def test_tampered_model_is_refused(exported, tmp_path):
         TfliteSegmenter.load(copy_dir, "dynamic")
 
 
+@pytest.mark.slow
 def test_seed_normalization_bug_is_rejected(exported):
     """The seed's metadata said mean = std = 127.5 (pixels in [-1, 1]); training used /255 + ImageNet."""
     _, _, meta = exported
@@ -175,6 +182,7 @@ def test_seed_normalization_bug_is_rejected(exported):
     assert np.abs(preprocess(image, seed_meta["normalization"]) - normalize(image).numpy()).max() > 0.5
 
 
+@pytest.mark.slow
 def test_metadata_preprocessing_reproduces_training_normalize(exported):
     _, _, meta = exported
     image = np.random.default_rng(1).integers(0, 256, (2, 37, 53, 3), dtype=np.uint8)
@@ -202,6 +210,7 @@ def test_tiles_cover_the_frame_with_the_stated_overlap():
     assert w.shape == (64, 96) and w.max() == 1.0 and w.min() >= 0.1 and w[32, 48] > w[0, 0]
 
 
+@pytest.mark.slow
 def test_large_frames_are_read_in_tiles_at_full_resolution(exported):
     _, out, _ = exported
     seg = TfliteSegmenter.load(out, "int8")

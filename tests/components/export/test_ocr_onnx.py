@@ -30,7 +30,7 @@ from components.export.ocr_runtime import (
     postprocess,
 )
 from components.ocr.pipeline import roi_crops
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_fp32_graphs_match_pytorch_and_pass_the_checker(ocr_export):

@@ -22,7 +22,7 @@ import components.ocr.train as train_module
 from components.config import parse_params
 from components.ocr.data import CropDataset, RoiDataset, load_frames
 from components.ocr.model import build_ssd, parameter_hash, roi_spec
-from tests.components.ocr.conftest import tiny_params
+from tests.helpers.ocr import tiny_params
 
 seen: list[int] = []    # training samples this replica read, in order
 built: list = []        # (model, hash at construction) of the model being trained

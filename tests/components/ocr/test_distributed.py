@@ -19,7 +19,7 @@ import torch
 from components.ocr.distributed import ShardedWeightedSampler
 from components.ocr.model import load_model, parameter_hash
 from components.servers import free_port
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _torchrun(root: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
@@ -35,6 +35,7 @@ def _ranks(out: Path) -> tuple[dict, dict]:
     return r0, r1
 
 
+@pytest.mark.slow
 def test_two_replicas_train_one_model_on_disjoint_shards(tiny_ocr, tmp_path):
     run = _torchrun(tiny_ocr, tmp_path, "--stage", "roi", "--epochs", "1")
     assert run.returncode == 0, run.stdout + run.stderr

@@ -22,7 +22,7 @@ from components.ocr.model import (
     roi_spec,
     save_model,
 )
-from tests.components.export.conftest import tiny_two_stage
+from tests.helpers.ocr import tiny_two_stage
 
 ROI = SimpleNamespace(width_mult=0.35, input_size=(320, 240), score_threshold=0.05, nms_iou=0.45)
 CHAR = SimpleNamespace(width_mult=0.35, crop_size=128, score_threshold=0.05, nms_iou=0.45)
@@ -75,6 +75,7 @@ def test_save_load_round_trip_and_hash(tmp_path):
     assert parameter_hash(loaded) != parameter_hash(model)
 
 
+@pytest.mark.slow
 def test_serving_form_folds_every_batchnorm_and_detects_the_same():
     ocr = tiny_two_stage()  # settled BatchNorm statistics: fresh ones (mean 0, var 1) barely change when folded
     model, size = ocr.char_model, ocr.crop_size

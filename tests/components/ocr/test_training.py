@@ -10,14 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from components.config import parse_params
 from components.ocr.data import load_frames
 from components.ocr.model import build_ssd, freeze, parameter_hash, roi_spec
 from components.ocr.train import train_char_model
-from tests.components.ocr.conftest import tiny_params
-from tests.conftest import REPO
+from tests.helpers import REPO
+from tests.helpers.ocr import tiny_params
 
 
 def _job(root: Path, ckpt: Path, out: Path, pause: float) -> subprocess.Popen:
@@ -27,6 +28,7 @@ def _job(root: Path, ckpt: Path, out: Path, pause: float) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_sigkilled_training_resumes_from_its_last_checkpoint(tiny_ocr, tmp_path):
     ckpt, out = tmp_path / "resume/roi_last.pt", tmp_path / "roi.pt"
     proc = _job(tiny_ocr, ckpt, out, pause=30.0)

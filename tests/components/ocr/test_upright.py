@@ -27,7 +27,7 @@ from components.ocr.preprocess import (
 )
 from components.ocr.reading import line_direction
 from components.ocr.train import train_char_model, train_roi_model
-from tests.components.ocr.conftest import tiny_params
+from tests.helpers.ocr import tiny_params
 
 STRIP = (192, 96)
 

@@ -16,7 +16,7 @@ import torch
 from components.config import parse_params
 from components.ocr.data import load_frames
 from components.ocr.train import train_roi_model
-from tests.components.ocr.conftest import tiny_params
+from tests.helpers.ocr import tiny_params
 
 
 def main() -> int:
