@@ -260,7 +260,8 @@ def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
               "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
               "detections": 40, "match_iou": 0.4, "fuse": True}
     if crop == "upright":
-        return {**common, "size": [int(v) for v in p.strip_size], "anchor_scales": [0.19, 0.32, 0.56], "crop": "upright"}
+        return {**common, "size": [int(v) for v in p.strip_size], "anchor_scales": [0.19, 0.32, 0.56],
+                "crop": "upright"}
     return {**common, "size": [p.crop_size, p.crop_size], "anchor_scales": [0.07, 0.12, 0.2]}
 
 

@@ -88,11 +88,15 @@ def test_strip_pixels_sit_where_the_map_puts_them():
         np.testing.assert_allclose(got, want, atol=0.6)
 
 
+def centres(b: np.ndarray) -> np.ndarray:
+    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iw = (np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])).clip(0)
     ih = (np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])).clip(0)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
-    return iw * ih / (area(a) + area(b) - iw * ih)
+    area_a, area_b = ((x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1]) for x in (a, b))
+    return iw * ih / (area_a + area_b - iw * ih)
 
 
 @pytest.mark.parametrize("angle", [0.0, 20.0, -35.0, 45.0])
@@ -109,7 +113,6 @@ def test_box_maps_round_trip_between_strip_and_frame(angle):
     m = upright_map(box, angle, STRIP)
     frame_boxes = map_boxes(glyphs, cv2.invertAffineTransform(m))
     back = unturn_boxes(frame_boxes, m)
-    centres = lambda b: np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
     np.testing.assert_allclose(centres(back), centres(glyphs), atol=1e-3)
     if angle == 0.0:
         np.testing.assert_allclose(back, glyphs, atol=1e-3)
