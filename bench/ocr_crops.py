@@ -82,19 +82,22 @@ def angle_errors(frames, ocr: TwoStageOcr, margin: float) -> dict:
 
 
 class GroundTruthRois:
-    """A TwoStageOcr whose stage 1 returns the labelled ROIs of the frame being evaluated (called
-    in the order of ``frames``; ``evaluate`` and ``latency`` do); the latency timer's repeated
-    calls on the first frames cycle through them."""
+    """A TwoStageOcr whose stage 1 returns the labelled ROIs of the frame being evaluated: the frame
+    whose image array it is given (``images``, for the latency timer's repeated calls), else the next
+    of ``frames`` (``evaluate`` calls in their order)."""
 
-    def __init__(self, ocr: TwoStageOcr, frames):
+    def __init__(self, ocr: TwoStageOcr, frames, images=()):
         self.ocr, self.frames, self.i = ocr, frames, 0
+        self.by_image = {id(img): f for img, f in zip(images, frames)}
         self.config = ocr.config
 
     def __call__(self, image):
         from components.ocr.pipeline import assemble, roi_crops
 
-        f = self.frames[self.i % len(self.frames)]
-        self.i += 1
+        f = self.by_image.get(id(image))
+        if f is None:
+            f = self.frames[self.i % len(self.frames)]
+            self.i += 1
         boxes = f.rois.astype(np.float32)
         if not len(boxes):
             from components.ocr.pipeline import FrameResult
@@ -170,7 +173,8 @@ def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out
                                          for k in ("string_accuracy", "cer", "value_accuracy")}
         print(f"  [{crop}] {name}: {res[name]}", flush=True)
     images = [f.image() for f in sets["test"][:8]]
-    res["latency"] = latency(wrap(sets["test"][:8]), images, e.latency_warmup, e.latency_runs, 1)
+    timed = GroundTruthRois(ocr, sets["test"][:8], images) if args.gt_rois else ocr
+    res["latency"] = latency(timed, images, e.latency_warmup, e.latency_runs, 1)
     if crop == "upright" and not args.gt_rois:
         res["angle_error_deg"] = {name: angle_errors(frames, ocr, p.crop_margin) for name, frames in sets.items()}
     return res
