@@ -95,9 +95,11 @@ def flops(model, inputs: list[torch.Tensor]) -> int:
 def frame_flops(ocr: TwoStageOcr, images: list[np.ndarray], rois_per_frame: float) -> dict:
     small = downsample(images[0], ocr.roi_spec["size"])
     s1 = flops(ocr.roi_model, [to_tensor(small)])
-    crop = np.full((ocr.crop_size, ocr.crop_size, 3), 127, np.uint8)
+    w, h = ocr.char_spec["size"]    # a square crop, or an upright strip
+    crop = np.full((int(h), int(w), 3), 127, np.uint8)
     s2 = flops(ocr.char_model, [to_tensor(crop)])
-    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": ocr.crop_size, "rois_per_frame": rois_per_frame,
+    size = str(w) if w == h else f"{w}x{h}"   # a square's side, or the strip's w x h
+    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": size, "rois_per_frame": rois_per_frame,
             "flops_per_frame": s1 + rois_per_frame * s2}
 
 

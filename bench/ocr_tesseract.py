@@ -45,6 +45,7 @@ from components.latency import summarize
 from components.ocr.data import load_frames
 from components.ocr.metrics import match_rois, string_scores
 from components.ocr.pipeline import assemble, find_rois, roi_crops
+from components.ocr.preprocess import crop_window
 from components.ocr.transforms import rotate, text_angle
 
 DATA = REPO / "data/ocr"
@@ -137,13 +138,13 @@ def main(argv: list[str] | None = None) -> dict:
         for fi, f in enumerate(frames):
             image = f.image()
             rboxes, rscores = find_rois(image, ocr.detect_rois, cfg)
-            windows, scales, letterboxed = roi_crops(image, rboxes, cfg)
-            for k, (win, scale, lb) in enumerate(zip(windows, scales, letterboxed)):
-                x1, y1, x2, y2 = win
+            maps, letterboxed = roi_crops(image, rboxes, cfg)
+            for k, (m, lb) in enumerate(zip(maps, letterboxed)):
+                x1, y1, x2, y2 = crop_window(rboxes[k], cfg.margin, image.shape[1], image.shape[0])
                 full = np.ascontiguousarray(image[y1:y2, x1:x2])
                 # ours on this one crop, batch 1: detector + mapping + reading order
                 t0 = time.perf_counter()
-                res = assemble(rboxes[k:k + 1], rscores[k:k + 1], [win], [scale], ocr.detect_chars([lb]), cfg)
+                res = assemble(rboxes[k:k + 1], rscores[k:k + 1], [m], ocr.detect_chars([lb]), cfg)
                 ours_ms.append((time.perf_counter() - t0) * 1000)
                 ours_texts.append(res.rois[0].text)
                 cx, cy = (f.chars[:, 0] + f.chars[:, 2]) / 2, (f.chars[:, 1] + f.chars[:, 3]) / 2
@@ -175,7 +176,8 @@ def main(argv: list[str] | None = None) -> dict:
         return string_scores(pairs)
 
     result = {"version": version, "test_frames": len(frames), "crops": n_crops, "gt_rois": sum(len(f.rois) for f in frames),
-              "stage1": "onnx_int8", "threads": 1, "per_crop_timed": len(timed), "crop_size": cfg.crop_size,
+              "stage1": "onnx_int8", "threads": 1, "per_crop_timed": len(timed),
+              "crop_size": f"{cfg.strip_size[0]}x{cfg.strip_size[1]} strip" if cfg.crop == "upright" else cfg.crop_size,
               "ours_onnx_int8": {**score(ours_texts), **per_crop(ours_ms)},
               **{name: {**score(texts[name]), "ms_per_crop_one_process": ms_all[name]} for name in variants},
               "examples": [{"ours": o, **{name: texts[name][i] for name in variants}} for i, o in enumerate(ours_texts[:8])],

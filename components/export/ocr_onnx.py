@@ -11,8 +11,9 @@ NMS are left to numpy (``components.export.ocr_runtime``), as is everything data
 int8: ``quant_pre_process`` (shape inference + graph clean-up), then ``quantize_static`` with QDQ
 nodes, int8 per-channel weights and uint8 activations (ONNX Runtime's fast path on x86), and
 calibration on real inputs: stage 1 on downsampled training
-frames, stage 2 on the letterboxed crops the frozen stage-1 model finds in those frames (the same
-glue as inference). Normalization, box decoding and softmax stay float by default (``float_tail``):
+frames, stage 2 on the crops (letterboxed squares or upright strips) the frozen stage-1 model finds
+in those frames (the same glue as inference). Normalization, box decoding and softmax stay float by
+default (``float_tail``):
 they run on the dequantized outputs of the head's convolutions; quantized as well, 8-bit box
 coordinates cost 1.2 points of roi_ap50 and 3.5 of COCO char mAP on the demo test split, for no
 measurable time.
@@ -244,7 +245,7 @@ def qdq_count(path: str | Path) -> int:
 
 def calibration_inputs(ocr: TwoStageOcr, images: Iterable[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Real inputs of both detectors from full frames: the downsampled frames (stage 1, one per
-    batch) and the letterboxed crops of what the frozen stage-1 model finds in them (stage 2, the
+    batch) and the stage-2 crops of what the frozen stage-1 model finds in them (stage 2, the
     crops of one frame per batch), through the inference glue itself."""
     cfg = ocr.config
     roi_in, char_in = [], []
@@ -252,7 +253,7 @@ def calibration_inputs(ocr: TwoStageOcr, images: Iterable[np.ndarray]) -> tuple[
         roi_in.append(to_chw(downsample(image, cfg.roi_size))[None])
         rboxes, _ = find_rois(image, ocr.detect_rois, cfg)
         if len(rboxes):
-            _, _, crops = roi_crops(image, rboxes, cfg)
+            _, crops = roi_crops(image, rboxes, cfg)
             char_in.append(np.stack([to_chw(c) for c in crops]))
     return roi_in, char_in
 
@@ -298,7 +299,7 @@ def export_ocr(ocr: TwoStageOcr, calibration_images: Iterable[np.ndarray], out_d
         "source": dict(source or {}), "detectors": {},
         "pipeline": {"crop_margin": float(ocr.margin), "roi_score_threshold": float(ocr.roi_thr),
                      "char_score_threshold": float(ocr.char_thr), "dedupe_iou": float(ocr.dedupe_iou),
-                     "grammar_min_prob": float(ocr.grammar_min_prob)},
+                     "grammar_min_prob": float(ocr.grammar_min_prob), "crop": ocr.crop},
         "parity": {}, "quantization": {}, "files": {}}
     for name, (model, spec, inputs) in models.items():
         model = copy.deepcopy(model).cpu().eval()

@@ -155,10 +155,14 @@ class OnnxTwoStageOcr:
                                      threads, spin, class_topk=CLASS_TOPK if name == "char" else 0)
         p, c = meta["pipeline"], meta["detectors"]["char"]
         # exports from before the grammar have no grammar_min_prob: the default applies
-        config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]), margin=float(p["crop_margin"]),
-                                names=tuple(c["classes"]), roi_score_threshold=float(p["roi_score_threshold"]),
-                                char_score_threshold=float(p["char_score_threshold"]), dedupe_iou=float(p["dedupe_iou"]),
-                                grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)))
+        # exports from before the upright strips have no crop: square
+        config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]),
+                                margin=float(p["crop_margin"]), names=tuple(c["classes"]),
+                                roi_score_threshold=float(p["roi_score_threshold"]),
+                                char_score_threshold=float(p["char_score_threshold"]),
+                                dedupe_iou=float(p["dedupe_iou"]),
+                                grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)),
+                                crop=str(p.get("crop", "square")), strip_size=tuple(int(v) for v in c["input_size"]))
         return cls(det["roi"], det["char"], config, form, threads)
 
     def detect_rois(self, image: np.ndarray) -> Detections:

@@ -38,12 +38,15 @@ class RoiParams(Detector):
 
 
 class CharParams(Detector):
-    crop_size: int = Field(gt=31)             # crops are letterboxed into crop_size x crop_size
+    crop: Literal["square", "upright"]        # square: letterboxed crop_size^2 | upright: strip turned upright
+    crop_size: int = Field(gt=31)             # crops are letterboxed into crop_size x crop_size (crop: square)
+    strip_size: Size                          # [w, h] of the upright strip (crop: upright)
+    strip_rotation_deg: float = Field(ge=0, le=90)  # upright: random rotation +-deg (the angle error left to stage 2)
     crop_margin: float = Field(ge=0, le=1)    # ROI box grown by this share of its size on each side
     roi_score_threshold: float = Field(ge=0, lt=1)  # stage-1 boxes kept as training crops
     gt_roi_crops: bool                        # also train on crops of the ground-truth ROIs
     balance_classes: bool                     # sample crops with rare characters more often
-    rotation_deg: float = Field(ge=0, le=90)  # random rotation of training crops, +-deg ("angle50")
+    rotation_deg: float = Field(ge=0, le=90)  # random rotation of square training crops, +-deg ("angle50")
     rotation_prob: float = Field(ge=0, le=1)
     photometric_prob: float = Field(ge=0, le=1)
 

@@ -3,7 +3,8 @@
 * Stage 1 (ROI): every usable frame downsampled by 4 (INTER_AREA, as at inference), held in memory
   as uint8 tensors for the whole run: decoding a 1280x960 JPEG costs more than a training step.
 * Stage 2 (characters): crops of the *frozen stage-1 model's predictions* on the frames (plus,
-  optionally, of the ground-truth ROIs), grown by a margin and letterboxed to a square. Ground-truth
+  optionally, of the ground-truth ROIs), grown by a margin and letterboxed to a square, or turned
+  into upright strips (``crop: upright``, ``preprocess.upright_strip``). Ground-truth
   characters are mapped into crop coordinates; a crop of a false-positive ROI keeps no characters
   and teaches the model to stay quiet there. Training thus sees the crops inference will see.
 """
@@ -24,7 +25,14 @@ from components.data.ocr_format import CHAR_CLASSES, read_labelme
 from components.io import read_image, resolve_inside
 
 # torch-free image operations, re-exported here (their historical home)
-from components.ocr.preprocess import crop_window, downsample, letterbox, to_chw
+from components.ocr.preprocess import (
+    crop_window,
+    downsample,
+    letterbox,
+    to_chw,
+    unturn_boxes,
+    upright_strip,
+)
 
 CHAR_INDEX = {c: i + 1 for i, c in enumerate(CHAR_CLASSES)}  # 0 is the SSD background
 MIN_VISIBLE = 0.6  # a character cut by the crop border is kept if this share of its box is inside
@@ -118,9 +126,23 @@ def chars_in_window(frame: Frame, window: Sequence[int], scale: float) -> tuple[
     return boxes.astype(np.float32), frame.char_labels[keep], [int(frame.char_group[k]) for k in keep]
 
 
+def chars_in_strip(frame: Frame, m: np.ndarray, size: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Ground-truth characters mostly inside the strip of map ``m`` (frame -> strip, ``size`` =
+    [w, h]), in strip coordinates: upright ink boxes estimated from the frame's boxes (``unturn_boxes``)."""
+    if not len(frame.chars):
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.int64)
+    b = unturn_boxes(frame.chars, m)
+    w, h = float(size[0]), float(size[1])
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    cb = np.stack([b[:, 0].clip(0, w), b[:, 1].clip(0, h), b[:, 2].clip(0, w), b[:, 3].clip(0, h)], 1)
+    vis = (cb[:, 2] - cb[:, 0]) * (cb[:, 3] - cb[:, 1]) / np.maximum(area, 1e-6)
+    keep = np.flatnonzero(vis >= MIN_VISIBLE)
+    return cb[keep].astype(np.float32), frame.char_labels[keep]
+
+
 @dataclass
 class Crop:
-    image: np.ndarray        # size x size x 3 uint8
+    image: np.ndarray        # size x size x 3 uint8 (square) or h x w x 3 (upright strip)
     boxes: np.ndarray        # (N, 4) crop coordinates
     labels: np.ndarray       # (N,) 1..36
     text: str                # ground-truth text of the ROI this crop mostly covers ("" if none)
@@ -136,15 +158,21 @@ def _best_roi(frame: Frame, window: Sequence[int]) -> int:
     return int(iou.argmax()) if float(iou.max()) >= 0.5 else -1
 
 
-def make_crops(frame: Frame, image: np.ndarray, roi_boxes: np.ndarray, margin: float, size: int,
-               source: str) -> list[Crop]:
+def make_crops(frame: Frame, image: np.ndarray, roi_boxes: np.ndarray, margin: float, size: int | Sequence[int],
+               source: str, crop: str = "square") -> list[Crop]:
+    """One crop per ROI box: letterboxed ``size`` x ``size`` (``square``) or an upright strip of
+    ``size`` = [w, h] (``upright``), the same function as inference (``pipeline.roi_crops``)."""
     crops = []
     for box in roi_boxes:
         win = crop_window(box, margin, frame.width, frame.height)
         if win[2] - win[0] < 4 or win[3] - win[1] < 4:
             continue
-        img, scale = letterbox(image, win, size)
-        boxes, labels, _ = chars_in_window(frame, win, scale)
+        if crop == "upright":
+            img, m = upright_strip(image, box, margin, size)
+            boxes, labels = chars_in_strip(frame, m, size)
+        else:
+            img, scale = letterbox(image, win, int(size))
+            boxes, labels, _ = chars_in_window(frame, win, scale)
         best = _best_roi(frame, win)
         crops.append(Crop(img, boxes, labels, frame.texts[best] if best >= 0 else "", source))
     return crops
@@ -162,15 +190,16 @@ def predict_rois(roi_model, image: np.ndarray, size: Sequence[int], score_thresh
 
 
 def build_crops(frames: list[Frame], roi_model, roi_size: Sequence[int], roi_score_threshold: float, margin: float,
-                size: int, with_gt: bool, device: torch.device | str = "cpu", progress: bool = True) -> list[Crop]:
+                size: int | Sequence[int], with_gt: bool, device: torch.device | str = "cpu", progress: bool = True,
+                crop: str = "square") -> list[Crop]:
     """Stage-2 samples: crops of the frozen stage-1 predictions (and of the ground truth)."""
     crops: list[Crop] = []
     for f in tqdm(frames, desc="stage-1 crops", unit="img", disable=not progress, dynamic_ncols=True):
         image = f.image()
         boxes, _ = predict_rois(roi_model, image, roi_size, roi_score_threshold, device)
-        crops += make_crops(f, image, boxes, margin, size, "pred")
+        crops += make_crops(f, image, boxes, margin, size, "pred", crop)
         if with_gt:
-            crops += make_crops(f, image, f.rois, margin, size, "gt")
+            crops += make_crops(f, image, f.rois, margin, size, "gt", crop)
     return crops
 
 

@@ -143,16 +143,25 @@ class TopDown(nn.Module):
 
 class _CachedDefaultBoxes(DefaultBoxGenerator):
     """torchvision's default boxes, computed once per (feature grids, image size) instead of on
-    every forward: the inputs of both stages always have one size."""
+    every forward: the inputs of both stages always have one size.
 
-    def __init__(self, *args, **kwargs):
+    torchvision gives the boxes' widths as fractions of the input width and heights of its height,
+    so on a 2:1 strip a "square" default box would be twice as wide as tall. With
+    ``height_relative`` both are fractions of the input height (upright strips of stage 2)."""
+
+    def __init__(self, *args, height_relative: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.height_relative = height_relative
         self._cache: dict = {}
 
     def _grid_default_boxes(self, grid_sizes, image_size, dtype=torch.float32):
         key = (tuple(tuple(int(v) for v in g) for g in grid_sizes), tuple(int(v) for v in image_size), dtype)
         if key not in self._cache:
-            self._cache[key] = super()._grid_default_boxes(grid_sizes, image_size, dtype)
+            boxes = super()._grid_default_boxes(grid_sizes, image_size, dtype)
+            if self.height_relative:   # (cx, cy, w, h) as fractions: w in units of the height
+                boxes = boxes.clone()
+                boxes[:, 2] *= float(image_size[0]) / float(image_size[1])
+            self._cache[key] = boxes
         return self._cache[key]
 
 
@@ -211,7 +220,8 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     (3 values: stride-8 scale, stride-16 scale, upper bound; fractions of the input), aspect_ratios
     (one list per map), score_threshold, nms_iou, detections, fuse (top-down stride-16 -> 8)."""
     backbone = MobileNetV2Taps(spec["width_mult"], fuse=spec.get("fuse", False))
-    anchors = _CachedDefaultBoxes(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES))
+    anchors = _CachedDefaultBoxes(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES),
+                                  height_relative=spec.get("crop") == "upright")
     head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
     w, h = spec["size"]
     model = TopKSSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
@@ -240,11 +250,19 @@ def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
     of 250-580 px, i.e. 0.04-0.15 of the crop side (median 0.1), taller than wide, rotated up to 50
     degrees, at a pitch of about 0.6 of their height: at the default 256 px the median glyph is
     21x27 px and neighbours are 16 px apart, two stride-8 steps (at 192 px: 16x20 and 12).
-    Matching at IoU 0.4 gives small glyphs more than one positive default box."""
-    return {"kind": "char", "width_mult": p.width_mult, "size": [p.crop_size, p.crop_size],
-            "num_classes": len(classes) + 1, "classes": list(classes), "anchor_scales": [0.07, 0.12, 0.2],
-            "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
-            "detections": 40, "match_iou": 0.4, "fuse": True}
+    Matching at IoU 0.4 gives small glyphs more than one positive default box.
+
+    ``crop: upright``: strips of ``strip_size`` [w, h] (192x96) that cover 0.9 of the body length,
+    text horizontal; glyphs are 0.17-0.57 of the strip height (median ~0.32, ~30 px), so the default
+    boxes are fractions of the height (18-54 px at 96 px, as the square's 18-51 px at 256)."""
+    crop = getattr(p, "crop", "square")
+    common = {"kind": "char", "width_mult": p.width_mult, "num_classes": len(classes) + 1, "classes": list(classes),
+              "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
+              "detections": 40, "match_iou": 0.4, "fuse": True}
+    if crop == "upright":
+        return {**common, "size": [int(v) for v in p.strip_size], "anchor_scales": [0.19, 0.32, 0.56],
+                "crop": "upright"}
+    return {**common, "size": [p.crop_size, p.crop_size], "anchor_scales": [0.07, 0.12, 0.2]}
 
 
 def save_model(model: SSD, spec: dict[str, Any], path, extra: dict | None = None) -> None:

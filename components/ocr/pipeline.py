@@ -1,9 +1,10 @@
 """The framework-free half of the two-stage path: results, and the glue between the detectors.
 
 frame (full resolution, RGB uint8) -> /4 -> stage 1 -> ROI boxes -> margin, crop and letterbox
-from the full-resolution frame -> stage 2 on all crops of the frame in one batch -> characters
-mapped back to frame pixels -> reading order per ROI -> the marking decoded under the grammar of
-resistor codes (``components.ocr.grammar``) from each character's top-k classes.
+from the full-resolution frame (``crop: square``), or turned by the text's angle into an upright
+strip (``crop: upright``) -> stage 2 on all crops of the frame in one batch -> reading order per ROI
+in the crop's coordinates -> characters mapped back to frame pixels -> the marking decoded under the
+grammar of resistor codes (``components.ocr.grammar``) from each character's top-k classes.
 
 The detectors are plain callables, so the PyTorch path (``components.ocr.predict.TwoStageOcr``) and
 the ONNX Runtime path (``components.export.ocr_runtime.OnnxTwoStageOcr``) run the same glue code and
@@ -15,15 +16,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from components.data.ocr_format import ROI_LABEL, OcrAnnotation, Shape
 from components.ocr.grammar import decode
-from components.ocr.preprocess import crop_window, downsample, letterbox
+from components.ocr.preprocess import (
+    crop_window,
+    downsample,
+    letterbox,
+    map_boxes,
+    square_map,
+    upright_strip,
+)
 from components.ocr.reading import read_string
 
 CLASS_TOPK = 3            # classes per character box handed to the grammar decoding
 GRAMMAR_MIN_PROB = 0.2    # a decoded marking needs this geometric-mean probability per character
+CROP_MODES = ("square", "upright")
 
 # (boxes (N, 4) in input pixels, labels (N,) 1-based, scores (N,)) of one image, after NMS; the
 # character detector adds (topk_labels (N, k) 1-based, topk_scores (N, k)): each box's k most
@@ -31,7 +41,7 @@ GRAMMAR_MIN_PROB = 0.2    # a decoded marking needs this geometric-mean probabil
 Detections = tuple[np.ndarray, ...]
 # stage 1: one downsampled frame (H x W x 3 uint8) -> its detections
 RoiDetector = Callable[[np.ndarray], Detections]
-# stage 2: the letterboxed crops of one frame (each S x S x 3 uint8) -> detections per crop
+# stage 2: the crops of one frame (each at the detector's input size, uint8) -> detections per crop
 CharDetector = Callable[[list[np.ndarray]], list[Detections]]
 
 
@@ -112,6 +122,14 @@ class PipelineConfig:
     char_score_threshold: float = 0.3
     dedupe_iou: float = 0.35
     grammar_min_prob: float = GRAMMAR_MIN_PROB   # below it a reading is not valid (raw text kept)
+    crop: str = "square"             # square: letterboxed crop_size^2 | upright: strip turned by the text's angle
+    strip_size: tuple[int, int] = (0, 0)   # [w, h] of the upright strip (crop: upright)
+
+    def __post_init__(self):
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"crop {self.crop!r}: expected one of {CROP_MODES}")
+        if self.crop == "upright" and min(self.strip_size) < 8:
+            raise ValueError(f"crop upright needs a strip_size [w, h] of at least 8 px, not {list(self.strip_size)}")
 
 
 def find_rois(image: np.ndarray, detect_rois: RoiDetector, cfg: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -133,17 +151,22 @@ def rois_from_detections(dets: Detections, width: int, height: int, cfg: Pipelin
     return rboxes[~inner], rscores[~inner]
 
 
-def roi_crops(image: np.ndarray, rboxes: np.ndarray, cfg: PipelineConfig):
-    """The stage-2 inputs of a frame: (windows, scales, letterboxed uint8 crops), one per ROI."""
+def roi_crops(image: np.ndarray, rboxes: np.ndarray, cfg: PipelineConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The stage-2 inputs of a frame: (maps, crops), one per ROI; each map is the 2x3 affine frame
+    -> crop pixels. ``square``: the window (ROI + margin) letterboxed into crop_size^2; ``upright``:
+    the strip ``preprocess.upright_strip`` turns out of the frame."""
     h, w = image.shape[:2]
-    windows, scales, crops = [], [], []
+    maps, crops = [], []
     for b in rboxes:
-        win = crop_window(b, cfg.margin, w, h)
-        crop, scale = letterbox(image, win, cfg.crop_size)
-        windows.append(win)
-        scales.append(scale)
+        if cfg.crop == "upright":
+            crop, m = upright_strip(image, b, cfg.margin, cfg.strip_size)
+        else:
+            win = crop_window(b, cfg.margin, w, h)
+            crop, scale = letterbox(image, win, cfg.crop_size)
+            m = square_map(win, scale)
+        maps.append(m)
         crops.append(crop)
-    return windows, scales, crops
+    return maps, crops
 
 
 def run_two_stage(image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector,
@@ -152,8 +175,8 @@ def run_two_stage(image: np.ndarray, detect_rois: RoiDetector, detect_chars: Cha
     rboxes, rscores = find_rois(image, detect_rois, cfg)
     if not len(rboxes):
         return FrameResult()
-    windows, scales, crops = roi_crops(image, rboxes, cfg)
-    return assemble(rboxes, rscores, windows, scales, detect_chars(crops), cfg)
+    maps, crops = roi_crops(image, rboxes, cfg)
+    return assemble(rboxes, rscores, maps, detect_chars(crops), cfg)
 
 
 def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[list[np.ndarray]], list[Detections]],
@@ -166,39 +189,38 @@ def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[l
     for image, dets in zip(images, roi_dets):
         h, w = image.shape[:2]
         rboxes, rscores = rois_from_detections(dets, w, h, cfg)
-        windows, scales, crops = roi_crops(image, rboxes, cfg)
-        per_frame.append((rboxes, rscores, windows, scales, len(crops)))
+        maps, crops = roi_crops(image, rboxes, cfg)
+        per_frame.append((rboxes, rscores, maps, len(crops)))
         all_crops += crops
     char_dets = detect_chars(all_crops) if all_crops else []
     out, k = [], 0
-    for rboxes, rscores, windows, scales, n in per_frame:
-        out.append(assemble(rboxes, rscores, windows, scales, char_dets[k:k + n], cfg) if n else FrameResult())
+    for rboxes, rscores, maps, n in per_frame:
+        out.append(assemble(rboxes, rscores, maps, char_dets[k:k + n], cfg) if n else FrameResult())
         k += n
     return out
 
 
-def assemble(rboxes: np.ndarray, rscores: np.ndarray, windows, scales, dets: list[Detections],
+def assemble(rboxes: np.ndarray, rscores: np.ndarray, maps: list[np.ndarray], dets: list[Detections],
              cfg: PipelineConfig) -> FrameResult:
-    """One frame's result from its ROIs, their crop windows and scales, and stage 2's detections per
-    crop: characters mapped back to frame pixels, thresholded and read in order per ROI, and the
-    marking decoded from the characters' top-k classes."""
+    """One frame's result from its ROIs, their maps frame -> crop (``roi_crops``) and stage 2's
+    detections per crop: characters thresholded and read in order in the crop (where upright text
+    runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes."""
     result = FrameResult()
     names = list(cfg.names)
     all_b, all_l, all_s = [], [], []
-    for rb, rs, win, scale, det in zip(rboxes, rscores, windows, scales, dets):
+    for rb, rs, m, det in zip(rboxes, rscores, maps, dets):
         boxes, labels, scores = det[:3]
-        ab = boxes / scale + np.array([win[0], win[1], win[0], win[1]], np.float32)
-        al, as_ = labels, scores
+        ab = map_boxes(boxes, cv2.invertAffineTransform(np.asarray(m, np.float64)))
         all_b.append(ab)
-        all_l.append(al)
-        all_s.append(as_)
-        m = as_ >= cfg.char_score_threshold
-        cb, cl, cs = ab[m], al[m], as_[m]
-        r = read_string(cb, cl, cs, names, roi_score=float(rs), dedupe_iou=cfg.dedupe_iou)
-        topk = (det[3][m], det[4][m]) if len(det) >= 5 else None
+        all_l.append(labels)
+        all_s.append(scores)
+        keep = scores >= cfg.char_score_threshold
+        cl, cs = labels[keep], scores[keep]
+        r = read_string(boxes[keep], cl, cs, names, roi_score=float(rs), dedupe_iou=cfg.dedupe_iou)
+        topk = (det[3][keep], det[4][keep]) if len(det) >= 5 else None
         d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
-        result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), text, conf, cb[r.order],
+        result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), text, conf, ab[keep][r.order],
                                      [names[int(i) - 1] for i in cl[r.order]], cs[r.order], raw_text=r.text,
                                      valid=d.valid, value_ohm=d.value_ohm, code_kind=d.code_kind))
     result.all_char_boxes = np.concatenate(all_b).astype(np.float32).reshape(-1, 4)

@@ -1,8 +1,8 @@
 """The two-stage path, frame in, strings out: used by evaluation, latency, export and serving.
 
 frame (full resolution, RGB uint8) -> /4 -> stage 1 -> ROI boxes -> margin, crop and letterbox
-from the full-resolution frame -> stage 2 on all crops of the frame in one batch -> characters
-mapped back to frame pixels -> reading order per ROI.
+(or an upright strip) from the full-resolution frame -> stage 2 on all crops of the frame in one
+batch -> reading order per ROI -> characters mapped back to frame pixels.
 
 This module holds the PyTorch detectors; the glue and the result types are in the torch-free
 ``components.ocr.pipeline``, which the ONNX runtime (``components.export.ocr_runtime``) shares.
@@ -43,6 +43,7 @@ class TwoStageOcr:
         self.grammar_min_prob = grammar_min_prob
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
+        self.crop = str(char_spec.get("crop", "square"))     # models from before the upright strips: square
 
     @classmethod
     def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", fuse: bool = True,
@@ -60,7 +61,8 @@ class TwoStageOcr:
     @property
     def config(self) -> PipelineConfig:
         return PipelineConfig(tuple(self.roi_spec["size"]), self.crop_size, self.margin, tuple(self.names),
-                              self.roi_thr, self.char_thr, self.dedupe_iou, self.grammar_min_prob)
+                              self.roi_thr, self.char_thr, self.dedupe_iou, self.grammar_min_prob, self.crop,
+                              tuple(int(v) for v in self.char_spec["size"]))
 
     @torch.no_grad()
     def detect_rois(self, image: np.ndarray) -> Detections:
@@ -70,8 +72,8 @@ class TwoStageOcr:
 
     @torch.no_grad()
     def detect_chars(self, crops: list[np.ndarray]) -> list[Detections]:
-        """Stage 2 on all letterboxed crops of a frame in one batch, with each box's top-k classes
-        (``components.ocr.model.TopKSSD``) for the grammar decoding."""
+        """Stage 2 on all crops (letterboxed squares or upright strips) of a frame in one batch, with each
+        box's top-k classes (``components.ocr.model.TopKSSD``) for the grammar decoding."""
         dets = self.char_model([to_tensor(c).to(self.device) for c in crops])
         keys = ("boxes", "labels", "scores", "topk_labels", "topk_scores")
         return [tuple(d[k].cpu().numpy() for k in keys if k in d) for d in dets]

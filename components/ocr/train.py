@@ -131,7 +131,15 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
 
 
 def char_transforms(p, seed: int) -> T.Compose:
-    return T.Compose([T.RandomRotation(p.rotation_deg, p.rotation_prob, seed), T.Photometric(p.photometric_prob, seed + 1)])
+    """Rotation (squares: anywhere in +-rotation_deg; upright strips: the small residual
+    +-strip_rotation_deg the angle estimate leaves) and photometric changes."""
+    deg = p.strip_rotation_deg if getattr(p, "crop", "square") == "upright" else p.rotation_deg
+    return T.Compose([T.RandomRotation(deg, p.rotation_prob, seed), T.Photometric(p.photometric_prob, seed + 1)])
+
+
+def crop_input_size(p) -> int | list[int]:
+    """What ``build_crops`` cuts: the square's side, or the strip's [w, h]."""
+    return [int(v) for v in p.strip_size] if getattr(p, "crop", "square") == "upright" else p.crop_size
 
 
 def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_size, *, device, checkpoint: Path,
@@ -150,10 +158,11 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     seed_everything(seed)
     roi_model = freeze(roi_model).to(device)
     spec = char_spec(p, CHAR_CLASSES)
-    crops = build_crops(train, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, p.crop_size,
-                        p.gt_roi_crops, device, progress)
-    val_crops = build_crops(val, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, p.crop_size,
-                            False, device, progress)
+    crop = getattr(p, "crop", "square")
+    crops = build_crops(train, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, crop_input_size(p),
+                        p.gt_roi_crops, device, progress, crop)
+    val_crops = build_crops(val, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, crop_input_size(p),
+                            False, device, progress, crop)
     crops_s = time.perf_counter() - t0
     n_pred = sum(c.source == "pred" for c in crops)
     log(f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "

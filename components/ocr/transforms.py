@@ -12,6 +12,9 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
+# boxes through a turn: one copy, shared with inference (upright strips)
+from components.ocr.preprocess import map_boxes as rotate_boxes
+
 Sample = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
@@ -81,28 +84,6 @@ def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
     for t in np.linspace(-c, c, 2 * length):
         k[int(round(c + t * dy)), int(round(c + t * dx))] = 1.0
     return k / k.sum()
-
-
-def rotate_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Axis-aligned boxes through the affine ``m`` (2x3), re-fitted around the rotated content.
-
-    Rotating a box's corners gives a box that grows with every rotation: the content of a glyph box
-    does not fill its corners (and after one rotation already leaves empty triangles). The ellipse
-    inscribed in the box is a closer model of a glyph's ink, so the new box is the bounding box of
-    the rotated ellipse: half-extents ``sqrt(a^2 cos^2 + b^2 sin^2)`` and ``sqrt(a^2 sin^2 + b^2 cos^2)``,
-    blended half-way with the corner box so that a genuinely rectangular glyph still stays inside.
-    """
-    if not len(boxes):
-        return boxes.reshape(0, 4).astype(np.float32)
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    a, b = (boxes[:, 2] - boxes[:, 0]) / 2, (boxes[:, 3] - boxes[:, 1]) / 2
-    ncx = m[0, 0] * cx + m[0, 1] * cy + m[0, 2]
-    ncy = m[1, 0] * cx + m[1, 1] * cy + m[1, 2]
-    c, s = abs(m[0, 0]), abs(m[0, 1])  # rotation only (scale 1): |cos|, |sin|
-    ew, eh = np.sqrt((a * c) ** 2 + (b * s) ** 2), np.sqrt((a * s) ** 2 + (b * c) ** 2)
-    rw, rh = a * c + b * s, a * s + b * c
-    hw, hh = (ew + rw) / 2, (eh + rh) / 2
-    return np.stack([ncx - hw, ncy - hh, ncx + hw, ncy + hh], 1).astype(np.float32)
 
 
 def text_angle(boxes: np.ndarray) -> float:

@@ -20,7 +20,7 @@ def tiny_params(epochs: int = 2) -> dict:
     o["threads"] = 2
     o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=epochs, batch_size=4, save_cycle=1,
                     score_threshold=0.01)
-    o["char"].update(crop_size=64, width_mult=0.25, epochs=epochs, batch_size=8, save_cycle=1,
+    o["char"].update(crop_size=64, strip_size=[96, 48], width_mult=0.25, epochs=epochs, batch_size=8, save_cycle=1,
                      roi_score_threshold=0.01, score_threshold=0.01)
     o["eval"].update(latency_warmup=1, latency_runs=3, overlays=2, roi_score_threshold=0.01,
                      char_score_threshold=0.01)
@@ -42,15 +42,17 @@ def _settle_batchnorm(model, size: tuple[int, int], gen: torch.Generator) -> Non
     model.eval()
 
 
-def tiny_two_stage(seed: int = 0) -> TwoStageOcr:
+def tiny_two_stage(seed: int = 0, crop: str = "square") -> TwoStageOcr:
     """Untrained detectors at the smallest sizes (stage 1 160x120, stage 2 64 px crops), with
     settled BatchNorm statistics and the classification heads scaled up so that scores spread out:
     untrained softmax scores sit within float noise of each other, which would make top-k and NMS
-    comparisons between PyTorch and ONNX Runtime a matter of luck."""
+    comparisons between PyTorch and ONNX Runtime a matter of luck. ``crop: upright``: stage 2 on 96x48
+    upright strips instead of 64 px squares."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rs = roi_spec(SimpleNamespace(width_mult=0.25, input_size=(160, 120), score_threshold=0.05, nms_iou=0.45))
-    cs = char_spec(SimpleNamespace(width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45), CHAR_CLASSES)
+    cs = char_spec(SimpleNamespace(width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45, crop=crop,
+                                   strip_size=(96, 48)), CHAR_CLASSES)
     cs["detections"] = 12
     roi, char = build_ssd(rs), build_ssd(cs)
     for m, spec, gain in ((roi, rs, 0.3), (char, cs, 3.0)):

@@ -45,7 +45,8 @@ def ocr_clone(tmp_path_factory) -> Path:
     params["data"]["splits"] = {"train": 0.75, "val": 0.25, "test": 0.0}  # models are judged on eval_data
     o = params["ocr"]
     o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=1, batch_size=4, score_threshold=0.01)
-    o["char"].update(crop_size=64, width_mult=0.25, epochs=1, batch_size=8, roi_score_threshold=0.01)
+    o["char"].update(crop_size=64, strip_size=[96, 48], width_mult=0.25, epochs=1, batch_size=8,
+                     roi_score_threshold=0.01)
     o["eval"].update(latency_warmup=1, latency_runs=3, overlays=1, roi_score_threshold=0.01)
     params["export"]["ocr"].update(calibration_frames=4, latency_runs=2, latency_warmup=1)
     # a tiny model is never good: open the absolute gates so that promotion itself is exercised

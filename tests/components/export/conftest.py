@@ -20,6 +20,16 @@ def ocr_frames():
 
 
 @pytest.fixture(scope="session")
+def ocr_export_upright(tmp_path_factory, ocr_frames) -> SimpleNamespace:
+    """The same with a stage 2 on upright strips."""
+    torch.set_num_threads(1)
+    ocr = tiny_two_stage(crop="upright")
+    out = Path(tmp_path_factory.mktemp("ocr_export_upright")) / "ocr"
+    meta = export_ocr(ocr, ocr_frames, out, ExportSettings(opset=17), source={"test": "tiny"}, log=lambda *a: None)
+    return SimpleNamespace(ocr=ocr, dir=out, meta=meta)
+
+
+@pytest.fixture(scope="session")
 def ocr_export(tmp_path_factory, ocr_frames) -> SimpleNamespace:
     """The tiny OCR exported (fp32 + int8 + ocr_meta.json), calibrated on the two frames."""
     torch.set_num_threads(1)

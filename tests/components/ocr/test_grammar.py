@@ -20,6 +20,7 @@ from components.ocr.grammar import (
     viable_prefix,
 )
 from components.ocr.pipeline import PipelineConfig, assemble, char_candidates
+from components.ocr.preprocess import square_map
 
 
 def _ohm(text: str) -> float:
@@ -206,6 +207,9 @@ def test_confidence_is_the_geometric_mean_times_the_roi_score():
 
 # ---------------------------------------------------------------------- wired into the glue ---
 
+MAPS = [square_map((0, 0, 64, 64), 1.0)]   # frame -> crop of the one ROI: identity
+
+
 def test_assemble_decodes_each_roi_from_the_top_k():
     names = tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     idx = {c: i + 1 for i, c in enumerate(names)}
@@ -217,15 +221,15 @@ def test_assemble_decodes_each_roi_from_the_top_k():
     topk_l = np.array([[idx[c], idx[a[0]], idx["Z"]] for c, a in zip(text, alt)])
     topk_s = np.array([[s, a[1], 0.01] for s, a in zip(scores, alt)], np.float32)
     roi = np.array([[0, 0, 64, 64]], np.float32)
-    res = assemble(roi, np.array([0.95], np.float32), [(0, 0, 64, 64)], [1.0], [(boxes, labels, scores, topk_l, topk_s)], cfg)
+    res = assemble(roi, np.array([0.95], np.float32), MAPS, [(boxes, labels, scores, topk_l, topk_s)], cfg)
     r = res.rois[0]
     assert (r.text, r.raw_text, r.valid, r.code_kind) == ("4358", "435B", True, "4digit")
     assert r.value_ohm == pytest.approx(435e8) and r.char_labels == list("435B")
     # without top-k (a detector that gives labels only) the only repair left is dropping a character
-    r = assemble(roi, np.array([0.95], np.float32), [(0, 0, 64, 64)], [1.0], [(boxes, labels, scores)], cfg).rois[0]
+    r = assemble(roi, np.array([0.95], np.float32), MAPS, [(boxes, labels, scores)], cfg).rois[0]
     assert (r.text, r.raw_text, r.valid, r.value_ohm) == ("435", "435B", True, 4.3e6)
     cfg = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names, grammar_min_prob=0.9)
-    r = assemble(roi, np.array([0.95], np.float32), [(0, 0, 64, 64)], [1.0], [(boxes, labels, scores)], cfg).rois[0]
+    r = assemble(roi, np.array([0.95], np.float32), MAPS, [(boxes, labels, scores)], cfg).rois[0]
     assert (r.text, r.raw_text, r.valid, r.value_ohm, r.code_kind) == ("435B", "435B", False, None, None)
 
 
