@@ -30,11 +30,24 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "bench" / "results"
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
-PACKAGES = ("torch", "torchvision", "onnxruntime", "tensorflow", "tf-keras", "tensorflow-model-optimization",
-            "ai-edge-litert", "numpy", "opencv-python-headless", "dvc", "prefect", "mlflow")
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "onnxruntime",
+    "tensorflow",
+    "tf-keras",
+    "tensorflow-model-optimization",
+    "ai-edge-litert",
+    "numpy",
+    "opencv-python-headless",
+    "dvc",
+    "prefect",
+    "mlflow",
+)
 
 
 # -------------------------------------------------------------------------------- the machine ---
+
 
 def cpu_model() -> str:
     """``model name`` from /proc/cpuinfo (what the VM exposes), plus the widest SIMD it reports."""
@@ -55,7 +68,7 @@ def memory_gb() -> float:
     try:
         for ln in Path("/proc/meminfo").read_text().splitlines():
             if ln.startswith("MemTotal:"):
-                return round(int(ln.split()[1]) / 1024 ** 2, 1)
+                return round(int(ln.split()[1]) / 1024**2, 1)
     except OSError:
         pass
     return float("nan")
@@ -79,20 +92,34 @@ def gpu_info() -> dict:
     """Whether this machine has a CUDA GPU (``nvidia-smi``); the suite measures CPU forms only."""
     smi = shutil.which("nvidia-smi")
     if smi:
-        r = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=False)
+        r = subprocess.run(
+            [smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=False
+        )
         names = [n.strip() for n in r.stdout.splitlines() if n.strip()]
         if r.returncode == 0 and names:
-            return {"available": True, "names": names,
-                    "note": "a GPU is present, but this suite measures the CPU deployable forms only"}
+            return {
+                "available": True,
+                "names": names,
+                "note": "a GPU is present, but this suite measures the CPU deployable forms only",
+            }
     return {"available": False, "names": [], "note": "no GPU on this machine: GPU measurements skipped"}
 
 
 def machine(mode: str) -> dict:
     cores = os.cpu_count() or 1
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    return {"cpu": cpu_model(), "cores": cores, "usable_cores": usable, "memory_gb": memory_gb(),
-            "os": f"{platform.system()} {platform.release()}", "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "mode": mode, "load_average_start": round(os.getloadavg()[0], 2), "versions": versions(), "gpu": gpu_info()}
+    return {
+        "cpu": cpu_model(),
+        "cores": cores,
+        "usable_cores": usable,
+        "memory_gb": memory_gb(),
+        "os": f"{platform.system()} {platform.release()}",
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "mode": mode,
+        "load_average_start": round(os.getloadavg()[0], 2),
+        "versions": versions(),
+        "gpu": gpu_info(),
+    }
 
 
 def load_average() -> float:
@@ -101,8 +128,16 @@ def load_average() -> float:
 
 # ---------------------------------------------------------------------------- child processes ---
 
-def run_child(cmd: Sequence[str], *, cwd: str | Path | None = None, env: dict[str, str] | None = None,
-              timeout: float | None = None, log: Path | None = None, echo: bool = False) -> dict:
+
+def run_child(
+    cmd: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    log: Path | None = None,
+    echo: bool = False,
+) -> dict:
     """Run ``cmd`` and measure it: wall seconds and the peak resident memory of the largest process
     in its tree (``wait4``'s ``ru_maxrss``: the child's own, or its largest waited-for descendant's),
     in MB. Output goes to ``log`` (a temporary file if None) and, with ``echo``, line by line to
@@ -115,8 +150,17 @@ def run_child(cmd: Sequence[str], *, cwd: str | Path | None = None, env: dict[st
     log = Path(tempfile.mkstemp(prefix="bench-", suffix=".log")[1]) if own_log else Path(log)
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True, text=True, errors="replace", bufsize=1)
+        proc = subprocess.Popen(
+            list(cmd),
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
 
         def pump():  # copy the child's output as it comes (a full pipe would block the child)
             assert proc.stdout is not None
@@ -147,8 +191,13 @@ def run_child(cmd: Sequence[str], *, cwd: str | Path | None = None, env: dict[st
     text = log.read_text(errors="replace")
     if own_log:
         log.unlink(missing_ok=True)
-    return {"cmd": " ".join(str(c) for c in cmd), "returncode": proc.returncode, "wall_s": wall,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "output_tail": text[-4000:]}
+    return {
+        "cmd": " ".join(str(c) for c in cmd),
+        "returncode": proc.returncode,
+        "wall_s": wall,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "output_tail": text[-4000:],
+    }
 
 
 def python_env(**extra: str) -> dict[str, str]:
@@ -162,6 +211,7 @@ def python_env(**extra: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------- output ---
+
 
 def write_json(path: str | Path, obj) -> None:
     from components.io import atomic_write_text
@@ -192,12 +242,13 @@ def fmt(v, digits: int = 3) -> str:
             return f"{v:,.0f}"
         if v == 0:
             return "0"
-        return f"{v:.{digits}g}" if abs(v) < 10 ** digits else f"{v:.0f}"
+        return f"{v:.{digits}g}" if abs(v) < 10**digits else f"{v:.0f}"
     return str(v)
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence], digits: int = 3) -> str:
     """A GitHub markdown table; numbers through ``fmt``, ``|`` in cells escaped."""
+
     def cell(v):
         return fmt(v, digits).replace("|", "\\|") if not isinstance(v, str) else v.replace("|", "\\|")
 
@@ -206,8 +257,9 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence], digits: int = 3) 
     return "\n".join(lines)
 
 
-def replace_between_markers(text: str, body: str, begin: str = README_BEGIN, end: str = README_END,
-                            heading: str = "## Results") -> str:
+def replace_between_markers(
+    text: str, body: str, begin: str = README_BEGIN, end: str = README_END, heading: str = "## Results"
+) -> str:
     """``text`` with everything between the markers replaced by ``body``; without markers, a new
     ``heading`` section holding them is appended at the end."""
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)

@@ -11,7 +11,8 @@ components smaller than ``min_area`` pixels are dropped as texture.
 
 The four settings are chosen on the validation split (grid search by mean Dice), then scored on the
 test split with the same metric code as the models (``components.crack.metrics.Accumulator``:
-per-image Dice/IoU with the smoothing of docs/architecture.md#metrics, pooled precision/recall). ``segment`` is numpy + OpenCV
+per-image Dice/IoU with the smoothing of docs/architecture.md#metrics, pooled precision/recall). ``segment`` is numpy
++ OpenCV
 only; loading the splits goes through ``components.crack.data`` (TensorFlow is imported there).
 """
 
@@ -29,7 +30,9 @@ MIN_AREAS = (0, 50, 150, 400)
 PASSES = (1, 2, 3)
 
 
-def segment(image: np.ndarray, kernel: int = 15, blur: int = 9, min_area: int = 400, otsu_passes: int = 2) -> np.ndarray:
+def segment(
+    image: np.ndarray, kernel: int = 15, blur: int = 9, min_area: int = 400, otsu_passes: int = 2
+) -> np.ndarray:
     """Crack mask (bool, HxW) of one RGB uint8 image."""
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if blur > 1:
@@ -37,7 +40,7 @@ def segment(image: np.ndarray, kernel: int = 15, blur: int = 9, min_area: int = 
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
     response = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, disc)
     level, _ = cv2.threshold(response, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    for _ in range(otsu_passes - 1):             # Otsu again among the pixels above the last level
+    for _ in range(otsu_passes - 1):  # Otsu again among the pixels above the last level
         above = response[response > level]
         if len(above) < 16:
             break
@@ -85,9 +88,15 @@ def run(val, test, quick: bool = False) -> dict:
         t0 = time.perf_counter()
         segment(image, **settings)
         times.append((time.perf_counter() - t0) * 1000)
-    return {**metrics, "settings": settings, "grid": len(tried), "val_dice": max(r["dice"] for r in tried),
-            "latency_ms_p50": float(np.median(times)), "latency_ms_p95": float(np.percentile(times, 95)),
-            "test_images": len(test.images)}
+    return {
+        **metrics,
+        "settings": settings,
+        "grid": len(tried),
+        "val_dice": max(r["dice"] for r in tried),
+        "latency_ms_p50": float(np.median(times)),
+        "latency_ms_p95": float(np.percentile(times, 95)),
+        "test_images": len(test.images),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -99,11 +108,23 @@ def main(argv: list[str] | None = None) -> dict:
     params = load_params(REPO / "params.yaml")
     size = tuple(params.crack.model.input_size)
     manifest = REPO / "data/manifests/crack.parquet"
-    val, test = (load_split(manifest, REPO / "data/crack", s, size, params.data.crack.line_thickness,
-                            params.data.max_pixels, limit=12 if args.quick else None) for s in ("val", "test"))
+    val, test = (
+        load_split(
+            manifest,
+            REPO / "data/crack",
+            s,
+            size,
+            params.data.crack.line_thickness,
+            params.data.max_pixels,
+            limit=12 if args.quick else None,
+        )
+        for s in ("val", "test")
+    )
     result = run(val, test, args.quick)
-    print(f"black-hat + Otsu ({result['settings']}): test dice {result['dice']:.4f}, iou {result['iou']:.4f}, "
-          f"precision {result['precision']:.3f}, recall {result['recall']:.3f}, {result['latency_ms_p50']:.1f} ms/img")
+    print(
+        f"black-hat + Otsu ({result['settings']}): test dice {result['dice']:.4f}, iou {result['iou']:.4f}, "
+        f"precision {result['precision']:.3f}, recall {result['recall']:.3f}, {result['latency_ms_p50']:.1f} ms/img"
+    )
     return finish(args, result)
 
 

@@ -34,7 +34,7 @@ from bench.common import REPO, finish, load_average, parse_common, throughput
 
 FORMS = ("keras_float", "keras_qat", "tflite_dynamic", "tflite_int8")
 BATCHES = (1, 2, 4, 8, 16)
-SIZES = ((256, 192), (384, 288), (768, 576), (1152, 864))   # (width, height), multiples of 32
+SIZES = ((256, 192), (384, 288), (768, 576), (1152, 864))  # (width, height), multiples of 32
 FLOAT_MODEL = REPO / "models/crack/float.keras"
 QAT_MODEL = REPO / "models/crack/qat.h5"
 EXPORT_DIR = REPO / "models/export/crack"
@@ -47,14 +47,14 @@ def layer_macs(model) -> int:
     """Multiply-accumulates of one forward pass at batch 1, from layer shapes (wrappers unwrapped)."""
     total = 0
     for layer in model.layers:
-        layer = getattr(layer, "layer", layer)           # tfmot QuantizeWrapper -> the wrapped layer
+        layer = getattr(layer, "layer", layer)  # tfmot QuantizeWrapper -> the wrapped layer
         kind = type(layer).__name__
         if kind not in MAC_LAYERS:
             continue
         out = layer.output_shape
         positions = int(np.prod([d for d in out[1:-1]])) if len(out) > 2 else 1
         if kind == "Conv2D":
-            kh, kw, cin, cout = layer.kernel.shape       # cin is per group
+            kh, kw, cin, cout = layer.kernel.shape  # cin is per group
             total += positions * kh * kw * cin * cout
         elif kind == "DepthwiseConv2D":
             kh, kw, cin, mult = layer.depthwise_kernel.shape
@@ -77,7 +77,8 @@ def profiler_flops(model, height: int, width: int) -> int | None:
 
     try:
         fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(
-            tf.TensorSpec([1, height, width, 3], tf.float32))
+            tf.TensorSpec([1, height, width, 3], tf.float32)
+        )
         frozen = convert_variables_to_constants_v2(fn)
         opts = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
         opts["output"] = "none"
@@ -128,7 +129,7 @@ class TfliteBatch:
         self.interp.set_tensor(self.inp["index"], np.concatenate([self.seg.input_tensor(im) for im in batch]))
         self.interp.invoke()
         logits = self.interp.get_tensor(self.out["index"])
-        return logits[..., 1] > logits[..., 0]   # same argmax after dequantization (positive scale)
+        return logits[..., 1] > logits[..., 0]  # same argmax after dequantization (positive scale)
 
 
 def load_forms(threads: int, forms) -> dict:
@@ -174,17 +175,32 @@ def input_size_sweep(float_model, qat_int8, threads: int, images: np.ndarray, wa
         model.set_weights(float_model.get_weights())
         resized = np.stack([cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA) for im in images])
         k = KerasForm(model)
-        row = {"input": f"{w}x{h}", "pixels": w * h, "flops": 2 * layer_macs(model),
-               "keras_float": time_calls(k.one, resized, warmup, runs)}
+        row = {
+            "input": f"{w}x{h}",
+            "pixels": w * h,
+            "flops": 2 * layer_macs(model),
+            "keras_float": time_calls(k.one, resized, warmup, runs),
+        }
         try:
-            tb = TfliteBatch(qat_int8, "int8", threads, 1) if (w, h) == (384, 288) else _resized_tflite(qat_int8, threads, w, h)
+            tb = (
+                TfliteBatch(qat_int8, "int8", threads, 1)
+                if (w, h) == (384, 288)
+                else _resized_tflite(qat_int8, threads, w, h)
+            )
             row["tflite_int8"] = time_calls(lambda im, tb=tb: tb.masks(im[None]), resized, warmup, runs)
         except Exception as exc:  # noqa: BLE001  (a converted graph may pin its spatial size)
             row["tflite_int8"] = None
             row["tflite_int8_note"] = str(exc).splitlines()[0][:200]
-        print(f"  {row['input']:>9s}: {row['flops'] / 1e9:6.2f} GFLOP, keras float p50 {row['keras_float']['latency_ms_p50']:.1f} ms"
-              + (f", tflite int8 p50 {row['tflite_int8']['latency_ms_p50']:.1f} ms" if row["tflite_int8"] else
-                 f", tflite int8: {row.get('tflite_int8_note')}"), flush=True)
+        print(
+            f"  {row['input']:>9s}: {row['flops'] / 1e9:6.2f} GFLOP, keras float p50 "
+            f"{row['keras_float']['latency_ms_p50']:.1f} ms"
+            + (
+                f", tflite int8 p50 {row['tflite_int8']['latency_ms_p50']:.1f} ms"
+                if row["tflite_int8"]
+                else f", tflite int8: {row.get('tflite_int8_note')}"
+            ),
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -215,7 +231,11 @@ def export_is_stale() -> dict:
 
     src = read_meta(EXPORT_DIR).get("source", {})
     now = sha256_file(QAT_MODEL)
-    return {"export_source_sha256": src.get("sha256"), "qat_h5_sha256": now, "stale": bool(src.get("sha256")) and src.get("sha256") != now}
+    return {
+        "export_source_sha256": src.get("sha256"),
+        "qat_h5_sha256": now,
+        "stale": bool(src.get("sha256")) and src.get("sha256") != now,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -227,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_common(argv, __doc__.splitlines()[0], extra)
     from components.crack.train import setup_tf
 
-    setup_tf(0, args.threads)                             # before any TensorFlow op runs
+    setup_tf(0, args.threads)  # before any TensorFlow op runs
     from components.config import load_params
     from components.crack.data import load_split
     from components.crack.evaluate import evaluate
@@ -238,14 +258,22 @@ def main(argv: list[str] | None = None) -> dict:
     warmup, runs, tp_seconds = (2, 8, 0.5) if q else (5, 50, 2.0)
     params = load_params(REPO / "params.yaml")
     size = tuple(params.crack.model.input_size)
-    test = load_split(MANIFEST, DATA, "test", size, params.data.crack.line_thickness, params.data.max_pixels,
-                      limit=12 if q else None)
+    test = load_split(
+        MANIFEST, DATA, "test", size, params.data.crack.line_thickness, params.data.max_pixels, limit=12 if q else None
+    )
     lat_images = test.images[:16]
     print(f"crack forms: {len(test)} test images, {args.threads} thread(s), load {load_average()}", flush=True)
     forms = load_forms(args.threads, args.forms)
-    result = {"threads": args.threads, "test_images": len(test), "warmup": warmup, "runs": runs,
-              "throughput_seconds_per_batch_size": tp_seconds, "batches": list(BATCHES), "export": export_is_stale(),
-              "forms": {}}
+    result = {
+        "threads": args.threads,
+        "test_images": len(test),
+        "warmup": warmup,
+        "runs": runs,
+        "throughput_seconds_per_batch_size": tp_seconds,
+        "batches": list(BATCHES),
+        "export": export_is_stale(),
+        "forms": {},
+    }
     for form, obj in forms.items():
         row: dict = {"model_bytes": model_bytes(form)}
         is_keras = form.startswith("keras")
@@ -260,35 +288,56 @@ def main(argv: list[str] | None = None) -> dict:
         one = runner.one if is_keras else obj.predict
         row["latency"] = {t: {**time_calls(one, lat_images, warmup, runs), "load_average": load}}
         if is_keras:
-            batches = {b: [lat_images[i:i + b] for i in range(0, len(lat_images) - b + 1, b)] for b in BATCHES
-                       if b <= len(lat_images)}
+            batches = {
+                b: [lat_images[i : i + b] for i in range(0, len(lat_images) - b + 1, b)]
+                for b in BATCHES
+                if b <= len(lat_images)
+            }
             row["throughput"] = {t: throughput(runner.masks, batches, tp_seconds)}
         else:
             by = {}
             for b in (b for b in BATCHES if b <= len(lat_images)):
                 tb = TfliteBatch(obj, form.split("_", 1)[1], args.threads, b)
-                by[b] = throughput(tb.masks, {b: [lat_images[i:i + b] for i in range(0, len(lat_images) - b + 1, b)]},
-                                   tp_seconds)["images_per_s"]
+                by[b] = throughput(
+                    tb.masks, {b: [lat_images[i : i + b] for i in range(0, len(lat_images) - b + 1, b)]}, tp_seconds
+                )["images_per_s"]
             best = max(by, key=by.get)
-            row["throughput"] = {t: {"by_batch": {str(k): v for k, v in by.items()}, "best_batch": best, "images_per_s": by[best]}}
+            row["throughput"] = {
+                t: {"by_batch": {str(k): v for k, v in by.items()}, "best_batch": best, "images_per_s": by[best]}
+            }
         lat, tp = row["latency"][t], row["throughput"][t]
-        print(f"  {form:<15s} p50 {lat['latency_ms_p50']:6.1f} ms, p95 {lat['latency_ms_p95']:6.1f} ms, best "
-              f"{tp['images_per_s']:6.1f} img/s at batch {tp['best_batch']}"
-              + (f", dice {row['dice']:.4f}" if "dice" in row else "") + f", {row['model_bytes'] / 1e3:.0f} kB (load {load})",
-              flush=True)
+        print(
+            f"  {form:<15s} p50 {lat['latency_ms_p50']:6.1f} ms, p95 {lat['latency_ms_p95']:6.1f} ms, best "
+            f"{tp['images_per_s']:6.1f} img/s at batch {tp['best_batch']}"
+            + (f", dice {row['dice']:.4f}" if "dice" in row else "")
+            + f", {row['model_bytes'] / 1e3:.0f} kB (load {load})",
+            flush=True,
+        )
         result["forms"][form] = row
     if args.accuracy:
         float_model = forms.get("keras_float") or load_forms(args.threads, ["keras_float"])["keras_float"]
         h, w = size[1], size[0]
-        result["flops"] = {"flops_per_frame": 2 * layer_macs(float_model), "tf_profiler_flops": profiler_flops(float_model, h, w),
-                           "params": int(float_model.count_params()), "input": f"{w}x{h}"}
+        result["flops"] = {
+            "flops_per_frame": 2 * layer_macs(float_model),
+            "tf_profiler_flops": profiler_flops(float_model, h, w),
+            "params": int(float_model.count_params()),
+            "input": f"{w}x{h}",
+        }
         int8 = forms.get("tflite_int8") or load_forms(args.threads, ["tflite_int8"])["tflite_int8"]
-        result["input_size"] = input_size_sweep(float_model, int8, args.threads, test.images[:4 if q else 8], warmup,
-                                                max(5, runs // 2))
+        result["input_size"] = input_size_sweep(
+            float_model, int8, args.threads, test.images[: 4 if q else 8], warmup, max(5, runs // 2)
+        )
         import crack_baseline
 
-        val = load_split(MANIFEST, DATA, "val", size, params.data.crack.line_thickness, params.data.max_pixels,
-                         limit=12 if q else None)
+        val = load_split(
+            MANIFEST,
+            DATA,
+            "val",
+            size,
+            params.data.crack.line_thickness,
+            params.data.max_pixels,
+            limit=12 if q else None,
+        )
         result["baseline"] = crack_baseline.run(val, test, q)
         b = result["baseline"]
         print(f"  black-hat + Otsu {b['settings']}: dice {b['dice']:.4f}, {b['latency_ms_p50']:.1f} ms/img", flush=True)

@@ -62,13 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.frames, args.export)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{result['frames']} frames of {result['frame_size'][0]}x{result['frame_size'][1]}, "
-          f"model input {result['model_input'][0]}x{result['model_input'][1]}")
+    print(
+        f"{result['frames']} frames of {result['frame_size'][0]}x{result['frame_size'][1]}, "
+        f"model input {result['model_input'][0]}x{result['model_input'][1]}"
+    )
     for mode, label in (("never", "shrink whole frame"), ("always", "tiles at full res")):
         m = result[mode]
-        print(f"  {label:20s} dice_cracked {m['dice_cracked']:.3f} [{m['dice_cracked_ci_low']:.3f}, "
-              f"{m['dice_cracked_ci_high']:.3f}]  false alarms {m['false_alarm_rate']:.3f}  "
-              f"pixel dice {m['pixel_dice']:.3f}  recall {m['recall']:.3f}  {m['ms_per_frame_p50']:.0f} ms/frame")
+        print(
+            f"  {label:20s} dice_cracked {m['dice_cracked']:.3f} [{m['dice_cracked_ci_low']:.3f}, "
+            f"{m['dice_cracked_ci_high']:.3f}]  false alarms {m['false_alarm_rate']:.3f}  "
+            f"pixel dice {m['pixel_dice']:.3f}  recall {m['recall']:.3f}  {m['ms_per_frame_p50']:.0f} ms/frame"
+        )
     return 0
 
 

@@ -52,14 +52,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, client, cluster:
         ocr, crack = Path(tmp) / "ocr", Path(tmp) / "crack"
         steps = [
-            ("generate resistor frames 1280x960 (JPEG)",
-             lambda c, out: generate_resistor_dataset(out, n, 0, workers=1, progress=False, client=c), ocr),
-            ("generate crack frames 384x288 (PNG)",
-             lambda c, out: generate_crack_dataset(out, n, 0, workers=1, progress=False, client=c), crack),
-            ("OCR manifest (decode + sha256 + boxes)",
-             lambda c, out: build_ocr_manifest(ocr, splits, 50_000_000, progress=False, client=c), None),
-            ("crack manifest (decode + sha256 + mask)",
-             lambda c, out: build_crack_manifest(crack, splits, 50_000_000, 5, progress=False, client=c), None),
+            (
+                "generate resistor frames 1280x960 (JPEG)",
+                lambda c, out: generate_resistor_dataset(out, n, 0, workers=1, progress=False, client=c),
+                ocr,
+            ),
+            (
+                "generate crack frames 384x288 (PNG)",
+                lambda c, out: generate_crack_dataset(out, n, 0, workers=1, progress=False, client=c),
+                crack,
+            ),
+            (
+                "OCR manifest (decode + sha256 + boxes)",
+                lambda c, out: build_ocr_manifest(ocr, splits, 50_000_000, progress=False, client=c),
+                None,
+            ),
+            (
+                "crack manifest (decode + sha256 + mask)",
+                lambda c, out: build_crack_manifest(crack, splits, 50_000_000, 5, progress=False, client=c),
+                None,
+            ),
         ]
         for label, run, out in steps:
             one = timed(lambda run=run, out=out: run(None, out))
@@ -68,8 +80,11 @@ def main() -> None:
             many = timed(lambda run=run, out=out: run(client, out))
             x1, xn = n / one, n / many
             cross = f"{start / (1 / x1 - 1 / xn):.0f}" if xn > x1 else "never"
-            print(f"{label:<42s} {n} images: 1 process {x1:6.1f}/s, {a.workers} workers {xn:6.1f}/s "
-                  f"(x{xn / x1:.2f}); crossover {cross} images; load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"{label:<42s} {n} images: 1 process {x1:6.1f}/s, {a.workers} workers {xn:6.1f}/s "
+                f"(x{xn / x1:.2f}); crossover {cross} images; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ MODULE = "tests.components.data.test_fuzz_inputs"
 
 
 def properties(module) -> list:
-    return [getattr(module, name) for name in dir(module)
-            if name.startswith("test_") and hasattr(getattr(module, name), "hypothesis")]
+    return [
+        getattr(module, name)
+        for name in dir(module)
+        if name.startswith("test_") and hasattr(getattr(module, name), "hypothesis")
+    ]
 
 
 def run_property(test) -> dict:
@@ -38,18 +41,24 @@ def run_property(test) -> dict:
     with collector.with_value(stats.append):
         try:
             test()
-        except BaseException as exc:   # a falsified property (or an ExceptionGroup of several)
+        except BaseException as exc:  # a falsified property (or an ExceptionGroup of several)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             error = "".join(traceback.format_exception(exc))[-4000:]
     seconds = time.perf_counter() - start
     cases = [c for s in stats for c in s.get("generate-phase", {}).get("test-cases", [])]
     status = [c["status"] for c in cases]
-    failures = max((d.get("distinct-failures", 0) for s in stats for d in s.values() if isinstance(d, dict)),
-                   default=0)
-    return {"property": test.__name__, "examples": len(cases), "valid": status.count("valid"),
-            "invalid": status.count("invalid") + status.count("overrun"), "failing": status.count("interesting"),
-            "distinct_failures": max(failures, 1 if error else 0), "seconds": round(seconds, 1), "error": error}
+    failures = max((d.get("distinct-failures", 0) for s in stats for d in s.values() if isinstance(d, dict)), default=0)
+    return {
+        "property": test.__name__,
+        "examples": len(cases),
+        "valid": status.count("valid"),
+        "invalid": status.count("invalid") + status.count("overrun"),
+        "failing": status.count("interesting"),
+        "distinct_failures": max(failures, 1 if error else 0),
+        "seconds": round(seconds, 1),
+        "error": error,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.examples < 1:
         parser.error("--examples must be at least 1")
-    os.environ["FUZZ_EXAMPLES"] = str(args.examples)   # read by the test module when it is imported
+    os.environ["FUZZ_EXAMPLES"] = str(args.examples)  # read by the test module when it is imported
     import importlib
 
     module = importlib.import_module(MODULE)
@@ -72,14 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     for test in chosen:
         row = run_property(test)
         rows.append(row)
-        print(f"{row['property']:<52} {row['examples']:>8} {row['valid']:>6} {row['invalid']:>7} {row['failing']:>7} "
-              f"{row['distinct_failures']:>8} {row['seconds']:>7}", flush=True)
+        print(
+            f"{row['property']:<52} {row['examples']:>8} {row['valid']:>6} {row['invalid']:>7} {row['failing']:>7} "
+            f"{row['distinct_failures']:>8} {row['seconds']:>7}",
+            flush=True,
+        )
         if row["error"]:
             print(row["error"], file=sys.stderr)
     total = sum(r["examples"] for r in rows)
     found = sum(r["distinct_failures"] for r in rows)
-    print(f"{len(rows)} properties, {total} examples, {found} distinct failure(s), "
-          f"{sum(r['seconds'] for r in rows):.0f} s (--examples {args.examples})")
+    print(
+        f"{len(rows)} properties, {total} examples, {found} distinct failure(s), "
+        f"{sum(r['seconds'] for r in rows):.0f} s (--examples {args.examples})"
+    )
     if args.out:
         result = {"examples_per_property": args.examples, "properties": rows}
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

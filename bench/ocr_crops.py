@@ -76,8 +76,14 @@ def angle_errors(frames, ocr: TwoStageOcr, margin: float) -> dict:
         if not len(v):
             out[name] = {"n": 0}
             continue
-        out[name] = {"n": len(v), "median": float(np.median(v)), "p90": float(np.percentile(v, 90)),
-                     "p99": float(np.percentile(v, 99)), "max": float(v.max()), "over_10deg": int((v > 10).sum())}
+        out[name] = {
+            "n": len(v),
+            "median": float(np.median(v)),
+            "p90": float(np.percentile(v, 90)),
+            "p99": float(np.percentile(v, 99)),
+            "max": float(v.max()),
+            "over_10deg": int((v > 10).sum()),
+        }
     return out
 
 
@@ -101,6 +107,7 @@ class GroundTruthRois:
         boxes = f.rois.astype(np.float32)
         if not len(boxes):
             from components.ocr.pipeline import FrameResult
+
             return FrameResult()
         maps, crops = roi_crops(image, boxes, self.config)
         return assemble(boxes, np.ones(len(boxes), np.float32), maps, self.ocr.detect_chars(crops), self.config)
@@ -139,38 +146,63 @@ class OracleAngle:
 
 def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out_dir: Path) -> dict:
     update = {"crop": crop, "epochs": args.epochs, "max_train_frames": args.frames}
-    if args.gt_rois:   # model_copy does not validate: a threshold no score reaches keeps stage-1 crops out
+    if args.gt_rois:  # model_copy does not validate: a threshold no score reaches keeps stage-1 crops out
         update.update(gt_roi_crops=True, roi_score_threshold=1.01)
     p = params.ocr.char.model_copy(update=update)
     out_dir.mkdir(parents=True, exist_ok=True)
     char_path = out_dir / f"char_{crop}.pt"
-    summary = train_char_model(train, val, p, roi_model, roi_spec["size"], device="cpu",
-                               checkpoint=out_dir / f"char_{crop}_last.pt",
-                               fingerprint=f"bench-{crop}-{args.frames}-{args.epochs}-{args.gt_rois}",
-                               out=char_path, seed=params.ocr.seed, progress=False,
-                               log=lambda m: print(f"  [{crop}] {m}", flush=True))
+    summary = train_char_model(
+        train,
+        val,
+        p,
+        roi_model,
+        roi_spec["size"],
+        device="cpu",
+        checkpoint=out_dir / f"char_{crop}_last.pt",
+        fingerprint=f"bench-{crop}-{args.frames}-{args.epochs}-{args.gt_rois}",
+        out=char_path,
+        seed=params.ocr.seed,
+        progress=False,
+        log=lambda m: print(f"  [{crop}] {m}", flush=True),
+    )
     history = summary["history"]
     e = params.ocr.eval
-    ocr = TwoStageOcr.load(args.roi_path, char_path, roi_score_threshold=e.roi_score_threshold,
-                           char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
+    ocr = TwoStageOcr.load(
+        args.roi_path,
+        char_path,
+        roi_score_threshold=e.roi_score_threshold,
+        char_score_threshold=e.char_score_threshold,
+        dedupe_iou=e.dedupe_iou,
+    )
     b = params.bootstrap
-    res = {"crop": crop, "input_size": summary["spec"]["size"], "train_s": round(summary["train_s"], 1),
-           "crops_s": round(summary["crops_s"], 1), "train_crops": summary["train_crops"],
-           "epoch_s": [round(h["epoch_s"], 1) for h in history],
-           "val_char_map50": [round(h.get("val_char_map50", float("nan")), 4) for h in history]}
+    res = {
+        "crop": crop,
+        "input_size": summary["spec"]["size"],
+        "train_s": round(summary["train_s"], 1),
+        "crops_s": round(summary["crops_s"], 1),
+        "train_crops": summary["train_crops"],
+        "epoch_s": [round(h["epoch_s"], 1) for h in history],
+        "val_char_map50": [round(h.get("val_char_map50", float("nan")), 4) for h in history],
+    }
     wrap = (lambda frames: GroundTruthRois(ocr, frames)) if args.gt_rois else (lambda frames: ocr)
     for name, frames in sets.items():
         t0 = time.perf_counter()
         ev = evaluate(wrap(frames), frames, progress=False)
         ci = intervals(ev, b.resamples, b.seed, b.confidence)
-        res[name] = {k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
-                     if k + "_ci_low" in ci else round(ev.metrics[k], 4) for k in KEYS}
+        res[name] = {
+            k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
+            if k + "_ci_low" in ci
+            else round(ev.metrics[k], 4)
+            for k in KEYS
+        }
         res[name]["evaluate_s"] = round(time.perf_counter() - t0, 1)
         if crop == "upright":
             oracle = evaluate(OracleAngle(wrap(frames), frames), frames, progress=False)
             ci = intervals(oracle, b.resamples, b.seed, b.confidence)
-            res[name]["oracle_angle"] = {k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
-                                         for k in ("string_accuracy", "cer", "value_accuracy")}
+            res[name]["oracle_angle"] = {
+                k: [round(ci[k], 4), round(ci[k + "_ci_low"], 4), round(ci[k + "_ci_high"], 4)]
+                for k in ("string_accuracy", "cer", "value_accuracy")
+            }
         print(f"  [{crop}] {name}: {res[name]}", flush=True)
     images = [f.image() for f in sets["test"][:8]]
     timed = GroundTruthRois(ocr, sets["test"][:8], images) if args.gt_rois else ocr
@@ -200,10 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     manifest = args.manifest or root / "data/manifests/ocr.parquet"
     train = load_frames(manifest, root / "data/ocr", "train", args.frames)
     val = load_frames(manifest, root / "data/ocr", "val", args.val_frames)
-    sets = {name: load_frames(root / f"data/manifests/ocr_{name}.parquet", root / f"data/eval/ocr/{name}", name,
-                              args.eval_frames) for name in ("test", "ood")}
+    sets = {
+        name: load_frames(
+            root / f"data/manifests/ocr_{name}.parquet", root / f"data/eval/ocr/{name}", name, args.eval_frames
+        )
+        for name in ("test", "ood")
+    }
     args.roi_path = root / "models/ocr/roi.pt"
-    if args.gt_rois:   # an untrained stand-in (its spec sizes the /4 input); it finds no ROI above 1.01
+    if args.gt_rois:  # an untrained stand-in (its spec sizes the /4 input); it finds no ROI above 1.01
         from components.ocr.model import build_ssd, save_model
         from components.ocr.model import roi_spec as make_roi_spec
 
@@ -212,10 +248,17 @@ def main(argv: list[str] | None = None) -> int:
         args.work.mkdir(parents=True, exist_ok=True)
         save_model(build_ssd(spec), spec, args.roi_path)
     roi_model, roi_spec = load_model(args.roi_path)
-    print(f"{len(train)} training frames, {len(val)} validation, "
-          + ", ".join(f"{k} {len(v)}" for k, v in sets.items()), flush=True)
-    results = {"frames": len(train), "epochs": args.epochs, "gt_rois": args.gt_rois, "threads": torch.get_num_threads(),
-               "modes": {}}
+    print(
+        f"{len(train)} training frames, {len(val)} validation, " + ", ".join(f"{k} {len(v)}" for k, v in sets.items()),
+        flush=True,
+    )
+    results = {
+        "frames": len(train),
+        "epochs": args.epochs,
+        "gt_rois": args.gt_rois,
+        "threads": torch.get_num_threads(),
+        "modes": {},
+    }
     for crop in args.modes.split(","):
         results["modes"][crop] = run_mode(crop, args, params, train, val, sets, roi_model, roi_spec, args.work)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ EXPORT_DIR = REPO / "models/export/ocr"
 FORMS = ("torch_fp32", "onnx_fp32", "onnx_int8")
 ACCURACY_KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "frames", "rois", "rois_detected")
 BATCHES = (1, 2, 4, 8)
-INPUT_DIVISORS = (8, 4, 2, 1)   # stage-1 input = frame / divisor
+INPUT_DIVISORS = (8, 4, 2, 1)  # stage-1 input = frame / divisor
 
 
 def load_form(form: str, threads: int, thresholds: dict):
@@ -68,10 +68,12 @@ def rois_batch(ocr):
     """Stage 1 on a list of downsampled frames: one call for PyTorch, one per frame for the ONNX graph
     (exported with batch 1)."""
     if isinstance(ocr, TwoStageOcr):
+
         @torch.no_grad()
         def call(smalls):
             dets = ocr.roi_model([to_tensor(s) for s in smalls])
             return [(d["boxes"].numpy(), d["labels"].numpy(), d["scores"].numpy()) for d in dets]
+
         return call
     return lambda smalls: [ocr.detect_rois(s) for s in smalls]
 
@@ -95,12 +97,17 @@ def flops(model, inputs: list[torch.Tensor]) -> int:
 def frame_flops(ocr: TwoStageOcr, images: list[np.ndarray], rois_per_frame: float) -> dict:
     small = downsample(images[0], ocr.roi_spec["size"])
     s1 = flops(ocr.roi_model, [to_tensor(small)])
-    w, h = ocr.char_spec["size"]    # a square crop, or an upright strip
+    w, h = ocr.char_spec["size"]  # a square crop, or an upright strip
     crop = np.full((int(h), int(w), 3), 127, np.uint8)
     s2 = flops(ocr.char_model, [to_tensor(crop)])
-    size = str(w) if w == h else f"{w}x{h}"   # a square's side, or the strip's w x h
-    return {"stage1_flops": s1, "stage2_flops_per_crop": s2, "crop_size": size, "rois_per_frame": rois_per_frame,
-            "flops_per_frame": s1 + rois_per_frame * s2}
+    size = str(w) if w == h else f"{w}x{h}"  # a square's side, or the strip's w x h
+    return {
+        "stage1_flops": s1,
+        "stage2_flops_per_crop": s2,
+        "crop_size": size,
+        "rois_per_frame": rois_per_frame,
+        "flops_per_frame": s1 + rois_per_frame * s2,
+    }
 
 
 def input_size_sweep(threads_list, images, warmup: int, runs: int) -> list[dict]:
@@ -115,16 +122,25 @@ def input_size_sweep(threads_list, images, warmup: int, runs: int) -> list[dict]
         model.load_state_dict(blob["state_dict"])
         model.eval()
         inputs = [to_tensor(downsample(im, size)) for im in images]
-        row = {"input": f"{size[0]}x{size[1]}", "divisor": div, "pixels": size[0] * size[1],
-               "flops": flops(model, [inputs[0]])}
+        row = {
+            "input": f"{size[0]}x{size[1]}",
+            "divisor": div,
+            "pixels": size[0] * size[1],
+            "flops": flops(model, [inputs[0]]),
+        }
         for t in threads_list:
             torch.set_num_threads(t)
             with torch.no_grad():
-                r = time_calls(lambda x, model=model: model([x]), inputs, warmup, max(3, runs // (4 if div == 1 else 1)))
+                r = time_calls(
+                    lambda x, model=model: model([x]), inputs, warmup, max(3, runs // (4 if div == 1 else 1))
+                )
             row[f"{t}t"] = r
         rows.append(row)
-        print(f"  stage 1 at {row['input']:>9s}: {row['flops'] / 1e9:6.2f} GFLOP, "
-              + ", ".join(f"{t}t p50 {row[f'{t}t']['latency_ms_p50']:.1f} ms" for t in threads_list), flush=True)
+        print(
+            f"  stage 1 at {row['input']:>9s}: {row['flops'] / 1e9:6.2f} GFLOP, "
+            + ", ".join(f"{t}t p50 {row[f'{t}t']['latency_ms_p50']:.1f} ms" for t in threads_list),
+            flush=True,
+        )
     return rows
 
 
@@ -137,16 +153,26 @@ def main(argv: list[str] | None = None) -> dict:
     q = args.quick
     warmup, runs, tp_seconds = (2, 8, 0.5) if q else (5, 50, 2.0)
     e = load_params(REPO / "params.yaml").ocr.eval
-    thresholds = {"roi_score_threshold": e.roi_score_threshold, "char_score_threshold": e.char_score_threshold,
-                  "dedupe_iou": e.dedupe_iou}
+    thresholds = {
+        "roi_score_threshold": e.roi_score_threshold,
+        "char_score_threshold": e.char_score_threshold,
+        "dedupe_iou": e.dedupe_iou,
+    }
     frames = load_frames(MANIFEST, DATA, "test", 10 if q else 0)
     images = [f.image() for f in frames]
     lat_images = images[:16]
     print(f"OCR forms: {len(frames)} test frames, threads {args.threads}, load {load_average()}", flush=True)
     meta = load_meta(EXPORT_DIR)
-    result = {"test_frames": len(frames), "latency_frames": len(lat_images), "warmup": warmup, "runs": runs,
-              "throughput_seconds_per_batch_size": tp_seconds, "batches": list(BATCHES),
-              "export_source": meta.get("source", {}), "forms": {}}
+    result = {
+        "test_frames": len(frames),
+        "latency_frames": len(lat_images),
+        "warmup": warmup,
+        "runs": runs,
+        "throughput_seconds_per_batch_size": tp_seconds,
+        "batches": list(BATCHES),
+        "export_source": meta.get("source", {}),
+        "forms": {},
+    }
 
     torch_ocr = TwoStageOcr.load(ROI_MODEL, CHAR_MODEL, **thresholds)
     torch.set_num_threads(max(args.threads))
@@ -166,15 +192,24 @@ def main(argv: list[str] | None = None) -> dict:
             ocr = torch_ocr if form == "torch_fp32" else load_form(form, t, thresholds)
             load = load_average()
             row["latency"][str(t)] = {**time_calls(ocr, lat_images, warmup, runs), "load_average": load}
-            batches = {b: [lat_images[i:i + b] for i in range(0, len(lat_images) - b + 1, b)] for b in BATCHES
-                       if b <= len(lat_images)}
+            batches = {
+                b: [lat_images[i : i + b] for i in range(0, len(lat_images) - b + 1, b)]
+                for b in BATCHES
+                if b <= len(lat_images)
+            }
             call = batch_call(ocr)
             row["throughput"][str(t)] = throughput(call, batches, tp_seconds)
             lat, tp = row["latency"][str(t)], row["throughput"][str(t)]
-            print(f"  {form:<10s} {t}t: p50 {lat['latency_ms_p50']:6.1f} ms, p95 {lat['latency_ms_p95']:6.1f} ms, "
-                  f"best {tp['images_per_s']:5.1f} frames/s at batch {tp['best_batch']} (load {load})", flush=True)
-        print(f"  {form:<10s} roi_ap50 {row['roi_ap50']:.4f} char_map50 {row['char_map50']:.4f} string_accuracy "
-              f"{row['string_accuracy']:.4f} cer {row['cer']:.4f}, {row['model_bytes'] / 1e6:.2f} MB", flush=True)
+            print(
+                f"  {form:<10s} {t}t: p50 {lat['latency_ms_p50']:6.1f} ms, p95 {lat['latency_ms_p95']:6.1f} ms, "
+                f"best {tp['images_per_s']:5.1f} frames/s at batch {tp['best_batch']} (load {load})",
+                flush=True,
+            )
+        print(
+            f"  {form:<10s} roi_ap50 {row['roi_ap50']:.4f} char_map50 {row['char_map50']:.4f} string_accuracy "
+            f"{row['string_accuracy']:.4f} cer {row['cer']:.4f}, {row['model_bytes'] / 1e6:.2f} MB",
+            flush=True,
+        )
         result["forms"][form] = row
 
     # same results whatever the batch: the batched path is the single-frame path regrouped
@@ -182,9 +217,10 @@ def main(argv: list[str] | None = None) -> dict:
     many = [r.rois for r in batch_call(torch_ocr)(lat_images[:4])]
     result["batch_path_matches_single"] = all(
         [x.text for x in a] == [x.text for x in b] and np.allclose([x.box for x in a], [x.box for x in b], atol=1e-3)
-        for a, b in zip(one, many))
+        for a, b in zip(one, many)
+    )
 
-    result["input_size"] = input_size_sweep(args.threads, images[:4 if q else 8], warmup, max(5, runs // 2))
+    result["input_size"] = input_size_sweep(args.threads, images[: 4 if q else 8], warmup, max(5, runs // 2))
     result["load_average_end"] = load_average()
     return finish(args, result)
 

@@ -51,8 +51,10 @@ from components.ocr.transforms import rotate, text_angle
 DATA = REPO / "data/ocr"
 MANIFEST = REPO / "data/manifests/ocr.parquet"
 EXPORT_DIR = REPO / "models/export/ocr"
-INSTALL_HINT = ("tesseract not found on PATH. Install Tesseract 5: `apt-get install tesseract-ocr` (Debian/Ubuntu), "
-                "`brew install tesseract` (macOS); then rerun.")
+INSTALL_HINT = (
+    "tesseract not found on PATH. Install Tesseract 5: `apt-get install tesseract-ocr` (Debian/Ubuntu), "
+    "`brew install tesseract` (macOS); then rerun."
+)
 WHITELIST = "".join(CHAR_CLASSES)
 
 
@@ -98,23 +100,23 @@ def upright(crop: np.ndarray, char_boxes: np.ndarray) -> np.ndarray:
     if abs(angle) < 1:
         return crop
     h, w = crop.shape[:2]
-    side = int(np.ceil(np.hypot(h, w)))          # room for the corners, so no text is cut off
+    side = int(np.ceil(np.hypot(h, w)))  # room for the corners, so no text is cut off
     canvas = np.full((side, side, 3), 127, np.uint8)
     y0, x0 = (side - h) // 2, (side - w) // 2
-    canvas[y0:y0 + h, x0:x0 + w] = crop
+    canvas[y0 : y0 + h, x0 : x0 + w] = crop
     out, _, _ = rotate(canvas, np.zeros((0, 4), np.float32), np.zeros(0, np.int64), -angle)
     # back to the body's own extent: the rotated crop's centre region of the original size
-    return out[max(0, (side - h) // 2):(side + h) // 2, max(0, (side - w) // 2):(side + w) // 2]
+    return out[max(0, (side - h) // 2) : (side + h) // 2, max(0, (side - w) // 2) : (side + w) // 2]
 
 
 def prepared(crop: np.ndarray) -> np.ndarray:
     """Body centre, 2x, Otsu, dark text on white, white border (light markings on a dark body)."""
     g = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     h, w = g.shape
-    g = g[int(h * 0.2):max(int(h * 0.8), int(h * 0.2) + 1), int(w * 0.25):max(int(w * 0.75), int(w * 0.25) + 1)]
+    g = g[int(h * 0.2) : max(int(h * 0.8), int(h * 0.2) + 1), int(w * 0.25) : max(int(w * 0.75), int(w * 0.25) + 1)]
     g = cv2.resize(g, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     _, b = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if b.mean() < 127:              # mostly dark: the body; make the text dark on white
+    if b.mean() < 127:  # mostly dark: the body; make the text dark on white
         b = 255 - b
     return cv2.copyMakeBorder(b, 10, 10, 10, 10, cv2.BORDER_CONSTANT, value=255)
 
@@ -126,7 +128,9 @@ def main(argv: list[str] | None = None) -> dict:
         return finish(args, {"skipped": INSTALL_HINT})
     q = args.quick
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    version = subprocess.run(
+        ["tesseract", "--version"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()[0]
     frames = load_frames(MANIFEST, DATA, "test", 8 if q else 0)
     ocr = OnnxTwoStageOcr.load(EXPORT_DIR, "int8", threads=1)
     cfg = ocr.config
@@ -144,14 +148,17 @@ def main(argv: list[str] | None = None) -> dict:
                 full = np.ascontiguousarray(image[y1:y2, x1:x2])
                 # ours on this one crop, batch 1: detector + mapping + reading order
                 t0 = time.perf_counter()
-                res = assemble(rboxes[k:k + 1], rscores[k:k + 1], [m], ocr.detect_chars([lb]), cfg)
+                res = assemble(rboxes[k : k + 1], rscores[k : k + 1], [m], ocr.detect_chars([lb]), cfg)
                 ours_ms.append((time.perf_counter() - t0) * 1000)
                 ours_texts.append(res.rois[0].text)
                 cx, cy = (f.chars[:, 0] + f.chars[:, 2]) / 2, (f.chars[:, 1] + f.chars[:, 3]) / 2
-                inside = (cx >= x1) & (cx < x2) & (cy >= y1) & (cy < y2)   # the oracle angle's characters
+                inside = (cx >= x1) & (cx < x2) & (cy >= y1) & (cy < y2)  # the oracle angle's characters
                 up = upright(full, f.chars[inside] - np.array([x1, y1, x1, y1], np.float32))
-                for name, img in (("tesseract", cv2.cvtColor(full, cv2.COLOR_RGB2GRAY)), ("tesseract_prep", prepared(full)),
-                                  ("tesseract_prep_upright", prepared(up))):
+                for name, img in (
+                    ("tesseract", cv2.cvtColor(full, cv2.COLOR_RGB2GRAY)),
+                    ("tesseract_prep", prepared(full)),
+                    ("tesseract_prep_upright", prepared(up)),
+                ):
                     path = folder / f"{name}_{fi:04d}_{k}.png"
                     cv2.imwrite(str(path), img)
                     variants[name].append(path)
@@ -175,20 +182,31 @@ def main(argv: list[str] | None = None) -> dict:
             k += n
         return string_scores(pairs)
 
-    result = {"version": version, "test_frames": len(frames), "crops": n_crops, "gt_rois": sum(len(f.rois) for f in frames),
-              "stage1": "onnx_int8", "threads": 1, "per_crop_timed": len(timed),
-              "crop_size": f"{cfg.strip_size[0]}x{cfg.strip_size[1]} strip" if cfg.crop == "upright" else cfg.crop_size,
-              "ours_onnx_int8": {**score(ours_texts), **per_crop(ours_ms)},
-              **{name: {**score(texts[name]), "ms_per_crop_one_process": ms_all[name]} for name in variants},
-              "examples": [{"ours": o, **{name: texts[name][i] for name in variants}} for i, o in enumerate(ours_texts[:8])],
-              "load_average_end": load_average()}
+    result = {
+        "version": version,
+        "test_frames": len(frames),
+        "crops": n_crops,
+        "gt_rois": sum(len(f.rois) for f in frames),
+        "stage1": "onnx_int8",
+        "threads": 1,
+        "per_crop_timed": len(timed),
+        "crop_size": f"{cfg.strip_size[0]}x{cfg.strip_size[1]} strip" if cfg.crop == "upright" else cfg.crop_size,
+        "ours_onnx_int8": {**score(ours_texts), **per_crop(ours_ms)},
+        **{name: {**score(texts[name]), "ms_per_crop_one_process": ms_all[name]} for name in variants},
+        "examples": [{"ours": o, **{name: texts[name][i] for name in variants}} for i, o in enumerate(ours_texts[:8])],
+        "load_average_end": load_average(),
+    }
     result["tesseract_prep"].update(per_crop(ms_each))
     for name in ("ours_onnx_int8", *variants):
         r = result[name]
-        print(f"  {name:<24s} string_accuracy {r['string_accuracy']:.3f}, cer {r['cer']:.3f}"
-              + (f", p50 {r['ms_per_crop_p50']:.1f} ms/crop" if "ms_per_crop_p50" in r else "")
-              + (f", {r['ms_per_crop_one_process']:.1f} ms/crop in one process" if "ms_per_crop_one_process" in r else ""),
-              flush=True)
+        print(
+            f"  {name:<24s} string_accuracy {r['string_accuracy']:.3f}, cer {r['cer']:.3f}"
+            + (f", p50 {r['ms_per_crop_p50']:.1f} ms/crop" if "ms_per_crop_p50" in r else "")
+            + (
+                f", {r['ms_per_crop_one_process']:.1f} ms/crop in one process" if "ms_per_crop_one_process" in r else ""
+            ),
+            flush=True,
+        )
     return finish(args, result)
 
 

@@ -40,14 +40,14 @@ def measure(threads: int, n: int, reps: int) -> dict:
 
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)
-    out = {"torch_fp32_gflops": best_rate(lambda: torch.mm(a, b), 2 * n ** 3, reps)}
+    out = {"torch_fp32_gflops": best_rate(lambda: torch.mm(a, b), 2 * n**3, reps)}
     an, bn = a.numpy(), b.numpy()
     with threadpool_limits(limits=threads):
-        out["numpy_fp32_gflops"] = best_rate(lambda: an @ bn, 2 * n ** 3, reps)
+        out["numpy_fp32_gflops"] = best_rate(lambda: an @ bn, 2 * n**3, reps)
     try:
         ai = torch.randint(-128, 127, (n, n), dtype=torch.int8)
         bi = torch.randint(-128, 127, (n, n), dtype=torch.int8)
-        out["torch_int8_gops"] = best_rate(lambda: torch._int_mm(ai, bi), 2 * n ** 3, reps)
+        out["torch_int8_gops"] = best_rate(lambda: torch._int_mm(ai, bi), 2 * n**3, reps)
     except (RuntimeError, AttributeError) as exc:  # no CPU kernel in this torch build
         out["torch_int8_gops"] = None
         out["int8_note"] = str(exc).splitlines()[0]
@@ -68,8 +68,11 @@ def main(argv: list[str] | None = None) -> dict:
         r = measure(t, n, reps)
         result["threads"][str(t)] = r
         int8 = f", int8 {r['torch_int8_gops']:.0f} GOP/s" if r.get("torch_int8_gops") else ""
-        print(f"GEMM {n}x{n}, {t} thread(s): torch fp32 {r['torch_fp32_gflops']:.1f} GFLOP/s, numpy fp32 "
-              f"{r['numpy_fp32_gflops']:.1f} GFLOP/s{int8}", flush=True)
+        print(
+            f"GEMM {n}x{n}, {t} thread(s): torch fp32 {r['torch_fp32_gflops']:.1f} GFLOP/s, numpy fp32 "
+            f"{r['numpy_fp32_gflops']:.1f} GFLOP/s{int8}",
+            flush=True,
+        )
     return finish(args, result)
 
 

@@ -18,10 +18,16 @@ from pathlib import Path
 
 START, END = "<!-- results:start (python -m bench.results_table --write) -->", "<!-- results:end -->"
 ROWS = {
-    "crack": (("export_crack.json", "tflite_int8", "int8 TFLite"), ("evaluate_crack.json", "float", "float"),
-              ("dice_cracked", "false_alarm_rate", "pixel_dice", "dice")),
-    "ocr": (("export_ocr.json", "onnx_int8", "int8 ONNX"), ("evaluate_ocr.json", None, "float"),
-            ("string_accuracy", "cer", "char_map50", "roi_precision", "roi_recall")),
+    "crack": (
+        ("export_crack.json", "tflite_int8", "int8 TFLite"),
+        ("evaluate_crack.json", "float", "float"),
+        ("dice_cracked", "false_alarm_rate", "pixel_dice", "dice"),
+    ),
+    "ocr": (
+        ("export_ocr.json", "onnx_int8", "int8 ONNX"),
+        ("evaluate_ocr.json", None, "float"),
+        ("string_accuracy", "cer", "char_map50", "roi_precision", "roi_recall"),
+    ),
 }
 LOWER_IS_BETTER = {"cer", "false_alarm_rate"}
 
@@ -34,8 +40,10 @@ def _cell(m: dict, key: str) -> str:
 
 
 def table(metrics_dir: Path = Path("metrics")) -> str:
-    lines = ["| model | form | metric | test (training styles) | OOD (held-out styles) | OOD - test |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| model | form | metric | test (training styles) | OOD (held-out styles) | OOD - test |",
+        "|---|---|---|---|---|---|",
+    ]
     for model, (deployed, parent, keys) in ROWS.items():
         for file, form, label in (deployed, parent):
             path = metrics_dir / file
@@ -44,12 +52,14 @@ def table(metrics_dir: Path = Path("metrics")) -> str:
             data = json.loads(path.read_text())
             m = data.get(form, {}) if form else data
             if not any(k.endswith("_ood") for k in m):
-                continue   # measured before the fixed sets existed: not comparable, left out
+                continue  # measured before the fixed sets existed: not comparable, left out
             for key in keys:
                 gap = f"{m[key + '_ood'] - m[key]:+.3f}" if key in m and key + "_ood" in m else "-"
                 name = f"`{key}`" + (" (lower is better)" if key in LOWER_IS_BETTER else "")
-                lines.append(f"| {'road crack' if model == 'crack' else 'resistor OCR'} | {label} | {name} | "
-                             f"{_cell(m, key)} | {_cell(m, key + '_ood')} | {gap} |")
+                lines.append(
+                    f"| {'road crack' if model == 'crack' else 'resistor OCR'} | {label} | {name} | "
+                    f"{_cell(m, key)} | {_cell(m, key + '_ood')} | {gap} |"
+                )
     return "\n".join(lines)
 
 

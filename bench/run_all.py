@@ -6,7 +6,8 @@
 Parts (each a plain script that also runs alone and prints its numbers):
 
     peak       bench/peak.py           GEMM microbenchmark: this CPU's fp32/int8 peak at 1 and 2 threads
-    ocr        bench/ocr_forms.py      OCR PyTorch fp32 / ONNX fp32 / ONNX int8: accuracy, latency, throughput, size, FLOPs
+    ocr        bench/ocr_forms.py      OCR PyTorch fp32 / ONNX fp32 / ONNX int8: accuracy, latency, throughput, size,
+    FLOPs
     tesseract  bench/ocr_tesseract.py  Tesseract 5 (--psm 7) vs our stage 2 on the same ROI crops
     ssdlite    bench/ssdlite_peer.py   torchvision SSDLite320 trained on the same ROI data vs our stage 1
     crack      bench/crack_forms.py    crack Keras float / QAT / TFLite dynamic / TFLite int8 (+ classical baseline),
@@ -57,10 +58,12 @@ def commands(quick: bool, tmp: Path, scaling_sizes: list[int] | None = None) -> 
     cost that the small defaults hide under each stage's start-up, at more minutes per size)."""
     q = ["--quick"] if quick else []
     py = sys.executable
-    cmds = [("peak", "peak", [py, str(BENCH / "peak.py"), *q]),
-            ("ocr", "ocr_forms", [py, str(BENCH / "ocr_forms.py"), *q]),
-            ("tesseract", "tesseract", [py, str(BENCH / "ocr_tesseract.py"), *q]),
-            ("ssdlite", "ssdlite", [py, str(BENCH / "ssdlite_peer.py"), *q])]
+    cmds = [
+        ("peak", "peak", [py, str(BENCH / "peak.py"), *q]),
+        ("ocr", "ocr_forms", [py, str(BENCH / "ocr_forms.py"), *q]),
+        ("tesseract", "tesseract", [py, str(BENCH / "ocr_tesseract.py"), *q]),
+        ("ssdlite", "ssdlite", [py, str(BENCH / "ssdlite_peer.py"), *q]),
+    ]
     for t in THREADS:
         extra = ["--accuracy"] if t == THREADS[0] else []
         cmds.append(("crack", f"crack_{t}t", [py, str(BENCH / "crack_forms.py"), "--threads", str(t), *extra, *q]))
@@ -101,15 +104,30 @@ def carried_over(previous: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog=__doc__.split("\n\n", 2)[1])
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 2)[1],
+    )
     ap.add_argument("--quick", action="store_true", help="few frames/iterations, small sizes: checks that it works")
-    ap.add_argument("--update-docs", "--update-readme", dest="update_docs", action="store_true",
-                    help="rewrite the generated block of docs/benchmarks.md from the results")
-    ap.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts (others keep their previous results)")
+    ap.add_argument(
+        "--update-docs",
+        "--update-readme",
+        dest="update_docs",
+        action="store_true",
+        help="rewrite the generated block of docs/benchmarks.md from the results",
+    )
+    ap.add_argument(
+        "--only", nargs="+", choices=PARTS, help="run only these parts (others keep their previous results)"
+    )
     ap.add_argument("--skip", nargs="+", choices=PARTS, default=[], help="do not run these parts")
-    ap.add_argument("--scaling-sizes", type=int, nargs="+", metavar="N",
-                    help="frames per dataset for the scaling part (default: bench/scaling.py's SIZES)")
+    ap.add_argument(
+        "--scaling-sizes",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="frames per dataset for the scaling part (default: bench/scaling.py's SIZES)",
+    )
     ap.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = ap.parse_args(argv)
     selected = [p for p in (args.only or PARTS) if p not in args.skip]
@@ -127,13 +145,22 @@ def main(argv: list[str] | None = None) -> int:
         for part, key, cmd in commands(args.quick, tmp, args.scaling_sizes):
             if part not in selected:
                 continue
-            print(f"\n=== {key}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:-2])} "
-                  f"(load {load_average()})", flush=True)
+            print(
+                f"\n=== {key}: {' '.join(Path(c).name if c.endswith('.py') else c for c in cmd[1:-2])} "
+                f"(load {load_average()})",
+                flush=True,
+            )
             load = load_average()
             r = run_child(cmd, cwd=REPO, env=python_env(), log=tmp / f"{key}.log", echo=True)
-            step = {"wall_s": round(r["wall_s"], 1), "peak_rss_mb": round(r["peak_rss_mb"], 1), "returncode": r["returncode"],
-                    "run": results["meta"]["date"], "cpu": results["meta"]["cpu"], "load_start": load,
-                    "load_end": load_average()}
+            step = {
+                "wall_s": round(r["wall_s"], 1),
+                "peak_rss_mb": round(r["peak_rss_mb"], 1),
+                "returncode": r["returncode"],
+                "run": results["meta"]["date"],
+                "cpu": results["meta"]["cpu"],
+                "load_start": load,
+                "load_end": load_average(),
+            }
             out = tmp / f"{key}.json"
             if r["returncode"] == 0 and out.exists():
                 results[key] = json.loads(out.read_text())
@@ -151,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     results["meta"]["suite_wall_s"] = round(time.perf_counter() - t0, 1)
     write_json(out_json, results)
     report = write_report(results, args.out_dir, args.update_docs)
-    print(f"\nwrote {out_json}, {report}" + (", docs/benchmarks.md" if args.update_docs else "")
-          + f" in {results['meta']['suite_wall_s'] / 60:.1f} min", flush=True)
+    print(
+        f"\nwrote {out_json}, {report}"
+        + (", docs/benchmarks.md" if args.update_docs else "")
+        + f" in {results['meta']['suite_wall_s'] / 60:.1f} min",
+        flush=True,
+    )
     print(report.read_text())
     return 1 if any(results["steps"][k].get("returncode") for k in ran) else 0
 

@@ -55,10 +55,25 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
 
     with tempfile.TemporaryDirectory() as state:
         t0 = time.perf_counter()
-        result = fit(model, splits["train"], splits["val"], epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
-                     loss=t.loss, focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment,
-                     crop_size=tuple(t.crop_size), seed=seed, save_cycle=t.epochs, state_dir=state,
-                     fingerprint=f"bench-seed-{seed}", save=save, log=lambda *_: None)
+        result = fit(
+            model,
+            splits["train"],
+            splits["val"],
+            epochs=t.epochs,
+            batch_size=t.batch_size,
+            lr=t.lr,
+            loss=t.loss,
+            focal_gamma=t.focal_gamma,
+            crack_weight=t.crack_weight,
+            augment_cfg=t.augment,
+            crop_size=tuple(t.crop_size),
+            seed=seed,
+            save_cycle=t.epochs,
+            state_dir=state,
+            fingerprint=f"bench-seed-{seed}",
+            save=save,
+            log=lambda *_: None,
+        )
         train_s = time.perf_counter() - t0
     out = {"seed": seed, "val_dice": result.best_dice, "best_epoch": result.best_epoch, "train_s": round(train_s, 1)}
     for name, data in sets.items():
@@ -74,8 +89,11 @@ def summarize(runs: list[dict]) -> dict:
         for suffix in ("", "_ood"):
             values = [r[key + suffix] for r in runs if key + suffix in r]
             if values:
-                out[key + suffix] = {"mean": round(sum(values) / len(values), 4), "min": round(min(values), 4),
-                                     "max": round(max(values), 4)}
+                out[key + suffix] = {
+                    "mean": round(sum(values) / len(values), 4),
+                    "min": round(min(values), 4),
+                    "max": round(max(values), 4),
+                }
     return out
 
 
@@ -101,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         runs.append(train_and_score(params, seed, splits, sets))
         r = runs[-1]
-        print(f"seed {seed}: " + ", ".join(f"{k} {r[k]:.4f} / ood {r[k + '_ood']:.4f}" for k in HEADLINE)
-              + f" ({r['train_s']:.0f} s)", flush=True)
+        print(
+            f"seed {seed}: "
+            + ", ".join(f"{k} {r[k]:.4f} / ood {r[k + '_ood']:.4f}" for k in HEADLINE)
+            + f" ({r['train_s']:.0f} s)",
+            flush=True,
+        )
     result = {"recipe": args.overrides, "seeds": args.seeds, "summary": summarize(runs), "runs": runs}
     out = args.out or Path(f"bench/results/seeds_crack{'_' + args.tag if args.tag else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -64,8 +64,9 @@ def build_ssdlite(spec: dict):
     from torch import nn
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 
-    model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=2,
-                                          norm_layer=partial(nn.BatchNorm2d, eps=0.001, momentum=0.1))
+    model = ssdlite320_mobilenet_v3_large(
+        weights=None, weights_backbone=None, num_classes=2, norm_layer=partial(nn.BatchNorm2d, eps=0.001, momentum=0.1)
+    )
     model.score_thresh, model.nms_thresh = spec["score_threshold"], spec["nms_iou"]
     model.detections_per_img, model.topk_candidates = spec["detections"], spec["detections"] * 2
     return model
@@ -80,8 +81,11 @@ def our_history() -> list[dict]:
     if not ROI_HISTORY.exists():
         return []
     rows = list(csv.DictReader(io.StringIO(ROI_HISTORY.read_text())))
-    return [{"epoch": int(r["epoch"]), "val_roi_ap50": float(r["val_roi_ap50"]), "epoch_s": float(r["epoch_s"])}
-            for r in rows if r.get("val_roi_ap50")]
+    return [
+        {"epoch": int(r["epoch"]), "val_roi_ap50": float(r["val_roi_ap50"]), "epoch_s": float(r["epoch_s"])}
+        for r in rows
+        if r.get("val_roi_ap50")
+    ]
 
 
 def state_bytes(model) -> int:
@@ -98,21 +102,35 @@ def detector_row(model, test: RoiDataset, threads_list, warmup: int, runs: int) 
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
         model([x])
-    row = {"params": sum(p.numel() for p in model.parameters()), "state_dict_bytes": state_bytes(model),
-           "flops": int(counter.get_total_flops()), "test_ap50": ap50(model, test), "latency": {}}
+    row = {
+        "params": sum(p.numel() for p in model.parameters()),
+        "state_dict_bytes": state_bytes(model),
+        "flops": int(counter.get_total_flops()),
+        "test_ap50": ap50(model, test),
+        "latency": {},
+    }
     images = [test[i][0] for i in range(min(len(test), 16))]
     for t in threads_list:
         torch.set_num_threads(t)
         with torch.no_grad():
-            row["latency"][str(t)] = {**time_calls(lambda im: model([im]), images, warmup, runs), "load_average": load_average()}
+            row["latency"][str(t)] = {
+                **time_calls(lambda im: model([im]), images, warmup, runs),
+                "load_average": load_average(),
+            }
     return row
 
 
 def main(argv: list[str] | None = None) -> dict:
     def extra(ap):
-        ap.add_argument("--epochs", type=int, help=f"default {FULL_EPOCHS} (quick: 1); ocr.roi.epochs for the same budget as ours")
-        ap.add_argument("--threads", type=int, default=1,
-                        help="torch threads for training (1: on a shared 2-core machine 2 threads ran 3x slower per step)")
+        ap.add_argument(
+            "--epochs", type=int, help=f"default {FULL_EPOCHS} (quick: 1); ocr.roi.epochs for the same budget as ours"
+        )
+        ap.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="torch threads for training (1: on a shared 2-core machine 2 threads ran 3x slower per step)",
+        )
         ap.add_argument("--latency-threads", type=int, nargs="+", default=[1, 2])
 
     args = parse_common(argv, __doc__.splitlines()[0], extra)
@@ -124,41 +142,76 @@ def main(argv: list[str] | None = None) -> dict:
     train = load_frames(MANIFEST, DATA, "train", 32 if q else 0)
     val = load_frames(MANIFEST, DATA, "val", 8 if q else 0)
     test = load_frames(MANIFEST, DATA, "test", 10 if q else 0)
-    tf = T.Compose([T.HorizontalFlip(0.5, 0), T.Photometric(0.8, 1)])   # train_roi's augmentation
+    tf = T.Compose([T.HorizontalFlip(0.5, 0), T.Photometric(0.8, 1)])  # train_roi's augmentation
     train_ds = RoiDataset(train, p.input_size, tf, progress=False)
     val_ds = RoiDataset(val, p.input_size, None, progress=False)
     test_ds = RoiDataset(test, p.input_size, None, progress=False)
     ours, spec = load_model(ROI_MODEL)
     model = build_ssdlite(spec)
     g = torch.Generator().manual_seed(0)
-    loader = DataLoader(train_ds, batch_size=p.batch_size, shuffle=True, collate_fn=collate, generator=g,
-                        drop_last=len(train_ds) > p.batch_size)
+    loader = DataLoader(
+        train_ds,
+        batch_size=p.batch_size,
+        shuffle=True,
+        collate_fn=collate,
+        generator=g,
+        drop_last=len(train_ds) > p.batch_size,
+    )
     optimizer = make_optimizer(model, p.lr, p.weight_decay)
     scheduler = make_scheduler(optimizer, p.lr_schedule, p.lr, epochs * len(loader), p.warmup_frac)
-    print(f"SSDLite320: training {epochs} epoch(s) on {len(train_ds)} frames ({len(loader)} steps/epoch), "
-          f"{args.threads} threads, load {load_average()}", flush=True)
+    print(
+        f"SSDLite320: training {epochs} epoch(s) on {len(train_ds)} frames ({len(loader)} steps/epoch), "
+        f"{args.threads} threads, load {load_average()}",
+        flush=True,
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        history = fit(model, loader, epochs=epochs, optimizer=optimizer, scheduler=scheduler, device=torch.device("cpu"),
-                      checkpoint=Path(tmp) / "ssdlite.pt", save_cycle=10 ** 6, fingerprint="bench",
-                      on_epoch_end=lambda e, losses: {"val_roi_ap50": ap50(model, val_ds)}, progress=False,
-                      log=lambda m: print("  " + m, flush=True))
+        history = fit(
+            model,
+            loader,
+            epochs=epochs,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            device=torch.device("cpu"),
+            checkpoint=Path(tmp) / "ssdlite.pt",
+            save_cycle=10**6,
+            fingerprint="bench",
+            on_epoch_end=lambda e, losses: {"val_roi_ap50": ap50(model, val_ds)},
+            progress=False,
+            log=lambda m: print("  " + m, flush=True),
+        )
     train_s = time.perf_counter() - t0
     warmup, runs = (2, 8) if q else (5, 40)
     result = {
-        "epochs": epochs, "train_frames": len(train_ds), "val_frames": len(val_ds), "test_frames": len(test_ds),
-        "batch_size": p.batch_size, "lr": p.lr, "schedule": p.lr_schedule, "train_threads": args.threads,
+        "epochs": epochs,
+        "train_frames": len(train_ds),
+        "val_frames": len(val_ds),
+        "test_frames": len(test_ds),
+        "batch_size": p.batch_size,
+        "lr": p.lr,
+        "schedule": p.lr_schedule,
+        "train_threads": args.threads,
         "input_size": list(p.input_size),
-        "ssdlite": {**detector_row(model, test_ds, args.latency_threads, warmup, runs), "train_s": train_s,
-                    "val_history": [{"epoch": h["epoch"], "val_roi_ap50": h.get("val_roi_ap50"), "epoch_s": h["epoch_s"]}
-                                    for h in history]},
-        "ours": {**detector_row(ours, test_ds, args.latency_threads, warmup, runs), "epochs": p.epochs,
-                 "val_history": our_history()},
+        "ssdlite": {
+            **detector_row(model, test_ds, args.latency_threads, warmup, runs),
+            "train_s": train_s,
+            "val_history": [
+                {"epoch": h["epoch"], "val_roi_ap50": h.get("val_roi_ap50"), "epoch_s": h["epoch_s"]} for h in history
+            ],
+        },
+        "ours": {
+            **detector_row(ours, test_ds, args.latency_threads, warmup, runs),
+            "epochs": p.epochs,
+            "val_history": our_history(),
+        },
     }
     for name in ("ours", "ssdlite"):
         r = result[name]
-        print(f"  {name:<8s} test AP50 {r['test_ap50']:.4f}, {r['params'] / 1e6:.2f} M params, {r['flops'] / 1e9:.2f} GFLOP, "
-              + ", ".join(f"{t}t p50 {v['latency_ms_p50']:.1f} ms" for t, v in r["latency"].items()), flush=True)
+        print(
+            f"  {name:<8s} test AP50 {r['test_ap50']:.4f}, {r['params'] / 1e6:.2f} M params, {r['flops'] / 1e9:.2f} "
+            "GFLOP, " + ", ".join(f"{t}t p50 {v['latency_ms_p50']:.1f} ms" for t, v in r["latency"].items()),
+            flush=True,
+        )
     return finish(args, result)
 
 

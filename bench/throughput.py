@@ -71,19 +71,28 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
     folder = tmp / f"{kind}_in"
     n = first_images(images, n, folder)
     spec = PredictorSpec(kind, model.resolve(), str(model), 1)
-    out = {"kind": kind, "model": str(model), "images": n, "workers": workers, "overlays": overlays,
-           "load_before": load1()}
+    out = {
+        "kind": kind,
+        "model": str(model),
+        "images": n,
+        "workers": workers,
+        "overlays": overlays,
+        "load_before": load1(),
+    }
     t = time.perf_counter()
     loaded(spec)
     out["model_load_s"] = round(time.perf_counter() - t, 3)
 
     cpu, t = time.process_time(), time.perf_counter()
-    one = run_batch(FolderSource.scan(folder), spec, ResultStore(tmp / f"{kind}_one", kind), overlays=overlays,
-                    progress=False)
+    one = run_batch(
+        FolderSource.scan(folder), spec, ResultStore(tmp / f"{kind}_one", kind), overlays=overlays, progress=False
+    )
     t1, c1 = time.perf_counter() - t, time.process_time() - cpu
     out["one_process"] = {"seconds": round(t1, 2), "images_per_s": round(n / t1, 2), "cpu_s": round(c1, 2)}
-    print(f"{kind}: 1 process {n} images in {t1:.1f} s = {n / t1:.2f} images/s, CPU {c1:.1f} s (load {load1()})",
-          flush=True)
+    print(
+        f"{kind}: 1 process {n} images in {t1:.1f} s = {n / t1:.2f} images/s, CPU {c1:.1f} s (load {load1()})",
+        flush=True,
+    )
 
     t = time.perf_counter()
     cluster = local_cluster(workers)
@@ -95,8 +104,15 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
         cpu = time.process_time()
         t = time.perf_counter()
         with get_task_stream(client) as stream:
-            two = run_batch(FolderSource.scan(folder), spec, ResultStore(tmp / f"{kind}_dask", kind),
-                            overlays=overlays, progress=False, client=client, min_fanout=0)
+            two = run_batch(
+                FolderSource.scan(folder),
+                spec,
+                ResultStore(tmp / f"{kind}_dask", kind),
+                overlays=overlays,
+                progress=False,
+                client=client,
+                min_fanout=0,
+            )
         tn = time.perf_counter() - t
         parent_cpu = time.process_time() - cpu
         worker_cpu = sum(v - workers_cpu[k] for k, v in client.run(time.process_time).items())
@@ -110,24 +126,39 @@ def measure(kind: str, model: Path, images: Path, n: int, workers: int, overlays
     x1, xn = n / t1, n / tn
     project = {str(k): round(n / (parent_cpu + worker_cpu / k), 2) for k in range(1, 9)}
     crossover = start / (1 / x1 - 1 / xn) if xn > x1 else None
-    out["dask"] = {"cluster_start_s": round(start, 2), "seconds": round(tn, 2), "images_per_s": round(xn, 2),
-                   "images_per_s_with_start": round(n / (tn + start), 2), "speedup": round(xn / x1, 3),
-                   "parent_cpu_s": round(parent_cpu, 2), "worker_cpu_s": round(worker_cpu, 2),
-                   "worker_busy_s": round(busy, 2), "shards": len(stream.data)}
+    out["dask"] = {
+        "cluster_start_s": round(start, 2),
+        "seconds": round(tn, 2),
+        "images_per_s": round(xn, 2),
+        "images_per_s_with_start": round(n / (tn + start), 2),
+        "speedup": round(xn / x1, 3),
+        "parent_cpu_s": round(parent_cpu, 2),
+        "worker_cpu_s": round(worker_cpu, 2),
+        "worker_busy_s": round(busy, 2),
+        "shards": len(stream.data),
+    }
     out["tables_identical"] = True
     out["rows_per_image"] = round(len(a) / n, 2)
-    out["model_fit"] = {"serial_s_per_image": round(parent_cpu / n, 5),
-                        "parallel_s_per_image": round(worker_cpu / n, 5),
-                        "serial_fraction": round(parent_cpu / (parent_cpu + worker_cpu), 4),
-                        "projected_images_per_s": project, "ceiling_images_per_s": round(n / parent_cpu, 1),
-                        "crossover_images": None if crossover is None else int(np.ceil(crossover))}
+    out["model_fit"] = {
+        "serial_s_per_image": round(parent_cpu / n, 5),
+        "parallel_s_per_image": round(worker_cpu / n, 5),
+        "serial_fraction": round(parent_cpu / (parent_cpu + worker_cpu), 4),
+        "projected_images_per_s": project,
+        "ceiling_images_per_s": round(n / parent_cpu, 1),
+        "crossover_images": None if crossover is None else int(np.ceil(crossover)),
+    }
     out["load_after"] = load1()
-    print(f"{kind}: {workers} Dask workers {n} images in {tn:.1f} s = {xn:.2f} images/s (speedup {xn / x1:.2f}; "
-          f"cluster start {start:.1f} s; parent CPU {parent_cpu:.1f} s, worker CPU {worker_cpu:.1f} s, "
-          f"busy {busy:.1f} s; "
-          f"crossover {out['model_fit']['crossover_images']} images; load {out['load_after']})", flush=True)
-    print(f"{kind}: projected images/s by workers: {project} (ceiling {out['model_fit']['ceiling_images_per_s']})",
-          flush=True)
+    print(
+        f"{kind}: {workers} Dask workers {n} images in {tn:.1f} s = {xn:.2f} images/s (speedup {xn / x1:.2f}; "
+        f"cluster start {start:.1f} s; parent CPU {parent_cpu:.1f} s, worker CPU {worker_cpu:.1f} s, "
+        f"busy {busy:.1f} s; "
+        f"crossover {out['model_fit']['crossover_images']} images; load {out['load_after']})",
+        flush=True,
+    )
+    print(
+        f"{kind}: projected images/s by workers: {project} (ceiling {out['model_fit']['ceiling_images_per_s']})",
+        flush=True,
+    )
     return out
 
 
@@ -174,11 +205,25 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
             for conv in m.head.classification_head.module_list:
                 conv.weight.mul_(gain)
     e = p.ocr.eval
-    ocr = TwoStageOcr(roi, rs, char, cs, margin=p.ocr.char.crop_margin, roi_score_threshold=e.roi_score_threshold,
-                      char_score_threshold=e.char_score_threshold, dedupe_iou=e.dedupe_iou)
+    ocr = TwoStageOcr(
+        roi,
+        rs,
+        char,
+        cs,
+        margin=p.ocr.char.crop_margin,
+        roi_score_threshold=e.roi_score_threshold,
+        char_score_threshold=e.char_score_threshold,
+        dedupe_iou=e.dedupe_iou,
+    )
     frames = [read_image(f) for f in sorted(frames_dir.glob("*.jpg"))[:8]]
-    export_ocr(ocr, frames, out, ExportSettings.from_params(p.export.ocr), source={"bench": "untrained proxy"},
-               log=lambda *a: None)
+    export_ocr(
+        ocr,
+        frames,
+        out,
+        ExportSettings.from_params(p.export.ocr),
+        source={"bench": "untrained proxy"},
+        log=lambda *a: None,
+    )
     return out
 
 
@@ -204,8 +249,10 @@ def main() -> None:
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(), "tasks": []}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in a.tasks:
-            model, images, n = {"crack": (a.crack_model, a.crack_images, a.crack_n),
-                                "ocr": (a.ocr_model, a.ocr_images, a.ocr_n)}[kind]
+            model, images, n = {
+                "crack": (a.crack_model, a.crack_images, a.crack_n),
+                "ocr": (a.ocr_model, a.ocr_images, a.ocr_n),
+            }[kind]
             results["tasks"].append(measure(kind, model, images, n, a.workers, a.overlays, Path(tmp)))
     if a.json:
         a.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -47,7 +47,7 @@ def _hide_triton() -> None:
         sys.modules["triton"] = None
 
 
-if "tensorflow" in sys.modules:       # imported before this package: the finder would not see it
+if "tensorflow" in sys.modules:  # imported before this package: the finder would not see it
     _hide_triton()
 if not any(isinstance(f, _TritonAfterTensorFlow) for f in sys.meta_path):
     sys.meta_path.insert(0, _TritonAfterTensorFlow())

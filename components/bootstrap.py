@@ -86,15 +86,21 @@ def percentile_interval(samples: np.ndarray, confidence: float = 0.95) -> tuple[
     return float(low), float(high)
 
 
-def with_interval(name: str, value: float, samples: np.ndarray, confidence: float = 0.95,
-                  digits: int = 5) -> dict[str, float]:
+def with_interval(
+    name: str, value: float, samples: np.ndarray, confidence: float = 0.95, digits: int = 5
+) -> dict[str, float]:
     """``{name, name_ci_low, name_ci_high}`` rounded for a metrics file."""
     low, high = percentile_interval(samples, confidence)
     return {name: round(value, digits), f"{name}_ci_low": round(low, digits), f"{name}_ci_high": round(high, digits)}
 
 
-def ratio_metrics(ratios: dict[str, Ratio], resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                  confidence: float = 0.95, suffix: str = "") -> dict[str, float]:
+def ratio_metrics(
+    ratios: dict[str, Ratio],
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = 0.95,
+    suffix: str = "",
+) -> dict[str, float]:
     """Each ratio's value and 95 % interval, keys ``<name><suffix>``, ``..._ci_low``, ``..._ci_high``."""
     out: dict[str, float] = {}
     if not ratios:
@@ -124,11 +130,13 @@ class PairedDifference:
         return float(np.percentile(s, (1.0 - confidence) * 100.0)) if len(s) else float("nan")
 
 
-def paired_difference(candidate: Ratio, reference: Ratio, resamples: int = DEFAULT_RESAMPLES,
-                      seed: int = DEFAULT_SEED) -> PairedDifference:
+def paired_difference(
+    candidate: Ratio, reference: Ratio, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
+) -> PairedDifference:
     """``candidate - reference`` where both were scored on the same frames, in the same order."""
     if len(candidate) != len(reference):
         raise ValueError(f"paired comparison needs the same frames: {len(candidate)} vs {len(reference)} scores")
     weights = resample_weights(len(candidate), resamples, seed)
-    return PairedDifference(candidate.value() - reference.value(),
-                            candidate.resampled(weights) - reference.resampled(weights))
+    return PairedDifference(
+        candidate.value() - reference.value(), candidate.resampled(weights) - reference.resampled(weights)
+    )

@@ -36,7 +36,7 @@ class Splits(Strict):
     test: float = Field(ge=0, lt=1)
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "Splits":
+    def _sum_to_one(self) -> Splits:
         if abs(self.train + self.val + self.test - 1.0) > 1e-6:
             raise ValueError(f"train + val + test must be 1, got {self.train + self.val + self.test}")
         return self
@@ -45,8 +45,8 @@ class Splits(Strict):
 class DatasetSpec(Strict):
     """What both datasets share: where the data comes from and the synthetic frames' number and size."""
 
-    source: str = Field(min_length=1)           # synthetic | a folder under data/sources/
-    format: str                                 # each dataset's own choices
+    source: str = Field(min_length=1)  # synthetic | a folder under data/sources/
+    format: str  # each dataset's own choices
     num_frames: int = Field(gt=0)
     width: int = Field(gt=0)
     height: int = Field(gt=0)
@@ -54,7 +54,7 @@ class DatasetSpec(Strict):
 
 class OcrData(DatasetSpec):
     format: Literal["auto", "labelme", "kaist"]
-    families: list[str] = Field(min_length=1)   # synthetic style families of training (and the in-distribution test set)
+    families: list[str] = Field(min_length=1)  # synthetic style families of training (and the in-distribution test set)
 
 
 class CrackData(DatasetSpec):
@@ -64,14 +64,14 @@ class CrackData(DatasetSpec):
 
 
 class EvalSets(Strict):
-    test: str = Field(min_length=1)             # synthetic | a folder under data/sources/ (in-distribution test set)
-    ood: str = Field(min_length=1)              # synthetic | a folder under data/sources/ (held-out styles)
+    test: str = Field(min_length=1)  # synthetic | a folder under data/sources/ (in-distribution test set)
+    ood: str = Field(min_length=1)  # synthetic | a folder under data/sources/ (held-out styles)
     ood_families: list[str] = Field(min_length=1)  # synthetic ood: families never used in training
 
 
 class EvalDataParams(Strict):
-    seed: int                                   # its own seed: no frame is shared with the training data
-    num_frames: int = Field(gt=0)               # per synthetic set
+    seed: int  # its own seed: no frame is shared with the training data
+    num_frames: int = Field(gt=0)  # per synthetic set
     ocr: EvalSets
     crack: EvalSets
 
@@ -104,7 +104,7 @@ class SizeLimits(Strict):
     max_size: Size
 
     @model_validator(mode="after")
-    def _ordered(self) -> "SizeLimits":
+    def _ordered(self) -> SizeLimits:
         check_within(self.min_size, self.max_size, "min_size", "max_size")
         return self
 
@@ -141,12 +141,14 @@ class Params(Strict):
     mlflow: MlflowParams
 
     @model_validator(mode="after")
-    def _ood_held_out(self) -> "Params":
+    def _ood_held_out(self) -> Params:
         for task in ("ocr", "crack"):
             shared = set(getattr(self.eval_data, task).ood_families) & set(getattr(self.data, task).families)
             if shared:
-                raise ValueError(f"eval_data.{task}.ood_families {sorted(shared)} are also training families "
-                                 f"(data.{task}.families): an OOD set must hold styles never trained on")
+                raise ValueError(
+                    f"eval_data.{task}.ood_families {sorted(shared)} are also training families "
+                    f"(data.{task}.families): an OOD set must hold styles never trained on"
+                )
         return self
 
 
@@ -186,8 +188,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if key in seen:
-                raise ParamsError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
-                                  f"(first at line {seen[key] + 1})")
+                raise ParamsError(
+                    f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at line {seen[key] + 1})"
+                )
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
@@ -266,9 +269,9 @@ def apply_profile(name: str, params_path: Path = PARAMS_FILE, profiles_dir: Path
     override = yaml.safe_load(profile_path.read_text(encoding="utf-8")) or {}
     merged = deep_merge(yaml.safe_load(text), override)
     params = parse_params(merged, profile_path)
-    rt = YAML()                                   # round-trip: comments and order survive
+    rt = YAML()  # round-trip: comments and order survive
     rt.preserve_quotes = True
-    rt.width = 4096                               # never re-wrap a line
+    rt.width = 4096  # never re-wrap a line
     rt.indent(mapping=2, sequence=4, offset=2)
     doc = rt.load(text)
     _merge_in_place(doc, override)
@@ -277,7 +280,7 @@ def apply_profile(name: str, params_path: Path = PARAMS_FILE, profiles_dir: Path
     body = out.getvalue()
     first, _, rest = body.partition("\n")
     if first.startswith("# profile '") and "applied over the demo defaults" in first:
-        body = rest                               # one header line, naming the profile applied last
+        body = rest  # one header line, naming the profile applied last
     atomic_write_text(params_path, PROFILE_HEADER.format(name) + body)
     return params
 

@@ -51,7 +51,7 @@ class _WorkerSetup(WorkerPlugin):
         import cv2
 
         cv2.setNumThreads(1)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C in a terminal reaches the whole group
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group
 
 
 @contextmanager
@@ -81,9 +81,16 @@ def local_cluster(workers: int = 2, **kwargs) -> LocalCluster:
     scheduler's small HTTP server (health checks) takes a free port rather than 8787, which another
     cluster on the machine may hold.
     """
-    options = {"n_workers": int(workers), "threads_per_worker": 1, "processes": True, "host": "127.0.0.1",
-               "dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False},
-               "plugins": {_WorkerSetup()}, **kwargs}
+    options = {
+        "n_workers": int(workers),
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": "127.0.0.1",
+        "dashboard_address": "127.0.0.1:0",
+        "scheduler_kwargs": {"dashboard": False},
+        "plugins": {_WorkerSetup()},
+        **kwargs,
+    }
     with _main_module_hidden():
         return LocalCluster(**options)
 
@@ -108,7 +115,7 @@ def lazy_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Call
     try:
         yield get
     finally:
-        for thing in reversed(held):    # the client, then the cluster it runs on
+        for thing in reversed(held):  # the client, then the cluster it runs on
             if thing is not None:
                 thing.close()
 
@@ -134,8 +141,15 @@ def _own_cluster(workers: int) -> Iterator[Client]:
         yield client
 
 
-def ordered_on(client: Client, fn: Callable[[T], R], jobs: Iterable[T], *, count: int | None = None,
-               batch: int | None = None, in_flight: int | None = None) -> Iterator[R]:
+def ordered_on(
+    client: Client,
+    fn: Callable[[T], R],
+    jobs: Iterable[T],
+    *,
+    count: int | None = None,
+    batch: int | None = None,
+    in_flight: int | None = None,
+) -> Iterator[R]:
     """``fn(job)`` for each job on ``client``'s cluster, in input order (see the module docstring).
 
     ``jobs`` is read lazily, as batches are sent: a video's decoded frames are never all in memory.
@@ -143,7 +157,7 @@ def ordered_on(client: Client, fn: Callable[[T], R], jobs: Iterable[T], *, count
     n = slots(client)
     if count is None and hasattr(jobs, "__len__"):
         count = len(jobs)
-    size = batch or max(1, min(16, math.ceil((count or 16 * n * 8) / (n * 8))))   # ~8 batches per slot
+    size = batch or max(1, min(16, math.ceil((count or 16 * n * 8) / (n * 8))))  # ~8 batches per slot
     source = iter(jobs)
     batches = iter(lambda: list(islice(source, size)), [])
     pending: deque = deque()
@@ -161,9 +175,20 @@ def ordered_on(client: Client, fn: Callable[[T], R], jobs: Iterable[T], *, count
             client.cancel(list(pending))
 
 
-def map_ordered(fn: Callable[[T], R], jobs: Iterable[T], workers: int = 1, *, client: ClientSource | None = None,
-                min_jobs: int = 0, count: int | None = None, batch: int | None = None, desc: str = "",
-                unit: str = "img", progress: bool = True, total: int | None = None) -> Iterator[R]:
+def map_ordered(
+    fn: Callable[[T], R],
+    jobs: Iterable[T],
+    workers: int = 1,
+    *,
+    client: ClientSource | None = None,
+    min_jobs: int = 0,
+    count: int | None = None,
+    batch: int | None = None,
+    desc: str = "",
+    unit: str = "img",
+    progress: bool = True,
+    total: int | None = None,
+) -> Iterator[R]:
     """Yield ``fn(job)`` for each job in order, in this process or on a Dask cluster (module docstring).
 
     ``count`` is the number of jobs when ``jobs`` is a lazy iterable (else its length); it decides

@@ -17,10 +17,10 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from struct import error as struct_error
-from typing import Iterator
 
 import numpy as np
 from PIL import Image
@@ -138,7 +138,9 @@ def resolve_inside(root: str | Path, relpath: str, source: str | Path | None = N
     root_real = Path(root).resolve()
     target = (root_real / norm).resolve()
     if target != root_real and root_real not in target.parents:
-        raise UnsafePathError(f"{where}image path {relpath!r} resolves to {target}, outside the dataset root {root_real} (symlink?)")
+        raise UnsafePathError(
+            f"{where}image path {relpath!r} resolves to {target}, outside the dataset root {root_real} (symlink?)"
+        )
     return target
 
 
@@ -147,7 +149,9 @@ def resolve_inside(root: str | Path, relpath: str, source: str | Path | None = N
 MIN_PREDICT_SIDE = 32
 
 
-def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1) -> np.ndarray:
+def read_image(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1
+) -> np.ndarray:
     """Decode an image fully into a uint8 array; raise ImageReadError naming the file and reason.
 
     The size is checked from the header before any pixel is decoded, so a decompression bomb is
@@ -164,7 +168,9 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str
     return _decode(path, str(path), max_pixels, mode, min_side)
 
 
-def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1) -> np.ndarray:
+def decode_image(
+    data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS, mode: str = "RGB", min_side: int = 1
+) -> np.ndarray:
     """``read_image`` for bytes already in memory (an HTTP payload); ``name`` is used in errors."""
     if not data:
         raise ImageReadError(f"{name}: empty image (0 bytes)")
@@ -189,10 +195,22 @@ def image_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[
                     orientation = None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError, EOFError, struct_error, ZeroDivisionError) as exc:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        TypeError,
+        KeyError,
+        IndexError,
+        EOFError,
+        struct_error,
+        ZeroDivisionError,
+    ) as exc:
         raise ImageReadError(f"{name}: image header cannot be read ({type(exc).__name__}: {exc})") from exc
     if w * h > max_pixels:
-        raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+        raise ImageReadError(
+            f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)"
+        )
     return (h, w) if orientation in _SWAPS_SIDES else (w, h)
 
 
@@ -255,7 +273,9 @@ def _decode(source, name: str, max_pixels: int, mode: str, min_side: int = 1) ->
             with Image.open(source) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise ImageReadError(f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)")
+                    raise ImageReadError(
+                        f"{name}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} (decompression bomb?)"
+                    )
                 if min(w, h) < max(min_side, 1):
                     raise ImageReadError(f"{name}: {w}x{h} px is smaller than {max(min_side, 1)} px on a side")
                 im.load()
@@ -264,7 +284,17 @@ def _decode(source, name: str, max_pixels: int, mode: str, min_side: int = 1) ->
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError, EOFError, struct_error, ZeroDivisionError) as exc:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        TypeError,
+        KeyError,
+        IndexError,
+        EOFError,
+        struct_error,
+        ZeroDivisionError,
+    ) as exc:
         # Pillow's plugins raise more than OSError on crafted headers; any of them means "cannot be decoded"
         raise ImageReadError(f"{name}: cannot be decoded ({type(exc).__name__}: {exc})") from exc
     return np.ascontiguousarray(arr)

@@ -26,5 +26,8 @@ def time_calls(call: Callable, inputs: Sequence, warmup: int, runs: int) -> dict
 
 def summarize(times_ms: Sequence[float]) -> dict[str, float]:
     """p50/p95 ms and fps (1000 / mean) of per-call times in ms, however they were taken."""
-    return {"latency_ms_p50": float(np.median(times_ms)), "latency_ms_p95": float(np.percentile(times_ms, 95)),
-            "fps": 1000.0 / float(np.mean(times_ms))}
+    return {
+        "latency_ms_p50": float(np.median(times_ms)),
+        "latency_ms_p95": float(np.percentile(times_ms, 95)),
+        "fps": 1000.0 / float(np.mean(times_ms)),
+    }

@@ -67,6 +67,11 @@ def read_records(path: str | Path) -> DetectionRecords:
         raise FileNotFoundError(f"{path}: detection table missing; rerun the stage that evaluates this model")
     det = pd.read_parquet(path)
     gt = pd.read_parquet(path.with_suffix(".gt.parquet"))
-    return DetectionRecords(det["frame"].to_numpy(np.int64), det["label"].to_numpy(np.int64),
-                            det["score"].to_numpy(np.float64), det["tp"].to_numpy(bool),
-                            gt.to_numpy(np.int64), np.array([int(c) for c in gt.columns], np.int64))
+    return DetectionRecords(
+        det["frame"].to_numpy(np.int64),
+        det["label"].to_numpy(np.int64),
+        det["score"].to_numpy(np.float64),
+        det["tp"].to_numpy(bool),
+        gt.to_numpy(np.int64),
+        np.array([int(c) for c in gt.columns], np.int64),
+    )

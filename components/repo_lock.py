@@ -13,9 +13,9 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 LOCK_FILE = Path(".dvc/tmp/pipeline.lock")
 
@@ -40,8 +40,9 @@ def repository_lock(timeout_s: float, poll_s: float = 2.0, root: str | Path = ".
                 fh.seek(0)
                 holder = fh.read().strip() or "unknown"
                 if time.monotonic() > deadline:
-                    raise PipelineBusy(f"another pipeline run ({holder}) holds {lock_file}; "
-                                       f"gave up after {timeout_s:.0f} s")
+                    raise PipelineBusy(
+                        f"another pipeline run ({holder}) holds {lock_file}; gave up after {timeout_s:.0f} s"
+                    ) from None
                 if not announced:
                     print(f"waiting for another pipeline run ({holder}) to finish ...", file=sys.stderr, flush=True)
                     announced = True

@@ -29,8 +29,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(cmd: list[str], health_url: str, *, cwd: Path | None = None, env: dict[str, str] | None = None,
-                 log_path: Path | None = None, timeout_s: float = 120) -> Iterator[subprocess.Popen]:
+def local_server(
+    cmd: list[str],
+    health_url: str,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    timeout_s: float = 120,
+) -> Iterator[subprocess.Popen]:
     """Start ``cmd``, wait until ``health_url`` answers, and terminate it on exit.
 
     Raises RuntimeError with the tail of the server's log if it exits or stays silent too long.
@@ -46,8 +53,14 @@ def local_server(cmd: list[str], health_url: str, *, cwd: Path | None = None, en
                         break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        why = f"exited with {proc.returncode}" if proc.poll() is not None else f"silent for {timeout_s:.0f} s"
-                        raise RuntimeError(f"{' '.join(cmd[:4])} ... {why}; log {log_path}:\n{log_path.read_text()[-3000:]}")
+                        why = (
+                            f"exited with {proc.returncode}"
+                            if proc.poll() is not None
+                            else f"silent for {timeout_s:.0f} s"
+                        )
+                        raise RuntimeError(
+                            f"{' '.join(cmd[:4])} ... {why}; log {log_path}:\n{log_path.read_text()[-3000:]}"
+                        ) from None
                     time.sleep(0.5)
             yield proc
         finally:
@@ -92,7 +105,7 @@ def announced(path: Path, health: str = "/health") -> str | None:
         os.kill(pid, 0)
     except ProcessLookupError:
         return None
-    except PermissionError:     # alive, another user's
+    except PermissionError:  # alive, another user's
         pass
     try:
         with urllib.request.urlopen(url + health, timeout=5):

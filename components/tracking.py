@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
 
 import mlflow
 
@@ -58,7 +58,7 @@ def configure(tracking_uri: str, experiment: str, root: Path | None = None) -> s
     mlflow.set_tracking_uri(uri)
     try:
         exp = mlflow.get_experiment_by_name(experiment)
-    except (mlflow.exceptions.MlflowException, OSError) as exc:   # requests' errors are OSErrors
+    except (mlflow.exceptions.MlflowException, OSError) as exc:  # requests' errors are OSErrors
         raise _unavailable(uri, exc) from exc
     if exp is not None:
         mlflow.set_experiment(experiment)
@@ -80,10 +80,16 @@ def git_commit(root: Path | None = None) -> str:
     """HEAD's commit of the checkout at ``root`` (default: cwd), with ``-dirty`` when tracked files
     differ; ``unknown`` outside git."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                             cwd=root).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True, cwd=root).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=root
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+        ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -101,20 +107,27 @@ def dvc_hash(path: str | Path) -> str:
     return obj.hash_info.value
 
 
-OPENED_BY_STAGE = "stage"   # tag opened_by of a pipeline run that a stage opened (no pipeline flow owns it)
+OPENED_BY_STAGE = "stage"  # tag opened_by of a pipeline run that a stage opened (no pipeline flow owns it)
 
 
 def _pipeline_run_id(experiment_id: str, commit: str) -> tuple[str, bool]:
     """The pipeline run to nest under, and whether the stage must close it (no pipeline flow owns it)."""
     if os.environ.get(PIPELINE_ENV):
         return os.environ[PIPELINE_ENV], False
-    found = mlflow.search_runs([experiment_id], filter_string=f"tags.run_type = 'pipeline' and tags.git_commit = '{commit}'",
-                               order_by=["attributes.start_time DESC"], max_results=1, output_format="list")
+    found = mlflow.search_runs(
+        [experiment_id],
+        filter_string=f"tags.run_type = 'pipeline' and tags.git_commit = '{commit}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
     if found:
         return found[0].info.run_id, found[0].data.tags.get("opened_by") == OPENED_BY_STAGE
-    run = mlflow.MlflowClient().create_run(experiment_id, run_name=f"pipeline {commit[:12]}",
-                                            tags={"run_type": "pipeline", "git_commit": commit,
-                                                  "opened_by": OPENED_BY_STAGE})
+    run = mlflow.MlflowClient().create_run(
+        experiment_id,
+        run_name=f"pipeline {commit[:12]}",
+        tags={"run_type": "pipeline", "git_commit": commit, "opened_by": OPENED_BY_STAGE},
+    )
     return run.info.run_id, True
 
 
@@ -122,14 +135,16 @@ def start_pipeline_run(tracking_uri: str, experiment: str, root: Path | None = N
     """Open a fresh pipeline run (used by ``flows.pipeline``); stages join it via PIPELINE_RUN_ID."""
     exp_id = configure(tracking_uri, experiment, root)
     commit = git_commit(root)
-    run = mlflow.MlflowClient().create_run(exp_id, run_name=f"pipeline {commit[:12]}",
-                                            tags={"run_type": "pipeline", "git_commit": commit})
+    run = mlflow.MlflowClient().create_run(
+        exp_id, run_name=f"pipeline {commit[:12]}", tags={"run_type": "pipeline", "git_commit": commit}
+    )
     return run.info.run_id
 
 
 @contextmanager
-def stage_run(stage: str, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None,
-              root: Path | None = None) -> Iterator[mlflow.ActiveRun]:
+def stage_run(
+    stage: str, tracking_uri: str, experiment: str, tags: dict[str, str] | None = None, root: Path | None = None
+) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run for one stage, nested under the pipeline run and tagged with the git commit of
     the checkout at ``root`` (default: cwd).
 
@@ -143,7 +158,13 @@ def stage_run(stage: str, tracking_uri: str, experiment: str, tags: dict[str, st
     status = "FAILED"
     try:
         parent, close_parent = _pipeline_run_id(exp_id, commit)
-        all_tags = {"stage": stage, "run_type": "stage", "git_commit": commit, "mlflow.parentRunId": parent, **(tags or {})}
+        all_tags = {
+            "stage": stage,
+            "run_type": "stage",
+            "git_commit": commit,
+            "mlflow.parentRunId": parent,
+            **(tags or {}),
+        }
         with mlflow.start_run(run_name=stage, experiment_id=exp_id, tags=all_tags) as run:
             try:
                 yield run
@@ -160,7 +181,5 @@ def stage_run(stage: str, tracking_uri: str, experiment: str, tags: dict[str, st
 
 def _close(run_id: str, status: str) -> None:
     """End a pipeline run a stage opened; a store failing here must not hide the stage's own outcome."""
-    try:
+    with suppress(mlflow.exceptions.MlflowException, OSError):
         mlflow.MlflowClient().set_terminated(run_id, status=status)
-    except (mlflow.exceptions.MlflowException, OSError):
-        pass

@@ -4,7 +4,8 @@
 
 An edge A -> B means stage B depends on a file (or a folder holding it) that stage A writes, the
 same rule ``dvc dag`` applies; edges implied by a longer path are left out (transitive reduction),
-so the picture stays readable (``dvc dag`` prints every edge). Stages are placed in layers by their longest path from a source
+so the picture stays readable (``dvc dag`` prints every edge). Stages are placed in layers by their longest path from
+a source
 stage, OCR stages on the left and crack stages on the right. Rerun after changing ``dvc.yaml``.
 """
 
@@ -20,12 +21,29 @@ import yaml
 from matplotlib.patches import FancyBboxPatch
 
 REPO = Path(__file__).resolve().parents[1]
-COLOURS = {"prepare": "#d9e8fb", "eval_data": "#fde9c8", "validate": "#fde9c8", "train": "#dff3d8", "qat": "#dff3d8",
-           "evaluate": "#efe0f7", "export": "#fbd9d9", "register": "#e4e4e4"}
-TOOLS = {"prepare": "generate / import", "eval_data": "fixed test + OOD sets", "validate": "Great Expectations", "train_roi": "PyTorch SSD, stage 1",
-         "train_ocr": "PyTorch SSD, stage 2", "train_crack": "tf-keras UNet, float", "qat": "tfmot QAT",
-         "evaluate": "metrics + plots", "export_ocr": "ONNX int8", "export_crack": "TFLite int8",
-         "register": "MLflow registry + gates"}
+COLOURS = {
+    "prepare": "#d9e8fb",
+    "eval_data": "#fde9c8",
+    "validate": "#fde9c8",
+    "train": "#dff3d8",
+    "qat": "#dff3d8",
+    "evaluate": "#efe0f7",
+    "export": "#fbd9d9",
+    "register": "#e4e4e4",
+}
+TOOLS = {
+    "prepare": "generate / import",
+    "eval_data": "fixed test + OOD sets",
+    "validate": "Great Expectations",
+    "train_roi": "PyTorch SSD, stage 1",
+    "train_ocr": "PyTorch SSD, stage 2",
+    "train_crack": "tf-keras UNet, float",
+    "qat": "tfmot QAT",
+    "evaluate": "metrics + plots",
+    "export_ocr": "ONNX int8",
+    "export_crack": "TFLite int8",
+    "register": "MLflow registry + gates",
+}
 
 
 def _paths(entries) -> list[str]:
@@ -60,13 +78,12 @@ def reduce(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
                 todo.append(n)
         return seen
 
-    return [(a, c) for a, c in pairs
-            if not any(c in reachable(b) for b in succ.get(a, ()) if b != c)]
+    return [(a, c) for a, c in pairs if not any(c in reachable(b) for b in succ.get(a, ()) if b != c)]
 
 
 def layers(stages: dict, pairs: list[tuple[str, str]]) -> dict[str, int]:
     level = {name: 0 for name in stages}
-    for _ in stages:                      # longest path; the graph is acyclic (DVC checks it)
+    for _ in stages:  # longest path; the graph is acyclic (DVC checks it)
         for a, b in pairs:
             level[b] = max(level[b], level[a] + 1)
     return level
@@ -84,7 +101,7 @@ def draw(dvc_yaml: Path = REPO / "dvc.yaml", out: Path = REPO / "docs" / "img" /
             row += [n for n in stages if side == "ocr" and n in ("train_roi",) and level[n] == lv and n not in pos]
             for i, n in enumerate(row):
                 pos[n] = (x0 + 0.45 * i, -lv)
-    for n in stages:                     # anything not named *_ocr / *_crack
+    for n in stages:  # anything not named *_ocr / *_crack
         pos.setdefault(n, (0.5, -level[n]))
     xs = [p[0] for p in pos.values()]
     fig, ax = plt.subplots(figsize=(8, 1.0 * (max(level.values()) + 1) + 0.8))
@@ -92,24 +109,49 @@ def draw(dvc_yaml: Path = REPO / "dvc.yaml", out: Path = REPO / "docs" / "img" /
     for a, b in pairs:
         (xa, ya), (xb, yb) = pos[a], pos[b]
         direct = level[b] - level[a] == 1 or xa != xb
-        ax.annotate("", xy=(xb, yb + h / 2), xytext=(xa, ya - h / 2), zorder=1,
-                    arrowprops={"arrowstyle": "-|>", "color": "#555" if direct else "#999", "lw": 1.0,
-                                "shrinkA": 0, "shrinkB": 0,
-                                "connectionstyle": "arc3" if direct else f"arc3,rad={-0.12 * (level[b] - level[a])}"})
+        ax.annotate(
+            "",
+            xy=(xb, yb + h / 2),
+            xytext=(xa, ya - h / 2),
+            zorder=1,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "#555" if direct else "#999",
+                "lw": 1.0,
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "connectionstyle": "arc3" if direct else f"arc3,rad={-0.12 * (level[b] - level[a])}",
+            },
+        )
     for n, (x, y) in pos.items():
         kind = "eval_data" if n.startswith("eval_data") else n.split("_")[0]
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
-                                    fc=COLOURS.get(kind, "white"), ec="#333", lw=1, zorder=3))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2),
+                w,
+                h,
+                boxstyle="round,pad=0.02",
+                fc=COLOURS.get(kind, "white"),
+                ec="#333",
+                lw=1,
+                zorder=3,
+            )
+        )
         ax.text(x, y + 0.07, n, ha="center", va="center", fontsize=9, family="monospace", weight="bold", zorder=4)
-        ax.text(x, y - 0.13, TOOLS.get(n, TOOLS.get(kind, "")), ha="center", va="center", fontsize=7, color="#444",
-                zorder=4)
+        ax.text(
+            x, y - 0.13, TOOLS.get(n, TOOLS.get(kind, "")), ha="center", va="center", fontsize=7, color="#444", zorder=4
+        )
     ax.text(0.225, 0.55, "resistor OCR", ha="center", fontsize=11, weight="bold")
     ax.text(1.225, 0.55, "road-crack segmentation", ha="center", fontsize=11, weight="bold")
     ax.set_xlim(min(xs) - 0.55, max(xs) + 0.3)
     ax.set_ylim(-max(level.values()) - 0.5, 0.85)
     ax.axis("off")
-    fig.suptitle("DVC stages (dvc.yaml; edges implied by a longer path left out). "
-                 "Every stage runs a Prefect flow and logs one MLflow run", fontsize=9, y=0.02)
+    fig.suptitle(
+        "DVC stages (dvc.yaml; edges implied by a longer path left out). "
+        "Every stage runs a Prefect flow and logs one MLflow run",
+        fontsize=9,
+        y=0.02,
+    )
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

@@ -13,7 +13,7 @@ import sys
 
 import components  # noqa: F401
 
-if sys.argv[:1] == ["-m"]:   # run as `python -m flows.<module>`: the module is still being located
+if sys.argv[:1] == ["-m"]:  # run as `python -m flows.<module>`: the module is still being located
     from flows.preflight import check_params
 
     check_params(sys.orig_argv)

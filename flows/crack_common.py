@@ -15,8 +15,8 @@ DATA = Path("data/crack")
 MANIFEST = Path("data/manifests/crack.parquet")
 MODELS = Path("models/crack")
 FLOAT_MODEL = MODELS / "float.keras"
-QAT_MODEL = MODELS / "qat.h5"          # HDF5: the .keras format loses the QAT input quantizer's variables
-STATE = Path(".cache/crack")           # resume state; outside DVC outs, which DVC deletes before a run
+QAT_MODEL = MODELS / "qat.h5"  # HDF5: the .keras format loses the QAT input quantizer's variables
+STATE = Path(".cache/crack")  # resume state; outside DVC outs, which DVC deletes before a run
 PLOTS = Path("plots/crack")
 
 
@@ -34,12 +34,16 @@ def load_splits(root: Path, params, splits: tuple[str, ...]) -> dict[str, CrackS
     """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size."""
     manifest = pd.read_parquet(root / MANIFEST)
     size = tuple(params.crack.model.input_size)
-    out = {s: load_split(manifest, root / DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels)
-           for s in splits}
+    out = {
+        s: load_split(manifest, root / DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels)
+        for s in splits
+    }
     empty = [s for s, data in out.items() if not len(data)]
     if empty:
-        raise ValueError(f"{MANIFEST}: no usable (status ok) samples in split(s) {', '.join(empty)}; "
-                         "the crack stages need train, val and test samples (see data.splits)")
+        raise ValueError(
+            f"{MANIFEST}: no usable (status ok) samples in split(s) {', '.join(empty)}; "
+            "the crack stages need train, val and test samples (see data.splits)"
+        )
     return out
 
 
@@ -49,8 +53,17 @@ def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
     from flows.paths import SETS, set_dir, set_manifest
 
     size = tuple(params.crack.model.input_size)
-    out = {name: load_split(root / set_manifest("crack", name), root / set_dir("crack", name), name, size,
-                            params.data.crack.line_thickness, params.data.max_pixels) for name in SETS}
+    out = {
+        name: load_split(
+            root / set_manifest("crack", name),
+            root / set_dir("crack", name),
+            name,
+            size,
+            params.data.crack.line_thickness,
+            params.data.max_pixels,
+        )
+        for name in SETS
+    }
     empty = [name for name, data in out.items() if not len(data)]
     if empty:
         raise ValueError(f"evaluation set(s) {', '.join(empty)} have no usable samples; run the eval_data_crack stage")
@@ -71,8 +84,10 @@ def split_identity(root: Path, splits: dict[str, CrackSplit]) -> list[str]:
     """The exact samples of each split (names and sha256 from the manifest), as a fingerprint part:
     a resume state is reused only for the same params and the same samples."""
     manifest = pd.read_parquet(root / MANIFEST).set_index("name")
-    return [f"{name}:{','.join(split.names)}:{','.join(manifest.loc[split.names, 'sha256'])}"
-            for name, split in sorted(splits.items())]
+    return [
+        f"{name}:{','.join(split.names)}:{','.join(manifest.loc[split.names, 'sha256'])}"
+        for name, split in sorted(splits.items())
+    ]
 
 
 def log_epoch(row: dict) -> None:

@@ -43,7 +43,7 @@ from flows.paths import SETS, set_dir, set_manifest
 from flows.stage import Stage, command
 
 REPORTS = Path("reports/validation")
-SEED_OFFSET = {"test": 0, "ood": 1}   # the two synthetic sets never share a frame
+SEED_OFFSET = {"test": 0, "ood": 1}  # the two synthetic sets never share a frame
 
 
 @task(name="build-eval-set")
@@ -51,11 +51,21 @@ def build_set(project: Path, dataset: str, name: str, params: Params, scheduler:
     spec, sets = getattr(params.data, dataset), getattr(params.eval_data, dataset)
     source = getattr(sets, name)
     families = list(spec.families) if name == "test" else list(sets.ood_families)
-    return prepare_dataset(dataset, source, spec.format, project / set_dir(dataset, name),
-                           num_frames=params.eval_data.num_frames, width=spec.width, height=spec.height,
-                           seed=params.eval_data.seed + SEED_OFFSET[name], workers=params.data.workers,
-                           max_pixels=params.data.max_pixels, families=families, root=project,
-                           client=flow_client(params.data.workers, scheduler))
+    return prepare_dataset(
+        dataset,
+        source,
+        spec.format,
+        project / set_dir(dataset, name),
+        num_frames=params.eval_data.num_frames,
+        width=spec.width,
+        height=spec.height,
+        seed=params.eval_data.seed + SEED_OFFSET[name],
+        workers=params.data.workers,
+        max_pixels=params.data.max_pixels,
+        families=families,
+        root=project,
+        client=flow_client(params.data.workers, scheduler),
+    )
 
 
 @task(name="check-eval-set")
@@ -66,48 +76,87 @@ def check_set(project: Path, dataset: str, name: str, params: Params, scheduler:
     client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
         samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers, client=client)
-        return validate_ocr(samples, boxes, root, docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
-                            max_rois=v.ocr.max_rois_per_image, min_split=minimum)
-    samples = build_crack_manifest(root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers,
-                                   client=client)
-    return validate_crack(samples, root, docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
-                          max_coverage=v.crack.max_mask_coverage, min_split=minimum)
+        return validate_ocr(
+            samples,
+            boxes,
+            root,
+            docs,
+            min_size=v.ocr.min_size,
+            max_size=v.ocr.max_size,
+            max_rois=v.ocr.max_rois_per_image,
+            min_split=minimum,
+        )
+    samples = build_crack_manifest(
+        root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers, client=client
+    )
+    return validate_crack(
+        samples,
+        root,
+        docs,
+        min_size=v.crack.min_size,
+        max_size=v.crack.max_size,
+        max_coverage=v.crack.max_mask_coverage,
+        min_split=minimum,
+    )
 
 
 @flow(name="eval_data", log_prints=True, task_runner=dask_runner())
-def eval_data(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
-              scheduler: str | None = None) -> dict:
+def eval_data(
+    dataset: str, params_file: str = "params.yaml", root: Path | None = None, scheduler: str | None = None
+) -> dict:
     """Build and check ``data/eval/<dataset>/{test,ood}``; write their manifests."""
     st = Stage.load(f"eval_data_{dataset}", params_file, root)
     params, log = st.params, st.log
     stats: dict = {}
     with st.run():
-        st.log_params({"dataset": dataset, "seed": params.eval_data.seed, "num_frames": params.eval_data.num_frames,
-                       **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()}})
+        st.log_params(
+            {
+                "dataset": dataset,
+                "seed": params.eval_data.seed,
+                "num_frames": params.eval_data.num_frames,
+                **{f"{k}": str(v) for k, v in getattr(params.eval_data, dataset).model_dump().items()},
+            }
+        )
         for name in SETS:
             summary = build_set(st.root, dataset, name, params, scheduler)
             report = check_set(st.root, dataset, name, params, scheduler)
-            stats[name] = {**statistics(report.samples, report.boxes), "bad_samples": len(report.bad),
-                           "source": summary["source"]}
+            stats[name] = {
+                **statistics(report.samples, report.boxes),
+                "bad_samples": len(report.bad),
+                "source": summary["source"],
+            }
             if report.bad or report.failed_rules:
-                msg = (f"{set_dir(dataset, name)}: {len(report.bad)} bad sample(s) "
-                       f"({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 50)}")
+                msg = (
+                    f"{set_dir(dataset, name)}: {len(report.bad)} bad sample(s) "
+                    f"({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 50)}"
+                )
                 if params.validation.on_error == "fail":
                     raise DataValidationError(msg)
                 log.warning("quarantined (left out of evaluation): %s", msg)
             write_parquet(report.samples, st.path(set_manifest(dataset, name)))
             if report.boxes is not None:
                 write_parquet(report.boxes, st.path(set_manifest(dataset, name, boxes=True)))
-            log.info("%s %s set: %d frames ok (%s) from %s", dataset, name, stats[name]["samples_ok"],
-                     ", ".join(f"{f} {n}" for f, n in stats[name]["family"].items()), summary["source"])
+            log.info(
+                "%s %s set: %d frames ok (%s) from %s",
+                dataset,
+                name,
+                stats[name]["samples_ok"],
+                ", ".join(f"{f} {n}" for f, n in stats[name]["family"].items()),
+                summary["source"],
+            )
         st.set_tags({f"dvc_data_hash_{name}": st.dvc_hash(set_dir(dataset, name)) for name in SETS})
         st.finish(stats)
     return stats
 
 
-main = command("flows.eval_data", __doc__, lambda a: eval_data(a.dataset, a.params, scheduler=a.scheduler),
-               choices=("dataset", ("ocr", "crack")), options=scheduler_option,
-               failures={DataValidationError: "evaluation set failed validation"})
+main = command(
+    "flows.eval_data",
+    __doc__,
+    lambda a: eval_data(a.dataset, a.params, scheduler=a.scheduler),
+    choices=("dataset", ("ocr", "crack")),
+    options=scheduler_option,
+    failures={DataValidationError: "evaluation set failed validation"},
+)
 
 if __name__ == "__main__":
     sys.exit(main())

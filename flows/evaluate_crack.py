@@ -43,16 +43,19 @@ HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
 
 @task(name="evaluate-model")
 def evaluate_form(root: Path, form: str, params, data):
-    model = (keras.models.load_model(root / FLOAT_MODEL, compile=False) if form == "float"
-             else load_qat(root / QAT_MODEL))
+    model = (
+        keras.models.load_model(root / FLOAT_MODEL, compile=False) if form == "float" else load_qat(root / QAT_MODEL)
+    )
     t0 = time.perf_counter()
     result = evaluate(model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds)
     return result, len(data) / (time.perf_counter() - t0)
 
 
 def _summary(metrics: dict, suffix: str) -> str:
-    return ", ".join(f"{k} {metrics[k + suffix]:.4f} [{metrics[k + suffix + '_ci_low']:.4f}, "
-                     f"{metrics[k + suffix + '_ci_high']:.4f}]" for k in HEADLINE)
+    return ", ".join(
+        f"{k} {metrics[k + suffix]:.4f} [{metrics[k + suffix + '_ci_low']:.4f}, {metrics[k + suffix + '_ci_high']:.4f}]"
+        for k in HEADLINE
+    )
 
 
 @flow(name="evaluate_crack", log_prints=True)
@@ -74,8 +77,9 @@ def evaluate_crack(params_file: str = "params.yaml", root: Path | None = None) -
                 metrics[form].update(set_metrics(result, params, suffix))
                 write_frames(table_path(st.path(PER_FRAME / STAGE), form, name), data.names, result.frames)
                 write_overlays(data, result, overlays, e.n_overlays, form + suffix)
-                st.log.info("%s on %d %s frames: %s (%.1f img/s)", form, len(data), name,
-                            _summary(metrics[form], suffix), ips)
+                st.log.info(
+                    "%s on %d %s frames: %s (%.1f img/s)", form, len(data), name, _summary(metrics[form], suffix), ips
+                )
                 if name == "test":
                     curves[form] = result.pr_curve
                     write_csv(result.pr_curve, st.path(PLOTS / f"pr_{form}.csv"))

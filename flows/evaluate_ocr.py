@@ -68,16 +68,26 @@ def run_latency(ocr: TwoStageOcr, frames, e) -> dict:
 
 
 @flow(name="evaluate_ocr", log_prints=True)
-def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None, save_json: str | None = None,
-                 progress: bool = True, root: Path | None = None) -> dict:
+def evaluate_ocr(
+    params_file: str = "params.yaml",
+    save_image: str | None = None,
+    save_json: str | None = None,
+    progress: bool = True,
+    root: Path | None = None,
+) -> dict:
     st = Stage.load(STAGE, params_file, root)
     ocr_p, e = st.params.ocr, st.params.ocr.eval
     device = setup_torch(ocr_p)
     with st.run(data=DATA, tags={"device": str(device)}):
         st.log_params({**param_dict(e), "device": str(device)})
-        ocr = TwoStageOcr.load(st.path(ROI_MODEL), st.path(CHAR_MODEL), device=str(device),
-                               roi_score_threshold=e.roi_score_threshold, char_score_threshold=e.char_score_threshold,
-                               dedupe_iou=e.dedupe_iou)
+        ocr = TwoStageOcr.load(
+            st.path(ROI_MODEL),
+            st.path(CHAR_MODEL),
+            device=str(device),
+            roi_score_threshold=e.roi_score_threshold,
+            char_score_threshold=e.char_score_threshold,
+            dedupe_iou=e.dedupe_iou,
+        )
         t0 = time.perf_counter()
         sets = load_eval_frames(st.root, e.max_frames)
         metrics: dict = {}
@@ -86,9 +96,16 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
             set_ev = run_evaluation(ocr, set_frames, progress)
             metrics.update(set_metrics(set_ev, st.params, suffix))
             write_per_frame(st.root, STAGE, "torch_fp32", name, set_frames, set_ev)
-            st.log.info("%s set (%d frames): %s", name, len(set_frames), ", ".join(
-                f"{k}={metrics[k + suffix]:.4g} [{metrics[k + suffix + '_ci_low']:.4g}, "
-                f"{metrics[k + suffix + '_ci_high']:.4g}]" for k in KEYS))
+            st.log.info(
+                "%s set (%d frames): %s",
+                name,
+                len(set_frames),
+                ", ".join(
+                    f"{k}={metrics[k + suffix]:.4g} [{metrics[k + suffix + '_ci_low']:.4g}, "
+                    f"{metrics[k + suffix + '_ci_high']:.4g}]"
+                    for k in KEYS
+                ),
+            )
             if name == "test":
                 frames, ev = set_frames, set_ev
         metrics["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
@@ -103,8 +120,13 @@ def evaluate_ocr(params_file: str = "params.yaml", save_image: str | None = None
         _confusion_csv(ev.confusion, plot_dir / "confusion.csv")
         st.log_artifacts(PLOT_DIR, artifact_path="plots")
         # label, decoded text, raw text per ground-truth ROI
-        mlflow.log_text("\n".join(f"{t}\t{r if r is not None else '<no ROI>'}\t{raw if raw is not None else '<no ROI>'}"
-                                  for (t, r), (_, raw) in zip(ev.pairs, ev.raw_pairs)), "strings.tsv")
+        mlflow.log_text(
+            "\n".join(
+                f"{t}\t{r if r is not None else '<no ROI>'}\t{raw if raw is not None else '<no ROI>'}"
+                for (t, r), (_, raw) in zip(ev.pairs, ev.raw_pairs)
+            ),
+            "strings.tsv",
+        )
 
         with tempfile.TemporaryDirectory() as tmp:
             shown = Path(save_image) if save_image else Path(tmp)
@@ -130,8 +152,13 @@ def _options(parser) -> None:
     parser.add_argument("--save-json", metavar="DIR", help="write predictions as LabelMe JSON (+ image) into DIR")
 
 
-main = command("flows.evaluate_ocr", __doc__, progress=True, options=_options,
-               call=lambda a: evaluate_ocr(a.params, a.save_image, a.save_json, progress=not a.no_progress))
+main = command(
+    "flows.evaluate_ocr",
+    __doc__,
+    progress=True,
+    options=_options,
+    call=lambda a: evaluate_ocr(a.params, a.save_image, a.save_json, progress=not a.no_progress),
+)
 
 
 if __name__ == "__main__":

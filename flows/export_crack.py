@@ -55,8 +55,14 @@ def pick_evenly(n: int, k: int) -> np.ndarray:
 @task(name="convert-tflite")
 def convert(root: Path, qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
     rep = train.images[pick_evenly(len(train), n_images)]
-    extra = {"source": {"model": str(QAT_MODEL), "sha256": sha256_file(root / QAT_MODEL),
-                        "representative_images": len(rep), "git_commit": tracking.git_commit(root)}}
+    extra = {
+        "source": {
+            "model": str(QAT_MODEL),
+            "sha256": sha256_file(root / QAT_MODEL),
+            "representative_images": len(rep),
+            "git_commit": tracking.git_commit(root),
+        }
+    }
     return export(qat, rep, root / EXPORT_DIR, extra, forms=forms)
 
 
@@ -76,15 +82,19 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         qat = load_qat(st.path(QAT_MODEL))
         size = (qat.input_shape[2], qat.input_shape[1])
         if list(size) != list(params.crack.model.input_size):
-            raise ValueError(f"{QAT_MODEL}: input {size[0]}x{size[1]} differs from crack.model.input_size "
-                             f"{params.crack.model.input_size} in {params_file}")
+            raise ValueError(
+                f"{QAT_MODEL}: input {size[0]}x{size[1]} differs from crack.model.input_size "
+                f"{params.crack.model.input_size} in {params_file}"
+            )
         train = load_splits(st.root, params, ("train",))["train"]
         sets = load_eval_sets(st.root, params)
         test = sets["test"]
         t0 = time.perf_counter()
         forms = ("int8", "dynamic") if x.dynamic_range else ("int8",)
         meta = convert(st.root, qat, train, x.representative_images, forms)
-        log.info("converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0)
+        log.info(
+            "converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0
+        )
 
         qat_result = evaluate(qat, test, params.crack.eval.batch_size)
         metrics: dict = {"qat": set_metrics(qat_result, params)}
@@ -106,12 +116,31 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
                 m.update({k + suffix: round(v, 3) for k, v in timing.items()})
             m["model_bytes"] = meta["files"][form]["bytes"]
             metrics[key] = m
-            log.info("%s: %s", key, ", ".join(f"{k} {m[k]}" for k in ("dice", "dice_ood", "dice_cracked", "dice_cracked_ood",
-                                                                   "false_alarm_rate", "latency_ms_p50", "model_bytes")))
+            log.info(
+                "%s: %s",
+                key,
+                ", ".join(
+                    f"{k} {m[k]}"
+                    for k in (
+                        "dice",
+                        "dice_ood",
+                        "dice_cracked",
+                        "dice_cracked_ood",
+                        "false_alarm_rate",
+                        "latency_ms_p50",
+                        "model_bytes",
+                    )
+                ),
+            )
         drop = metrics["qat"]["dice"] - metrics["tflite_int8"]["dice"]
         if drop > DICE_TOLERANCE:
-            log.warning("full-integer Dice %.4f is %.4f below the QAT model's %.4f (tolerance %.2f)",
-                        metrics["tflite_int8"]["dice"], drop, metrics["qat"]["dice"], DICE_TOLERANCE)
+            log.warning(
+                "full-integer Dice %.4f is %.4f below the QAT model's %.4f (tolerance %.2f)",
+                metrics["tflite_int8"]["dice"],
+                drop,
+                metrics["qat"]["dice"],
+                DICE_TOLERANCE,
+            )
         metrics.update({f"{name}_images": len(data) for name, data in sets.items()})
         st.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
         st.log_artifacts(EXPORT_DIR, artifact_path="export/crack")

@@ -6,7 +6,8 @@ sha256 of each model; everything inference needs, so serving never reads params.
 graphs must reproduce PyTorch within ``export.ocr.parity_atol`` or the stage fails. Then the whole
 two-stage path of each form (PyTorch fp32, ONNX fp32, ONNX int8) is evaluated on the test split by
 the same evaluator as ``evaluate_ocr`` on the fixed ``test`` and ``ood`` sets (95 % bootstrap
-intervals, ``_ood`` keys; per-frame tables in ``reports/per_frame/export_ocr/``), and timed at batch 1 with 1 and 2 threads (``_2t``).
+intervals, ``_ood`` keys; per-frame tables in ``reports/per_frame/export_ocr/``), and timed at batch 1 with 1 and 2
+threads (``_2t``).
 ``metrics/export_ocr.json``: ``{"torch_fp32": {...}, "onnx_fp32": {...}, "onnx_int8": {...}}`` with
 roi_ap50, char_map50, char_map, string_accuracy, cer, latency_ms_p50/p95, fps (+ ``_2t``) and
 model_bytes (both detectors). The same go to MLflow, with the export folder as artifacts. The
@@ -46,17 +47,36 @@ STAGE = "export_ocr"
 EXPORT_DIR = Path("models/export/ocr")
 THREADS = (1, 2)
 LATENCY_FRAMES = 8
-KEYS = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "string_accuracy_ood", "cer", "roi_precision",
-        "roi_precision_ood", "latency_ms_p50", "latency_ms_p95", "fps",
-        "latency_ms_p50_2t", "latency_ms_p95_2t", "fps_2t", "model_bytes")
+KEYS = (
+    "roi_ap50",
+    "char_map50",
+    "char_map",
+    "string_accuracy",
+    "string_accuracy_ood",
+    "cer",
+    "roi_precision",
+    "roi_precision_ood",
+    "latency_ms_p50",
+    "latency_ms_p95",
+    "fps",
+    "latency_ms_p50_2t",
+    "latency_ms_p95_2t",
+    "fps_2t",
+    "model_bytes",
+)
 
 
 @task(name="export-onnx", cache_policy=NO_CACHE)
 def run_export(st: Stage, ocr: TwoStageOcr, calibration_frames, out_dir: Path, settings: ExportSettings) -> dict:
     log = get_run_logger()
-    source = {"roi_model": str(ROI_MODEL), "roi_sha256": sha256_file(st.path(ROI_MODEL)), "char_model": str(CHAR_MODEL),
-              "char_sha256": sha256_file(st.path(CHAR_MODEL)), "calibration_frames": len(calibration_frames),
-              "git_commit": st.git_commit()}
+    source = {
+        "roi_model": str(ROI_MODEL),
+        "roi_sha256": sha256_file(st.path(ROI_MODEL)),
+        "char_model": str(CHAR_MODEL),
+        "char_sha256": sha256_file(st.path(CHAR_MODEL)),
+        "calibration_frames": len(calibration_frames),
+        "git_commit": st.git_commit(),
+    }
     return export_models(ocr, (f.image() for f in calibration_frames), out_dir, settings, source, log=log.info)
 
 
@@ -89,12 +109,15 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
     st = Stage.load(STAGE, params_file, root)
     params = st.params
     x, e = params.export.ocr, params.ocr.eval
-    if params.ocr.threads:             # calibration; each latency sets its own thread count
+    if params.ocr.threads:  # calibration; each latency sets its own thread count
         torch.set_num_threads(params.ocr.threads)
     with st.run(data=DATA, tags={"dataset": "ocr"}):
         st.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
-        thresholds = {"roi_score_threshold": e.roi_score_threshold, "char_score_threshold": e.char_score_threshold,
-                      "dedupe_iou": e.dedupe_iou}
+        thresholds = {
+            "roi_score_threshold": e.roi_score_threshold,
+            "char_score_threshold": e.char_score_threshold,
+            "dedupe_iou": e.dedupe_iou,
+        }
         models = st.path(ROI_MODEL), st.path(CHAR_MODEL)
         as_trained = TwoStageOcr.load(*models, device="cpu", fuse=False, **thresholds)  # what is exported
         torch_ocr = TwoStageOcr.load(*models, device="cpu", **thresholds)  # served: BatchNorm folded
@@ -106,13 +129,18 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
         images = [f.image() for f in test[:LATENCY_FRAMES]]
         with staged_dir(st.path(EXPORT_DIR)) as out:
             meta = run_export(st, as_trained, calibration, out, ExportSettings.from_params(x))
-            sizes = {f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char"))
-                     for form in FORMS}
+            sizes = {
+                f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char")) for form in FORMS
+            }
             sizes["torch_fp32"] = sum(m.stat().st_size for m in models)
             metrics: dict = {}
-            makers = {"torch_fp32": lambda threads: torch_ocr,
-                      **{f"onnx_{form}": (lambda threads, form=form: OnnxTwoStageOcr.load(out, form, threads))
-                         for form in FORMS}}
+            makers = {
+                "torch_fp32": lambda threads: torch_ocr,
+                **{
+                    f"onnx_{form}": (lambda threads, form=form: OnnxTwoStageOcr.load(out, form, threads))
+                    for form in FORMS
+                },
+            }
             for name, make in makers.items():
                 m = evaluate_form(st, name, make, sets, images, progress)
                 m["model_bytes"] = sizes[name]
@@ -124,14 +152,17 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
         mlflow.log_metrics(flat({"parity": meta["parity"]}))
         st.set_tags({f"{k}_sha256": f["sha256"] for k, f in meta["files"].items()})
         st.log_artifacts(EXPORT_DIR, artifact_path="export/ocr")
-        st.log.info("test split (%d frames), int8 vs fp32: char_map50 %+.4f, string_accuracy %+.4f; sizes %s",
-                    len(test), metrics["onnx_int8"]["char_map50"] - metrics["onnx_fp32"]["char_map50"],
-                    metrics["onnx_int8"]["string_accuracy"] - metrics["onnx_fp32"]["string_accuracy"], sizes)
+        st.log.info(
+            "test split (%d frames), int8 vs fp32: char_map50 %+.4f, string_accuracy %+.4f; sizes %s",
+            len(test),
+            metrics["onnx_int8"]["char_map50"] - metrics["onnx_fp32"]["char_map50"],
+            metrics["onnx_int8"]["string_accuracy"] - metrics["onnx_fp32"]["string_accuracy"],
+            sizes,
+        )
     return metrics
 
 
-main = command("flows.export_ocr", __doc__, lambda a: export_ocr(a.params, progress=not a.no_progress),
-               progress=True)
+main = command("flows.export_ocr", __doc__, lambda a: export_ocr(a.params, progress=not a.no_progress), progress=True)
 
 if __name__ == "__main__":
     sys.exit(main())

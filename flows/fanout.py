@@ -55,7 +55,7 @@ def flow_client(workers: int, scheduler: str | None = None) -> Callable[[], Clie
     address = scheduler_address(scheduler)
     if runner is None or (address is None and workers <= 1):
         return None
-    if runner._client is None:          # not started yet: this run's parameters decide the cluster
+    if runner._client is None:  # not started yet: this run's parameters decide the cluster
         if address:
             runner.address, runner.cluster_class, runner.resolved_cluster_class = address, None, None
             runner.cluster_kwargs = {}
@@ -78,5 +78,8 @@ def fanout_client(workers: int, scheduler: str | None = None) -> Iterator[Callab
 
 def scheduler_option(parser) -> None:
     """``--scheduler`` for a stage command (``flows.stage.command(options=...)``)."""
-    parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
-                        "else a LocalCluster of data.workers processes)")
+    parser.add_argument(
+        "--scheduler",
+        help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+        "else a LocalCluster of data.workers processes)",
+    )

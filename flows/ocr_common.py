@@ -45,8 +45,10 @@ def epoch_recorder(plots: Path) -> Callable[[dict], None]:
 
     def on_epoch(row: dict) -> None:
         history.append(row)
-        mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
-                           step=int(row["epoch"]))
+        mlflow.log_metrics(
+            {k: float(v) for k, v in row.items() if k != "epoch" and isinstance(v, (int, float))},
+            step=int(row["epoch"]),
+        )
         write_csv(history, plots)
 
     return on_epoch
@@ -58,8 +60,12 @@ def train_command(train: Callable, replica: Callable, module: str, doc: str) -> 
     from components.ocr import distributed
     from flows.stage import command
 
-    return command(module, doc, progress=True, call=lambda a: train(a.params, progress=not a.no_progress)
-                   if distributed.is_main() else replica(a.params))
+    return command(
+        module,
+        doc,
+        progress=True,
+        call=lambda a: train(a.params, progress=not a.no_progress) if distributed.is_main() else replica(a.params),
+    )
 
 
 def load_eval_frames(root: Path, limit: int = 0) -> dict:
@@ -67,8 +73,9 @@ def load_eval_frames(root: Path, limit: int = 0) -> dict:
     from components.ocr.data import load_frames
     from flows.paths import SETS, set_dir, set_manifest
 
-    out = {name: load_frames(root / set_manifest("ocr", name), root / set_dir("ocr", name), name, limit)
-           for name in SETS}
+    out = {
+        name: load_frames(root / set_manifest("ocr", name), root / set_dir("ocr", name), name, limit) for name in SETS
+    }
     empty = [name for name, frames in out.items() if not frames]
     if empty:
         raise ValueError(f"evaluation set(s) {', '.join(empty)} have no usable frames; run the eval_data_ocr stage")

@@ -35,7 +35,9 @@ from flows.common import server_file
 class PipelineOptions(BaseModel):
     """What to run; Prefect shows these fields as a form for the deployments."""
 
-    targets: list[str] = Field(default_factory=list, description="DVC stages to reproduce with their upstream (empty: all)")
+    targets: list[str] = Field(
+        default_factory=list, description="DVC stages to reproduce with their upstream (empty: all)"
+    )
     force: bool = Field(False, description="rerun the stages even if DVC finds them up to date")
     push: bool = Field(False, description="dvc push data and models to the default remote afterwards")
     lock_timeout_s: float = Field(6 * 3600, ge=0, description="how long to wait for another pipeline run to finish")
@@ -65,7 +67,7 @@ def dvc_push(env: dict[str, str]) -> None:
 
 
 @flow(name="pipeline")
-def pipeline(options: PipelineOptions = PipelineOptions()) -> str:
+def pipeline(options: PipelineOptions = PipelineOptions()) -> str:  # noqa: B008 (Prefect reads the default)
     """Reproduce the DVC pipeline under the repository lock; return the MLflow pipeline run id."""
     log = get_run_logger()
     params = load_params()

@@ -54,23 +54,32 @@ DEFAULT_MODEL = "models:/resistor-ocr@champion"
 class PredictOptions(BaseModel):
     """One batch run; Prefect shows these fields as a form for the deployment."""
 
-    kind: Literal["ocr", "crack"] = Field("ocr", description="ocr: resistor-ocr rows per ROI; crack: road-crack masks per image")
+    kind: Literal["ocr", "crack"] = Field(
+        "ocr", description="ocr: resistor-ocr rows per ROI; crack: road-crack masks per image"
+    )
     input: str = Field(description="folder of images (recursive), a video file, or one image")
     out: str = Field(description="output folder, outside the input folder")
-    model: str = Field(DEFAULT_MODEL, description="models:/<name>@<alias>, models:/<name>/<version> or an export folder")
+    model: str = Field(
+        DEFAULT_MODEL, description="models:/<name>@<alias>, models:/<name>/<version> or an export folder"
+    )
     stride: int = Field(1, ge=1, description="video: process every Nth frame")
-    assets: str | None = Field(None, description="assets.json to join by file stem (name, latitude, longitude, timestamp, ...)")
+    assets: str | None = Field(
+        None, description="assets.json to join by file stem (name, latitude, longitude, timestamp, ...)"
+    )
     resume: bool = Field(False, description="skip images already in OUT's results and add the rest")
     threads: int = Field(1, ge=1, description="inference threads of the runtime")
     overlays: bool = Field(True, description="write overlay PNGs (folders) or an annotated video (videos)")
     progress: bool = Field(True, description="progress bar with ETA on stderr")
     flush_every: int = Field(100, ge=1, description="write a results chunk every N images (also every 60 s)")
-    workers: int = Field(1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over "
-                                              "(1: this process)")
-    scheduler: str | None = Field(None, description="address of a running Dask scheduler to use instead "
-                                                    "(or $DASK_SCHEDULER_ADDRESS)")
-    fanout_min: int | None = Field(None, ge=0, description="inputs with fewer images run in this process "
-                                   "(default: 200 OCR, 700 crack)")
+    workers: int = Field(
+        1, ge=1, description="Dask worker processes of a LocalCluster to shard the images over (1: this process)"
+    )
+    scheduler: str | None = Field(
+        None, description="address of a running Dask scheduler to use instead (or $DASK_SCHEDULER_ADDRESS)"
+    )
+    fanout_min: int | None = Field(
+        None, ge=0, description="inputs with fewer images run in this process (default: 200 OCR, 700 crack)"
+    )
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -90,34 +99,58 @@ def run_predict(options: PredictOptions) -> dict:
     earlier: list[str] = []
     if store.has_results():
         if not options.resume:
-            raise PredictError(f"{options.out} already holds results ({store.results.name}); pass --resume to continue "
-                               f"that run, or choose another output folder")
+            raise PredictError(
+                f"{options.out} already holds results ({store.results.name}); pass --resume to continue "
+                f"that run, or choose another output folder"
+            )
         table, _ = store.load()
         done = set(table.column("image").to_pylist())
         earlier = sorted(set(table.column("model").to_pylist()))
     assets = load_assets(options.assets) if options.assets else None
     with resolve_model(options.model, options.kind) as model:
         if done and earlier != [model.label]:
-            log.warning("resuming with %s; the stored rows came from %s (the model column tells them apart)",
-                        model.label, ", ".join(earlier))
+            log.warning(
+                "resuming with %s; the stored rows came from %s (the model column tells them apart)",
+                model.label,
+                ", ".join(earlier),
+            )
         spec = PredictorSpec(options.kind, model.export_dir, model.label, options.threads)
-        loaded(spec)                                     # checked (sha256, kind) here, before any output
-        store.out.mkdir(parents=True, exist_ok=True)     # nothing is written before everything checks out
-        stale = remove_stale_temporaries(store.out)      # a SIGKILLed earlier run leaves hidden .*.tmp.* files
+        loaded(spec)  # checked (sha256, kind) here, before any output
+        store.out.mkdir(parents=True, exist_ok=True)  # nothing is written before everything checks out
+        stale = remove_stale_temporaries(store.out)  # a SIGKILLed earlier run leaves hidden .*.tmp.* files
         if stale:
-            log.warning("removed %d temporary file(s) left by an interrupted run in %s: %s", len(stale), store.out,
-                        ", ".join(str(p.relative_to(store.out)) for p in stale[:5]) + (", ..." if len(stale) > 5 else ""))
+            log.warning(
+                "removed %d temporary file(s) left by an interrupted run in %s: %s",
+                len(stale),
+                store.out,
+                ", ".join(str(p.relative_to(store.out)) for p in stale[:5]) + (", ..." if len(stale) > 5 else ""),
+            )
         write_skipped(store.out, source.skipped)
-        log.info("%s with %s -> %s%s", source.describe(), model.label, store.out,
-                 f" (resuming: {len(done)} done)" if done else "")
+        log.info(
+            "%s with %s -> %s%s",
+            source.describe(),
+            model.label,
+            store.out,
+            f" (resuming: {len(done)} done)" if done else "",
+        )
         with fanout_client(options.workers, options.scheduler) as client:
-            summary = run_batch(source, spec, store, done=done, assets=assets, overlays=options.overlays,
-                                progress=options.progress, log=log, workers=options.workers, client=client,
-                                min_fanout=options.fanout_min)
+            summary = run_batch(
+                source,
+                spec,
+                store,
+                done=done,
+                assets=assets,
+                overlays=options.overlays,
+                progress=options.progress,
+                log=log,
+                workers=options.workers,
+                client=client,
+                min_fanout=options.fanout_min,
+            )
     return summary.as_dict()
 
 
-_FINISHED: dict[str, dict] = {}   # summaries of the flow bodies that ran to their end in this process, by OUT
+_FINISHED: dict[str, dict] = {}  # summaries of the flow bodies that ran to their end in this process, by OUT
 
 
 @flow(name="batch_predict", task_runner=dask_runner())
@@ -132,29 +165,50 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     parser = argparse.ArgumentParser(prog="python -m flows.predict", description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=["ocr", "crack"])
     parser.add_argument("input", help="folder of images (recursive), video file, or one image")
-    parser.add_argument("--model", required=True, help="models:/<name>@<alias>, models:/<name>/<version> or an export folder")
+    parser.add_argument(
+        "--model", required=True, help="models:/<name>@<alias>, models:/<name>/<version> or an export folder"
+    )
     parser.add_argument("--out", required=True, help="output folder (not the input folder, nor inside it)")
     parser.add_argument("--stride", type=int, default=1, help="video: process every Nth frame (default 1)")
-    parser.add_argument("--assets", help="assets.json: a list of objects with 'name' (file stem), joined to the results")
+    parser.add_argument(
+        "--assets", help="assets.json: a list of objects with 'name' (file stem), joined to the results"
+    )
     parser.add_argument("--resume", action="store_true", help="skip images already in OUT's results")
     parser.add_argument("--threads", type=int, default=1, help="runtime inference threads (default 1)")
     parser.add_argument("--flush-every", type=int, default=100, help="write a chunk of results every N images")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="shard the images over N Dask worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="shard the images over N Dask worker processes (default 1)"
+    )
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: $DASK_SCHEDULER_ADDRESS)")
-    parser.add_argument("--fanout-min", type=int, help="inputs with fewer images run in this process (default "
-                        + ", ".join(f"{n} {k}" for k, n in MIN_FANOUT_IMAGES.items()) + ")")
+    parser.add_argument(
+        "--fanout-min",
+        type=int,
+        help="inputs with fewer images run in this process (default "
+        + ", ".join(f"{n} {k}" for k, n in MIN_FANOUT_IMAGES.items())
+        + ")",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--no-overlays", action="store_true", help="no overlay PNGs / annotated video")
     parser.add_argument("--no-prefect", action="store_true", help="run without a Prefect flow run (no API server)")
     args = parser.parse_args(argv)
     try:
-        options = PredictOptions(kind=args.kind, input=args.input, out=args.out, model=args.model, stride=args.stride,
-                                 assets=args.assets, resume=args.resume, threads=args.threads,
-                                 overlays=not args.no_overlays, progress=not args.no_progress,
-                                 flush_every=args.flush_every, workers=args.workers, scheduler=args.scheduler,
-                                 fanout_min=args.fanout_min)
-    except ValueError as exc:     # pydantic's ValidationError: --stride 0, --threads 0, ...
+        options = PredictOptions(
+            kind=args.kind,
+            input=args.input,
+            out=args.out,
+            model=args.model,
+            stride=args.stride,
+            assets=args.assets,
+            resume=args.resume,
+            threads=args.threads,
+            overlays=not args.no_overlays,
+            progress=not args.no_progress,
+            flush_every=args.flush_every,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            fanout_min=args.fanout_min,
+        )
+    except ValueError as exc:  # pydantic's ValidationError: --stride 0, --threads 0, ...
         parser.error(str(exc))
     return options, not args.no_prefect
 
@@ -200,11 +254,13 @@ def _with_prefect(options: PredictOptions) -> dict:
     _FINISHED.pop(options.out, None)
     with shared_prefect_api() as shared:
         if shared:
-            print(f"predict: using the Prefect server of the pipeline running in this checkout ({shared})",
-                  file=sys.stderr)
+            print(
+                f"predict: using the Prefect server of the pipeline running in this checkout ({shared})",
+                file=sys.stderr,
+            )
         try:
             return batch_predict(options)
-        except RuntimeError as exc:   # raised before the flow body runs, when the client first connects
+        except RuntimeError as exc:  # raised before the flow body runs, when the client first connects
             if "ephemeral Prefect API server" not in str(exc):
                 raise
             why = f"its temporary server did not start: {str(exc).splitlines()[0][:200]}"
@@ -214,8 +270,11 @@ def _with_prefect(options: PredictOptions) -> dict:
             # the pipeline ended and its server with it: the body goes on without the API (its log
             # lines then fail to send), and recording the flow run's end fails after the results are in
             if options.out in _FINISHED:
-                print(f"predict: warning: the pipeline's Prefect server went away during the run ({exc}); the "
-                      f"results are complete, the flow run's end is not recorded", file=sys.stderr)
+                print(
+                    f"predict: warning: the pipeline's Prefect server went away during the run ({exc}); the "
+                    f"results are complete, the flow run's end is not recorded",
+                    file=sys.stderr,
+                )
                 return _FINISHED.pop(options.out)
             why = f"the pipeline's server at {shared} went away: {exc}"
     print(f"predict: warning: running without the Prefect API ({why})", file=sys.stderr)
@@ -233,8 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"predict: interrupted; the images processed so far are in {options.out}/results.parquet "
-              f"(continue with --resume)", file=sys.stderr)
+        print(
+            f"predict: interrupted; the images processed so far are in {options.out}/results.parquet "
+            f"(continue with --resume)",
+            file=sys.stderr,
+        )
         return 130
     print(json.dumps(summary, indent=2))
     return 0

@@ -19,7 +19,7 @@ def module_and_args(orig_argv: list[str]) -> tuple[str | None, list[str]]:
     if "-m" not in orig_argv[1:]:
         return None, []
     i = orig_argv.index("-m", 1)
-    return (orig_argv[i + 1], orig_argv[i + 2:]) if i + 1 < len(orig_argv) else (None, [])
+    return (orig_argv[i + 1], orig_argv[i + 2 :]) if i + 1 < len(orig_argv) else (None, [])
 
 
 def check_params(orig_argv: list[str]) -> None:

@@ -59,33 +59,78 @@ def qat_crack(params_file: str = "params.yaml", root: Path | None = None) -> dic
             freeze_batch_norm(model)
         uncalibrated_dice = validate(model, data["val"])
         images = data["train"].images
-        calibrate(model, (normalize(images[i:i + q.batch_size])
-                          for i in range(0, min(len(images), q.calibration_batches * q.batch_size), q.batch_size)))
+        calibrate(
+            model,
+            (
+                normalize(images[i : i + q.batch_size])
+                for i in range(0, min(len(images), q.calibration_batches * q.batch_size), q.batch_size)
+            ),
+        )
         start_dice = validate(model, data["val"])
-        log.info("float val dice %.4f; after quantize_model %.4f, calibrated on %d batches %.4f (%d fake-quant layers)",
-                 float_dice, uncalibrated_dice, q.calibration_batches, start_dice, len(fake_quant_layers(model)))
+        log.info(
+            "float val dice %.4f; after quantize_model %.4f, calibrated on %d batches %.4f (%d fake-quant layers)",
+            float_dice,
+            uncalibrated_dice,
+            q.calibration_batches,
+            start_dice,
+            len(fake_quant_layers(model)),
+        )
 
         def save(m):
             with atomic_path(st.path(QAT_MODEL)) as tmp:
                 twin(m, quantize(float_model)).save(tmp)  # at the fixed input size
 
-        result = fit(model, data["train"], data["val"], epochs=q.epochs, batch_size=q.batch_size, lr=q.lr, loss=t.loss,
-                     focal_gamma=t.focal_gamma, crack_weight=t.crack_weight, augment_cfg=t.augment if q.augment else None,
-                     crop_size=tuple(t.crop_size) if q.augment else None, seed=t.seed + 1,
-                     save_cycle=q.save_cycle, state_dir=st.path(STATE / "qat"), start_dice=start_dice,
-                     fingerprint=fingerprint(q, t, sha256_file(st.path(FLOAT_MODEL)), split_identity(st.root, data)),
-                     save=save, log=log.info, on_epoch=log_epoch)
-        write_csv([{"epoch": 0, "loss": float("nan"), "val_dice": start_dice, "lr": q.lr, "epoch_s": 0.0,
-                    "images_per_s": 0.0}] + result.history, st.path(PLOTS / "train_qat.csv"))
-        metrics = {"val_dice": result.best_dice, "val_dice_float": float_dice, "val_dice_before_finetune": start_dice,
-                   "val_dice_uncalibrated": uncalibrated_dice,
-                   "best_epoch": result.best_epoch, "train_images_per_s": round(result.images_per_s, 2),
-                   "train_time_s": round(result.train_seconds, 1), "stage_time_s": round(time.perf_counter() - t0, 1),
-                   "resumed_from_epoch": result.resumed_from}
+        result = fit(
+            model,
+            data["train"],
+            data["val"],
+            epochs=q.epochs,
+            batch_size=q.batch_size,
+            lr=q.lr,
+            loss=t.loss,
+            focal_gamma=t.focal_gamma,
+            crack_weight=t.crack_weight,
+            augment_cfg=t.augment if q.augment else None,
+            crop_size=tuple(t.crop_size) if q.augment else None,
+            seed=t.seed + 1,
+            save_cycle=q.save_cycle,
+            state_dir=st.path(STATE / "qat"),
+            start_dice=start_dice,
+            fingerprint=fingerprint(q, t, sha256_file(st.path(FLOAT_MODEL)), split_identity(st.root, data)),
+            save=save,
+            log=log.info,
+            on_epoch=log_epoch,
+        )
+        write_csv(
+            [
+                {
+                    "epoch": 0,
+                    "loss": float("nan"),
+                    "val_dice": start_dice,
+                    "lr": q.lr,
+                    "epoch_s": 0.0,
+                    "images_per_s": 0.0,
+                }
+            ]
+            + result.history,
+            st.path(PLOTS / "train_qat.csv"),
+        )
+        metrics = {
+            "val_dice": result.best_dice,
+            "val_dice_float": float_dice,
+            "val_dice_before_finetune": start_dice,
+            "val_dice_uncalibrated": uncalibrated_dice,
+            "best_epoch": result.best_epoch,
+            "train_images_per_s": round(result.images_per_s, 2),
+            "train_time_s": round(result.train_seconds, 1),
+            "stage_time_s": round(time.perf_counter() - t0, 1),
+            "resumed_from_epoch": result.resumed_from,
+        }
         st.log_artifact(QAT_MODEL, artifact_path="model")
         st.finish(metrics)
-        log.info("QAT best val dice %.4f (float %.4f); %.1f train img/s", result.best_dice, float_dice,
-                 result.images_per_s)
+        log.info(
+            "QAT best val dice %.4f (float %.4f); %.1f train img/s", result.best_dice, float_dice, result.images_per_s
+        )
     return metrics
 
 

@@ -32,7 +32,7 @@ from flows.common import flat
 from flows.paths import set_dir, set_manifest
 from flows.stage import Stage, command
 
-FRAMES_ARTIFACTS = "per_frame"   # where a registering run keeps the candidate's per-frame scores
+FRAMES_ARTIFACTS = "per_frame"  # where a registering run keeps the candidate's per-frame scores
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,46 @@ class Source:
     """Where one model's export, metrics, per-frame scores and test set live, and which forms to compare."""
 
     export_dir: Path
-    metrics: Path               # metrics of the quantized form (and of the float parent for OCR)
+    metrics: Path  # metrics of the quantized form (and of the float parent for OCR)
     quantized: str
-    quantized_frames: Path      # per-frame tables of the quantized form
+    quantized_frames: Path  # per-frame tables of the quantized form
     float_metrics: Path
     float_form: str
-    float_frames: Path          # per-frame tables of the float parent
-    data: Path                  # the fixed test set the gates judge on
+    float_frames: Path  # per-frame tables of the float parent
+    data: Path  # the fixed test set the gates judge on
     manifest: Path
 
     def under(self, root: Path) -> Source:
         """The same source with every path under the project ``root``."""
-        return replace(self, **{f.name: root / getattr(self, f.name) for f in fields(self)
-                                if isinstance(getattr(self, f.name), Path)})
+        return replace(
+            self,
+            **{f.name: root / getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Path)},
+        )
 
 
 SOURCES = {
-    "ocr": Source(Path("models/export/ocr"), Path("metrics/export_ocr.json"), "onnx_int8", PER_FRAME / "export_ocr",
-                  Path("metrics/export_ocr.json"), "torch_fp32", PER_FRAME / "export_ocr",
-                  set_dir("ocr", "test"), set_manifest("ocr", "test")),
-    "crack": Source(Path("models/export/crack"), Path("metrics/export_crack.json"), "tflite_int8",
-                    PER_FRAME / "export_crack", Path("metrics/evaluate_crack.json"), "float",
-                    PER_FRAME / "evaluate_crack", set_dir("crack", "test"), set_manifest("crack", "test")),
+    "ocr": Source(
+        Path("models/export/ocr"),
+        Path("metrics/export_ocr.json"),
+        "onnx_int8",
+        PER_FRAME / "export_ocr",
+        Path("metrics/export_ocr.json"),
+        "torch_fp32",
+        PER_FRAME / "export_ocr",
+        set_dir("ocr", "test"),
+        set_manifest("ocr", "test"),
+    ),
+    "crack": Source(
+        Path("models/export/crack"),
+        Path("metrics/export_crack.json"),
+        "tflite_int8",
+        PER_FRAME / "export_crack",
+        Path("metrics/evaluate_crack.json"),
+        "float",
+        PER_FRAME / "evaluate_crack",
+        set_dir("crack", "test"),
+        set_manifest("crack", "test"),
+    ),
 }
 
 
@@ -98,8 +116,9 @@ def _stored_frame_scores(key: str, source: Source, version, params) -> FrameScor
 
 
 @task(name="champion-metrics")
-def champion_metrics(key: str, source: Source, name: str, split: str,
-                     params) -> tuple[str | None, dict | None, FrameScores | None]:
+def champion_metrics(
+    key: str, source: Source, name: str, split: str, params
+) -> tuple[str | None, dict | None, FrameScores | None]:
     champ = registry.champion(name)
     if champ is None:
         return None, None, None
@@ -128,10 +147,14 @@ def register(model_key: str, params_file: str = "params.yaml", root: Path | None
     split = registry.split_fingerprint(manifest)
     test_rows = manifest[(manifest.status == "ok") & (manifest.split == "test")].sort_values("name")
     if test_rows.empty:
-        raise ValueError(f"{SOURCES[model_key].manifest}: no usable test samples; the gates need the fixed test set "
-                         f"(run the eval_data_{model_key} stage)")
-    frames = {"quantized": read_frame_scores(model_key, source.quantized_frames, source.quantized, params),
-              "float": read_frame_scores(model_key, source.float_frames, source.float_form, params)}
+        raise ValueError(
+            f"{SOURCES[model_key].manifest}: no usable test samples; the gates need the fixed test set "
+            f"(run the eval_data_{model_key} stage)"
+        )
+    frames = {
+        "quantized": read_frame_scores(model_key, source.quantized_frames, source.quantized, params),
+        "float": read_frame_scores(model_key, source.float_frames, source.float_form, params),
+    }
     boot = Bootstrap(params.bootstrap.resamples, params.bootstrap.seed, params.bootstrap.confidence)
     example = resolve_inside(source.data, test_rows.iloc[0].path).read_bytes()
 
@@ -141,30 +164,63 @@ def register(model_key: str, params_file: str = "params.yaml", root: Path | None
         result: GateResult = check_gates(quantized, parent, champ, gates, frames, boot)
         for path in sorted(source.quantized_frames.glob(f"{source.quantized}_test*.parquet")):
             mlflow.log_artifact(str(path), artifact_path=FRAMES_ARTIFACTS)
-        facts = model_card.CardFacts(model_key, model.name, getattr(params.data, model_key).source, data_hash, split,
-                                     len(test_rows), st.git_commit(),
-                                     {source.float_form: parent, source.quantized: quantized}, source.quantized)
+        facts = model_card.CardFacts(
+            model_key,
+            model.name,
+            getattr(params.data, model_key).source,
+            data_hash,
+            split,
+            len(test_rows),
+            st.git_commit(),
+            {source.float_form: parent, source.quantized: quantized},
+            source.quantized,
+        )
         card = model_card.render(facts, result)
-        tags = {"git_commit": facts.git_commit, "dvc_data_hash": data_hash, "test_split": split,
-                "model_form": source.quantized, "source_run_id": mlflow.active_run().info.run_id,
-                **{f"metric.{k}": str(v) for k, v in flat(quantized).items()}}
+        tags = {
+            "git_commit": facts.git_commit,
+            "dvc_data_hash": data_hash,
+            "test_split": split,
+            "model_form": source.quantized,
+            "source_run_id": mlflow.active_run().info.run_id,
+            **{f"metric.{k}": str(v) for k, v in flat(quantized).items()},
+        }
         version = register_version(model, source, card, example, tags)
         promoted = registry.record_gates(model.name, version.version, result)
-        st.set_tags({"registered_model": model.name, "registered_version": version.version,
-                     "gate.passed": str(promoted).lower()})
-        mlflow.log_metrics({"gate_passed": float(promoted), **{f"candidate.{k}": v for k, v in flat(quantized).items()}})
-        out = {"version": int(version.version), "promoted": promoted, "previous_champion": int(champ_version or 0),
-               "checks_failed": len(result.reasons)}
+        st.set_tags(
+            {
+                "registered_model": model.name,
+                "registered_version": version.version,
+                "gate.passed": str(promoted).lower(),
+            }
+        )
+        mlflow.log_metrics(
+            {"gate_passed": float(promoted), **{f"candidate.{k}": v for k, v in flat(quantized).items()}}
+        )
+        out = {
+            "version": int(version.version),
+            "promoted": promoted,
+            "previous_champion": int(champ_version or 0),
+            "checks_failed": len(result.reasons),
+        }
         st.write_metrics(out)
         for c in result.checks:
             log.info("%s %s: %s", "PASS" if c.passed else "FAIL", c.name, c.detail)
-        log.info("%s v%s %s", model.name, version.version,
-                 "is now champion" if promoted else f"registered, NOT promoted: {'; '.join(result.reasons)}")
+        log.info(
+            "%s v%s %s",
+            model.name,
+            version.version,
+            "is now champion" if promoted else f"registered, NOT promoted: {'; '.join(result.reasons)}",
+        )
     return out
 
 
-main = command("flows.register", __doc__, lambda a: register(a.model, a.params),
-               choices=("model", SOURCES), failures={tracking.TrackingUnavailable: "register {model} failed"})
+main = command(
+    "flows.register",
+    __doc__,
+    lambda a: register(a.model, a.params),
+    choices=("model", SOURCES),
+    failures={tracking.TrackingUnavailable: "register {model} failed"},
+)
 
 if __name__ == "__main__":
     sys.exit(main())

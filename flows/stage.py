@@ -47,13 +47,13 @@ class Stage:
     name: str
     params: Params
     root: Path
-    data_hash: str | None = field(default=None, init=False)   # of ``run(data=...)``, once the run is open
+    data_hash: str | None = field(default=None, init=False)  # of ``run(data=...)``, once the run is open
 
     @classmethod
     def load(cls, name: str, params_file: str | Path = PARAMS_FILE, root: str | Path | None = None) -> Stage:
         """The stage ``name`` of the project at ``root`` (default: cwd) with its checked params
         (``params_file``, relative to ``root``)."""
-        if root is None:   # as given: errors name the file as the command line did
+        if root is None:  # as given: errors name the file as the command line did
             return cls(name, load_params(params_file), Path.cwd())
         base = Path(root).absolute()
         return cls(name, load_params(base / params_file), base)
@@ -110,12 +110,19 @@ class Stage:
         return metrics
 
 
-def command(module: str, doc: str, call: Callable[[argparse.Namespace], object], *,
-            choices: tuple[str, Iterable[str]] | None = None, progress: bool = False,
-            options: Callable[[argparse.ArgumentParser], None] | None = None,
-            failures: dict[type[Exception], str] | None = None) -> Callable[[list[str] | None], int]:
+def command(
+    module: str,
+    doc: str,
+    call: Callable[[argparse.Namespace], object],
+    *,
+    choices: tuple[str, Iterable[str]] | None = None,
+    progress: bool = False,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    failures: dict[type[Exception], str] | None = None,
+) -> Callable[[list[str] | None], int]:
     """A stage's ``main(argv) -> exit code``: parse with :func:`cli` (plus ``options``), then
     ``call(args)`` under :func:`run_cli`; a ``failures`` prefix may name arguments (``{model}``)."""
+
     def main(argv: list[str] | None = None) -> int:
         parser = cli(module, doc, choices, progress)
         if options is not None:
@@ -126,8 +133,9 @@ def command(module: str, doc: str, call: Callable[[argparse.Namespace], object],
     return main
 
 
-def cli(module: str, doc: str, choices: tuple[str, Iterable[str]] | None = None,
-        progress: bool = False) -> argparse.ArgumentParser:
+def cli(
+    module: str, doc: str, choices: tuple[str, Iterable[str]] | None = None, progress: bool = False
+) -> argparse.ArgumentParser:
     """The parser every stage command shares: ``python -m <module> [CHOICE] [--params FILE] [--no-progress]``."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
     if choices is not None:

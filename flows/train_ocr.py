@@ -54,34 +54,66 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pat
         st.log_params({**param_dict(p), "device": str(device), "seed": ocr.seed, "threads": ocr.threads})
         train, val = load_split(st.root, "train", p.max_train_frames), load_split(st.root, "val")
         plots = PLOTS / f"{STAGE}.csv"
-        summary = _train(st, train, val, roi_model, roi_spec, device, on_epoch=epoch_recorder(st.path(plots)),
-                         progress=progress, log=st.log.info)
+        summary = _train(
+            st,
+            train,
+            val,
+            roi_model,
+            roi_spec,
+            device,
+            on_epoch=epoch_recorder(st.path(plots)),
+            progress=progress,
+            log=st.log.info,
+        )
         after = parameter_hash(roi_model)
         st.set_tags({"roi_param_hash_after": after})
         if after != roi_hash:
-            raise RoiModelChanged(f"{ROI_MODEL}: stage-1 parameters changed during stage-2 training ({roi_hash} -> {after})")
+            raise RoiModelChanged(
+                f"{ROI_MODEL}: stage-1 parameters changed during stage-2 training ({roi_hash} -> {after})"
+            )
         if summary["pretrained"]:  # which backbone weights a fresh start loaded (path and sha256)
             st.log_params(summary["pretrained"])
         write_csv(summary["history"], st.path(plots))
         last = summary["history"][-1] if summary["history"] else {}
-        metrics = {"val_char_map50": last.get("val_char_map50", float("nan")), "train_s": round(summary["train_s"], 1),
-                   "crops_s": round(summary["crops_s"], 1), "epochs": p.epochs, "train_crops": summary["train_crops"],
-                   "train_crops_pred": summary["train_crops_pred"], "params": summary["params"],
-                   "model_bytes": st.path(CHAR_MODEL).stat().st_size}
+        metrics = {
+            "val_char_map50": last.get("val_char_map50", float("nan")),
+            "train_s": round(summary["train_s"], 1),
+            "crops_s": round(summary["crops_s"], 1),
+            "epochs": p.epochs,
+            "train_crops": summary["train_crops"],
+            "train_crops_pred": summary["train_crops_pred"],
+            "params": summary["params"],
+            "model_bytes": st.path(CHAR_MODEL).stat().st_size,
+        }
         st.log_artifact(plots)
         st.log_artifact(CHAR_MODEL, artifact_path="model")
         st.finish(metrics)
-        st.log.info("stage 2: val char mAP50 %.4f after %d epochs in %.0f s (ROI weights unchanged: %s) -> %s",
-                    metrics["val_char_map50"], p.epochs, summary["train_s"], roi_hash[:12], CHAR_MODEL)
+        st.log.info(
+            "stage 2: val char mAP50 %.4f after %d epochs in %.0f s (ROI weights unchanged: %s) -> %s",
+            metrics["val_char_map50"],
+            p.epochs,
+            summary["train_s"],
+            roi_hash[:12],
+            CHAR_MODEL,
+        )
     return metrics
 
 
 def _train(st: Stage, train, val, roi_model, roi_spec, device, **kwargs) -> dict:
     ocr, p = st.params.ocr, st.params.ocr.char
-    return train_char_model(train, val, p, roi_model, roi_spec["size"], device=device,
-                            checkpoint=st.path(RESUME_DIR / "char_last.pt"),
-                            fingerprint=fingerprint(STAGE, p, ocr.seed, st.path(MANIFEST), st.path(ROI_MODEL)),
-                            out=st.path(CHAR_MODEL), seed=ocr.seed, **kwargs)
+    return train_char_model(
+        train,
+        val,
+        p,
+        roi_model,
+        roi_spec["size"],
+        device=device,
+        checkpoint=st.path(RESUME_DIR / "char_last.pt"),
+        fingerprint=fingerprint(STAGE, p, ocr.seed, st.path(MANIFEST), st.path(ROI_MODEL)),
+        out=st.path(CHAR_MODEL),
+        seed=ocr.seed,
+        **kwargs,
+    )
 
 
 def replica(params_file: str = "params.yaml", root: Path | None = None) -> None:
@@ -89,8 +121,15 @@ def replica(params_file: str = "params.yaml", root: Path | None = None) -> None:
     st = Stage.load(STAGE, params_file, root)
     device = setup_torch(st.params.ocr)
     roi_model, roi_spec = load_model(st.path(ROI_MODEL), device)
-    _train(st, load_split.fn(st.root, "train", st.params.ocr.char.max_train_frames), [], roi_model, roi_spec, device,
-           progress=False)
+    _train(
+        st,
+        load_split.fn(st.root, "train", st.params.ocr.char.max_train_frames),
+        [],
+        roi_model,
+        roi_spec,
+        device,
+        progress=False,
+    )
 
 
 main = train_command(train_ocr, replica, "flows.train_ocr", __doc__)

@@ -47,35 +47,59 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True, root: Pat
         st.log_params({**param_dict(p), "device": str(device), "seed": ocr.seed, "threads": ocr.threads})
         train, val = load_split(st.root, "train", p.max_train_frames), load_split(st.root, "val")
         plots = PLOTS / f"{STAGE}.csv"
-        summary = _train(st, train, val, device, on_epoch=epoch_recorder(st.path(plots)), progress=progress,
-                         log=st.log.info)
+        summary = _train(
+            st, train, val, device, on_epoch=epoch_recorder(st.path(plots)), progress=progress, log=st.log.info
+        )
         if summary["pretrained"]:  # which backbone weights a fresh start loaded (path and sha256)
             st.log_params(summary["pretrained"])
         write_csv(summary["history"], st.path(plots))  # the whole history, also the epochs before a resume
         last = summary["history"][-1] if summary["history"] else {}
-        metrics = {"val_roi_ap50": last.get("val_roi_ap50", float("nan")), "train_s": round(summary["train_s"], 1),
-                   "epochs": p.epochs, "train_frames": summary["train_frames"], "params": summary["params"],
-                   "model_bytes": st.path(ROI_MODEL).stat().st_size}
+        metrics = {
+            "val_roi_ap50": last.get("val_roi_ap50", float("nan")),
+            "train_s": round(summary["train_s"], 1),
+            "epochs": p.epochs,
+            "train_frames": summary["train_frames"],
+            "params": summary["params"],
+            "model_bytes": st.path(ROI_MODEL).stat().st_size,
+        }
         st.log_artifact(plots)
         st.log_artifact(ROI_MODEL, artifact_path="model")
         st.finish(metrics)
-        st.log.info("stage 1: val AP50 %.4f after %d epochs in %.0f s -> %s", metrics["val_roi_ap50"], p.epochs,
-                    summary["train_s"], ROI_MODEL)
+        st.log.info(
+            "stage 1: val AP50 %.4f after %d epochs in %.0f s -> %s",
+            metrics["val_roi_ap50"],
+            p.epochs,
+            summary["train_s"],
+            ROI_MODEL,
+        )
     return metrics
 
 
 def _train(st: Stage, train, val, device, **kwargs) -> dict:
     ocr, p = st.params.ocr, st.params.ocr.roi
-    return train_roi_model(train, val, p, device=device, checkpoint=st.path(RESUME_DIR / "roi_last.pt"),
-                           fingerprint=fingerprint(STAGE, p, ocr.seed, st.path(MANIFEST)), out=st.path(ROI_MODEL),
-                           seed=ocr.seed, **kwargs)
+    return train_roi_model(
+        train,
+        val,
+        p,
+        device=device,
+        checkpoint=st.path(RESUME_DIR / "roi_last.pt"),
+        fingerprint=fingerprint(STAGE, p, ocr.seed, st.path(MANIFEST)),
+        out=st.path(ROI_MODEL),
+        seed=ocr.seed,
+        **kwargs,
+    )
 
 
 def replica(params_file: str = "params.yaml", root: Path | None = None) -> None:
     """A torchrun replica other than rank 0: the same training on its shard; no records."""
     st = Stage.load(STAGE, params_file, root)
-    _train(st, load_split.fn(st.root, "train", st.params.ocr.roi.max_train_frames), [], setup_torch(st.params.ocr),
-           progress=False)
+    _train(
+        st,
+        load_split.fn(st.root, "train", st.params.ocr.roi.max_train_frames),
+        [],
+        setup_torch(st.params.ocr),
+        progress=False,
+    )
 
 
 main = train_command(train_roi, replica, "flows.train_roi", __doc__)

@@ -41,15 +41,17 @@ REPORTS = Path("reports/validation")
 
 
 @task(name="build-manifest", retries=1, retry_delay_seconds=2)
-def build_manifest(root: Path, dataset: str, params,
-                   scheduler: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def build_manifest(
+    root: Path, dataset: str, params, scheduler: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     d = params.data
     splits = Splits(d.splits.train, d.splits.val, d.splits.test)
     client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
         return build_ocr_manifest(root / DATA["ocr"], splits, d.max_pixels, workers=d.workers, client=client)
-    return build_crack_manifest(root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness,
-                                workers=d.workers, client=client), None
+    return build_crack_manifest(
+        root / DATA["crack"], splits, d.max_pixels, d.crack.line_thickness, workers=d.workers, client=client
+    ), None
 
 
 @task(name="run-expectations")
@@ -58,15 +60,31 @@ def run_expectations(root: Path, dataset: str, samples, boxes, params) -> Datase
     minimum = v.min_split_size.model_dump()
     docs = root / REPORTS / dataset
     if dataset == "ocr":
-        return validate_ocr(samples, boxes, root / DATA["ocr"], docs, min_size=v.ocr.min_size, max_size=v.ocr.max_size,
-                            max_rois=v.ocr.max_rois_per_image, min_split=minimum)
-    return validate_crack(samples, root / DATA["crack"], docs, min_size=v.crack.min_size, max_size=v.crack.max_size,
-                          max_coverage=v.crack.max_mask_coverage, min_split=minimum)
+        return validate_ocr(
+            samples,
+            boxes,
+            root / DATA["ocr"],
+            docs,
+            min_size=v.ocr.min_size,
+            max_size=v.ocr.max_size,
+            max_rois=v.ocr.max_rois_per_image,
+            min_split=minimum,
+        )
+    return validate_crack(
+        samples,
+        root / DATA["crack"],
+        docs,
+        min_size=v.crack.min_size,
+        max_size=v.crack.max_size,
+        max_coverage=v.crack.max_mask_coverage,
+        min_split=minimum,
+    )
 
 
 @flow(name="validate", log_prints=True, task_runner=dask_runner())
-def validate(dataset: str, params_file: str = "params.yaml", root: Path | None = None,
-             scheduler: str | None = None) -> dict:
+def validate(
+    dataset: str, params_file: str = "params.yaml", root: Path | None = None, scheduler: str | None = None
+) -> dict:
     """Validate ``data/<dataset>``; under ``on_error: fail`` raise listing every bad sample."""
     st = Stage.load(f"validate_{dataset}", params_file, root)
     params, log = st.params, st.log
@@ -74,16 +92,19 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
     reports, manifests = st.path(REPORTS / dataset), st.path(MANIFESTS)
     with st.run(data=DATA[dataset], tags={"dataset": dataset}):
         data_hash = st.data_hash
-        st.log_params({"on_error": on_error, "dataset_root": str(DATA[dataset]),
-                       **flat(params.validation.model_dump())})
+        st.log_params(
+            {"on_error": on_error, "dataset_root": str(DATA[dataset]), **flat(params.validation.model_dump())}
+        )
         samples, boxes = build_manifest(st.root, dataset, params, scheduler)
         report = run_expectations(st.root, dataset, samples, boxes, params)
 
         stats = statistics(report.samples, report.boxes)
         stats["bad_samples"] = len(report.bad)
         stats["on_error"] = on_error
-        bad_list = pd.DataFrame([{"sample": n, "reason": r} for n, rs in sorted(report.bad.items()) for r in rs],
-                                columns=["sample", "reason"])
+        bad_list = pd.DataFrame(
+            [{"sample": n, "reason": r} for n, rs in sorted(report.bad.items()) for r in rs],
+            columns=["sample", "reason"],
+        )
         with atomic_path(reports / "bad_samples.csv") as tmp:
             bad_list.to_csv(tmp, index=False)
         atomic_write_text(reports / "report.html", render_report(dataset, report, stats, data_hash, on_error, reports))
@@ -91,20 +112,33 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
         mlflow.log_dict(stats, "dataset_statistics.json")
         with warnings.catch_warnings():  # MLflow's hint about integer columns is about model signatures
             warnings.simplefilter("ignore", UserWarning)
-            manifest_ds = mlflow.data.from_pandas(report.samples, source=str(DATA[dataset]), name=f"{dataset}-manifest",
-                                                  digest=data_hash.removesuffix(".dir")[:32])
+            manifest_ds = mlflow.data.from_pandas(
+                report.samples,
+                source=str(DATA[dataset]),
+                name=f"{dataset}-manifest",
+                digest=data_hash.removesuffix(".dir")[:32],
+            )
         mlflow.log_input(manifest_ds, context="validation")
         st.log_artifacts(REPORTS / dataset, artifact_path="validation_report")
-        log.info("%s: %d samples, %d ok, %d bad; report: %s", dataset, stats["samples"], stats["samples_ok"],
-                 len(report.bad), REPORTS / dataset / "report.html")
+        log.info(
+            "%s: %d samples, %d ok, %d bad; report: %s",
+            dataset,
+            stats["samples"],
+            stats["samples_ok"],
+            len(report.bad),
+            REPORTS / dataset / "report.html",
+        )
         if report.bad or report.failed_rules:
-            msg = f"{dataset}: {len(report.bad)} bad sample(s) ({'; '.join(report.failed_rules)}):\n{describe_bad(report.bad, 200)}"
+            rules = "; ".join(report.failed_rules)
+            msg = f"{dataset}: {len(report.bad)} bad sample(s) ({rules}):\n{describe_bad(report.bad, 200)}"
             mlflow.set_tag("validation", "failed" if on_error == "fail" else "quarantined")
             if on_error == "fail":  # reports only: no manifest that later stages could take for a good one
                 for stale in manifests.glob(f"{dataset}*.parquet"):
                     stale.unlink()
-                raise DataValidationError(msg + f"\nReport: {REPORTS / dataset}. "
-                                          "Set validation.on_error: quarantine to continue without them.")
+                raise DataValidationError(
+                    msg + f"\nReport: {REPORTS / dataset}. "
+                    "Set validation.on_error: quarantine to continue without them."
+                )
             log.warning("quarantined (training continues without them): %s", msg)
         else:
             mlflow.set_tag("validation", "passed")
@@ -115,9 +149,14 @@ def validate(dataset: str, params_file: str = "params.yaml", root: Path | None =
     return stats
 
 
-main = command("flows.validate", __doc__, lambda a: validate(a.dataset, a.params, scheduler=a.scheduler),
-               choices=("dataset", DATA), failures={DataValidationError: "validation failed"},
-               options=scheduler_option)
+main = command(
+    "flows.validate",
+    __doc__,
+    lambda a: validate(a.dataset, a.params, scheduler=a.scheduler),
+    choices=("dataset", DATA),
+    failures={DataValidationError: "validation failed"},
+    options=scheduler_option,
+)
 
 if __name__ == "__main__":
     sys.exit(main())

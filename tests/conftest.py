@@ -34,4 +34,3 @@ def dask_client():
     with local_cluster(2) as cluster, Client(cluster, set_as_default=False) as client:
         client.wait_for_workers(2)
         yield client
-

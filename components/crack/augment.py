@@ -45,8 +45,18 @@ def brightness_contrast(image, mask, seed, brightness: float = 0.0, contrast: fl
     return tf.clip_by_value(image, 0.0, 255.0), mask
 
 
-def camera(image, mask, seed, gamma: float = 0.0, color: float = 0.0, blur_prob: float = 0.0,
-           blur_sigma: float = 0.0, noise: float = 0.0, jpeg_prob: float = 0.0, jpeg_quality: int = 100):
+def camera(
+    image,
+    mask,
+    seed,
+    gamma: float = 0.0,
+    color: float = 0.0,
+    blur_prob: float = 0.0,
+    blur_sigma: float = 0.0,
+    noise: float = 0.0,
+    jpeg_prob: float = 0.0,
+    jpeg_quality: int = 100,
+):
     """Image only: what another camera or light does to the same road. A gamma in
     ``[exp(-gamma), exp(gamma)]`` (exposure curve: night, low sun), per-channel gains in
     ``[1 - color, 1 + color]`` (white balance, wet or sodium-lit surfaces), with probability
@@ -65,8 +75,9 @@ def camera(image, mask, seed, gamma: float = 0.0, color: float = 0.0, blur_prob:
         k = tf.exp(-0.5 * tf.square(x / sigma))
         k = k / tf.reduce_sum(k)
         kernel = tf.tile((k[:, None] * k[None, :])[:, :, None, None], [1, 1, 3, 1])
-        blurred = tf.nn.depthwise_conv2d(tf.pad(image[None], [[0, 0], [3, 3], [3, 3], [0, 0]], "REFLECT"),
-                                         kernel, [1, 1, 1, 1], "VALID")[0]
+        blurred = tf.nn.depthwise_conv2d(
+            tf.pad(image[None], [[0, 0], [3, 3], [3, 3], [0, 0]], "REFLECT"), kernel, [1, 1, 1, 1], "VALID"
+        )[0]
         image = tf.where(tf.random.stateless_uniform([], s_b) < blur_prob, blurred, image)
     if noise > 0:
         std = 255.0 * tf.random.stateless_uniform([], s_ns, 0.0, noise)
@@ -97,8 +108,14 @@ def rotate_scale(image, mask, seed, max_deg: float = 0.0, scale: float = 0.0):
     matrix = affine_matrix(angle, zoom, shape[0], shape[1])[None]
 
     def warp(x, interpolation):
-        return tf.raw_ops.ImageProjectiveTransformV3(images=x[None], transforms=matrix, output_shape=shape[:2],
-                                                     fill_value=0.0, interpolation=interpolation, fill_mode="REFLECT")[0]
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=x[None],
+            transforms=matrix,
+            output_shape=shape[:2],
+            fill_value=0.0,
+            interpolation=interpolation,
+            fill_mode="REFLECT",
+        )[0]
 
     image = warp(image, "BILINEAR")
     mask = tf.cast(warp(tf.cast(mask, tf.float32), "NEAREST"), tf.uint8)
@@ -120,5 +137,15 @@ def augment(image, mask, seed, cfg):
     image, mask = flip(image, mask, s_f, cfg.hflip, cfg.vflip)
     image, mask = rotate_scale(image, mask, s_g, cfg.rotate_deg, cfg.scale)
     image, mask = brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)
-    return camera(image, mask, s_c, cfg.gamma, cfg.color, cfg.blur_prob, cfg.blur_sigma, cfg.noise, cfg.jpeg_prob,
-                  cfg.jpeg_quality)
+    return camera(
+        image,
+        mask,
+        s_c,
+        cfg.gamma,
+        cfg.color,
+        cfg.blur_prob,
+        cfg.blur_sigma,
+        cfg.noise,
+        cfg.jpeg_prob,
+        cfg.jpeg_quality,
+    )

@@ -28,15 +28,21 @@ from components.io import DEFAULT_MAX_PIXELS, read_image, resolve_inside
 class CrackSplit:
     names: list[str]
     images: np.ndarray  # (N, H, W, 3) uint8
-    masks: np.ndarray   # (N, H, W) uint8 in {0, 1}
+    masks: np.ndarray  # (N, H, W) uint8 in {0, 1}
 
     def __len__(self) -> int:
         return len(self.names)
 
 
-def load_split(manifest: str | Path | pd.DataFrame, root: str | Path, split: str, input_size: tuple[int, int],
-               thickness: int = crack_format.DEFAULT_THICKNESS, max_pixels: int = DEFAULT_MAX_PIXELS,
-               limit: int | None = None) -> CrackSplit:
+def load_split(
+    manifest: str | Path | pd.DataFrame,
+    root: str | Path,
+    split: str,
+    input_size: tuple[int, int],
+    thickness: int = crack_format.DEFAULT_THICKNESS,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    limit: int | None = None,
+) -> CrackSplit:
     """Images and {0, 1} masks of one split (``train``/``val``/``test``), at ``input_size`` (width, height)."""
     rows = manifest if isinstance(manifest, pd.DataFrame) else pd.read_parquet(manifest)
     rows = rows[(rows.status == "ok") & (rows.split == split)].sort_values("name")
@@ -61,8 +67,9 @@ def normalize(images):
     return (tf.cast(images, tf.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
 
 
-def train_dataset(data: CrackSplit, batch_size: int, seed: int, epoch: int, augment_cfg=None,
-                  crop_size: tuple[int, int] | None = None) -> tf.data.Dataset:
+def train_dataset(
+    data: CrackSplit, batch_size: int, seed: int, epoch: int, augment_cfg=None, crop_size: tuple[int, int] | None = None
+) -> tf.data.Dataset:
     """One epoch: shuffled (per seed and epoch), randomly cropped to ``crop_size`` (width, height;
     None or the full size: no crop), jointly augmented, normalized, full batches only.
 
@@ -101,4 +108,4 @@ def predict_logits(model, images: np.ndarray, batch_size: int = 16):
     if infer is None:  # one traced function per model, reused by every validation pass
         infer = _INFER[model] = tf.function(lambda x: model(normalize(x), training=False))
     for start in range(0, len(images), batch_size):
-        yield start, infer(images[start:start + batch_size]).numpy()
+        yield start, infer(images[start : start + batch_size]).numpy()

@@ -23,8 +23,8 @@ TP, FP, FN = (0, 200, 0), (230, 0, 0), (40, 90, 255)  # RGB
 @dataclass
 class EvalResult:
     metrics: dict[str, float]
-    dice: np.ndarray               # per test image
-    predictions: np.ndarray        # (N, H, W) bool argmax masks
+    dice: np.ndarray  # per test image
+    predictions: np.ndarray  # (N, H, W) bool argmax masks
     pr_curve: list[dict[str, float]]
     frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-image pixel counts (metrics.FRAME_COLUMNS)
 
@@ -33,8 +33,8 @@ def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19)
     acc = Accumulator()
     preds = np.zeros(data.masks.shape, bool)
     for start, logits in predict_logits(model, data.images, batch_size):
-        acc.add(logits, data.masks[start:start + len(logits)])
-        preds[start:start + len(logits)] = logits[..., 1] > logits[..., 0]
+        acc.add(logits, data.masks[start : start + len(logits)])
+        preds[start : start + len(logits)] = logits[..., 1] > logits[..., 0]
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 
 

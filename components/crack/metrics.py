@@ -92,8 +92,11 @@ class Accumulator:
         self.tp += int(tp.sum())
         self.fp += int(fp.sum())
         self.fn += int(fn.sum())
-        self.frames.append(np.stack([tp, fp, fn, flat_p.sum(1), flat_t.sum(1),
-                                     np.full(len(pred), flat_p.shape[1])], axis=1).astype(np.int64))
+        self.frames.append(
+            np.stack([tp, fp, fn, flat_p.sum(1), flat_t.sum(1), np.full(len(pred), flat_p.shape[1])], axis=1).astype(
+                np.int64
+            )
+        )
 
     def frame_table(self) -> dict[str, np.ndarray]:
         """Per-image pixel counts (``FRAME_COLUMNS``) in the order the images were added."""
@@ -104,8 +107,12 @@ class Accumulator:
         return np.concatenate(self.dice) if self.dice else np.zeros(0)
 
     def result(self) -> dict[str, float]:
-        return {"dice": float(self.per_image_dice().mean()), "iou": float(np.concatenate(self.iou).mean()),
-                "precision": _ratio(self.tp, self.tp + self.fp), "recall": _ratio(self.tp, self.tp + self.fn)}
+        return {
+            "dice": float(self.per_image_dice().mean()),
+            "iou": float(np.concatenate(self.iou).mean()),
+            "precision": _ratio(self.tp, self.tp + self.fp),
+            "recall": _ratio(self.tp, self.tp + self.fn),
+        }
 
     def pr_curve(self, n: int) -> list[dict[str, float]]:
         """Pixel precision and recall when 'crack' means probability >= t, for n thresholds in (0, 1)."""
@@ -116,7 +123,9 @@ class Accumulator:
             b = round(float(t) * BINS)
             tp, fp = int(pos_above[b]), int(neg_above[b])
             fn = int(self.hist_pos.sum()) - tp
-            rows.append({"threshold": round(float(t), 4), "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)})
+            rows.append(
+                {"threshold": round(float(t), 4), "precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)}
+            )
         return rows
 
 

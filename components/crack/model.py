@@ -40,8 +40,11 @@ BOTTLENECK_LAYERS = {"project": "block_16_project_BN", "out_relu": "out_relu"}
 
 def normalize(image_uint8):
     """uint8 RGB (numpy or tf) -> float32 model input: /255 then ImageNet mean/std."""
-    return (image_uint8 / 255.0 - IMAGENET_MEAN) / IMAGENET_STD if isinstance(image_uint8, np.ndarray) else \
-        ((keras.backend.cast(image_uint8, "float32") / 255.0) - IMAGENET_MEAN) / IMAGENET_STD
+    return (
+        (image_uint8 / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+        if isinstance(image_uint8, np.ndarray)
+        else ((keras.backend.cast(image_uint8, "float32") / 255.0) - IMAGENET_MEAN) / IMAGENET_STD
+    )
 
 
 def _conv_bn_relu(x, filters: int, name: str, block: str = "conv"):
@@ -58,9 +61,15 @@ def _conv_bn_relu(x, filters: int, name: str, block: str = "conv"):
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_unet(input_size: tuple[int, int] = (384, 288), alpha: float = 0.35,
-               decoder_filters: tuple[int, ...] = (64, 48, 32, 24), decoder_convs: int = 1,
-               bottleneck: str = "project", decoder_block: str = "conv", flexible: bool = False) -> keras.Model:
+def build_unet(
+    input_size: tuple[int, int] = (384, 288),
+    alpha: float = 0.35,
+    decoder_filters: tuple[int, ...] = (64, 48, 32, 24),
+    decoder_convs: int = 1,
+    bottleneck: str = "project",
+    decoder_block: str = "conv",
+    flexible: bool = False,
+) -> keras.Model:
     """The UNet; ``input_size`` is (width, height), both multiples of 32; ``decoder_filters`` deepest first.
 
     Returns a functional model mapping (B, H, W, 3) normalized images to (B, H, W, 2) logits. The
@@ -72,7 +81,9 @@ def build_unet(input_size: tuple[int, int] = (384, 288), alpha: float = 0.35,
     if width % 32 or height % 32:
         raise ValueError(f"input size {width}x{height} must be a multiple of 32 (5 stride-2 levels)")
     if len(decoder_filters) != len(SKIP_LAYERS):
-        raise ValueError(f"decoder_filters needs {len(SKIP_LAYERS)} widths (strides 16, 8, 4, 2), got {list(decoder_filters)}")
+        raise ValueError(
+            f"decoder_filters needs {len(SKIP_LAYERS)} widths (strides 16, 8, 4, 2), got {list(decoder_filters)}"
+        )
     shape = (None, None, 3) if flexible else (height, width, 3)
     encoder = keras.applications.MobileNetV2(input_shape=shape, alpha=alpha, include_top=False, weights=None)
     x = encoder.get_layer(BOTTLENECK_LAYERS[bottleneck]).output
@@ -97,8 +108,9 @@ def count_params(model: keras.Model) -> int:
 
 def from_params(model_params, flexible: bool = False) -> keras.Model:
     m = model_params
-    return build_unet(tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck,
-                      m.decoder_block, flexible)
+    return build_unet(
+        tuple(m.input_size), m.alpha, tuple(m.decoder_filters), m.decoder_convs, m.bottleneck, m.decoder_block, flexible
+    )
 
 
 # rows for which Keras publishes MobileNetV2 ImageNet weights; any other input (non-square, flexible) gets 224's
@@ -129,25 +141,32 @@ def resolve_pretrained(spec: str, alpha: float, input_size: tuple[int, int] | No
         return None
     if spec == "imagenet":
         if float(alpha) not in KERAS_IMAGENET_ALPHAS:
-            raise ValueError(f"crack.model.pretrained: imagenet: Keras has MobileNetV2 ImageNet weights only for alpha in "
-                             f"{list(KERAS_IMAGENET_ALPHAS)}, not crack.model.alpha {alpha}; set pretrained: none or give a "
-                             f"path to a MobileNetV2 no-top .h5 of alpha {alpha}")
+            raise ValueError(
+                f"crack.model.pretrained: imagenet: Keras has MobileNetV2 ImageNet weights only for alpha in "
+                f"{list(KERAS_IMAGENET_ALPHAS)}, not crack.model.alpha {alpha}; set pretrained: none or give a "
+                f"path to a MobileNetV2 no-top .h5 of alpha {alpha}"
+            )
         path = keras_imagenet_path(alpha, input_size)
         if not path.is_file():
             raise FileNotFoundError(
                 f"crack.model.pretrained: imagenet: {path} not found and nothing is downloaded at run time; put Keras' "
                 f"MobileNetV2 no-top ImageNet weights for alpha {float(alpha)} there (the file "
                 f"keras.applications.MobileNetV2(alpha={float(alpha)}, include_top=False, weights='imagenet') caches), "
-                f"or give a path to a local .h5 (under models/pretrained/), or set pretrained: none")
+                f"or give a path to a local .h5 (under models/pretrained/), or set pretrained: none"
+            )
         return path
     path = Path(spec)
     if not path.is_file():
-        raise FileNotFoundError(f"crack.model.pretrained: weights file {path} not found; put a MobileNetV2 no-top .h5 of "
-                                f"alpha {alpha} there (under models/pretrained/), or use imagenet or none")
+        raise FileNotFoundError(
+            f"crack.model.pretrained: weights file {path} not found; put a MobileNetV2 no-top .h5 of "
+            f"alpha {alpha} there (under models/pretrained/), or use imagenet or none"
+        )
     return path
 
 
-def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tuple[int, int] | None = None) -> dict | None:
+def load_pretrained(
+    model: keras.Model, spec: str, alpha: float, input_size: tuple[int, int] | None = None
+) -> dict | None:
     """Fill ``model``'s MobileNetV2 encoder from the file ``spec`` names; the decoder stays as it is.
 
     The file is read into a bare MobileNetV2 of the same alpha (so a file of another width fails with
@@ -162,8 +181,10 @@ def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tup
     try:
         encoder.load_weights(str(path))
     except (ValueError, OSError, KeyError) as e:
-        raise ValueError(f"crack.model.pretrained: {path} does not fit a MobileNetV2 no-top encoder of alpha {alpha} "
-                         f"(crack.model.alpha); is it of another alpha, or not a Keras MobileNetV2 .h5? {e}") from e
+        raise ValueError(
+            f"crack.model.pretrained: {path} does not fit a MobileNetV2 no-top encoder of alpha {alpha} "
+            f"(crack.model.alpha); is it of another alpha, or not a Keras MobileNetV2 .h5? {e}"
+        ) from e
     names = {layer.name for layer in model.layers}
     copied = 0
     for layer in encoder.layers:
@@ -173,8 +194,12 @@ def load_pretrained(model: keras.Model, spec: str, alpha: float, input_size: tup
             copied += 1
     if not copied:
         raise ValueError(f"crack.model.pretrained: no layer of {path} matches the model's encoder")
-    return {"pretrained": spec, "pretrained_path": str(path), "pretrained_sha256": sha256_file(path),
-            "pretrained_layers": copied}
+    return {
+        "pretrained": spec,
+        "pretrained_path": str(path),
+        "pretrained_sha256": sha256_file(path),
+        "pretrained_layers": copied,
+    }
 
 
 def twin(model: keras.Model, other: keras.Model) -> keras.Model:

@@ -91,9 +91,12 @@ def freeze_batch_norm(model: keras.Model) -> int:
 
 def fake_quant_layers(model: keras.Model) -> list[str]:
     """Names of the layers carrying int8 fake-quantization (wrappers and input quantizers)."""
-    return [layer.name for layer in model.layers
-            if isinstance(layer, (tfmot.quantization.keras.QuantizeWrapperV2, tfmot.quantization.keras.QuantizeWrapper))
-            or type(layer).__name__ == "QuantizeLayer"]
+    return [
+        layer.name
+        for layer in model.layers
+        if isinstance(layer, (tfmot.quantization.keras.QuantizeWrapperV2, tfmot.quantization.keras.QuantizeWrapper))
+        or type(layer).__name__ == "QuantizeLayer"
+    ]
 
 
 def load_qat(path: str | Path) -> keras.Model:

@@ -80,7 +80,7 @@ class FitResult:
 def validate(model, data: CrackSplit, batch_size: int = 16) -> float:
     acc = Accumulator()
     for start, logits in predict_logits(model, data.images, batch_size):
-        acc.add(logits, data.masks[start:start + len(logits)])
+        acc.add(logits, data.masks[start : start + len(logits)])
     return acc.result()["dice"]
 
 
@@ -121,13 +121,31 @@ def _load_state(path: Path, model, optimizer, fingerprint: str) -> dict | None:
     return meta
 
 
-def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, batch_size: int, lr: float,
-        loss: str = "ce", focal_gamma: float = 2.0, crack_weight: float = 1.0, augment_cfg=None, crop_size: tuple[int, int] | None = None,
-        seed: int = 0, save_cycle: int = 1,
-        state_dir: str | Path, fingerprint: str, save: Callable[[keras.Model], None],
-        on_epoch: Callable[[dict], None] | None = None, log: Callable[[str], None] = print,
-        log_every: int = 20, val_batch_size: int = 16, start_dice: float | None = None,
-        init: Callable[[keras.Model], None] | None = None) -> FitResult:
+def fit(
+    model: keras.Model,
+    train: CrackSplit,
+    val: CrackSplit,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    loss: str = "ce",
+    focal_gamma: float = 2.0,
+    crack_weight: float = 1.0,
+    augment_cfg=None,
+    crop_size: tuple[int, int] | None = None,
+    seed: int = 0,
+    save_cycle: int = 1,
+    state_dir: str | Path,
+    fingerprint: str,
+    save: Callable[[keras.Model], None],
+    on_epoch: Callable[[dict], None] | None = None,
+    log: Callable[[str], None] = print,
+    log_every: int = 20,
+    val_batch_size: int = 16,
+    start_dice: float | None = None,
+    init: Callable[[keras.Model], None] | None = None,
+) -> FitResult:
     """Train ``model`` in place; return the best validation Dice, its epoch and the history.
 
     ``init(model)`` runs only when the training starts fresh (no matching resume state), before the
@@ -172,26 +190,47 @@ def fit(model: keras.Model, train: CrackSplit, val: CrackSplit, *, epochs: int, 
             if done % log_every == 0 or step + 1 == steps:
                 rate = done * batch_size / (time.perf_counter() - t_begin)
                 eta = (total_steps - done) * batch_size / rate
-                log(f"epoch {epoch + 1}/{epochs} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
-                    f"{rate:.1f} img/s ETA {fmt_s(eta)}")
+                log(
+                    f"epoch {epoch + 1}/{epochs} step {step + 1}/{steps} loss {np.mean(losses[-log_every:]):.4f} "
+                    f"{rate:.1f} img/s ETA {fmt_s(eta)}"
+                )
         train_s = time.perf_counter() - t_epoch
         result.train_seconds += train_s
         result.train_images += steps * batch_size
         val_dice = validate(model, val, val_batch_size)
-        row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_dice": val_dice,
-               "lr": float(schedule(optimizer.iterations)), "epoch_s": train_s, "images_per_s": steps * batch_size / train_s}
+        row = {
+            "epoch": epoch + 1,
+            "loss": float(np.mean(losses)),
+            "val_dice": val_dice,
+            "lr": float(schedule(optimizer.iterations)),
+            "epoch_s": train_s,
+            "images_per_s": steps * batch_size / train_s,
+        }
         history.append(row)
         if val_dice > best:
             best, best_epoch = val_dice, epoch + 1
             _save_weights(best_path, model)
-        log(f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} val dice {val_dice:.4f} (best {best:.4f} @ {best_epoch}) "
-            f"{row['images_per_s']:.1f} img/s {fmt_s(train_s)}")
+        log(
+            f"epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} val dice {val_dice:.4f} (best {best:.4f} @ "
+            f"{best_epoch}) "
+            f"{row['images_per_s']:.1f} img/s {fmt_s(train_s)}"
+        )
         if on_epoch:
             on_epoch(row)
         if (epoch + 1) % save_cycle == 0 and epoch + 1 < epochs:
-            _save_state(state_path, model, optimizer, {"version": STATE_VERSION, "fingerprint": fingerprint,
-                                                       "epoch": epoch + 1, "best_dice": best, "best_epoch": best_epoch,
-                                                       "history": history})
+            _save_state(
+                state_path,
+                model,
+                optimizer,
+                {
+                    "version": STATE_VERSION,
+                    "fingerprint": fingerprint,
+                    "epoch": epoch + 1,
+                    "best_dice": best,
+                    "best_epoch": best_epoch,
+                    "history": history,
+                },
+            )
     if best_epoch >= 0 and best_path.exists():
         model.set_weights(_load_weights(best_path))
     save(model)

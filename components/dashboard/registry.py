@@ -18,14 +18,32 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:                 # mlflow takes seconds to import; callers hand in a client
+if TYPE_CHECKING:  # mlflow takes seconds to import; callers hand in a client
     from mlflow import MlflowClient
 
 CHAMPION = "champion"
 # the metric keys (docs/architecture.md#metrics) shared by DVC metrics files, MLflow and the dashboard, in display order
-HEADLINE = ("roi_ap50", "char_map50", "char_map", "string_accuracy", "cer", "roi_precision", "roi_recall",
-            "dice", "dice_cracked", "false_alarm_rate", "pixel_dice", "pixel_iou", "iou", "precision", "recall",
-            "latency_ms_p50", "latency_ms_p95", "fps", "model_bytes")
+HEADLINE = (
+    "roi_ap50",
+    "char_map50",
+    "char_map",
+    "string_accuracy",
+    "cer",
+    "roi_precision",
+    "roi_recall",
+    "dice",
+    "dice_cracked",
+    "false_alarm_rate",
+    "pixel_dice",
+    "pixel_iou",
+    "iou",
+    "precision",
+    "recall",
+    "latency_ms_p50",
+    "latency_ms_p95",
+    "fps",
+    "model_bytes",
+)
 GATE_PREFIX, METRIC_PREFIX = "gate.", "metric."
 GATE_SUMMARY = ("gate.passed", "gate.reasons")
 
@@ -38,10 +56,10 @@ class VersionDetail:
     version: int
     aliases: list[str]
     metrics: dict[str, float]
-    gates: pd.DataFrame          # check, passed, detail
-    gate_passed: bool | None     # None: never judged (registered by hand)
+    gates: pd.DataFrame  # check, passed, detail
+    gate_passed: bool | None  # None: never judged (registered by hand)
     gate_reasons: str
-    card: str                    # the model card (markdown)
+    card: str  # the model card (markdown)
     tags: dict[str, str] = field(default_factory=dict)
     run_id: str = ""
 
@@ -53,9 +71,9 @@ class VersionDetail:
 @dataclass
 class ModelOverview:
     name: str
-    champion: int | None         # version holding the alias, None when nothing passed the gates yet
+    champion: int | None  # version holding the alias, None when nothing passed the gates yet
     latest: int | None
-    history: pd.DataFrame        # one row per version, newest first
+    history: pd.DataFrame  # one row per version, newest first
 
 
 def metrics_from_tags(tags: dict[str, str]) -> dict[str, float]:
@@ -77,7 +95,9 @@ def gates_from_tags(tags: dict[str, str]) -> pd.DataFrame:
     for k, v in tags.items():
         if k.startswith(GATE_PREFIX) and k not in GATE_SUMMARY:
             outcome, _, detail = v.partition(": ")
-            rows.append({"check": k.removeprefix(GATE_PREFIX), "passed": outcome.strip().lower() == "pass", "detail": detail})
+            rows.append(
+                {"check": k.removeprefix(GATE_PREFIX), "passed": outcome.strip().lower() == "pass", "detail": detail}
+            )
     frame = pd.DataFrame(rows, columns=["check", "passed", "detail"]).astype({"passed": bool})
     return frame.sort_values(["passed", "check"]).reset_index(drop=True)
 
@@ -108,18 +128,20 @@ def history(client: MlflowClient, name: str) -> pd.DataFrame:
         tags, n = v.tags or {}, int(v.version)
         passed = _gate_passed(tags)
         metrics = metrics_from_tags(tags)
-        rows.append({
-            "version": n,
-            "aliases": ", ".join(sorted(aliases.get(n, []))),
-            "created": pd.to_datetime(v.creation_timestamp, unit="ms", utc=True),
-            "gates": "not judged" if passed is None else "passed" if passed else "failed",
-            "gate_reasons": "" if passed else tags.get("gate.reasons", ""),
-            "model_form": tags.get("model_form", ""),
-            **{k: metrics[k] for k in HEADLINE if k in metrics},
-            "git_commit": tags.get("git_commit", ""),
-            "dvc_data_hash": tags.get("dvc_data_hash", ""),
-            "test_split": tags.get("test_split", "")[:12],
-        })
+        rows.append(
+            {
+                "version": n,
+                "aliases": ", ".join(sorted(aliases.get(n, []))),
+                "created": pd.to_datetime(v.creation_timestamp, unit="ms", utc=True),
+                "gates": "not judged" if passed is None else "passed" if passed else "failed",
+                "gate_reasons": "" if passed else tags.get("gate.reasons", ""),
+                "model_form": tags.get("model_form", ""),
+                **{k: metrics[k] for k in HEADLINE if k in metrics},
+                "git_commit": tags.get("git_commit", ""),
+                "dvc_data_hash": tags.get("dvc_data_hash", ""),
+                "test_split": tags.get("test_split", "")[:12],
+            }
+        )
     if not rows:
         return pd.DataFrame(columns=["version", "aliases", "created", "gates", "gate_reasons"])
     return pd.DataFrame(rows).sort_values("version", ascending=False).reset_index(drop=True)
@@ -136,9 +158,16 @@ def champions(overviews: list[ModelOverview]) -> pd.DataFrame:
     rows = []
     for o in overviews:
         latest = o.history.iloc[0] if len(o.history) else None
-        rows.append({"model": o.name, "champion": o.champion, "latest": o.latest, "versions": len(o.history),
-                     "latest_gates": None if latest is None else latest.gates,
-                     "latest_gate_reasons": "" if latest is None else latest.gate_reasons})
+        rows.append(
+            {
+                "model": o.name,
+                "champion": o.champion,
+                "latest": o.latest,
+                "versions": len(o.history),
+                "latest_gates": None if latest is None else latest.gates,
+                "latest_gate_reasons": "" if latest is None else latest.gate_reasons,
+            }
+        )
     columns = ["model", "champion", "latest", "versions", "latest_gates", "latest_gate_reasons"]
     return pd.DataFrame(rows, columns=columns).astype({"champion": "Int64", "latest": "Int64"})
 
@@ -146,9 +175,18 @@ def champions(overviews: list[ModelOverview]) -> pd.DataFrame:
 def version_detail(client: MlflowClient, name: str, version: int) -> VersionDetail:
     v = client.get_model_version(name, str(version))
     tags = dict(v.tags or {})
-    return VersionDetail(name, int(v.version), sorted(_aliases(client, name).get(int(v.version), [])),
-                         metrics_from_tags(tags), gates_from_tags(tags), _gate_passed(tags),
-                         tags.get("gate.reasons", ""), v.description or "", tags, v.run_id or "")
+    return VersionDetail(
+        name,
+        int(v.version),
+        sorted(_aliases(client, name).get(int(v.version), [])),
+        metrics_from_tags(tags),
+        gates_from_tags(tags),
+        _gate_passed(tags),
+        tags.get("gate.reasons", ""),
+        v.description or "",
+        tags,
+        v.run_id or "",
+    )
 
 
 def with_interval(metrics: dict, key: str) -> str:
@@ -163,9 +201,16 @@ def with_interval(metrics: dict, key: str) -> str:
 def test_vs_ood(metrics: dict) -> pd.DataFrame:
     """One row per headline metric measured on both fixed sets: the in-distribution test set, the
     held-out-style (OOD) set, each with its interval, and the gap between them."""
-    rows = [{"metric": k, "test": with_interval(metrics, k), "ood": with_interval(metrics, f"{k}_ood"),
-             "gap (ood - test)": round(metrics[f"{k}_ood"] - metrics[k], 4)}
-            for k in HEADLINE if k in metrics and f"{k}_ood" in metrics]
+    rows = [
+        {
+            "metric": k,
+            "test": with_interval(metrics, k),
+            "ood": with_interval(metrics, f"{k}_ood"),
+            "gap (ood - test)": round(metrics[f"{k}_ood"] - metrics[k], 4),
+        }
+        for k in HEADLINE
+        if k in metrics and f"{k}_ood" in metrics
+    ]
     return pd.DataFrame(rows, columns=["metric", "test", "ood", "gap (ood - test)"])
 
 

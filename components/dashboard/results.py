@@ -38,9 +38,9 @@ class ResultsError(ValueError):
 @dataclass
 class Results:
     folder: Path
-    kind: str                    # "ocr" | "crack"
-    table: pd.DataFrame          # every row, without the HEAVY columns
-    skipped: pd.DataFrame        # path, reason: input files that were not images
+    kind: str  # "ocr" | "crack"
+    table: pd.DataFrame  # every row, without the HEAVY columns
+    skipped: pd.DataFrame  # path, reason: input files that were not images
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -63,7 +63,9 @@ def find_folders(root: Path, max_depth: int = 3) -> list[Path]:
         depth = len(here.relative_to(root).parts)
         if RESULTS in filenames or PARTS in dirnames:
             found.append(here)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "overlays") if depth < max_depth else []
+        dirnames[:] = (
+            sorted(d for d in dirnames if not d.startswith(".") and d != "overlays") if depth < max_depth else []
+        )
     return sorted(found)
 
 
@@ -79,17 +81,21 @@ def load(folder: str | Path) -> Results:
         raise ResultsError(f"{folder}: no such folder")
     if not path.exists():
         if (folder / PARTS).is_dir():
-            raise ResultsError(f"{path}: not written yet, but {folder / PARTS} holds unmerged rows: a run is going or was "
-                               f"killed; rerun it with --resume to merge them")
+            raise ResultsError(
+                f"{path}: not written yet, but {folder / PARTS} holds unmerged rows: a run is going or was "
+                f"killed; rerun it with --resume to merge them"
+            )
         raise ResultsError(f"{path}: no results table here (write one with python -m flows.predict ... --out {folder})")
     try:
         schema = pq.read_schema(path)
         kind = kind_of(schema.names)
         if kind is None:
-            raise ResultsError(f"{path}: not a batch-prediction table (its columns are {', '.join(schema.names[:8])}"
-                               f"{', ...' if len(schema.names) > 8 else ''})")
+            raise ResultsError(
+                f"{path}: not a batch-prediction table (its columns are {', '.join(schema.names[:8])}"
+                f"{', ...' if len(schema.names) > 8 else ''})"
+            )
         table = pq.read_table(path, columns=[n for n in schema.names if n not in HEAVY]).to_pandas()
-        for name in ADDED_COLUMNS[kind]:      # a table written before these columns existed
+        for name in ADDED_COLUMNS[kind]:  # a table written before these columns existed
             if name not in table:
                 table[name] = None
     except (OSError, pa.ArrowException) as exc:
@@ -114,13 +120,19 @@ def summary(res: Results) -> dict[str, float | int]:
     ok = res.ok
     if res.kind == "crack":
         rate = ok.masking_rate.dropna()
-        out.update(with_cracks=int((rate > 0).sum()), mean_masking_rate=float(rate.mean()) if len(rate) else float("nan"),
-                   median_masking_rate=float(rate.median()) if len(rate) else float("nan"),
-                   max_masking_rate=float(rate.max()) if len(rate) else float("nan"))
+        out.update(
+            with_cracks=int((rate > 0).sum()),
+            mean_masking_rate=float(rate.mean()) if len(rate) else float("nan"),
+            median_masking_rate=float(rate.median()) if len(rate) else float("nan"),
+            max_masking_rate=float(rate.max()) if len(rate) else float("nan"),
+        )
     else:
         reads = ok[ok.roi >= 0]
-        out.update(resistors=len(reads), images_without_resistor=int(ok.loc[ok.roi < 0, "image"].nunique()),
-                   mean_confidence=float(reads.confidence.mean()) if len(reads) else float("nan"))
+        out.update(
+            resistors=len(reads),
+            images_without_resistor=int(ok.loc[ok.roi < 0, "image"].nunique()),
+            mean_confidence=float(reads.confidence.mean()) if len(reads) else float("nan"),
+        )
     return out
 
 
@@ -142,7 +154,10 @@ def ocr_reads(res: Results) -> pd.DataFrame:
     valid marking, its value in ohms and code kind, the raw string, its confidence and each character
     with its score. Tables from before the grammar show empty grammar columns."""
     reads = res.ok[res.ok.roi >= 0]
-    chars = [" ".join(f"{c}:{s:.2f}" for c, s in zip(labels, scores)) for labels, scores in zip(reads.char_labels, reads.char_scores)]
+    chars = [
+        " ".join(f"{c}:{s:.2f}" for c, s in zip(labels, scores))
+        for labels, scores in zip(reads.char_labels, reads.char_scores)
+    ]
     out = reads[["image", "roi", "text", "valid", "value_ohm", "code_kind", "raw_text", "confidence", "roi_score"]]
     out = out.assign(value=[format_ohm(v) for v in out.value_ohm], characters=chars)
     return out.sort_values(["image", "roi"]).reset_index(drop=True)
@@ -201,7 +216,9 @@ def map_points(res: Results) -> pd.DataFrame | None:
     return points.reset_index(drop=True) if len(points) else None
 
 
-def map_view(points: pd.DataFrame, width_px: int = 900, height_px: int = 420, margin: float = 0.85) -> tuple[float, float, float]:
+def map_view(
+    points: pd.DataFrame, width_px: int = 900, height_px: int = 420, margin: float = 0.85
+) -> tuple[float, float, float]:
     """(latitude, longitude, zoom) of a web-mercator view that shows every point in a map of about
     this size, with a margin; a single point (or a few metres of spread) gets street zoom."""
     lat0, lat1, lon0, lon1 = points.lat.min(), points.lat.max(), points.lon.min(), points.lon.max()
@@ -210,4 +227,3 @@ def map_view(points: pd.DataFrame, width_px: int = 900, height_px: int = 420, ma
     lat_span = max((lat1 - lat0) / max(np.cos(np.radians((lat0 + lat1) / 2)), 0.05), 1e-4)
     zoom = min(np.log2(margin * width_px / 512 * 360 / lon_span), np.log2(margin * height_px / 512 * 360 / lat_span))
     return float((lat0 + lat1) / 2), float((lon0 + lon1) / 2), float(np.clip(zoom, 1, 17))
-

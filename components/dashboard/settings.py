@@ -30,16 +30,19 @@ DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 DEFAULT_EXPERIMENT = "inspection-pipeline"
 RESULTS_ENV = "DASHBOARD_RESULTS"
 DEFAULT_RESULTS = "predictions"
-HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
 
 
 @dataclass(frozen=True)
 class Settings:
-    root: Path               # the repository root
+    root: Path  # the repository root
     tracking_uri: str
     experiment: str
-    results: Path            # a results folder, or a folder holding several
+    results: Path  # a results folder, or a folder holding several
 
     @property
     def dvc_yaml(self) -> Path:
@@ -67,7 +70,9 @@ def load(root: Path, environ: Mapping[str, str] = os.environ) -> Settings:
     params = _mlflow_params(root)
     uri = environ.get("MLFLOW_TRACKING_URI") or str(params.get("tracking_uri") or DEFAULT_TRACKING_URI)
     experiment = str(params.get("experiment") or DEFAULT_EXPERIMENT)
-    return Settings(root, absolute_sqlite(uri, root), experiment, from_root(root, environ.get(RESULTS_ENV) or DEFAULT_RESULTS))
+    return Settings(
+        root, absolute_sqlite(uri, root), experiment, from_root(root, environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
+    )
 
 
 def missing_store(uri: str) -> Path | None:
@@ -83,4 +88,3 @@ def apply_http_defaults(environ: MutableMapping[str, str] = os.environ) -> None:
     """Fail fast on an unreachable tracking server (see the module docstring); explicit settings win."""
     for key, value in HTTP_DEFAULTS.items():
         environ.setdefault(key, value)
-

@@ -56,14 +56,27 @@ def short_commit(commit: str) -> str:
 
 def _row(stage: str, run: Run | None) -> dict:
     if run is None:
-        return {"stage": stage, "status": NEVER, "started": pd.NaT, "duration_s": None, "git_commit": "", "metrics": "",
-                "flow_run": "", "run_id": ""}
+        return {
+            "stage": stage,
+            "status": NEVER,
+            "started": pd.NaT,
+            "duration_s": None,
+            "git_commit": "",
+            "metrics": "",
+            "flow_run": "",
+            "run_id": "",
+        }
     info, tags = run.info, run.data.tags
-    return {"stage": stage, "status": info.status,
-            "started": pd.to_datetime(info.start_time, unit="ms", utc=True),
-            "duration_s": round((info.end_time - info.start_time) / 1000, 1) if info.end_time else None,
-            "git_commit": short_commit(tags.get("git_commit", "")), "metrics": _headline(run),
-            "flow_run": tags.get("prefect.flow_run_name", ""), "run_id": info.run_id}
+    return {
+        "stage": stage,
+        "status": info.status,
+        "started": pd.to_datetime(info.start_time, unit="ms", utc=True),
+        "duration_s": round((info.end_time - info.start_time) / 1000, 1) if info.end_time else None,
+        "git_commit": short_commit(tags.get("git_commit", "")),
+        "metrics": _headline(run),
+        "flow_run": tags.get("prefect.flow_run_name", ""),
+        "run_id": info.run_id,
+    }
 
 
 def last_stage_runs(client: MlflowClient, experiment: str, stages: list[str] | None = None) -> pd.DataFrame:
@@ -72,8 +85,10 @@ def last_stage_runs(client: MlflowClient, experiment: str, stages: list[str] | N
     stages = list(stages or [])
     if exp_id is None:
         return pd.DataFrame([_row(s, None) for s in stages], columns=COLUMNS)
-    rows = [_row(s, next(iter(_newest(client, exp_id, f"tags.run_type = 'stage' and tags.stage = '{s}'")), None))
-            for s in stages]
+    rows = [
+        _row(s, next(iter(_newest(client, exp_id, f"tags.run_type = 'stage' and tags.stage = '{s}'")), None))
+        for s in stages
+    ]
     # stages that are not in the list (renamed, removed, or no dvc.yaml): their newest runs
     seen = set(stages)
     for run in _newest(client, exp_id, "tags.run_type = 'stage'", n=1000):
@@ -94,6 +109,12 @@ def last_pipeline_run(client: MlflowClient, experiment: str) -> dict | None:
         return None
     run = runs[0]
     children = client.search_runs([exp_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'", max_results=1000)
-    return {"name": run.info.run_name, "status": run.info.status, "started": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
-            "git_commit": run.data.tags.get("git_commit", ""), "stages": sorted({c.data.tags.get("stage", "") for c in children} - {""}),
-            "wall_time_s": run.data.metrics.get("wall_time_s"), "run_id": run.info.run_id}
+    return {
+        "name": run.info.run_name,
+        "status": run.info.status,
+        "started": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
+        "git_commit": run.data.tags.get("git_commit", ""),
+        "stages": sorted({c.data.tags.get("stage", "") for c in children} - {""}),
+        "wall_time_s": run.data.metrics.get("wall_time_s"),
+        "run_id": run.info.run_id,
+    }

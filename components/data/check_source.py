@@ -36,8 +36,10 @@ def escaping_symlinks(folder: str | Path) -> list[tuple[Path, Path]]:
 
 def describe(found: list[tuple[Path, Path]], folder: str | Path) -> str:
     lines = [f"  {link} -> {target}" for link, target in found]
-    return (f"{folder}: {len(found)} symlink(s) lead outside the folder; `dvc add` would store the files they "
-            f"point to as part of the dataset. Copy the files in (or remove the links) first:\n" + "\n".join(lines))
+    return (
+        f"{folder}: {len(found)} symlink(s) lead outside the folder; `dvc add` would store the files they "
+        f"point to as part of the dataset. Copy the files in (or remove the links) first:\n" + "\n".join(lines)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,9 @@ def read_pline(json_path: str | Path) -> list[np.ndarray]:
         for i, a in enumerate(data["annotations"]):
             pts = np.asarray(a["polyline"], dtype=np.float64)
             if pts.ndim != 1 or pts.size % 2 or pts.size < 4:
-                raise AnnotationError(f"{json_path}: polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}")
+                raise AnnotationError(
+                    f"{json_path}: polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}"
+                )
             if not np.isfinite(pts).all():
                 raise AnnotationError(f"{json_path}: polyline {i} has non-finite coordinates (NaN or infinity)")
             lines.append(pts.reshape(-1, 2))
@@ -69,8 +71,10 @@ def polyline_problem(polylines: list[np.ndarray], width: int, height: int) -> st
         out = (pts[:, 0] < -m) | (pts[:, 0] > width - 1 + m) | (pts[:, 1] < -m) | (pts[:, 1] > height - 1 + m)
         if out.any():
             j = int(np.argmax(out))
-            return (f"polyline {i} point {j} (x={pts[j, 0]:g}, y={pts[j, 1]:g}) lies outside the {width}x{height} image "
-                    f"by more than {m} px")
+            return (
+                f"polyline {i} point {j} (x={pts[j, 0]:g}, y={pts[j, 1]:g}) lies outside the {width}x{height} image "
+                f"by more than {m} px"
+            )
         if pts[:, 0].max() < 0 or pts[:, 0].min() > width - 1 or pts[:, 1].max() < 0 or pts[:, 1].min() > height - 1:
             return f"polyline {i} lies wholly outside the {width}x{height} image"
     return None

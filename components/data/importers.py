@@ -149,7 +149,7 @@ def _src_dir(src: Path) -> Path:
 
 
 def _kaist_pairs_present(src: Path) -> bool:
-    for dirpath, dirnames, filenames in os.walk(src):
+    for _dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         lower = {f.lower() for f in filenames}
         for f in filenames:
@@ -184,7 +184,10 @@ def detect_ocr_format(src: Path) -> str:
     kaist = _kaist_pairs_present(src)
     labelme = _labelme_present(src)
     if kaist and labelme:
-        raise ValueError(f"{src}: holds both KAIST pairs (<split>_images.json) and LabelMe JSON files; pass fmt='kaist' or fmt='labelme'")
+        raise ValueError(
+            f"{src}: holds both KAIST pairs (<split>_images.json) and LabelMe JSON files; pass fmt='kaist' or "
+            "fmt='labelme'"
+        )
     if kaist:
         return "kaist"
     if labelme:
@@ -247,7 +250,9 @@ def _walk(root: Path, sub: Path, report: ImportReport, recursive: bool = True) -
             p = dp / d
             if p.is_symlink():
                 if not _inside(p.resolve(), root_real):
-                    report.add_problem(p, f"symlinked folder leads outside the source folder (to {p.resolve()}); not followed")
+                    report.add_problem(
+                        p, f"symlinked folder leads outside the source folder (to {p.resolve()}); not followed"
+                    )
                 continue
             keep.append(d)
         dirnames[:] = keep if recursive else []
@@ -451,14 +456,22 @@ def _hint_format(src: Path, report: ImportReport, detect) -> None:
     except ValueError:
         return
     if likely != report.format:
-        report.problems.insert(0, (str(src), (
-            f"imported as format {report.format!r}, but the folder looks like {likely!r} "
-            f"({len(report.imported)} sample(s) imported, {len(report.problems)} problem(s)); "
-            f"set format: {likely} (or auto) for this source")))
+        report.problems.insert(
+            0,
+            (
+                str(src),
+                (
+                    f"imported as format {report.format!r}, but the folder looks like {likely!r} "
+                    f"({len(report.imported)} sample(s) imported, {len(report.problems)} problem(s)); "
+                    f"set format: {likely} (or auto) for this source"
+                ),
+            ),
+        )
 
 
-def _run(src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok,
-         max_pixels: int) -> ImportReport:
+def _run(
+    src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok, max_pixels: int
+) -> ImportReport:
     """One import of either task: ``fmt`` (``auto``: detected) picks the reader in ``importers``
     (format -> reader), which fills a fresh folder that then replaces ``dst``."""
     src = _src_dir(src)
@@ -491,11 +504,21 @@ def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAUL
     complete). Bad samples are listed in the report (and ``dst/import_report.json``), never raised.
     Images are copied byte for byte; only formats other than JPEG/PNG are decoded (to PNG).
     """
-    return _run(src, dst, fmt, "OCR", dict(zip(OCR_FORMATS, (_import_labelme, _import_kaist))), detect_ocr_format,
-                _ocr_layout_ok, max_pixels)
+    return _run(
+        src,
+        dst,
+        fmt,
+        "OCR",
+        dict(zip(OCR_FORMATS, (_import_labelme, _import_kaist))),
+        detect_ocr_format,
+        _ocr_layout_ok,
+        max_pixels,
+    )
 
 
-def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path) -> None:
+def _write_ocr_sample(
+    tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path
+) -> None:
     ext = image.suffix.lower()
     if ext in (".jpg", ".jpeg"):
         out_ext = ".jpg"
@@ -510,7 +533,9 @@ def _write_ocr_sample(tmp: Path, name: str, image: Path, ann: OcrAnnotation, max
     write_labelme(ann, tmp / f"{name}.json")
 
 
-def _report_unreferenced_images(files: list[tuple[str, Path]], used: set[Path], src: Path, report: ImportReport) -> None:
+def _report_unreferenced_images(
+    files: list[tuple[str, Path]], used: set[Path], src: Path, report: ImportReport
+) -> None:
     for rel, real in files:
         if Path(rel).suffix.lower() in IMAGE_EXTS and real not in used:
             report.add_problem(src / rel, "image is not referenced by any annotation; not imported")
@@ -528,7 +553,10 @@ def _labelme_shapes_as_rectangles(data: dict) -> None:
             except (TypeError, ValueError):
                 continue
             if len(pts):
-                s["points"] = [[float(pts[:, 0].min()), float(pts[:, 1].min())], [float(pts[:, 0].max()), float(pts[:, 1].max())]]
+                s["points"] = [
+                    [float(pts[:, 0].min()), float(pts[:, 1].min())],
+                    [float(pts[:, 0].max()), float(pts[:, 1].max())],
+                ]
                 s["shape_type"] = "rectangle"
 
 
@@ -626,7 +654,9 @@ def kaist_shapes(boxes, labels) -> tuple[list[Shape], list[str]]:
         cx, cy = (s.x1 + s.x2) / 2, (s.y1 + s.y2) / 2
         holders = [r for r in rois if r.x1 <= cx <= r.x2 and r.y1 <= cy <= r.y2]
         if not holders:
-            orphans.append(f"character box {j} ({s.label!r} at {[s.x1, s.y1, s.x2, s.y2]}) lies in no {ROI_LABEL!r} box")
+            orphans.append(
+                f"character box {j} ({s.label!r} at {[s.x1, s.y1, s.x2, s.y2]}) lies in no {ROI_LABEL!r} box"
+            )
             continue
         s.group_id = max(holders, key=lambda r: _overlap(r.box, s.box)).group_id
     for roi in rois:
@@ -667,7 +697,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             images_file = folder / images_name
             objects_name = lower.get(f"{split}_objects.json".lower())
             if objects_name is None:
-                report.add_problem(images_file, f"no matching {split}_objects.json in the same folder; split not imported")
+                report.add_problem(
+                    images_file, f"no matching {split}_objects.json in the same folder; split not imported"
+                )
                 continue
             paired_objects.add(objects_name)
             objects_file = folder / objects_name
@@ -677,11 +709,14 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                 if not isinstance(paths, list):
                     raise _Problem(images_file, "expected a JSON list of image paths; split not imported")
                 if not isinstance(objects, list):
-                    raise _Problem(objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported")
+                    raise _Problem(
+                        objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported"
+                    )
                 if len(paths) != len(objects):
                     raise _Problem(
                         objects_file,
-                        f"{len(objects)} entries but {images_name} lists {len(paths)} images; cannot pair them, split not imported",
+                        f"{len(objects)} entries but {images_name} lists {len(paths)} images; cannot pair them, "
+                        "split not imported",
                     )
             except _Problem as p:
                 report.add_problem(p.file, p.reason)
@@ -693,7 +728,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                     image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
                     referenced.add(image)
                     if image in used:  # only an imported entry counts: a failed one must not shadow a good one
-                        raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
+                        raise _Problem(
+                            images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first"
+                        )
                     where = f"entry {i} (image {image_path!r})"
                     try:
                         if not isinstance(obj, dict):
@@ -708,7 +745,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                     except (TypeError, ValueError) as exc:
                         raise _Problem(objects_file, f"{where}: {exc}") from exc
                     if "background" in labels:
-                        raise _Problem(objects_file, f"{where}: box {labels.index('background')} has the background label")
+                        raise _Problem(
+                            objects_file, f"{where}: box {labels.index('background')} has the background label"
+                        )
                     shapes, orphans = kaist_shapes(boxes, labels)
                     if orphans:
                         raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
@@ -718,7 +757,9 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
                         clip_boxes_to_image(ann, where)
                     except AnnotationError as exc:
                         raise _Problem(objects_file, str(exc)) from exc
-                    name = names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
+                    name = names.claim(
+                        _flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix())
+                    )
                     _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
                     used.add(image)
                     report.imported.append(name)
@@ -741,8 +782,16 @@ def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFA
     PNG images are copied byte for byte; JPEG and other images are decoded (pixel limit) and written
     as PNG; masks become 0/255 PNGs beside an empty polyline file. Bad samples go to the report.
     """
-    return _run(src, dst, fmt, "crack", dict(zip(CRACK_FORMATS, (_import_pline, _import_png_masks))),
-                detect_crack_format, _crack_layout_ok, max_pixels)
+    return _run(
+        src,
+        dst,
+        fmt,
+        "crack",
+        dict(zip(CRACK_FORMATS, (_import_pline, _import_png_masks))),
+        detect_crack_format,
+        _crack_layout_ok,
+        max_pixels,
+    )
 
 
 def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
@@ -800,7 +849,8 @@ def _write_crack_sample(
             if mask.shape != arr.shape[:2]:
                 raise _Problem(
                     mask_file[1],
-                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_shown.name} is {arr.shape[1]}x{arr.shape[0]}",
+                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_shown.name} is "
+                    f"{arr.shape[1]}x{arr.shape[0]}",
                 )
         if image.suffix.lower() != ".png":
             png = _encode_png(arr, image_shown)
@@ -873,8 +923,9 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             if mkey is not None:
                 used_masks.add(mkey)
             name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels,
-                                ann_shown=anns[akey][1])
+            _write_crack_sample(
+                tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels, ann_shown=anns[akey][1]
+            )
             report.imported.append(name)
         except _Problem as p:
             report.add_problem(p.file, p.reason)

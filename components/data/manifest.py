@@ -1,4 +1,5 @@
-"""Manifests: one row per sample (docs/architecture.md#data-formats), built by reading every file of a canonical dataset.
+"""Manifests: one row per sample (docs/architecture.md#data-formats), built by reading every file of a canonical
+dataset.
 
 Building a manifest decodes every image and annotation once, so everything that can be wrong with a
 file is found here and recorded in the row (``status`` = ``error`` and a ``reason`` naming the file)
@@ -36,12 +37,38 @@ IMPORT_REPORT = "import_report.json"
 #: Below this many files a cluster's start-up costs more than it saves (docs/operations.md#fan-out-on-dask).
 MIN_FANOUT_FILES = 500
 
-SAMPLE_COLUMNS = ["name", "path", "annotation", "sha256", "width", "height", "channels", "split", "family", "status",
-                  "reason"]
+SAMPLE_COLUMNS = [
+    "name",
+    "path",
+    "annotation",
+    "sha256",
+    "width",
+    "height",
+    "channels",
+    "split",
+    "family",
+    "status",
+    "reason",
+]
 OCR_COLUMNS = SAMPLE_COLUMNS + ["n_rois", "n_chars", "text", "annotated_width", "annotated_height"]
 CRACK_COLUMNS = SAMPLE_COLUMNS + ["n_polylines", "mask_coverage", "mask_source"]
-BOX_COLUMNS = ["name", "path", "kind", "label", "x1", "y1", "x2", "y2", "group_id", "text", "text_len",
-               "image_width", "image_height", "inside_roi", "chars_match_text"]
+BOX_COLUMNS = [
+    "name",
+    "path",
+    "kind",
+    "label",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "group_id",
+    "text",
+    "text_len",
+    "image_width",
+    "image_height",
+    "inside_roi",
+    "chars_match_text",
+]
 
 
 @dataclass(frozen=True)
@@ -104,8 +131,14 @@ def _import_problem_rows(root: Path, columns: list[str], splits: Splits) -> list
     for p in json.loads(report.read_text(encoding="utf-8")).get("problems", []):
         by_file.setdefault(str(p["file"]), []).append(str(p["reason"]))
     return [
-        _error_row(columns, f"{IMPORT_ROW_PREFIX}{file}", file, "", "; ".join(f"{file}: {r}" for r in reasons),
-                   splits.of(f"{IMPORT_ROW_PREFIX}{file}"))
+        _error_row(
+            columns,
+            f"{IMPORT_ROW_PREFIX}{file}",
+            file,
+            "",
+            "; ".join(f"{file}: {r}" for r in reasons),
+            splits.of(f"{IMPORT_ROW_PREFIX}{file}"),
+        )
         for file, reasons in by_file.items()
     ]
 
@@ -124,11 +157,14 @@ def _mark_duplicates(rows: list[dict], root: Path) -> None:
         kept = group[0]["path"]
         for row in group[1:]:
             row["status"] = "error"
-            row["reason"] = (f"{Path(root) / row['path']}: duplicate of {kept} (same image bytes, sha256 "
-                             f"{row['sha256'][:12]}...); the first by sorted path is kept, this copy is left out")
+            row["reason"] = (
+                f"{Path(root) / row['path']}: duplicate of {kept} (same image bytes, sha256 "
+                f"{row['sha256'][:12]}...); the first by sorted path is kept, this copy is left out"
+            )
 
 
 # ----------------------------------------------------------------------------------------- OCR ---
+
 
 def _ocr_sample(args: tuple[Path, Path, Splits, int]) -> tuple[dict, list[dict]]:
     root, json_path, splits, max_pixels = args
@@ -149,28 +185,57 @@ def _ocr_sample(args: tuple[Path, Path, Splits, int]) -> tuple[dict, list[dict]]
     chars = [s for s in ann.shapes if not s.is_roi]
     boxes = []
     for s in ann.shapes:
-        row = {"name": name, "path": rel_json, "kind": "roi" if s.is_roi else "char", "label": s.label,
-               "x1": s.x1, "y1": s.y1, "x2": s.x2, "y2": s.y2, "group_id": s.group_id,
-               "text": s.text, "text_len": len(s.text) if s.text is not None else None,
-               "image_width": facts["width"], "image_height": facts["height"],
-               "inside_roi": None, "chars_match_text": None}
+        row = {
+            "name": name,
+            "path": rel_json,
+            "kind": "roi" if s.is_roi else "char",
+            "label": s.label,
+            "x1": s.x1,
+            "y1": s.y1,
+            "x2": s.x2,
+            "y2": s.y2,
+            "group_id": s.group_id,
+            "text": s.text,
+            "text_len": len(s.text) if s.text is not None else None,
+            "image_width": facts["width"],
+            "image_height": facts["height"],
+            "inside_roi": None,
+            "chars_match_text": None,
+        }
         if s.is_roi:
             members = ann.chars_of(s.group_id) if s.group_id is not None else []
             row["chars_match_text"] = s.text is not None and sorted(c.label for c in members) == sorted(s.text)
         else:
             parent = next((r for r in rois if r.group_id is not None and r.group_id == s.group_id), None)
             row["inside_roi"] = parent is not None and (
-                s.x1 >= parent.x1 - 1 and s.y1 >= parent.y1 - 1 and s.x2 <= parent.x2 + 1 and s.y2 <= parent.y2 + 1)
+                s.x1 >= parent.x1 - 1 and s.y1 >= parent.y1 - 1 and s.x2 <= parent.x2 + 1 and s.y2 <= parent.y2 + 1
+            )
         boxes.append(row)
-    sample = {"name": name, "path": rel_img, "annotation": rel_json, "split": split, "status": "ok", "reason": "",
-              **facts, "n_rois": len(rois), "n_chars": len(chars),
-              "text": "|".join(r.text or "" for r in rois),
-              "annotated_width": ann.width, "annotated_height": ann.height}
+    sample = {
+        "name": name,
+        "path": rel_img,
+        "annotation": rel_json,
+        "split": split,
+        "status": "ok",
+        "reason": "",
+        **facts,
+        "n_rois": len(rois),
+        "n_chars": len(chars),
+        "text": "|".join(r.text or "" for r in rois),
+        "annotated_width": ann.width,
+        "annotated_height": ann.height,
+    }
     return sample, boxes
 
 
-def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int = 1,
-                       progress: bool = True, client: ClientSource | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_ocr_manifest(
+    root: Path,
+    splits: Splits,
+    max_pixels: int,
+    workers: int = 1,
+    progress: bool = True,
+    client: ClientSource | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sample and box tables of a canonical OCR folder (JSON beside each image); files are read in
     ``workers`` processes or on ``client``'s cluster (``components.fanout``) from :data:`MIN_FANOUT_FILES` on."""
     root = Path(root)
@@ -181,20 +246,32 @@ def build_ocr_manifest(root: Path, splits: Splits, max_pixels: int, workers: int
             annotated.add(p.with_suffix(suffix))
     samples, boxes = [], []
     jobs = [(root, p, splits, max_pixels) for p in jsons]
-    for sample, bx in map_ordered(_ocr_sample, jobs, workers, client=client, min_jobs=MIN_FANOUT_FILES,
-                                  desc=f"manifest {root.name}", progress=progress):
+    for sample, bx in map_ordered(
+        _ocr_sample,
+        jobs,
+        workers,
+        client=client,
+        min_jobs=MIN_FANOUT_FILES,
+        desc=f"manifest {root.name}",
+        progress=progress,
+    ):
         samples.append(sample)
         boxes.extend(bx)
     _mark_duplicates(samples, root)
     # images nobody annotated: reported, not silently skipped
     for img in sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p not in annotated):
         rel = img.relative_to(root).as_posix()
-        samples.append(_error_row(OCR_COLUMNS, img.stem, rel, "", f"{img}: image has no annotation JSON beside it", splits.of(img.stem)))
+        samples.append(
+            _error_row(
+                OCR_COLUMNS, img.stem, rel, "", f"{img}: image has no annotation JSON beside it", splits.of(img.stem)
+            )
+        )
     samples += _import_problem_rows(root, OCR_COLUMNS, splits)
     return with_families(_frame(samples, OCR_COLUMNS), root), _frame(boxes, BOX_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------- crack ---
+
 
 def _crack_sample(args: tuple[Path, Path, Splits, int, int]) -> dict:
     root, img_path, splits, max_pixels, thickness = args
@@ -214,32 +291,66 @@ def _crack_sample(args: tuple[Path, Path, Splits, int, int]) -> dict:
     except (AnnotationError, UnsafePathError, ImageReadError) as exc:
         return _error_row(CRACK_COLUMNS, name, rel_img, rel_ann, str(exc), split)
     has_png = (root / crack_format.MASKS_DIR / f"{name}.png").exists()
-    return {"name": name, "path": rel_img, "annotation": rel_ann, "split": split, "status": "ok", "reason": "",
-            **facts, "n_polylines": len(polylines), "mask_coverage": float(mask.mean()),
-            "mask_source": "png" if has_png else "pline"}
+    return {
+        "name": name,
+        "path": rel_img,
+        "annotation": rel_ann,
+        "split": split,
+        "status": "ok",
+        "reason": "",
+        **facts,
+        "n_polylines": len(polylines),
+        "mask_coverage": float(mask.mean()),
+        "mask_source": "png" if has_png else "pline",
+    }
 
 
-def build_crack_manifest(root: Path, splits: Splits, max_pixels: int, thickness: int, workers: int = 1,
-                         progress: bool = True, client: ClientSource | None = None) -> pd.DataFrame:
+def build_crack_manifest(
+    root: Path,
+    splits: Splits,
+    max_pixels: int,
+    thickness: int,
+    workers: int = 1,
+    progress: bool = True,
+    client: ClientSource | None = None,
+) -> pd.DataFrame:
     """Sample table of a canonical crack folder (images/, annotations/, optional masks/); fanned out as
     :func:`build_ocr_manifest`."""
     root = Path(root)
-    images = sorted(p for p in (root / crack_format.IMAGES_DIR).glob("*") if p.suffix.lower() in IMAGE_SUFFIXES or p.stat().st_size == 0)
+    images = sorted(
+        p
+        for p in (root / crack_format.IMAGES_DIR).glob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES or p.stat().st_size == 0
+    )
     jobs = [(root, p, splits, max_pixels, thickness) for p in images]
-    rows = list(map_ordered(_crack_sample, jobs, workers, client=client, min_jobs=MIN_FANOUT_FILES,
-                            desc=f"manifest {root.name}", progress=progress))
+    rows = list(
+        map_ordered(
+            _crack_sample,
+            jobs,
+            workers,
+            client=client,
+            min_jobs=MIN_FANOUT_FILES,
+            desc=f"manifest {root.name}",
+            progress=progress,
+        )
+    )
     _mark_duplicates(rows, root)
     names = {p.stem for p in images}
     for ann in sorted((root / crack_format.ANNOTATIONS_DIR).glob(f"*{crack_format.PLINE_SUFFIX}")):
         stem = ann.name[: -len(crack_format.PLINE_SUFFIX)]
         if stem not in names:
             rel = ann.relative_to(root).as_posix()
-            rows.append(_error_row(CRACK_COLUMNS, stem, rel, rel, f"{ann}: annotation without an image in images/", splits.of(stem)))
+            rows.append(
+                _error_row(
+                    CRACK_COLUMNS, stem, rel, rel, f"{ann}: annotation without an image in images/", splits.of(stem)
+                )
+            )
     rows += _import_problem_rows(root, CRACK_COLUMNS, splits)
     return with_families(_frame(rows, CRACK_COLUMNS), root)
 
 
 # ------------------------------------------------------------------------------------- helpers ---
+
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
@@ -259,16 +370,20 @@ def statistics(samples: pd.DataFrame, boxes: pd.DataFrame | None = None) -> dict
     }
     if "mask_coverage" in samples:
         cov = ok.mask_coverage.astype(float)
-        stats["mask_coverage"] = {"mean": float(cov.mean()) if len(ok) else 0.0,
-                                  "max": float(cov.max()) if len(ok) else 0.0}
+        stats["mask_coverage"] = {
+            "mean": float(cov.mean()) if len(ok) else 0.0,
+            "max": float(cov.max()) if len(ok) else 0.0,
+        }
         stats["crack_free"] = int((ok.n_polylines.eq(0) & cov.eq(0)).sum())
     if boxes is not None and len(boxes):
         good = boxes[boxes.name.isin(set(ok.name))]
         stats["rois"] = int((good.kind == "roi").sum())
         stats["chars"] = int((good.kind == "char").sum())
         stats["char_classes"] = dict(sorted(Counter(good[good.kind == "char"].label).items()))
-        stats["chars_per_split"] = {s: int(((good.kind == "char") & good.name.isin(set(ok[ok.split == s].name))).sum())
-                                    for s in ("train", "val", "test")}
+        stats["chars_per_split"] = {
+            s: int(((good.kind == "char") & good.name.isin(set(ok[ok.split == s].name))).sum())
+            for s in ("train", "val", "test")
+        }
     return stats
 
 

@@ -85,16 +85,20 @@ class OcrAnnotation:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "<dict>") -> "OcrAnnotation":
+    def from_dict(cls, data: dict, source: str = "<dict>") -> OcrAnnotation:
         try:
             shapes = []
             for i, d in enumerate(data["shapes"]):
                 if d.get("shape_type", "rectangle") != "rectangle":
-                    raise AnnotationError(f"{source}: shape {i} is a {d.get('shape_type')!r}, only rectangles are supported")
+                    raise AnnotationError(
+                        f"{source}: shape {i} is a {d.get('shape_type')!r}, only rectangles are supported"
+                    )
                 (xa, ya), (xb, yb) = d["points"][:2]
                 xa, ya, xb, yb = (float(v) for v in (xa, ya, xb, yb))
                 if not all(math.isfinite(v) for v in (xa, ya, xb, yb)):
-                    raise AnnotationError(f"{source}: shape {i} (label {d.get('label')!r}) has non-finite coordinates (NaN or infinity)")
+                    raise AnnotationError(
+                        f"{source}: shape {i} (label {d.get('label')!r}) has non-finite coordinates (NaN or infinity)"
+                    )
                 shapes.append(
                     Shape(
                         label=str(d["label"]),
@@ -115,7 +119,9 @@ class OcrAnnotation:
         except AnnotationError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise AnnotationError(f"{source}: not a LabelMe rectangle annotation ({type(exc).__name__}: {exc})") from exc
+            raise AnnotationError(
+                f"{source}: not a LabelMe rectangle annotation ({type(exc).__name__}: {exc})"
+            ) from exc
 
 
 def clip_boxes_to_image(ann: OcrAnnotation, source: str) -> None:
@@ -129,8 +135,10 @@ def clip_boxes_to_image(ann: OcrAnnotation, source: str) -> None:
         for axis, lo, hi, size in (("x", s.x1, s.x2, w), ("y", s.y1, s.y2, h)):
             if lo < -m or hi > size + m:
                 bad = lo if lo < -m else hi
-                raise AnnotationError(f"{source}: shape {i} (label {s.label!r}) has {axis}={bad:g}, more than {m} px "
-                                      f"outside the {w}x{h} image")
+                raise AnnotationError(
+                    f"{source}: shape {i} (label {s.label!r}) has {axis}={bad:g}, more than {m} px "
+                    f"outside the {w}x{h} image"
+                )
         if s.x2 <= 0 or s.y2 <= 0 or s.x1 >= w or s.y1 >= h:
             raise AnnotationError(f"{source}: shape {i} (label {s.label!r}) lies wholly outside the {w}x{h} image")
         s.x1, s.y1, s.x2, s.y2 = max(s.x1, 0.0), max(s.y1, 0.0), min(s.x2, float(w)), min(s.y2, float(h))

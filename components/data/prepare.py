@@ -33,8 +33,10 @@ def resolve_source(source: str, root: str | Path = ".") -> Path | None:
     if not path.is_dir():
         raise SourceError(f"data source {source!r} is not a folder (use 'synthetic' or a folder under {SOURCES_DIR}/)")
     if (Path(root) / SOURCES_DIR).resolve() not in path.resolve().parents:
-        raise SourceError(f"data source {source!r} must lie under {SOURCES_DIR}/ so that DVC versions it "
-                          f"(dvc add {SOURCES_DIR}/<name>) and the prepare stage depends on it")
+        raise SourceError(
+            f"data source {source!r} must lie under {SOURCES_DIR}/ so that DVC versions it "
+            f"(dvc add {SOURCES_DIR}/<name>) and the prepare stage depends on it"
+        )
     found = escaping_symlinks(path)
     if found:  # the importers would skip them, but DVC would not: refuse before anything is versioned or built
         raise SourceError(describe(found, source) + f"\n(check with: python -m components.data.check_source {source})")
@@ -60,9 +62,23 @@ def _fresh_tmp(out: Path) -> Path:
     return tmp
 
 
-def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frames: int, width: int, height: int,
-                    seed: int, workers: int, max_pixels: int, families: list[str] | None = None,
-                    progress: bool = True, root: str | Path = ".", client: ClientSource | None = None) -> dict:
+def prepare_dataset(
+    dataset: str,
+    source: str,
+    fmt: str,
+    out: Path,
+    *,
+    num_frames: int,
+    width: int,
+    height: int,
+    seed: int,
+    workers: int,
+    max_pixels: int,
+    families: list[str] | None = None,
+    progress: bool = True,
+    root: str | Path = ".",
+    client: ClientSource | None = None,
+) -> dict:
     """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
 
     ``families`` are the generator's style families to draw from (synthetic only; None: its
@@ -79,14 +95,27 @@ def prepare_dataset(dataset: str, source: str, fmt: str, out: Path, *, num_frame
     src = resolve_source(source, root)
     tmp = _fresh_tmp(Path(out))
     if src is None:
-        names = generate(tmp, num_frames, seed, workers=workers, width=width, height=height, progress=progress,
-                         families=families, client=client)
+        names = generate(
+            tmp,
+            num_frames,
+            seed,
+            workers=workers,
+            width=width,
+            height=height,
+            progress=progress,
+            families=families,
+            client=client,
+        )
         summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:
         report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)
         if (src / FAMILIES_FILE).is_file():
             write_families(tmp, read_families(src).items())
-        summary = {"source": str(Path(source)), "format": report.format, "samples": len(report.imported),
-                   "import_problems": len(report.problems)}
+        summary = {
+            "source": str(Path(source)),
+            "format": report.format,
+            "samples": len(report.imported),
+            "import_problems": len(report.problems),
+        }
     _replace_dir(tmp, Path(out))
     return summary

@@ -29,22 +29,28 @@ def _status(report: DatasetReport, on_error: str) -> tuple[str, str]:
     return ("failed" if on_error == "fail" else "quarantined"), "bad"
 
 
-def render_report(dataset: str, report: DatasetReport, stats: dict, data_hash: str, on_error: str,
-                  docs_dir: Path) -> str:
+def render_report(
+    dataset: str, report: DatasetReport, stats: dict, data_hash: str, on_error: str, docs_dir: Path
+) -> str:
     """HTML text of the summary; links are relative to ``docs_dir`` where the page is written."""
     status, css = _status(report, on_error)
     split = stats.get("split", {})
     rows = []
     for o in report.outcomes:
         mark = '<span class="ok">pass</span>' if o.success else '<span class="bad">FAIL</span>'
-        rows.append(f"<tr><td>{mark}</td><td>{escape(o.table)}</td><td>{escape(o.meaning)}</td>"
-                    f"<td><code>{escape(o.expectation)}</code></td><td>{o.unexpected} / {o.rows}</td></tr>")
+        rows.append(
+            f"<tr><td>{mark}</td><td>{escape(o.table)}</td><td>{escape(o.meaning)}</td>"
+            f"<td><code>{escape(o.expectation)}</code></td><td>{o.unexpected} / {o.rows}</td></tr>"
+        )
     bad_rows = [(n, r) for n, rs in sorted(report.bad.items()) for r in rs]
     bad_html = "".join(f"<tr><td>{escape(n)}</td><td>{escape(r)}</td></tr>" for n, r in bad_rows[:MAX_ROWS])
-    more = (f'<p class="muted">{len(bad_rows) - MAX_ROWS} more in bad_samples.csv</p>'
-            if len(bad_rows) > MAX_ROWS else "")
-    links = "".join(f'<li><a href="{escape(p.relative_to(docs_dir).as_posix())}">{escape(p.parent.parent.parent.name)}</a></li>'
-                    for p in sorted(docs_dir.glob("validations/*/*/*/*.html")))
+    more = (
+        f'<p class="muted">{len(bad_rows) - MAX_ROWS} more in bad_samples.csv</p>' if len(bad_rows) > MAX_ROWS else ""
+    )
+    links = "".join(
+        f'<li><a href="{escape(p.relative_to(docs_dir).as_posix())}">{escape(p.parent.parent.parent.name)}</a></li>'
+        for p in sorted(docs_dir.glob("validations/*/*/*/*.html"))
+    )
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Validation: {escape(dataset)}</title>
 <style>{_STYLE}</style></head><body>
 <h1>Validation of <code>{escape(dataset)}</code>: <span class="{css}">{status}</span></h1>

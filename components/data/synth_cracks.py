@@ -1,4 +1,5 @@
-"""Deterministic synthetic road-surface camera frames with cracks, in named style families (docs/architecture.md#synthetic-data).
+"""Deterministic synthetic road-surface camera frames with cracks, in named style families
+(docs/architecture.md#synthetic-data).
 
 Every frame is rendered from its own ``numpy.random.Generator``; frame ``i`` of a dataset uses
 ``np.random.default_rng([seed, i])`` and family ``families[i % len(families)]``, so the output does
@@ -137,60 +138,105 @@ FAMILIES: dict[str, CrackStyle] = {
     "default": CrackStyle(),
     # new, dark, uniform binder, few and narrow cracks, crisp picture
     "fresh_asphalt": CrackStyle(
-        wear_range=(0.0, 0.25), crack_free_prob=0.35, crack_width_range=(2.0, 5.0),
-        alligator_prob=0.05, branch_rate=0.8, patch_prob=0.05, lane_paint_prob=0.35,
+        wear_range=(0.0, 0.25),
+        crack_free_prob=0.35,
+        crack_width_range=(2.0, 5.0),
+        alligator_prob=0.05,
+        branch_rate=0.8,
+        patch_prob=0.05,
+        lane_paint_prob=0.35,
     ),
     # old, grey, stones exposed; wide branched cracks and much fatigue cracking, patches
     "worn_asphalt": CrackStyle(
-        wear_range=(0.65, 1.0), crack_free_prob=0.15, crack_width_range=(3.0, 10.0),
-        alligator_prob=0.4, branch_rate=2.2, extra_crack_probs=(0.5, 0.25), patch_prob=0.35,
+        wear_range=(0.65, 1.0),
+        crack_free_prob=0.15,
+        crack_width_range=(3.0, 10.0),
+        alligator_prob=0.4,
+        branch_rate=2.2,
+        extra_crack_probs=(0.5, 0.25),
+        patch_prob=0.35,
         oil_stain_probs=(0.3, 0.1),
     ),
     # light grey Portland-cement slabs with straight sawn joints (a different surface)
     "concrete": CrackStyle(
-        surface="concrete", surface_tone_range=(0.42, 0.62), crack_width_range=(1.5, 6.0),
-        crack_darkness_range=(0.65, 0.9), alligator_prob=0.0, branch_rate=0.9,
-        sealed_joint_prob=0.0, tyre_mark_prob=0.35, manhole_prob=0.05, gamma_range=(0.9, 1.15),
+        surface="concrete",
+        surface_tone_range=(0.42, 0.62),
+        crack_width_range=(1.5, 6.0),
+        crack_darkness_range=(0.65, 0.9),
+        alligator_prob=0.0,
+        branch_rate=0.9,
+        sealed_joint_prob=0.0,
+        tyre_mark_prob=0.35,
+        manhole_prob=0.05,
+        gamma_range=(0.9, 1.15),
     ),
     # repaired road: many wide sealed joints and patches that look like (but are not) cracks
     "sealed_joints_heavy": CrackStyle(
-        wear_range=(0.3, 1.0), sealed_joint_prob=0.9, extra_sealed_joint_prob=0.5, patch_prob=0.45,
+        wear_range=(0.3, 1.0),
+        sealed_joint_prob=0.9,
+        extra_sealed_joint_prob=0.5,
+        patch_prob=0.45,
     ),
     # lane and road markings, tyre marks
     "painted_lanes": CrackStyle(
-        lane_paint_prob=0.95, extra_lane_paint_prob=0.4, tyre_mark_prob=0.6,
+        lane_paint_prob=0.95,
+        extra_lane_paint_prob=0.4,
+        tyre_mark_prob=0.6,
     ),
     # low sun: hard, deep shadows, strong light ramp, warm light
     "shadowed": CrackStyle(
-        shadow_prob=1.0, extra_shadow_prob=0.5, shadow_depth_range=(0.5, 0.75),
-        light_gradient_range=(0.2, 0.5), light_tint=(1.08, 1.0, 0.86), exposure_log_mean=0.3,
+        shadow_prob=1.0,
+        extra_shadow_prob=0.5,
+        shadow_depth_range=(0.5, 0.75),
+        light_gradient_range=(0.2, 0.5),
+        light_tint=(1.08, 1.0, 0.86),
+        exposure_log_mean=0.3,
     ),
     # night, camera flash: dark, heavy vignetting and ramp, strong sensor noise, lifted shadows
     "night_flash": CrackStyle(
-        exposure_log_mean=-0.75, exposure_log_std=0.2, vignette_range=(0.5, 0.9),
-        light_gradient_range=(0.1, 0.4), noise_range=(5.0, 11.0), gamma_range=(0.6, 0.8),
-        light_tint=(1.0, 0.97, 0.9), shadow_prob=0.0, blur_sigma_range=(0.5, 1.1),
+        exposure_log_mean=-0.75,
+        exposure_log_std=0.2,
+        vignette_range=(0.5, 0.9),
+        light_gradient_range=(0.1, 0.4),
+        noise_range=(5.0, 11.0),
+        gamma_range=(0.6, 0.8),
+        light_tint=(1.0, 0.97, 0.9),
+        shadow_prob=0.0,
+        blur_sigma_range=(0.5, 1.1),
     ),
     # after rain: darker, saturated surface, specular sheen and puddles; cracks hold water
     "wet": CrackStyle(
-        wetness_range=(0.5, 1.0), crack_darkness_range=(0.85, 0.98), exposure_log_mean=0.05,
+        wetness_range=(0.5, 1.0),
+        crack_darkness_range=(0.85, 0.98),
+        exposure_log_mean=0.05,
         shadow_prob=0.15,
     ),
     # hand-held phone: motion blur, strong JPEG compression, softer and noisier
     "phone_jpeg": CrackStyle(
-        motion_blur_range=(3.0, 9.0), jpeg_quality_range=(12.0, 35.0), blur_sigma_range=(0.5, 1.2),
-        noise_range=(3.0, 7.0), gamma_range=(0.75, 0.95),
+        motion_blur_range=(3.0, 9.0),
+        jpeg_quality_range=(12.0, 35.0),
+        blur_sigma_range=(0.5, 1.2),
+        noise_range=(3.0, 7.0),
+        gamma_range=(0.75, 0.95),
     ),
     # high-resolution camera: a frame 2.5x the requested size with thin (1-3.5 px) cracks
     "hi_res": CrackStyle(
-        frame_scale=2.5, crack_width_range=(1.5, 3.5), crack_darkness_range=(0.8, 0.97),
+        frame_scale=2.5,
+        crack_width_range=(1.5, 3.5),
+        crack_darkness_range=(0.8, 0.97),
     ),
 }
 
 DEFAULT_FAMILY = "default"
 DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = (
-    "default", "fresh_asphalt", "worn_asphalt", "sealed_joints_heavy", "painted_lanes", "shadowed",
-    "wet", "hi_res",
+    "default",
+    "fresh_asphalt",
+    "worn_asphalt",
+    "sealed_joints_heavy",
+    "painted_lanes",
+    "shadowed",
+    "wet",
+    "hi_res",
 )
 DEFAULT_OOD_FAMILIES: tuple[str, ...] = ("concrete", "night_flash", "phone_jpeg")
 
@@ -224,14 +270,10 @@ def _chance(rng: np.random.Generator, p: float) -> bool:
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cell: float) -> np.ndarray:
     """Band-limited noise (std ~0.6): a Gaussian grid of spacing ``cell`` px, bicubically upsampled."""
     cell = max(float(cell), 1.0)
-    if (
-        cell >= 12
-    ):  # coarse noise: render at low resolution, upsample linearly (much faster)
+    if cell >= 12:  # coarse noise: render at low resolution, upsample linearly (much faster)
         f = int(cell // 6)
         small = _smooth_noise(rng, h // f + 2, w // f + 2, cell / f)
-        return cv2.resize(
-            small, ((w // f + 2) * f, (h // f + 2) * f), interpolation=cv2.INTER_LINEAR
-        )[:h, :w]
+        return cv2.resize(small, ((w // f + 2) * f, (h // f + 2) * f), interpolation=cv2.INTER_LINEAR)[:h, :w]
     gh, gw = math.ceil(h / cell) + 1, math.ceil(w / cell) + 1
     grid = rng.standard_normal((gh, gw), dtype=_F32)
     uh, uw = max(h, round(gh * cell)), max(w, round(gw * cell))
@@ -278,9 +320,7 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(w, dtype=_F32)[None, :], np.arange(h, dtype=_F32)[:, None]
 
 
-def _line_coords(
-    X, Y, cx: float, cy: float, angle: float
-) -> tuple[np.ndarray, np.ndarray]:
+def _line_coords(X, Y, cx: float, cy: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
     """(along, across) coordinates of every pixel relative to a line through (cx, cy) at ``angle``."""
     c, s = math.cos(angle), math.sin(angle)
     along = (X - cx) * c + (Y - cy) * s
@@ -351,12 +391,8 @@ def _asphalt(
     # pits / voids
     pits = np.zeros((h, w), _F32)
     n = int(0.004 * h * w / (sc * sc))
-    pits[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(
-        0.3, 0.8, n
-    ).astype(_F32)
-    pits = cv2.GaussianBlur(
-        cv2.dilate(pits, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc
-    )
+    pits[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(0.3, 0.8, n).astype(_F32)
+    pits = cv2.GaussianBlur(cv2.dilate(pits, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc)
     gray *= 1.0 - pits * (1.0 - stone)
     # relief shading from a stone height map
     hgt = cv2.GaussianBlur(stone * (0.6 + 0.4 * a), (0, 0), 0.9 * sc)
@@ -369,13 +405,9 @@ def _asphalt(
     gray *= 1.0 + 0.07 * _fbm(rng, h, w, 70 * sc, octaves=3)
 
     # colour: global tint, per-stone warm/cool tints, faint large-scale colour variation
-    wb = rng.normal(
-        0.01, 0.025
-    )  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
+    wb = rng.normal(0.01, 0.025)  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
     tint = np.array([1.0 + wb, 1.0 + 0.25 * wb, 1.0 - wb]) + rng.normal(0.0, 0.006, 3)
-    warm = (
-        stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
-    )
+    warm = stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
     cvar = 0.015 * _smooth_noise(rng, h, w, 90 * sc)
     img = np.empty((h, w, 3), _F32)
     img[..., 0] = gray * (tint[0] + warm + cvar)
@@ -445,11 +477,10 @@ def _wet(rng, img, X, Y, sc, wetness: float, info) -> np.ndarray:
     # sheen: a broad glare from the sky / a low sun, brighter on the puddles
     la = rng.uniform(0, 2 * math.pi)
     xs, ys = (X - w / 2) / max(w, h), (Y - h / 2) / max(w, h)
-    glare = np.exp(-(((xs * math.cos(la) + ys * math.sin(la)) - rng.uniform(0.0, 0.4)) / 0.25) ** 2)
+    glare = np.exp(-((((xs * math.cos(la) + ys * math.sin(la)) - rng.uniform(0.0, 0.4)) / 0.25) ** 2))
     streak = np.clip(0.6 + 0.4 * _fbm(rng, h, w, 25 * sc, octaves=3), 0.0, 1.0)
     info.append("wet")
     return (wetness * glare * (0.08 * streak + 0.35 * puddle)).astype(_F32)
-
 
 
 # ------------------------------------------------------------------------------------ distractors
@@ -462,9 +493,7 @@ def _patch(rng, img, X, Y, sc, info):
     hw, hh = rng.uniform(0.2, 0.6) * w, rng.uniform(0.2, 0.6) * h
     along, across = _line_coords(X, Y, cx, cy, ang)
     soft = 0.8 * sc
-    m = _smoothstep(-soft, soft, hw - np.abs(along)) * _smoothstep(
-        -soft, soft, hh - np.abs(across)
-    )
+    m = _smoothstep(-soft, soft, hw - np.abs(along)) * _smoothstep(-soft, soft, hh - np.abs(across))
     f = rng.uniform(0.7, 0.9) if rng.random() < 0.6 else rng.uniform(1.1, 1.25)
     factor = 1.0 + (f - 1.0) * m * (1.0 + 0.2 * _smooth_noise(rng, h, w, 30 * sc))
     img *= factor[..., None]
@@ -496,9 +525,7 @@ def _sealed_joint(rng, img, X, Y, sc, info):
         )
     dark = rng.uniform(0.05, 0.10)
     seal = dark * (1.0 + 0.15 * _smooth_noise(rng, h, w, 15 * sc))
-    sheen = rng.uniform(0.0, 0.06) * np.exp(
-        -(((across + rng.uniform(-0.2, 0.2) * width) / (0.15 * width)) ** 2)
-    )
+    sheen = rng.uniform(0.0, 0.06) * np.exp(-(((across + rng.uniform(-0.2, 0.2) * width) / (0.15 * width)) ** 2))
     seal = seal + sheen * (0.6 + 0.4 * _smooth_noise(rng, h, w, 20 * sc))
     c = cov[..., None]
     img *= 1.0 - c
@@ -520,9 +547,7 @@ def _lane_paint(rng, img, X, Y, sc, hgt, shade, info):
         ph = (along / period + rng.random()) % 1.0
         cov *= _smoothstep(-0.004, 0.004, dash - ph) * _smoothstep(-0.004, 0.004, ph)
     wear = rng.uniform(0.0, 0.75)
-    keep = np.clip(
-        1.6 + 0.6 * _fbm(rng, h, w, 25 * sc, octaves=3) - 2.4 * wear, 0.0, 1.0
-    )
+    keep = np.clip(1.6 + 0.6 * _fbm(rng, h, w, 25 * sc, octaves=3) - 2.4 * wear, 0.0, 1.0)
     keep *= 1.0 - 0.7 * wear * hgt  # paint wears off the stone tops first
     cov *= keep * rng.uniform(0.8, 0.97)
     if rng.random() < 0.7:
@@ -531,9 +556,7 @@ def _lane_paint(rng, img, X, Y, sc, hgt, shade, info):
     else:
         col = np.array([0.84, 0.66, 0.22]) * rng.uniform(0.8, 1.0)
         info.append("lane_paint_yellow")
-    dirt = 1.0 - rng.uniform(0.0, 0.15) * np.clip(
-        _fbm(rng, h, w, 30 * sc, octaves=3), 0.0, 2.0
-    )
+    dirt = 1.0 - rng.uniform(0.0, 0.15) * np.clip(_fbm(rng, h, w, 30 * sc, octaves=3), 0.0, 2.0)
     paint = (shade * (0.93 + 0.07 * hgt) * dirt)[..., None] * col.astype(_F32)
     c = cov[..., None]
     img *= 1.0 - c
@@ -553,9 +576,7 @@ def _tyre_marks(rng, img, X, Y, sc, info):
     q = np.square(across / (0.5 * width))
     prof = np.exp(-(q * q))
     prof *= np.clip(0.6 + 0.5 * _smooth_noise(rng, h, w, 60 * sc), 0.0, 1.0)
-    prof *= 0.85 + 0.15 * np.sin(
-        across * (2 * math.pi / (rng.uniform(2.5, 4.0) * sc))
-    )  # tread streaks
+    prof *= 0.85 + 0.15 * np.sin(across * (2 * math.pi / (rng.uniform(2.5, 4.0) * sc)))  # tread streaks
     strength = rng.uniform(0.12, 0.28)
     img *= (1.0 - strength * prof)[..., None]
     info.append("tyre_mark")
@@ -567,9 +588,7 @@ def _oil_stain(rng, img, X, Y, sc, info):
     R = rng.uniform(14, 45) * sc
     ax, ay = R * rng.uniform(0.7, 1.3), R * rng.uniform(0.7, 1.3)
     r = np.sqrt(((X - cx) / ax) ** 2 + ((Y - cy) / ay) ** 2)
-    blob = np.clip(
-        (1.0 - r + 0.3 * _fbm(rng, h, w, R * 0.8, octaves=3)) * 2.5, 0.0, 1.0
-    )
+    blob = np.clip((1.0 - r + 0.3 * _fbm(rng, h, w, R * 0.8, octaves=3)) * 2.5, 0.0, 1.0)
     for _ in range(int(rng.integers(0, 4))):  # drips
         dx, dy = rng.normal(0, 1.2 * R), rng.normal(0, 1.2 * R)
         rr = rng.uniform(0.15, 0.35) * R
@@ -596,25 +615,16 @@ def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
     style = int(rng.integers(0, 3))
     if style == 0:  # diamond chequer plate
         u, v = (dx + dy) / p, (dx - dy) / p
-        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(
-            _F32
-        )
+        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(_F32)
     elif style == 1:  # concentric rings and radial ribs
         rings = (np.abs((r / p) % 1.0 - 0.5) < 0.2).astype(_F32)
-        ribs = (
-            np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12
-        ).astype(_F32)
+        ribs = (np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12).astype(_F32)
         pat = np.maximum(rings, ribs * (r > 0.35 * R))
     else:  # square grid of bosses
-        pat = (
-            (np.abs((dx / p) % 1.0 - 0.5) < 0.25)
-            & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)
-        ).astype(_F32)
+        pat = ((np.abs((dx / p) % 1.0 - 0.5) < 0.25) & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)).astype(_F32)
     rim_in = 0.86 * R
     pat = np.where((r < rim_in) & (np.abs(r - 0.3 * R) > 0.08 * R), pat, 0.0)
-    pat = np.maximum(
-        pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32)
-    )  # raised outer rim
+    pat = np.maximum(pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32))  # raised outer rim
     hm = cv2.GaussianBlur(pat, (0, 0), 0.8 * sc)
     la = rng.uniform(0, 2 * math.pi)
     gx = cv2.Sobel(hm, cv2.CV_32F, 1, 0, ksize=3)
@@ -635,9 +645,7 @@ def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
     cover[..., 0] = base * (1.0 + 0.35 * rust)
     cover[..., 1] = base * (1.0 + 0.02 * rust)
     cover[..., 2] = base * (1.0 - 0.3 * rust)
-    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array(
-        [1.05, 1.0, 0.92], _F32
-    )
+    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array([1.05, 1.0, 0.92], _F32)
     aa = 0.7 * sc
     in_cover = _smoothstep(-aa, aa, R - 1.2 * sc - r)
     in_frame = _smoothstep(-aa, aa, R + fw - r)
@@ -648,12 +656,8 @@ def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
             aa * 2,
             R + fw + cw - r + 1.5 * sc * _smooth_noise(rng, h, w, 8 * sc),
         )
-        speck = cv2.GaussianBlur(
-            rng.standard_normal((h, w)).astype(_F32), (0, 0), 0.7 * sc
-        )
-        conc = rng.uniform(0.38, 0.55) * (
-            1.0 + 0.08 * _fbm(rng, h, w, 12 * sc, octaves=3) + 0.12 * speck
-        )
+        speck = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(_F32), (0, 0), 0.7 * sc)
+        conc = rng.uniform(0.38, 0.55) * (1.0 + 0.08 * _fbm(rng, h, w, 12 * sc, octaves=3) + 0.12 * speck)
         cc = in_collar[..., None]
         img *= 1.0 - cc
         img += cc * (conc[..., None] * np.array([1.02, 1.0, 0.96], _F32))
@@ -682,26 +686,18 @@ def _shadow(rng, img, X, Y, sc, info, depth_range: Range = (0.3, 0.6)):
         sh = _smoothstep(-soft, soft, n - rng.uniform(-0.6, 0.5))
     else:
         ang = rng.uniform(0, 2 * math.pi)
-        _, across = _line_coords(
-            X, Y, rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h, ang
-        )
+        _, across = _line_coords(X, Y, rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h, ang)
         soft = rng.uniform(3, 15) * sc
-        sh = _smoothstep(
-            -soft, soft, across + 2 * sc * _smooth_noise(rng, h, w, 25 * sc)
-        )
+        sh = _smoothstep(-soft, soft, across + 2 * sc * _smooth_noise(rng, h, w, 25 * sc))
     depth = rng.uniform(*depth_range)
-    img *= 1.0 - depth * sh[..., None] * np.array(
-        [1.0, 0.98, 0.88], _F32
-    )  # skylight: shadows bluish
+    img *= 1.0 - depth * sh[..., None] * np.array([1.0, 0.98, 0.88], _F32)  # skylight: shadows bluish
     info.append(f"shadow_{kind}")
 
 
 # ---------------------------------------------------------------------------------------- cracks
 
 
-def _walk(
-    rng, start, heading: float, length: float, step: float, wander: float, curl: float
-) -> np.ndarray:
+def _walk(rng, start, heading: float, length: float, step: float, wander: float, curl: float) -> np.ndarray:
     """Points of a crack walk from ``start``: smooth direction drift plus stone-scale zig-zag."""
     n = max(2, int(length / step))
     th = (
@@ -713,9 +709,7 @@ def _walk(
     )
     lens = step * rng.uniform(0.7, 1.3, n)
     d = np.stack([np.cos(th) * lens, np.sin(th) * lens], axis=1)
-    return np.vstack(
-        [np.asarray(start, np.float64)[None, :], start + np.cumsum(d, axis=0)]
-    )
+    return np.vstack([np.asarray(start, np.float64)[None, :], start + np.cumsum(d, axis=0)])
 
 
 def _crack_through(rng, start, heading, length, step, wander, curl) -> np.ndarray:
@@ -750,9 +744,7 @@ def _crack_width(rng, style: CrackStyle) -> float:
     return lo + (hi - lo) * float(rng.beta(1.6, 2.4))
 
 
-def _free_point(
-    rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85
-) -> tuple[float, float]:
+def _free_point(rng, w: int, h: int, circles, lo: float = 0.15, hi: float = 0.85) -> tuple[float, float]:
     """A random point in the central part of the frame, outside the manhole covers if possible."""
     for _ in range(20):
         x, y = rng.uniform(lo, hi) * w, rng.uniform(lo, hi) * h
@@ -761,9 +753,7 @@ def _free_point(
     return x, y
 
 
-def _line_crack(
-    rng, cracks, kind: str, w: int, h: int, sc: float, step: float, style: CrackStyle, circles=()
-):
+def _line_crack(rng, cracks, kind: str, w: int, h: int, sc: float, step: float, style: CrackStyle, circles=()):
     if kind == "longitudinal":
         heading = math.pi / 2 + rng.normal(0.0, 0.12)
         length, wander, curl = rng.uniform(0.6, 1.6) * h, 0.18, 0.4
@@ -799,11 +789,7 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
     nx, ny = cx + c * lx - s * ly, cy + s * lx + c * ly
     ang = np.arctan2(ny - cy, nx - cx)
     rad = np.hypot((nx - cx) / rx, (ny - cy) / ry)
-    edge = (
-        1.0
-        + 0.25 * np.sin(3 * ang + rng.uniform(0, 6.3))
-        + 0.15 * np.sin(5 * ang + rng.uniform(0, 6.3))
-    )
+    edge = 1.0 + 0.25 * np.sin(3 * ang + rng.uniform(0, 6.3)) + 0.15 * np.sin(5 * ang + rng.uniform(0, 6.3))
     inside = rad < edge
     lo, hi = style.crack_width_range
     bw = rng.uniform(lo, min(hi, lo + 2.0))
@@ -817,9 +803,7 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
             if j + 1 < m:
                 nbrs.append((i, j + 1))
             if i + 1 < m:
-                nbrs.append(
-                    (i + 1, j) if rng.random() < 0.75 else (i + 1, min(m - 1, j + 1))
-                )
+                nbrs.append((i + 1, j) if rng.random() < 0.75 else (i + 1, min(m - 1, j + 1)))
                 if rng.random() < 0.1:
                     nbrs.append((i + 1, max(0, j - 1)))
             for a, b in nbrs:
@@ -827,19 +811,15 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
                     continue
                 p0, p1 = np.array([nx[i, j], ny[i, j]]), np.array([nx[a, b], ny[a, b]])
                 L = float(np.hypot(*(p1 - p0)))
-                if L < 2 * step:
+                if 2 * step > L:
                     continue
                 k = max(2, int(L / step))
                 tt = np.linspace(0.0, 1.0, k + 1)
                 perp = np.array([-(p1 - p0)[1], (p1 - p0)[0]]) / L
-                wob = 0.03 * L * _smooth1d(rng, k + 1, 3.0) * np.sin(
-                    np.pi * tt
-                ) + 1.1 * sc * _smooth1d(rng, k + 1, 0.8) * np.sqrt(np.sin(np.pi * tt))
-                pts = (
-                    p0[None, :]
-                    + tt[:, None] * (p1 - p0)[None, :]
-                    + wob[:, None] * perp[None, :]
-                )
+                wob = 0.03 * L * _smooth1d(rng, k + 1, 3.0) * np.sin(np.pi * tt) + 1.1 * sc * _smooth1d(
+                    rng, k + 1, 0.8
+                ) * np.sqrt(np.sin(np.pi * tt))
+                pts = p0[None, :] + tt[:, None] * (p1 - p0)[None, :] + wob[:, None] * perp[None, :]
                 cracks.append(
                     (
                         pts,
@@ -850,9 +830,7 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
                 )
 
 
-def _clip_segment(
-    p: np.ndarray, q: np.ndarray, xmax: float, ymax: float
-) -> tuple[float, float] | None:
+def _clip_segment(p: np.ndarray, q: np.ndarray, xmax: float, ymax: float) -> tuple[float, float] | None:
     """Liang-Barsky: the parameter range [t0, t1] of segment p->q inside [0, xmax] x [0, ymax]."""
     t0, t1 = 0.0, 1.0
     d = q - p
@@ -879,9 +857,7 @@ def _clip_segment(
 def _clip_polyline(pts: np.ndarray, w: int, h: int) -> list[np.ndarray]:
     """Pieces of an open polyline inside the image [0, w-1] x [0, h-1] (exact at the borders)."""
     xmax, ymax = w - 1.0, h - 1.0
-    inside = (
-        (pts[:, 0] >= 0) & (pts[:, 0] <= xmax) & (pts[:, 1] >= 0) & (pts[:, 1] <= ymax)
-    )
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] <= xmax) & (pts[:, 1] >= 0) & (pts[:, 1] <= ymax)
     if inside.all():
         return [pts]
     pieces, cur = [], []
@@ -907,9 +883,7 @@ def _clip_polyline(pts: np.ndarray, w: int, h: int) -> list[np.ndarray]:
     return [np.clip(pc, [0, 0], [xmax, ymax]) for pc in pieces if len(pc) >= 2]
 
 
-def _cut_circles(
-    pts: np.ndarray, circles: list[tuple[float, float, float]]
-) -> list[np.ndarray]:
+def _cut_circles(pts: np.ndarray, circles: list[tuple[float, float, float]]) -> list[np.ndarray]:
     if not circles:
         return [pts]
     keep = np.ones(len(pts), bool)
@@ -946,9 +920,7 @@ def _draw_cracks(rng, items, h: int, w: int, sc: float, style: CrackStyle) -> np
         if not on_border(pts[-1]):
             t[n - ramp :] = np.minimum(t[n - ramp :], np.linspace(1.0, 0.4, ramp))
         wid = np.clip(wid * t, *style.crack_width_range)
-        dk = np.clip(
-            dark * (0.92 + 0.1 * _smooth1d(rng, n, 8.0)) * (0.75 + 0.25 * t), 0.3, 0.98
-        )
+        dk = np.clip(dark * (0.92 + 0.1 * _smooth1d(rng, n, 8.0)) * (0.75 + 0.25 * t), 0.3, 0.98)
         p16 = np.round(pts * 16).astype(np.int32)
         wi = np.round(0.5 * (wid[:-1] + wid[1:])).astype(int)
         vi = np.round(255 * 0.5 * (dk[:-1] + dk[1:])).astype(int)
@@ -967,12 +939,8 @@ def _draw_cracks(rng, items, h: int, w: int, sc: float, style: CrackStyle) -> np
     fine = _smooth_noise(rng, h, w, 1.6 * sc)
     lips = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
     dmap = np.maximum(core, lips * 0.85 * (fine > 0.35))
-    dmap *= 0.88 + 0.12 * np.clip(
-        fine + 0.5, 0.0, 1.0
-    )  # debris / texture inside the crack
-    halo = (
-        cv2.GaussianBlur(core, (0, 0), 1.6 * sc) * 0.3
-    )  # shallow depression beside the crack
+    dmap *= 0.88 + 0.12 * np.clip(fine + 0.5, 0.0, 1.0)  # debris / texture inside the crack
+    halo = cv2.GaussianBlur(core, (0, 0), 1.6 * sc) * 0.3  # shallow depression beside the crack
     return np.maximum(cv2.GaussianBlur(dmap, (0, 0), 0.45 * sc), halo)
 
 
@@ -1048,11 +1016,7 @@ def _lighting(rng, img, X, Y, style: CrackStyle) -> None:
     vig = rng.uniform(*style.vignette_range)
     gain = float(np.exp(rng.normal(style.exposure_log_mean, style.exposure_log_std))) * 255.0
     xs, ys = (X - w / 2) / max(w, h), (Y - h / 2) / max(w, h)
-    light = (
-        (1.0 + g * (xs * math.cos(la) + ys * math.sin(la)))
-        * (1.0 - 2.0 * vig * (xs * xs + ys * ys))
-        * gain
-    )
+    light = (1.0 + g * (xs * math.cos(la) + ys * math.sin(la))) * (1.0 - 2.0 * vig * (xs * xs + ys * ys)) * gain
     img *= light[..., None]
     if style.light_tint != (1.0, 1.0, 1.0):
         img *= np.array(style.light_tint, _F32)
@@ -1198,13 +1162,17 @@ def generate_crack_dataset(
     out_dir = Path(out_dir)
     (out_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
-    jobs = [
-        (str(out_dir), int(seed), i, int(width), int(height), fams[i % len(fams)])
-        for i in range(num_frames)
-    ]
+    jobs = [(str(out_dir), int(seed), i, int(width), int(height), fams[i % len(fams)]) for i in range(num_frames)]
     names = list(
-        map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES, desc="synthetic cracks",
-                    progress=progress)
+        map_ordered(
+            _write_one,
+            jobs,
+            workers,
+            client=client,
+            min_jobs=MIN_FANOUT_FRAMES,
+            desc="synthetic cracks",
+            progress=progress,
+        )
     )
     write_families(out_dir, [(name, job[5]) for name, job in zip(names, jobs)])
     return names

@@ -1,4 +1,5 @@
-"""Deterministic synthetic camera frames of SMD chip resistors with printed markings (docs/architecture.md#synthetic-data).
+"""Deterministic synthetic camera frames of SMD chip resistors with printed markings
+(docs/architecture.md#synthetic-data).
 
 Each frame is a macro photo (1280x960 by default): a PCB (solder mask, copper traces, pads, solder,
 vias, silkscreen), a carrier tape (paper or embossed plastic, with pockets and sprocket holes) or an
@@ -81,21 +82,31 @@ E96 = tuple(round(100 * 10 ** (i / 96)) for i in range(96))
 EIA96_LETTERS = "ZYRXSABHCDEF"  # multiplier letters of the EIA-96 code
 
 # (name, length mm, width mm): chip packages; the frame scale is chosen so bodies are 220-480 px.
-PACKAGES = (("0402", 1.0, 0.5), ("0603", 1.6, 0.8), ("0805", 2.0, 1.25), ("1206", 3.2, 1.6),
-            ("1210", 3.2, 2.5), ("2010", 5.0, 2.5), ("2512", 6.4, 3.2))
+PACKAGES = (
+    ("0402", 1.0, 0.5),
+    ("0603", 1.6, 0.8),
+    ("0805", 2.0, 1.25),
+    ("1206", 3.2, 1.6),
+    ("1210", 3.2, 2.5),
+    ("2010", 5.0, 2.5),
+    ("2512", 6.4, 3.2),
+)
 MIN_BODY_PX, MAX_BODY_PX = 220.0, 480.0
 MIN_CHAR_PX, MAX_CHAR_PX = 25.0, 70.0
 MAX_ANGLE_DEG = 50.0
 
 
-def _marking(rng: np.random.Generator, max_len: int = MAX_TEXT_LEN,
-             weights: Sequence[float] = (0.30, 0.24, 0.20, 0.15, 0.04, 0.07)) -> str:
+def _marking(
+    rng: np.random.Generator,
+    max_len: int = MAX_TEXT_LEN,
+    weights: Sequence[float] = (0.30, 0.24, 0.20, 0.15, 0.04, 0.07),
+) -> str:
     """One resistor marking in a real code style (characters 0-9 and A-Z only)."""
     style = rng.choice(6, p=np.asarray(weights, np.float64) / sum(weights))
     if style == 0:  # 3-digit: two significant digits and a power of ten
-        return f"{E24[rng.integers(len(E24))]}{rng.choice(7, p=[.12, .16, .2, .22, .16, .1, .04])}"
+        return f"{E24[rng.integers(len(E24))]}{rng.choice(7, p=[0.12, 0.16, 0.2, 0.22, 0.16, 0.1, 0.04])}"
     if style == 1:  # 4-digit: three significant digits and a power of ten
-        return f"{E96[rng.integers(len(E96))]}{rng.choice(5, p=[.2, .2, .25, .2, .15])}"
+        return f"{E96[rng.integers(len(E96))]}{rng.choice(5, p=[0.2, 0.2, 0.25, 0.2, 0.15])}"
     if style == 2:  # R-notation: the R marks the decimal point (4R7, R47, R010, 0R22, 49R9)
         n = int(rng.choice([3, 4], p=[0.5, 0.5]))
         if rng.random() < 0.3:  # small current-sense values with leading zeros
@@ -155,7 +166,12 @@ def _render_glyphs(text: str, font_name: str, char_h: float, hscale: float, trac
         x += adv + track
     if abs(hscale - 1.0) > 1e-3:
         nw = max(4, round(width * hscale))
-        masks = np.stack([cv2.resize(m, (nw, height), interpolation=cv2.INTER_AREA if hscale < 1 else cv2.INTER_LINEAR) for m in masks])
+        masks = np.stack(
+            [
+                cv2.resize(m, (nw, height), interpolation=cv2.INTER_AREA if hscale < 1 else cv2.INTER_LINEAR)
+                for m in masks
+            ]
+        )
     union = masks.max(axis=0) > 0.02
     ys, xs = np.nonzero(union)
     y0, y1 = max(0, ys.min() - 2), ys.max() + 3
@@ -236,38 +252,120 @@ _HELD_OUT_BODY: dict = {  # marking looks no training family shows: blue body, b
 FAMILIES: dict[str, ResistorStyle] = {
     # today's look: PCBs of several colours, carrier tape and mats, 1-3 resistors
     "mixed": _BASE,
-    "green_pcb": replace(_PCB, mask_colours=("green", "darkgreen"), mask_weights=(0.7, 0.3), silk_texts=(2, 7), caps=(1, 4)),
+    "green_pcb": replace(
+        _PCB, mask_colours=("green", "darkgreen"), mask_weights=(0.7, 0.3), silk_texts=(2, 7), caps=(1, 4)
+    ),
     "blue_pcb": replace(_PCB, mask_colours=("blue",), mask_weights=(1.0,), silk_texts=(2, 6), pads=(3, 10)),
     # carrier tape: a printed splice tape or reel label is the text look-alike there
-    "paper_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=1.0, resistor_counts=(2, 3),
-                          labels=(1, 2)),
-    "plastic_tape": replace(_BASE, backgrounds=("tape",), background_weights=(1.0,), tape_paper_prob=0.0, resistor_counts=(2, 3),
-                            exposure=(0.9, 1.3), glare_weights=(0.1, 0.4, 0.3, 0.2), glare_amp=(60, 160), labels=(1, 2)),
-    "esd_mat": replace(_BASE, backgrounds=("mat",), background_weights=(1.0,), silk_texts=(1, 4), caps=(1, 4), ics=(0, 2),
-                       aligned_prob=0.2, labels=(0, 2)),
+    "paper_tape": replace(
+        _BASE,
+        backgrounds=("tape",),
+        background_weights=(1.0,),
+        tape_paper_prob=1.0,
+        resistor_counts=(2, 3),
+        labels=(1, 2),
+    ),
+    "plastic_tape": replace(
+        _BASE,
+        backgrounds=("tape",),
+        background_weights=(1.0,),
+        tape_paper_prob=0.0,
+        resistor_counts=(2, 3),
+        exposure=(0.9, 1.3),
+        glare_weights=(0.1, 0.4, 0.3, 0.2),
+        glare_amp=(60, 160),
+        labels=(1, 2),
+    ),
+    "esd_mat": replace(
+        _BASE,
+        backgrounds=("mat",),
+        background_weights=(1.0,),
+        silk_texts=(1, 4),
+        caps=(1, 4),
+        ics=(0, 2),
+        aligned_prob=0.2,
+        labels=(0, 2),
+    ),
     # few large resistors seen from close: big glyphs, shallow depth of field
-    "macro_closeup": replace(_BASE, background_weights=(0.7, 0.15, 0.15), resistor_counts=(1, 2), body_px=(480, 720),
-                             char_px=(50, 100), caps=(0, 1), ics=(0, 1), blur_sigma=(0.7, 1.8), defocus_prob=0.4, motion_prob=0.0),
+    "macro_closeup": replace(
+        _BASE,
+        background_weights=(0.7, 0.15, 0.15),
+        resistor_counts=(1, 2),
+        body_px=(480, 720),
+        char_px=(50, 100),
+        caps=(0, 1),
+        ics=(0, 1),
+        blur_sigma=(0.7, 1.8),
+        defocus_prob=0.4,
+        motion_prob=0.0,
+    ),
     # a larger field of view: frames 1.5-2x the base size with many small resistors
-    "wide_view": replace(_BASE, background_weights=(0.8, 0.1, 0.1), resistor_counts=(4, 8), body_px=(220, 300), char_px=(25, 36),
-                         frame_scale=(1.5, 2.0), silk_texts=(4, 12), pads=(6, 16), vias=(4, 16), caps=(3, 8), ics=(1, 3), labels=(0, 2)),
+    "wide_view": replace(
+        _BASE,
+        background_weights=(0.8, 0.1, 0.1),
+        resistor_counts=(4, 8),
+        body_px=(220, 300),
+        char_px=(25, 36),
+        frame_scale=(1.5, 2.0),
+        silk_texts=(4, 12),
+        pads=(6, 16),
+        vias=(4, 16),
+        caps=(3, 8),
+        ics=(1, 3),
+        labels=(0, 2),
+    ),
     # hard negatives everywhere: stickers, marked ICs, silkscreen text, capacitors
-    "label_clutter": replace(_BASE, background_weights=(0.6, 0.0, 0.4), silk_texts=(5, 10), caps=(3, 6), ics=(2, 4), ic_marking_prob=1.0,
-                             labels=(2, 4)),
+    "label_clutter": replace(
+        _BASE,
+        background_weights=(0.6, 0.0, 0.4),
+        silk_texts=(5, 10),
+        caps=(3, 6),
+        ics=(2, 4),
+        ic_marking_prob=1.0,
+        labels=(2, 4),
+    ),
     # held out (OOD): a solder-mask colour, fonts and marking colours no training family uses
     "black_pcb": replace(_PCB, mask_colours=("black",), mask_weights=(1.0,), silk_texts=(2, 6), **_HELD_OUT_BODY),
     # held out: a handheld phone: motion blur, strong colour cast, heavy JPEG
-    "phone_jpeg": replace(_BASE, **_HELD_OUT_BODY, colour_cast=(0.78, 1.2), blur_sigma=(0.8, 1.6), defocus_prob=0.15, motion_prob=0.75,
-                          motion_px=(4.0, 9.0), read_noise=(2.0, 5.0), chroma_noise=(2.0, 5.0), jpeg_quality=(18, 40),
-                          gamma=(0.75, 1.0)),
+    "phone_jpeg": replace(
+        _BASE,
+        **_HELD_OUT_BODY,
+        colour_cast=(0.78, 1.2),
+        blur_sigma=(0.8, 1.6),
+        defocus_prob=0.15,
+        motion_prob=0.75,
+        motion_px=(4.0, 9.0),
+        read_noise=(2.0, 5.0),
+        chroma_noise=(2.0, 5.0),
+        jpeg_quality=(18, 40),
+        gamma=(0.75, 1.0),
+    ),
     # held out: a dim line with strong vignetting and a noisy sensor at high gain
-    "dim_noisy": replace(_BASE, **_HELD_OUT_BODY, exposure=(0.3, 0.5), vignette=(0.4, 0.8), hot_spot=(0.0, 0.1),
-                         glare_weights=(0.7, 0.3, 0.0, 0.0), read_noise=(5.0, 10.0), shot_noise=(0.2, 0.5), chroma_noise=(3.0, 6.0),
-                         gamma=(0.6, 0.8), jpeg_quality=(60, 90)),
+    "dim_noisy": replace(
+        _BASE,
+        **_HELD_OUT_BODY,
+        exposure=(0.3, 0.5),
+        vignette=(0.4, 0.8),
+        hot_spot=(0.0, 0.1),
+        glare_weights=(0.7, 0.3, 0.0, 0.0),
+        read_noise=(5.0, 10.0),
+        shot_noise=(0.2, 0.5),
+        chroma_noise=(3.0, 6.0),
+        gamma=(0.6, 0.8),
+        jpeg_quality=(60, 90),
+    ),
 }
 DEFAULT_FAMILY = "mixed"
 DEFAULT_TRAIN_FAMILIES: tuple[str, ...] = (
-    "mixed", "green_pcb", "blue_pcb", "paper_tape", "plastic_tape", "esd_mat", "macro_closeup", "wide_view", "label_clutter",
+    "mixed",
+    "green_pcb",
+    "blue_pcb",
+    "paper_tape",
+    "plastic_tape",
+    "esd_mat",
+    "macro_closeup",
+    "wide_view",
+    "label_clutter",
 )
 """Families to train on (the default of ``generate_resistor_dataset``): all surfaces but black
 solder mask, all scales, and the hard-negative clutter, with the training fonts and marking colours."""
@@ -369,7 +467,9 @@ def _apply(a: np.ndarray, t: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def _boxes_overlap(b1: Sequence[float], b2: Sequence[float], margin: float = 0.0) -> bool:
-    return not (b1[2] + margin <= b2[0] or b2[2] + margin <= b1[0] or b1[3] + margin <= b2[1] or b2[3] + margin <= b1[1])
+    return not (
+        b1[2] + margin <= b2[0] or b2[2] + margin <= b1[0] or b1[3] + margin <= b2[1] or b2[3] + margin <= b1[1]
+    )
 
 
 @dataclass
@@ -483,9 +583,18 @@ def _metal(rng: np.random.Generator, h: int, w: int, base: float, tint: np.ndarr
     return np.clip(_tint(v, tint), 0, 255)
 
 
-def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac: float, body_rgb: np.ndarray,
-                pad_ext: float, pad_rgb: np.ndarray | None, ceramic_edge: float, light: np.ndarray,
-                theta: float) -> Patch:
+def _chip_patch(
+    rng: np.random.Generator,
+    length: float,
+    width: float,
+    cap_frac: float,
+    body_rgb: np.ndarray,
+    pad_ext: float,
+    pad_rgb: np.ndarray | None,
+    ceramic_edge: float,
+    light: np.ndarray,
+    theta: float,
+) -> Patch:
     """A chip (resistor or capacitor) lying along x, with optional pads and solder fillets.
 
     Shading is built from 1-D profiles (broadcast) plus two shared texture fields, so a patch costs
@@ -508,9 +617,16 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
     # overcoat between the caps, inset from the long edges (the white alumina shows there)
     ox0, ox1 = bx0 + cap_w - 2, bx1 - cap_w + 2
     oy0, oy1 = by0 + ceramic_edge, by1 - ceramic_edge
-    oc_a = np.clip(np.minimum(y - oy0, oy1 - y) + 0.5, 0, 1)[:, None] * np.clip(np.minimum(x - ox0, ox1 - x) + 0.5, 0, 1)[None, :]
+    oc_a = (
+        np.clip(np.minimum(y - oy0, oy1 - y) + 0.5, 0, 1)[:, None]
+        * np.clip(np.minimum(x - ox0, ox1 - x) + 0.5, 0, 1)[None, :]
+    )
     u, v = (x - bx0) / length, (y - by0) / width
-    sheen = rng.uniform(0, 14) * np.exp(-((v - rng.uniform(0.2, 0.8)) ** 2) / 0.2)[:, None] * np.exp(-((u - rng.uniform(0.2, 0.8)) ** 2) / 0.08)[None, :]
+    sheen = (
+        rng.uniform(0, 14)
+        * np.exp(-((v - rng.uniform(0.2, 0.8)) ** 2) / 0.2)[:, None]
+        * np.exp(-((u - rng.uniform(0.2, 0.8)) ** 2) / 0.08)[None, :]
+    )
     bw = rng.uniform(1.5, 4.0)
     bev_y = np.exp(-np.clip(np.minimum(y - oy0, oy1 - y), 0, None) / bw)
     bev_x = np.exp(-np.clip(np.minimum(x - (bx0 + cap_w), (bx1 - cap_w) - x), 0, None) / bw)
@@ -520,9 +636,15 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
     # tin end caps: cylindrical highlight across, darker end face, groove at the overcoat
     base = rng.uniform(140, 215)
     centre, spread = rng.uniform(0.25, 0.75), rng.uniform(0.12, 0.32)
-    prof_y = 0.78 + rng.uniform(0.1, 0.3) * np.exp(-((v - centre) ** 2) / (2 * spread**2)) - 0.15 * (np.abs(v - 0.5) * 2) ** 6
+    prof_y = (
+        0.78
+        + rng.uniform(0.1, 0.3) * np.exp(-((v - centre) ** 2) / (2 * spread**2))
+        - 0.15 * (np.abs(v - 0.5) * 2) ** 6
+    )
     end = np.minimum(x - bx0, bx1 - x)
-    prof_x = (1 - 0.22 * np.exp(-np.clip(end, 0, None) / max(2.0, 0.12 * cap_w))) * (1 - 0.25 * np.exp(-np.abs(end - cap_w) / 2.0))
+    prof_x = (1 - 0.22 * np.exp(-np.clip(end, 0, None) / max(2.0, 0.12 * cap_w))) * (
+        1 - 0.25 * np.exp(-np.abs(end - cap_w) / 2.0)
+    )
     metal = (base * prof_y)[:, None] * prof_x[None, :] * (1 + 1.4 * surf)
     wav = 0.8 * _smooth(rng, ph, 1, max(6.0, width / 3))
     cap_a = np.clip(cap_w + wav - end[None, :] + 0.5, 0, 1)
@@ -535,7 +657,14 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
     tint_c = np.array([1.0, 0.98, 0.92], np.float32)
     rgb = _tint(a_oc * dark, tint_b) + _tint(cap_a * metal, tint_m) + _tint(a_cer * cer * (1 + surf), tint_c)
     # a thin dark rim where the body's top surface turns down (separates it from pads and solder)
-    rim = 1 - rng.uniform(0.25, 0.5) * np.clip(1.8 - (np.minimum(np.minimum(x - bx0, bx1 - x)[None, :], np.minimum(y - by0, by1 - y)[:, None])), 0, 1.8) / 1.8
+    rim = (
+        1
+        - rng.uniform(0.25, 0.5)
+        * np.clip(
+            1.8 - (np.minimum(np.minimum(x - bx0, bx1 - x)[None, :], np.minimum(y - by0, by1 - y)[:, None])), 0, 1.8
+        )
+        / 1.8
+    )
     top = _premult(np.clip(rgb * _c3(rim), 0, 255), body_a)
 
     # pads and shiny solder fillets under the ends
@@ -544,13 +673,19 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
         inner = cap_w * rng.uniform(0.3, 0.9)
         pyo = (ph - pad_w) / 2
         pad_y = np.clip(np.minimum(y - pyo, pyo + pad_w - y) + 0.5, 0, 1)
-        pad_x = np.clip(np.minimum(x - (bx0 - pad_ext), (bx0 + inner) - x) + 0.5, 0, 1) + np.clip(np.minimum(x - (bx1 - inner), (bx1 + pad_ext) - x) + 0.5, 0, 1)
+        pad_x = np.clip(np.minimum(x - (bx0 - pad_ext), (bx0 + inner) - x) + 0.5, 0, 1) + np.clip(
+            np.minimum(x - (bx1 - inner), (bx1 + pad_ext) - x) + 0.5, 0, 1
+        )
         pad_a = pad_y[:, None] * np.clip(pad_x, 0, 1)[None, :]
         fl = pad_ext * rng.uniform(0.55, 0.95)
         fw = width * rng.uniform(0.85, 1.02)
         out = np.clip(np.maximum(bx0 - x, x - bx1), 0, None) / max(fl, 1.0)  # 0 at the cap, 1 at the fillet toe
         half = (fw / 2) * (1 - 0.12 * out**2) + 1  # the toe narrows a little
-        fil_a = np.clip(half[None, :] - np.abs(y - ph / 2)[:, None] + 0.5, 0, 1) * (out < 1)[None, :] * rng.uniform(0.85, 1.0)
+        fil_a = (
+            np.clip(half[None, :] - np.abs(y - ph / 2)[:, None] + 0.5, 0, 1)
+            * (out < 1)[None, :]
+            * rng.uniform(0.85, 1.0)
+        )
         peak = rng.uniform(0.15, 0.6)
         shine = 0.6 + 0.8 * np.exp(-((out - peak) ** 2) / (2 * 0.12**2)) - 0.2 * out
         yprof = 1 - 0.3 * np.clip(((y - ph / 2) / (fw / 2)) ** 2, 0, 1)
@@ -565,8 +700,15 @@ def _chip_patch(rng: np.random.Generator, length: float, width: float, cap_frac:
     return Patch(top=top, under=under, shadow=shadow, body=(bx0, by0, bx1, by1))
 
 
-def _ic_patch(rng: np.random.Generator, length: float, width: float, n_pins: tuple[int, int], pad_rgb: np.ndarray | None,
-              light: np.ndarray, theta: float) -> Patch:
+def _ic_patch(
+    rng: np.random.Generator,
+    length: float,
+    width: float,
+    n_pins: tuple[int, int],
+    pad_rgb: np.ndarray | None,
+    light: np.ndarray,
+    theta: float,
+) -> Patch:
     """A SOT/SOIC package: dark moulded body, gull-wing tin pins on the long sides."""
     pin_len = width * rng.uniform(0.25, 0.4)
     margin = 14.0
@@ -631,7 +773,25 @@ _MASK_COLOURS = {
     "red": ((95, 15, 18), (150, 35, 35)),
 }
 _DESIGNATORS = ("R", "C", "U", "D", "L", "Q", "J", "TP", "FB", "SW", "Y")
-_SILK_WORDS = ("GND", "VCC", "3V3", "5V", "VIN", "SDA", "SCL", "RST", "TX", "RX", "EN", "OUT", "IN", "+", "1", "REV", "A1")
+_SILK_WORDS = (
+    "GND",
+    "VCC",
+    "3V3",
+    "5V",
+    "VIN",
+    "SDA",
+    "SCL",
+    "RST",
+    "TX",
+    "RX",
+    "EN",
+    "OUT",
+    "IN",
+    "+",
+    "1",
+    "REV",
+    "A1",
+)
 
 
 def _silk_text(rng: np.random.Generator) -> str:
@@ -711,7 +871,14 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
     cu = np.zeros((h, w), np.uint8)
     if rng.random() < 0.35:
         x0, y0 = rng.uniform(-w, w * 0.6), rng.uniform(-h, h * 0.6)
-        poly = to_frame([[x0, y0], [x0 + rng.uniform(0.4, 1.2) * w, y0], [x0 + rng.uniform(0.4, 1.2) * w, y0 + rng.uniform(0.4, 1.2) * h], [x0, y0 + rng.uniform(0.4, 1.2) * h]])
+        poly = to_frame(
+            [
+                [x0, y0],
+                [x0 + rng.uniform(0.4, 1.2) * w, y0],
+                [x0 + rng.uniform(0.4, 1.2) * w, y0 + rng.uniform(0.4, 1.2) * h],
+                [x0, y0 + rng.uniform(0.4, 1.2) * h],
+            ]
+        )
         cv2.fillPoly(cu, [np.round(poly).astype(np.int32)], 255, cv2.LINE_AA)
     diag = math.hypot(w, h)
     for _ in range(int(rng.integers(3, 12))):
@@ -746,7 +913,7 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
         cx, cy = rng.uniform(0, w), rng.uniform(0, h)
         sep = rng.uniform(1.0, 2.5) * pl
         blob = rng.random() < 0.15
-        for sgn in ((-1, 1) if rng.random() < 0.7 else (0,)):
+        for sgn in (-1, 1) if rng.random() < 0.7 else (0,):
             c = np.array([cx, cy]) + _rot(ang) @ np.array([sgn * sep / 2, 0])
             if not _free(_rotated_bbox(ang, pl, pwid, *c), sc.forbidden, 6 * px):
                 continue
@@ -792,7 +959,9 @@ def _pcb_background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: 
         if rng.random() < 0.55:
             ow = sp.length + 2 * sp.pad_ext + rng.uniform(0.2, 0.6) * sp.width
             oh = sp.width * rng.uniform(1.5, 1.9)
-            corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ _rot(sp.angle).T + [sp.cx, sp.cy]
+            corners = np.array([[-ow / 2, -oh / 2], [ow / 2, -oh / 2], [ow / 2, oh / 2], [-ow / 2, oh / 2]]) @ _rot(
+                sp.angle
+            ).T + [sp.cx, sp.cy]
             cv2.polylines(silk, [np.round(corners).astype(np.int32)], True, 1.0, lw, cv2.LINE_AA)
     for _ in range(_count(rng, st.silk_texts)):
         mask = _stroke_text_mask(rng, _silk_text(rng), float(np.clip(rng.uniform(0.5, 1.1) * s, 24 * px, 120 * px)))
@@ -902,7 +1071,14 @@ def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, pocket
         for sgn in (-1, 1):
             c0 = centre + a @ np.array([0, sgn * rng.uniform(1.6, 2.6) * s])
             p0, p1 = c0 - a @ np.array([4 * w, 0]), c0 + a @ np.array([4 * w, 0])
-            cv2.line(lm, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1.0, max(2, int(0.25 * s)), cv2.LINE_AA)
+            cv2.line(
+                lm,
+                tuple(np.round(p0).astype(int)),
+                tuple(np.round(p1).astype(int)),
+                1.0,
+                max(2, int(0.25 * s)),
+                cv2.LINE_AA,
+            )
         img *= _c3(1 - 0.1 * cv2.GaussianBlur(lm, (0, 0), 2.0))
     return img
 
@@ -917,8 +1093,15 @@ def _shift(img: np.ndarray, d: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _sample_resistor(rng: np.random.Generator, scale: float, pkg: tuple, angle: float, soldered: bool, zoom: float = 1.0,
-                     st: ResistorStyle = _BASE) -> ResistorSpec | None:
+def _sample_resistor(
+    rng: np.random.Generator,
+    scale: float,
+    pkg: tuple,
+    angle: float,
+    soldered: bool,
+    zoom: float = 1.0,
+    st: ResistorStyle = _BASE,
+) -> ResistorSpec | None:
     _, lmm, wmm = pkg
     length = lmm * scale * rng.uniform(0.97, 1.03)
     width = length * (wmm / lmm) * rng.uniform(0.93, 1.07)
@@ -955,8 +1138,9 @@ def _sample_angle(rng: np.random.Generator, board_angle: float, aligned_prob: fl
     return float(np.clip(a, -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
 
 
-def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float,
-            st: ResistorStyle = _BASE) -> tuple[float, float, list[ResistorSpec], list]:
+def _layout(
+    rng: np.random.Generator, kind: str, h: int, w: int, zoom: float, st: ResistorStyle = _BASE
+) -> tuple[float, float, list[ResistorSpec], list]:
     """Frame scale, board angle, placed resistors and (for tape) the pockets."""
     pkg_i = int(rng.integers(len(PACKAGES)))
     main = PACKAGES[pkg_i]
@@ -999,7 +1183,9 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float,
             if sp is None:
                 continue
             sp.angle = float(np.clip(board_angle + rng.normal(0, 2.5), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
-            jit = _rot(board_angle) @ np.array([rng.uniform(-1, 1) * (pl - sp.length) * 0.3, rng.uniform(-1, 1) * (pwid - sp.width) * 0.3])
+            jit = _rot(board_angle) @ np.array(
+                [rng.uniform(-1, 1) * (pl - sp.length) * 0.3, rng.uniform(-1, 1) * (pwid - sp.width) * 0.3]
+            )
             sp.cx, sp.cy = float(cands[idx][0] + jit[0]), float(cands[idx][1] + jit[1])
             bb = _body_box(sp)
             if bb[0] < margin_img or bb[1] < margin_img or bb[2] > w - margin_img or bb[3] > h - margin_img:
@@ -1012,8 +1198,15 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float,
     for _ in range(n_want):
         for _try in range(25):
             pkg = main if rng.random() < 0.65 else allowed[rng.integers(len(allowed))]
-            sp = _sample_resistor(rng, scale, pkg, _sample_angle(rng, board_angle, st.aligned_prob), soldered=(kind == "pcb"),
-                                  zoom=zoom, st=st)
+            sp = _sample_resistor(
+                rng,
+                scale,
+                pkg,
+                _sample_angle(rng, board_angle, st.aligned_prob),
+                soldered=(kind == "pcb"),
+                zoom=zoom,
+                st=st,
+            )
             if sp is None:
                 continue
             sp.cx, sp.cy = float(rng.uniform(0, w)), float(rng.uniform(0, h))
@@ -1022,7 +1215,11 @@ def _layout(rng: np.random.Generator, kind: str, h: int, w: int, zoom: float,
                 continue
             # keep other resistors (with their pads) out of this one's box and vice versa
             ext = _rotated_bbox(sp.angle, sp.length + 2 * sp.pad_ext, sp.width * 1.3, sp.cx, sp.cy)
-            if not all(_free(ext, [o.box], 4) and _free(bb, [_rotated_bbox(o.angle, o.length + 2 * o.pad_ext, o.width * 1.3, o.cx, o.cy)], 4) for o in specs):
+            if not all(
+                _free(ext, [o.box], 4)
+                and _free(bb, [_rotated_bbox(o.angle, o.length + 2 * o.pad_ext, o.width * 1.3, o.cx, o.cy)], 4)
+                for o in specs
+            ):
                 continue
             sp.box = bb
             specs.append(sp)
@@ -1042,7 +1239,11 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
     items = ["cap"] * _count(rng, st.caps) + ["ic"] * _count(rng, st.ics)
     for it in items:
         for _try in range(8):
-            ang = sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, 1.5) if sc.kind == "pcb" else rng.uniform(-90, 90)
+            ang = (
+                sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, 1.5)
+                if sc.kind == "pcb"
+                else rng.uniform(-90, 90)
+            )
             cx, cy = rng.uniform(-0.05, 1.05) * w, rng.uniform(-0.05, 1.05) * h
             if it == "cap":
                 _, lmm, wmm = PACKAGES[rng.integers(len(PACKAGES))]
@@ -1062,8 +1263,18 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
             if it == "cap":
                 lv = rng.uniform(0.55, 1.0)
                 tan = np.array([rng.uniform(165, 195), rng.uniform(125, 145), rng.uniform(85, 105)], np.float32) * lv
-                patch = _chip_patch(rng, length, width, rng.uniform(0.12, 0.22), tan, pad_ext,
-                                    sc.pad_rgb if sc.kind == "pcb" else None, 0.0, sc.light, ang)
+                patch = _chip_patch(
+                    rng,
+                    length,
+                    width,
+                    rng.uniform(0.12, 0.22),
+                    tan,
+                    pad_ext,
+                    sc.pad_rgb if sc.kind == "pcb" else None,
+                    0.0,
+                    sc.light,
+                    ang,
+                )
             else:
                 patch = _ic_patch(rng, length, width, pins, sc.pad_rgb if sc.kind == "pcb" else None, sc.light, ang)
                 if rng.random() < st.ic_marking_prob:
@@ -1081,7 +1292,11 @@ _IC_CODES = ("LM358", "2N7002", "BC847", "78L05", "NE555", "TL431", "AMS1117", "
 
 def _mark_ic(rng: np.random.Generator, patch: Patch, length: float, width: float, st: ResistorStyle) -> None:
     """Laser-marked (light grey) or printed (white) part code on an IC body: text that is not a resistor."""
-    text = str(_pick(rng, _IC_CODES)) if rng.random() < 0.6 else "".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), size=int(rng.integers(2, 6))))
+    text = (
+        str(_pick(rng, _IC_CODES))
+        if rng.random() < 0.6
+        else "".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), size=int(rng.integers(2, 6))))
+    )
     char_h = width * rng.uniform(0.16, 0.3)
     adv = _font_advance_ratio(font := _pick(rng, st.fonts))
     char_h = min(char_h, 0.8 * length / (len(text) * adv * 1.15))
@@ -1139,11 +1354,20 @@ def _place_labels(rng: np.random.Generator, sc: Scene, img: np.ndarray, zoom: fl
         for k, t in enumerate(lines):
             dr.text((pad, pad + k * lh + char_h), t, font=f, fill=255, anchor="ls")
         ink = cv2.GaussianBlur(np.asarray(text, np.float32) / 255.0, (0, 0), 0.6)
-        paper = np.array(_pick(rng, ((238, 236, 228), (240, 225, 120), (235, 240, 245), (245, 190, 120))), np.float32) * rng.uniform(0.85, 1.0)
+        paper = np.array(
+            _pick(rng, ((238, 236, 228), (240, 225, 120), (235, 240, 245), (245, 190, 120))), np.float32
+        ) * rng.uniform(0.85, 1.0)
         lum = 1 + 0.03 * _smooth(rng, ph, pw, 30) + 0.02 * _grain(rng, ph, pw)
         rgb = _tint(lum, paper) * _c3(1 - 0.85 * ink)
-        alpha = _rrect_alpha((np.arange(pw, dtype=np.float32) + 0.5)[None, :], (np.arange(ph, dtype=np.float32) + 0.5)[:, None],
-                             1, 1, pw - 1, ph - 1, r=pad * 0.5)
+        alpha = _rrect_alpha(
+            (np.arange(pw, dtype=np.float32) + 0.5)[None, :],
+            (np.arange(ph, dtype=np.float32) + 0.5)[:, None],
+            1,
+            1,
+            pw - 1,
+            ph - 1,
+            r=pad * 0.5,
+        )
         m = 12
         patch = Patch(top=np.pad(_premult(np.clip(rgb, 0, 255), alpha), ((m, m), (m, m), (0, 0))))
         patch.shadow = _shadow_of(patch.top[..., 3].copy(), _rot(ang).T, sc.light * 0.5, 2.0)
@@ -1182,7 +1406,11 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: Resist
         y0, y1 = int(max(0, gy - 3 * sy)), int(min(h, gy + 3 * sy + 1))
         if x1 <= x0 or y1 <= y0:
             continue
-        spot = amp * np.exp(-((np.arange(y0, y1, dtype=np.float32)[:, None] - gy) ** 2) / (2 * sy**2)) * np.exp(-((np.arange(x0, x1, dtype=np.float32)[None, :] - gx) ** 2) / (2 * sx**2))
+        spot = (
+            amp
+            * np.exp(-((np.arange(y0, y1, dtype=np.float32)[:, None] - gy) ** 2) / (2 * sy**2))
+            * np.exp(-((np.arange(x0, x1, dtype=np.float32)[None, :] - gx) ** 2) / (2 * sx**2))
+        )
         for b in protect:
             bx0, by0, bx1, by1 = (int(v) for v in b)
             ix0, iy0, ix1, iy1 = max(bx0, x0), max(by0, y0), min(bx1, x1), min(by1, y1)
@@ -1253,10 +1481,19 @@ def _frame_size(rng: np.random.Generator, st: ResistorStyle, width: int, height:
     return 8 * round(width * f / 8), 8 * round(height * f / 8)
 
 
-def _background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec], pockets: list) -> np.ndarray:
+def _background(
+    rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list[ResistorSpec], pockets: list
+) -> np.ndarray:
     """The surface, drawn at half resolution (its features are large), then upsampled."""
-    half = Scene(kind=sc.kind, scale=sc.scale / 2, board_angle=sc.board_angle, light=sc.light / 2,
-                 forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden], res=0.5 * sc.res, style=sc.style)
+    half = Scene(
+        kind=sc.kind,
+        scale=sc.scale / 2,
+        board_angle=sc.board_angle,
+        light=sc.light / 2,
+        forbidden=[tuple(v / 2 for v in b) for b in sc.forbidden],
+        res=0.5 * sc.res,
+        style=sc.style,
+    )
     h2, w2 = h // 2, w // 2
     if sc.kind == "pcb":
         img2 = _pcb_background(rng, half, h2, w2, [_halved(sp) for sp in specs])
@@ -1271,7 +1508,9 @@ def _background(rng: np.random.Generator, sc: Scene, h: int, w: int, specs: list
     return img
 
 
-def _render(rng: np.random.Generator, width: int, height: int, debug: bool = False, family: str = DEFAULT_FAMILY) -> RenderedFrame:
+def _render(
+    rng: np.random.Generator, width: int, height: int, debug: bool = False, family: str = DEFAULT_FAMILY
+) -> RenderedFrame:
     st = _style(family)
     w, h = _frame_size(rng, st, width, height)
     kind = str(_pick(rng, st.backgrounds, st.background_weights))
@@ -1298,11 +1537,20 @@ def _render(rng: np.random.Generator, width: int, height: int, debug: bool = Fal
     protect = [_draw_resistor(rng, sc, img, sp, k, ann, inks if debug else None) for k, sp in enumerate(specs)]
     image = _camera(rng, img, protect, st)
     quality = int(rng.integers(int(st.jpeg_quality[0]), int(st.jpeg_quality[1]) + 1))
-    return RenderedFrame(image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks, family=family, negatives=sc.negatives)
+    return RenderedFrame(
+        image=image, annotation=ann, jpeg_quality=quality, glyph_inks=inks, family=family, negatives=sc.negatives
+    )
 
 
-def _draw_resistor(rng: np.random.Generator, sc: Scene, img: np.ndarray, sp: ResistorSpec, k: int, ann: OcrAnnotation,
-                   inks: list | None) -> tuple[float, float, float, float]:
+def _draw_resistor(
+    rng: np.random.Generator,
+    sc: Scene,
+    img: np.ndarray,
+    sp: ResistorSpec,
+    k: int,
+    ann: OcrAnnotation,
+    inks: list | None,
+) -> tuple[float, float, float, float]:
     """Draw one labelled resistor and append its ROI and character shapes to ``ann``; returns the ROI box."""
     st, (h, w) = sc.style, img.shape[:2]
     glyphs = _render_glyphs(sp.text, sp.font, sp.char_h, sp.hscale, sp.tracking)
@@ -1310,8 +1558,18 @@ def _draw_resistor(rng: np.random.Generator, sc: Scene, img: np.ndarray, sp: Res
     body_rgb += rng.uniform(-3, 3, 3).astype(np.float32)
     ink_rgb = np.clip(np.array(_pick(rng, st.ink_colours), np.float32) * rng.uniform(*st.ink_brightness), 0, 255)
     ceramic = rng.uniform(0, 0.05) * sp.width if rng.random() < 0.6 else 0.0
-    patch = _chip_patch(rng, sp.length, sp.width, sp.cap_frac, np.maximum(body_rgb, 4), sp.pad_ext,
-                        sc.pad_rgb if sc.kind == "pcb" else None, ceramic, sc.light, sp.angle)
+    patch = _chip_patch(
+        rng,
+        sp.length,
+        sp.width,
+        sp.cap_frac,
+        np.maximum(body_rgb, 4),
+        sp.pad_ext,
+        sc.pad_rgb if sc.kind == "pcb" else None,
+        ceramic,
+        sc.light,
+        sp.angle,
+    )
     ph, pw = patch.top.shape[:2]
     bx0, by0, bx1, by1 = patch.body
     _n, gh, gw = glyphs.shape
@@ -1342,11 +1600,15 @@ def _draw_resistor(rng: np.random.Generator, sc: Scene, img: np.ndarray, sp: Res
     return roi
 
 
-def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: int, oy: int, ink_rgb: np.ndarray) -> Patch:
+def _with_text(
+    rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: int, oy: int, ink_rgb: np.ndarray
+) -> Patch:
     """Print the glyphs (their block's top-left at patch pixel (ox, oy)) onto the body of ``patch``."""
     _n, gh, gw = glyphs.shape
     ink = glyphs.max(axis=0)
-    ink *= rng.uniform(0.8, 1.0) * np.clip(1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, gh, gw, rng.uniform(2, 8))), 0, 1)
+    ink *= rng.uniform(0.8, 1.0) * np.clip(
+        1 - rng.uniform(0.05, 0.3) * np.abs(_smooth(rng, gh, gw, rng.uniform(2, 8))), 0, 1
+    )
     ink = cv2.GaussianBlur(ink, (0, 0), rng.uniform(0.35, 0.9))
     ink_col = _tint(1 + 0.04 * _grain(rng, gh, gw), ink_rgb)
     region = patch.top[oy : oy + gh, ox : ox + gw]
@@ -1356,18 +1618,36 @@ def _with_text(rng: np.random.Generator, patch: Patch, glyphs: np.ndarray, ox: i
 
 
 def _halved(sp: ResistorSpec) -> ResistorSpec:
-    return ResistorSpec(sp.length / 2, sp.width / 2, sp.angle, sp.text, sp.font, sp.char_h / 2, sp.hscale, sp.tracking,
-                        sp.cap_frac, sp.pad_ext / 2, sp.cx / 2, sp.cy / 2, tuple(v / 2 for v in sp.box))
+    return ResistorSpec(
+        sp.length / 2,
+        sp.width / 2,
+        sp.angle,
+        sp.text,
+        sp.font,
+        sp.char_h / 2,
+        sp.hscale,
+        sp.tracking,
+        sp.cap_frac,
+        sp.pad_ext / 2,
+        sp.cx / 2,
+        sp.cy / 2,
+        tuple(v / 2 for v in sp.box),
+    )
 
 
 def _clip_box(b, w: int, h: int) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = b
-    return (round(float(np.clip(x0, 0, w)), 2), round(float(np.clip(y0, 0, h)), 2),
-            round(float(np.clip(x1, 0, w)), 2), round(float(np.clip(y1, 0, h)), 2))
+    return (
+        round(float(np.clip(x0, 0, w)), 2),
+        round(float(np.clip(y0, 0, h)), 2),
+        round(float(np.clip(x1, 0, w)), 2),
+        round(float(np.clip(y1, 0, h)), 2),
+    )
 
 
-def render_resistor_frame(seed: int | Sequence[int], width: int = 1280, height: int = 960,
-                          family: str = DEFAULT_FAMILY) -> tuple[np.ndarray, OcrAnnotation]:
+def render_resistor_frame(
+    seed: int | Sequence[int], width: int = 1280, height: int = 960, family: str = DEFAULT_FAMILY
+) -> tuple[np.ndarray, OcrAnnotation]:
     """One synthetic frame of ``family``: RGB uint8 and its annotation (``image_path`` empty).
 
     The frame is (height, width) times the family's frame scale (``wide_view`` frames are larger);
@@ -1377,8 +1657,9 @@ def render_resistor_frame(seed: int | Sequence[int], width: int = 1280, height: 
     return fr.image, fr.annotation
 
 
-def render_resistor_frame_debug(seed: int | Sequence[int], width: int = 1280, height: int = 960,
-                                family: str = DEFAULT_FAMILY) -> RenderedFrame:
+def render_resistor_frame_debug(
+    seed: int | Sequence[int], width: int = 1280, height: int = 960, family: str = DEFAULT_FAMILY
+) -> RenderedFrame:
     """Like ``render_resistor_frame`` (same pixels) plus, per character shape, its ink mask in frame
     coordinates as ``(x0, y0, mask)``: the glyph's alpha warped onto the frame, thresholded at 0.5;
     and the boxes of the unlabelled hard negatives (``negatives``)."""
@@ -1394,7 +1675,9 @@ def _write_one(job: tuple[str, int, int, int, int, str]) -> str:
     out_dir, seed, i, width, height, family = job
     fr = _render(np.random.default_rng([seed, i]), width, height, family=family)
     name = f"res_{i:06d}"
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, fr.jpeg_quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(fr.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, fr.jpeg_quality]
+    )
     if not ok:
         raise RuntimeError(f"{name}: JPEG encoding failed")
     out = Path(out_dir)
@@ -1408,9 +1691,17 @@ def _write_one(job: tuple[str, int, int, int, int, str]) -> str:
 MIN_FANOUT_FRAMES = 60
 
 
-def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers: int = 2, width: int = 1280,
-                              height: int = 960, progress: bool = True, families: Sequence[str] | None = None,
-                              client: ClientSource | None = None) -> list[str]:
+def generate_resistor_dataset(
+    out_dir: Path,
+    num_frames: int,
+    seed: int,
+    workers: int = 2,
+    width: int = 1280,
+    height: int = 960,
+    progress: bool = True,
+    families: Sequence[str] | None = None,
+    client: ClientSource | None = None,
+) -> list[str]:
     """Write ``res_{i:06d}.jpg`` + ``.json`` for i < num_frames and ``families.csv`` into ``out_dir``;
     returns the names.
 
@@ -1422,9 +1713,21 @@ def generate_resistor_dataset(out_dir: Path, num_frames: int, seed: int, workers
     names = resolve_families(families)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), int(seed), i, int(width), int(height), names[i % len(names)]) for i in range(int(num_frames))]
-    done = list(map_ordered(_write_one, jobs, workers, client=client, min_jobs=MIN_FANOUT_FRAMES,
-                            desc="synth resistors", unit="frame", progress=progress))
+    jobs = [
+        (str(out_dir), int(seed), i, int(width), int(height), names[i % len(names)]) for i in range(int(num_frames))
+    ]
+    done = list(
+        map_ordered(
+            _write_one,
+            jobs,
+            workers,
+            client=client,
+            min_jobs=MIN_FANOUT_FRAMES,
+            desc="synth resistors",
+            unit="frame",
+            progress=progress,
+        )
+    )
     write_families(out_dir, [(name, job[-1]) for name, job in zip(done, jobs)])
     return done
 
@@ -1444,8 +1747,16 @@ def draw_annotation(image: np.ndarray, ann: OcrAnnotation, scale: float = 1.0) -
         p1 = (round(s.x2), round(s.y2))
         if s.is_roi:
             cv2.rectangle(out, p0, p1, (0, 255, 0), t_roi)
-            cv2.putText(out, s.text or "", (p0[0], max(round(30 * scale), p0[1] - round(10 * scale))), cv2.FONT_HERSHEY_SIMPLEX,
-                        1.5 * scale, (0, 255, 0), max(1, round(4 * scale)), cv2.LINE_AA)
+            cv2.putText(
+                out,
+                s.text or "",
+                (p0[0], max(round(30 * scale), p0[1] - round(10 * scale))),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                1.5 * scale,
+                (0, 255, 0),
+                max(1, round(4 * scale)),
+                cv2.LINE_AA,
+            )
         else:
             cv2.rectangle(out, p0, p1, (255, 0, 0), t_chr)
     return out
@@ -1489,7 +1800,10 @@ def main(per_family: int = 4) -> None:
     out = Path(__file__).resolve().parents[2] / "docs" / "synth"
     out.mkdir(parents=True, exist_ok=True)
     _save_small_png(family_sheet([(n, [f[0] for f in fs]) for n, fs in rendered]), out / "resistor_families.png")
-    _save_small_png(family_sheet([(n, [draw_annotation(*f, scale=f[0].shape[1] / 900) for f in fs]) for n, fs in rendered]), out / "resistor_families_annotated.png")
+    _save_small_png(
+        family_sheet([(n, [draw_annotation(*f, scale=f[0].shape[1] / 900) for f in fs]) for n, fs in rendered]),
+        out / "resistor_families_annotated.png",
+    )
     print(f"wrote {out / 'resistor_families.png'} and {out / 'resistor_families_annotated.png'}")
 
 

@@ -19,7 +19,7 @@ from great_expectations.expectations.row_conditions import Column
 
 from components.data.ocr_format import CHAR_CLASSES, MAX_TEXT_LEN, ROI_LABEL
 
-ROI = {"row_condition": Column("kind") == "roi"}    # rules that apply to ROI rows of the box table
+ROI = {"row_condition": Column("kind") == "roi"}  # rules that apply to ROI rows of the box table
 CHAR = {"row_condition": Column("kind") == "char"}
 
 
@@ -49,66 +49,141 @@ def _size_rules(min_size: tuple[int, int], max_size: tuple[int, int], channels: 
         Rule(gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["ok"]), "file is unusable", ("reason",)),
         # the manifest already left out all but the first copy of each image (by sorted path); this
         # rule guards that no two *usable* samples share their bytes
-        Rule(gxe.ExpectColumnValuesToBeUnique(column="sha256", row_condition=Column("status") == "ok"),
-             "duplicate image content (same sha256 as another usable sample)", ("sha256",)),
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="width", min_value=min_size[0], max_value=max_size[0]),
-             f"image width outside [{min_size[0]}, {max_size[0]}]", ("width",)),
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="height", min_value=min_size[1], max_value=max_size[1]),
-             f"image height outside [{min_size[1]}, {max_size[1]}]", ("height",)),
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="channels", value_set=channels), f"channels not in {channels}", ("channels",)),
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "val", "test", "ood"]), "unknown split", ("split",)),
+        Rule(
+            gxe.ExpectColumnValuesToBeUnique(column="sha256", row_condition=Column("status") == "ok"),
+            "duplicate image content (same sha256 as another usable sample)",
+            ("sha256",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="width", min_value=min_size[0], max_value=max_size[0]),
+            f"image width outside [{min_size[0]}, {max_size[0]}]",
+            ("width",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="height", min_value=min_size[1], max_value=max_size[1]),
+            f"image height outside [{min_size[1]}, {max_size[1]}]",
+            ("height",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeInSet(column="channels", value_set=channels),
+            f"channels not in {channels}",
+            ("channels",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeInSet(column="split", value_set=["train", "val", "test", "ood"]),
+            "unknown split",
+            ("split",),
+        ),
     ]
 
 
 def ocr_sample_rules(min_size, max_size, max_rois: int) -> list[Rule]:
     return _size_rules(min_size, max_size, [3]) + [
-        Rule(gxe.ExpectColumnPairValuesToBeEqual(column_A="width", column_B="annotated_width"),
-             "imageWidth in the JSON differs from the image", ("width", "annotated_width")),
-        Rule(gxe.ExpectColumnPairValuesToBeEqual(column_A="height", column_B="annotated_height"),
-             "imageHeight in the JSON differs from the image", ("height", "annotated_height")),
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="n_rois", min_value=0, max_value=max_rois),
-             f"more than {max_rois} ROIs", ("n_rois",)),
+        Rule(
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="width", column_B="annotated_width"),
+            "imageWidth in the JSON differs from the image",
+            ("width", "annotated_width"),
+        ),
+        Rule(
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="height", column_B="annotated_height"),
+            "imageHeight in the JSON differs from the image",
+            ("height", "annotated_height"),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="n_rois", min_value=0, max_value=max_rois),
+            f"more than {max_rois} ROIs",
+            ("n_rois",),
+        ),
     ]
 
 
 def ocr_box_rules() -> list[Rule]:
     vocab = [ROI_LABEL, *CHAR_CLASSES]
     return [
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="label", value_set=vocab), "label not in the vocabulary (resistor, 0-9, A-Z)", ("label",)),
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="x1", min_value=0), "box starts left of the image", ("label", "x1")),
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="y1", min_value=0), "box starts above the image", ("label", "y1")),
-        Rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="image_width", column_B="x2", or_equal=True),
-             "box ends right of the image", ("label", "x2", "image_width")),
-        Rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="image_height", column_B="y2", or_equal=True),
-             "box ends below the image", ("label", "y2", "image_height")),
-        Rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="x2", column_B="x1"), "degenerate box (x2 <= x1)", ("label", "x1", "x2")),
-        Rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="y2", column_B="y1"), "degenerate box (y2 <= y1)", ("label", "y1", "y2")),
+        Rule(
+            gxe.ExpectColumnValuesToBeInSet(column="label", value_set=vocab),
+            "label not in the vocabulary (resistor, 0-9, A-Z)",
+            ("label",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="x1", min_value=0), "box starts left of the image", ("label", "x1")
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="y1", min_value=0), "box starts above the image", ("label", "y1")
+        ),
+        Rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="image_width", column_B="x2", or_equal=True),
+            "box ends right of the image",
+            ("label", "x2", "image_width"),
+        ),
+        Rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="image_height", column_B="y2", or_equal=True),
+            "box ends below the image",
+            ("label", "y2", "image_height"),
+        ),
+        Rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="x2", column_B="x1"),
+            "degenerate box (x2 <= x1)",
+            ("label", "x1", "x2"),
+        ),
+        Rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="y2", column_B="y1"),
+            "degenerate box (y2 <= y1)",
+            ("label", "y1", "y2"),
+        ),
         Rule(gxe.ExpectColumnValuesToNotBeNull(column="group_id"), "box without group_id", ("label",)),
-        Rule(gxe.ExpectColumnValueLengthsToBeBetween(column="text", min_value=1, max_value=MAX_TEXT_LEN, **ROI),
-             f"ROI text must have 1-{MAX_TEXT_LEN} characters", ("text",)),
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="chars_match_text", value_set=[True], **ROI),
-             "ROI text does not match its character boxes", ("text", "group_id")),
-        Rule(gxe.ExpectColumnValuesToBeInSet(column="inside_roi", value_set=[True], **CHAR),
-             "character box not inside its ROI", ("label", "group_id")),
+        Rule(
+            gxe.ExpectColumnValueLengthsToBeBetween(column="text", min_value=1, max_value=MAX_TEXT_LEN, **ROI),
+            f"ROI text must have 1-{MAX_TEXT_LEN} characters",
+            ("text",),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeInSet(column="chars_match_text", value_set=[True], **ROI),
+            "ROI text does not match its character boxes",
+            ("text", "group_id"),
+        ),
+        Rule(
+            gxe.ExpectColumnValuesToBeInSet(column="inside_roi", value_set=[True], **CHAR),
+            "character box not inside its ROI",
+            ("label", "group_id"),
+        ),
     ]
 
 
 def crack_sample_rules(min_size, max_size, max_coverage: float) -> list[Rule]:
     return _size_rules(min_size, max_size, [3]) + [
-        Rule(gxe.ExpectColumnValuesToBeBetween(column="mask_coverage", min_value=0.0, max_value=max_coverage),
-             f"mask covers more than {max_coverage:.0%} of the image", ("mask_coverage",)),
+        Rule(
+            gxe.ExpectColumnValuesToBeBetween(column="mask_coverage", min_value=0.0, max_value=max_coverage),
+            f"mask covers more than {max_coverage:.0%} of the image",
+            ("mask_coverage",),
+        ),
     ]
 
 
 def split_rules() -> list[Rule]:
-    return [Rule(gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="count", column_B="minimum", or_equal=True),
-                 "split has fewer usable samples than validation.min_split_size", ("count", "minimum"))]
+    return [
+        Rule(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="count", column_B="minimum", or_equal=True),
+            "split has fewer usable samples than validation.min_split_size",
+            ("count", "minimum"),
+        )
+    ]
 
 
 def split_table(samples: pd.DataFrame, bad: set[str], minimum: dict[str, int]) -> pd.DataFrame:
     ok = samples[(samples.status == "ok") & ~samples.name.isin(bad)]
-    return pd.DataFrame([{"name": f"split:{s}", "path": f"split:{s}", "split": s,
-                          "count": int((ok.split == s).sum()), "minimum": int(m)} for s, m in minimum.items()])
+    return pd.DataFrame(
+        [
+            {
+                "name": f"split:{s}",
+                "path": f"split:{s}",
+                "split": s,
+                "count": int((ok.split == s).sum()),
+                "minimum": int(m),
+            }
+            for s, m in minimum.items()
+        ]
+    )
 
 
 class Validator:
@@ -122,10 +197,15 @@ class Validator:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.context.add_data_docs_site(
             site_name="reports",
-            site_config={"class_name": "SiteBuilder",
-                         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                         "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                           "base_directory": str(self.docs_dir.resolve())}})
+            site_config={
+                "class_name": "SiteBuilder",
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(self.docs_dir.resolve()),
+                },
+            },
+        )
         self.source = self.context.data_sources.add_pandas(f"{dataset}_manifest")
         self.outcomes: list[Outcome] = []
 
@@ -137,11 +217,16 @@ class Validator:
             rule.expectation.meta = {"rule": i, "meaning": rule.meaning}
             suite.add_expectation(rule.expectation)
         definition = self.context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{self.dataset}_{table}", data=batch, suite=suite))
-        checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-            name=f"{self.dataset}_{table}", validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["reports"])],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]}))
+            gx.ValidationDefinition(name=f"{self.dataset}_{table}", data=batch, suite=suite)
+        )
+        checkpoint = self.context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{self.dataset}_{table}",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["reports"])],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["row_id"]},
+            )
+        )
         frame = frame.reset_index(drop=True).assign(row_id=lambda f: range(len(f)))
         result = checkpoint.run(batch_parameters={"dataframe": frame})
         bad: dict[str, list[str]] = {}
@@ -149,8 +234,16 @@ class Validator:
         for run in result.run_results.values():
             for r in run.results:
                 rule = rules[r.expectation_config.meta["rule"]]
-                self.outcomes.append(Outcome(table, rule.meaning, r.expectation_config.type, bool(r.success),
-                                             int(r.result.get("unexpected_count") or 0), len(frame)))
+                self.outcomes.append(
+                    Outcome(
+                        table,
+                        rule.meaning,
+                        r.expectation_config.type,
+                        bool(r.success),
+                        int(r.result.get("unexpected_count") or 0),
+                        len(frame),
+                    )
+                )
                 if r.success:
                     continue
                 if r.exception_info and r.exception_info.get("raised_exception"):
@@ -172,8 +265,8 @@ class Validator:
         return self.docs_dir / "index.html"
 
 
-
 # ------------------------------------------------------------------------------ whole datasets ---
+
 
 class DataValidationError(RuntimeError):
     """Raised under ``on_error: fail``; the message lists every bad sample with its reasons."""
@@ -181,9 +274,9 @@ class DataValidationError(RuntimeError):
 
 @dataclass
 class DatasetReport:
-    samples: pd.DataFrame          # the manifest, with status/reason final
-    boxes: pd.DataFrame | None     # OCR only
-    bad: dict[str, list[str]]      # sample name -> reasons
+    samples: pd.DataFrame  # the manifest, with status/reason final
+    boxes: pd.DataFrame | None  # OCR only
+    bad: dict[str, list[str]]  # sample name -> reasons
     failed_rules: list[str]
     docs_index: Path
     outcomes: list[Outcome]
@@ -194,7 +287,9 @@ def _merge(into: dict[str, list[str]], more: dict[str, list[str]]) -> None:
         into.setdefault(name, []).extend(r for r in reasons if r not in into.get(name, []))
 
 
-def _finish(validator: Validator, samples: pd.DataFrame, boxes, bad, failed, min_split: dict[str, int]) -> DatasetReport:
+def _finish(
+    validator: Validator, samples: pd.DataFrame, boxes, bad, failed, min_split: dict[str, int]
+) -> DatasetReport:
     split_bad, split_failed = validator.check("splits", split_table(samples, set(bad), min_split), split_rules())
     failed += split_failed
     samples = samples.copy()
@@ -205,8 +300,17 @@ def _finish(validator: Validator, samples: pd.DataFrame, boxes, bad, failed, min
     return DatasetReport(samples, boxes, bad, failed, validator.build_docs(), validator.outcomes)
 
 
-def validate_ocr(samples: pd.DataFrame, boxes: pd.DataFrame, root: Path, docs_dir: Path, *, min_size, max_size,
-                 max_rois: int, min_split: dict[str, int]) -> DatasetReport:
+def validate_ocr(
+    samples: pd.DataFrame,
+    boxes: pd.DataFrame,
+    root: Path,
+    docs_dir: Path,
+    *,
+    min_size,
+    max_size,
+    max_rois: int,
+    min_split: dict[str, int],
+) -> DatasetReport:
     validator = Validator("ocr", root, docs_dir)
     bad, failed = validator.check("samples", samples, ocr_sample_rules(min_size, max_size, max_rois))
     box_bad, box_failed = validator.check("boxes", boxes, ocr_box_rules())
@@ -214,8 +318,16 @@ def validate_ocr(samples: pd.DataFrame, boxes: pd.DataFrame, root: Path, docs_di
     return _finish(validator, samples, boxes, bad, failed + box_failed, min_split)
 
 
-def validate_crack(samples: pd.DataFrame, root: Path, docs_dir: Path, *, min_size, max_size, max_coverage: float,
-                   min_split: dict[str, int]) -> DatasetReport:
+def validate_crack(
+    samples: pd.DataFrame,
+    root: Path,
+    docs_dir: Path,
+    *,
+    min_size,
+    max_size,
+    max_coverage: float,
+    min_split: dict[str, int],
+) -> DatasetReport:
     validator = Validator("crack", root, docs_dir)
     bad, failed = validator.check("samples", samples, crack_sample_rules(min_size, max_size, max_coverage))
     return _finish(validator, samples, None, bad, failed, min_split)

@@ -17,21 +17,21 @@ class OcrExport(Strict):
     """ONNX fp32 + int8 (ONNX Runtime static QDQ quantization) of both OCR detectors."""
 
     opset: int = Field(ge=13)
-    calibration_frames: int = Field(gt=0)     # training frames (stage 1) and their crops (stage 2)
+    calibration_frames: int = Field(gt=0)  # training frames (stage 1) and their crops (stage 2)
     per_channel: bool
     calibration_method: Literal["minmax", "entropy", "percentile"]
-    float_tail: bool                          # input normalization, box decoding and softmax stay float
-    parity_atol: float = Field(gt=0)          # fp32 ONNX vs PyTorch: largest |diff| of scores, and of boxes / input size
+    float_tail: bool  # input normalization, box decoding and softmax stay float
+    parity_atol: float = Field(gt=0)  # fp32 ONNX vs PyTorch: largest |diff| of scores, and of boxes / input size
     latency_runs: int = Field(gt=0)
     latency_warmup: int = Field(ge=0)
-    max_eval_frames: int = Field(ge=0)        # 0 = whole test split
+    max_eval_frames: int = Field(ge=0)  # 0 = whole test split
 
 
 class CrackExport(Strict):
     """Full-integer and dynamic-range TFLite models from the QAT crack model."""
 
     representative_images: int = Field(gt=0)  # training images for int8 calibration
-    dynamic_range: bool                       # also write the dynamic-range model (a second, slow conversion)
+    dynamic_range: bool  # also write the dynamic-range model (a second, slow conversion)
     latency_runs: int = Field(gt=0)
     latency_warmup: int = Field(ge=0)
 

@@ -42,9 +42,9 @@ LABELS = ("background", "crack")
 
 @dataclass
 class CrackPrediction:
-    prob: np.ndarray        # (H, W) float32 crack probability at the image's size
-    mask: np.ndarray        # (H, W) bool, argmax of the two classes
-    masking_rate: float     # share of the image's pixels predicted as crack
+    prob: np.ndarray  # (H, W) float32 crack probability at the image's size
+    mask: np.ndarray  # (H, W) bool, argmax of the two classes
+    masking_rate: float  # share of the image's pixels predicted as crack
 
 
 def read_meta(export_dir: str | Path) -> dict:
@@ -54,7 +54,7 @@ def read_meta(export_dir: str | Path) -> dict:
 def normalized_lut(normalization: dict) -> np.ndarray:
     """(256, 3) float32: the model input for each pixel value and RGB channel, per the metadata."""
     pixels = np.arange(256, dtype=np.float64)[:, None]
-    scaled = (pixels * float(normalization["scale"])).astype(np.float32)      # == float32(pixel / 255)
+    scaled = (pixels * float(normalization["scale"])).astype(np.float32)  # == float32(pixel / 255)
     mean = np.asarray(normalization["mean"], np.float32)
     std = np.asarray(normalization["std"], np.float32)
     return (scaled - mean) / std
@@ -93,7 +93,7 @@ class TfliteSegmenter:
 
     def __init__(self, model_content: bytes, meta: dict, form: str = "int8", threads: int = 1, name: str = "model"):
         self.meta, self.form, self.threads = meta, form, threads
-        self.input_size = tuple(int(v) for v in meta["input_size"])           # (width, height)
+        self.input_size = tuple(int(v) for v in meta["input_size"])  # (width, height)
         self.labels = list(meta["labels"])
         if len(self.labels) != 2 or "crack" not in self.labels:
             raise ExportIntegrityError(f"{name}: labels {self.labels} are not a 2-class crack segmentation")
@@ -104,14 +104,18 @@ class TfliteSegmenter:
         self._out = self.interpreter.get_output_details()[0]
         width, height = self.input_size
         if tuple(self._in["shape"]) != (1, height, width, 3):
-            raise ExportIntegrityError(f"{name}: input shape {tuple(self._in['shape'])} does not match the metadata's "
-                                       f"input_size {width}x{height}")
+            raise ExportIntegrityError(
+                f"{name}: input shape {tuple(self._in['shape'])} does not match the metadata's "
+                f"input_size {width}x{height}"
+            )
         if tuple(self._out["shape"]) != (1, height, width, len(self.labels)):
-            raise ExportIntegrityError(f"{name}: output shape {tuple(self._out['shape'])} does not match "
-                                       f"{len(self.labels)} labels at {width}x{height}")
+            raise ExportIntegrityError(
+                f"{name}: output shape {tuple(self._out['shape'])} does not match "
+                f"{len(self.labels)} labels at {width}x{height}"
+            )
         lut = normalized_lut(meta["normalization"])
         dtype = self._in["dtype"]
-        if np.issubdtype(dtype, np.integer):          # quantized input: q = round(x / scale) + zero_point
+        if np.issubdtype(dtype, np.integer):  # quantized input: q = round(x / scale) + zero_point
             scale, zero = self._in["quantization"]
             info = np.iinfo(dtype)
             lut = np.clip(np.round(lut / scale) + zero, info.min, info.max)
@@ -129,7 +133,9 @@ class TfliteSegmenter:
         entry = meta["files"][form]
         path = export_dir / entry["file"]
         if Path(entry["file"]).name != entry["file"]:
-            raise ExportIntegrityError(f"{export_dir / META_FILE}: model file {entry['file']!r} must be a plain file name")
+            raise ExportIntegrityError(
+                f"{export_dir / META_FILE}: model file {entry['file']!r} must be a plain file name"
+            )
         content = verified_bytes(path, entry["sha256"], META_FILE)
         return cls(content, meta, form, threads, name=str(path))
 
@@ -157,7 +163,7 @@ class TfliteSegmenter:
         if images.ndim != 4 or images.shape[1:] != (height, width, 3):
             raise ValueError(f"images must be (N, {height}, {width}, 3) at the model size, got {images.shape}")
         for start in range(0, len(images), batch_size):
-            yield start, np.stack([self.logits(im) for im in images[start:start + batch_size]])
+            yield start, np.stack([self.logits(im) for im in images[start : start + batch_size]])
 
     # -- any size ---------------------------------------------------------------------------------
 
@@ -185,8 +191,8 @@ class TfliteSegmenter:
         norm = np.zeros(image.shape[:2], np.float32)
         for y in tile_starts(image.shape[0], height, overlap):
             for x in tile_starts(image.shape[1], width, overlap):
-                total[y:y + height, x:x + width] += weight * self.crack_margin(image[y:y + height, x:x + width])
-                norm[y:y + height, x:x + width] += weight
+                total[y : y + height, x : x + width] += weight * self.crack_margin(image[y : y + height, x : x + width])
+                norm[y : y + height, x : x + width] += weight
         return (total / norm)[:h, :w]
 
     def predict(self, image: np.ndarray, tiling: str = "auto") -> CrackPrediction:
@@ -202,11 +208,13 @@ class TfliteSegmenter:
             prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
             mask = diff > 0
             return CrackPrediction(prob, mask, float(mask.mean()))
-        resized = image if (w, h) == (width, height) else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        resized = (
+            image if (w, h) == (width, height) else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        )
         diff = self.crack_margin(resized)
         prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
         if (w, h) == (width, height):
-            mask = diff > 0                               # exactly the argmax the metrics use
+            mask = diff > 0  # exactly the argmax the metrics use
         else:
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
             mask = prob > 0.5

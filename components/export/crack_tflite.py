@@ -44,7 +44,7 @@ from components.export.crack_runtime import (
 )
 from components.io import atomic_write_bytes, atomic_write_text, sha256_file
 
-PIXEL_SCALE = 1.0 / 255.0   # components.crack.data.normalize divides by 255 before mean/std
+PIXEL_SCALE = 1.0 / 255.0  # components.crack.data.normalize divides by 255 before mean/std
 
 
 class NormalizationMismatch(ValueError):
@@ -52,6 +52,7 @@ class NormalizationMismatch(ValueError):
 
 
 # -- conversion ----------------------------------------------------------------------------------
+
 
 def _plain_activation(config):
     """The activation a tfmot wrapper replaced (QuantizeAwareActivation around it; NoOp = linear)."""
@@ -80,7 +81,7 @@ def strip_quantization(qat: keras.Model) -> keras.Model:
         if not layer.weights:
             continue
         source = wrappers[layer.name]
-        have = {w.name.split("/", 1)[1]: w for w in source.weights}   # "quant_Conv1/kernel:0" -> "kernel:0"
+        have = {w.name.split("/", 1)[1]: w for w in source.weights}  # "quant_Conv1/kernel:0" -> "kernel:0"
         missing = [w.name for w in layer.weights if w.name.split("/", 1)[1] not in have]
         if missing:
             raise ValueError(f"cannot strip quantization: {source.name} has no weights for {missing}")
@@ -90,9 +91,11 @@ def strip_quantization(qat: keras.Model) -> keras.Model:
 
 def representative_dataset(images: np.ndarray):
     """Generator factory for the converter: each uint8 image, batch 1, normalized as in training."""
+
     def gen():
         for image in images:
             yield [normalize(image[None]).numpy().astype(np.float32)]
+
     return gen
 
 
@@ -100,7 +103,7 @@ def convert_int8(qat: keras.Model, rep_images: np.ndarray) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(qat)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative_dataset(rep_images)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]   # fail rather than fall back to float
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]  # fail rather than fall back to float
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
     return converter.convert()
@@ -108,16 +111,22 @@ def convert_int8(qat: keras.Model, rep_images: np.ndarray) -> bytes:
 
 def convert_dynamic(qat: keras.Model) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(strip_quantization(qat))
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]    # no representative dataset: dynamic range
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative dataset: dynamic range
     return converter.convert()
 
 
 # -- metadata ------------------------------------------------------------------------------------
 
+
 def training_normalization() -> dict:
     """Normalization in training's terms: ``(pixel * scale - mean) / std`` per RGB channel."""
-    return {"scale": PIXEL_SCALE, "mean": [float(v) for v in IMAGENET_MEAN], "std": [float(v) for v in IMAGENET_STD],
-            "formula": "(pixel * scale - mean) / std", "channel_order": "RGB"}
+    return {
+        "scale": PIXEL_SCALE,
+        "mean": [float(v) for v in IMAGENET_MEAN],
+        "std": [float(v) for v in IMAGENET_STD],
+        "formula": "(pixel * scale - mean) / std",
+        "channel_order": "RGB",
+    }
 
 
 def build_metadata(input_size: tuple[int, int], model_files: dict[str, Path], extra: dict | None = None) -> dict:
@@ -125,13 +134,24 @@ def build_metadata(input_size: tuple[int, int], model_files: dict[str, Path], ex
     files = {}
     for form, path in model_files.items():
         path = Path(path)
-        files[form] = {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
-                       "io_dtype": "int8" if form == "int8" else "float32"}
-    return {"schema_version": SCHEMA_VERSION, "task": "semantic_segmentation", "name": "road-crack-segmenter",
-            "input_size": [int(input_size[0]), int(input_size[1])], "input_layout": "NHWC",
-            "normalization": training_normalization(), "labels": list(LABELS),
-            "output": "logits (N, H, W, len(labels)); mask = argmax, crack probability = softmax[crack]",
-            "files": files, **(extra or {})}
+        files[form] = {
+            "file": path.name,
+            "sha256": sha256_file(path),
+            "bytes": path.stat().st_size,
+            "io_dtype": "int8" if form == "int8" else "float32",
+        }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": "semantic_segmentation",
+        "name": "road-crack-segmenter",
+        "input_size": [int(input_size[0]), int(input_size[1])],
+        "input_layout": "NHWC",
+        "normalization": training_normalization(),
+        "labels": list(LABELS),
+        "output": "logits (N, H, W, len(labels)); mask = argmax, crack probability = softmax[crack]",
+        "files": files,
+        **(extra or {}),
+    }
 
 
 def verify_normalization(meta: dict) -> None:
@@ -156,14 +176,22 @@ def verify_normalization(meta: dict) -> None:
     if problems:
         raise NormalizationMismatch(
             "export metadata normalization does not match training (components.crack.data.normalize: "
-            "pixel / 255, then ImageNet mean/std): " + "; ".join(problems)
-            + ". A runtime following this metadata would feed the model inputs it never saw in training.")
+            "pixel / 255, then ImageNet mean/std): "
+            + "; ".join(problems)
+            + ". A runtime following this metadata would feed the model inputs it never saw in training."
+        )
 
 
 # -- export + evaluation -------------------------------------------------------------------------
 
-def export(qat: keras.Model, rep_images: np.ndarray, out_dir: str | Path, extra_meta: dict | None = None,
-           forms: tuple[str, ...] = ("int8", "dynamic")) -> dict:
+
+def export(
+    qat: keras.Model,
+    rep_images: np.ndarray,
+    out_dir: str | Path,
+    extra_meta: dict | None = None,
+    forms: tuple[str, ...] = ("int8", "dynamic"),
+) -> dict:
     """Write the .tflite files and ``crack_meta.json`` (last, after the check) into ``out_dir``; return the metadata."""
     out_dir = Path(out_dir)
     _, height, width, _ = qat.input_shape
@@ -184,6 +212,6 @@ def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int
     acc = Accumulator()
     preds = np.zeros(data.masks.shape, bool)
     for start, logits in segmenter.iter_logits(data.images):
-        acc.add(logits, data.masks[start:start + len(logits)])
-        preds[start:start + len(logits)] = logits[..., 1] > logits[..., 0]
+        acc.add(logits, data.masks[start : start + len(logits)])
+        preds[start : start + len(logits)] = logits[..., 1] > logits[..., 0]
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())

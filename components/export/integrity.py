@@ -46,6 +46,8 @@ def verified_bytes(path: str | Path, sha256: str, meta_name: str) -> bytes:
         raise ExportIntegrityError(f"{path}: missing") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
-        raise ExportIntegrityError(f"{path}: sha256 mismatch (file {digest[:16]}..., {meta_name} expects "
-                                   f"{sha256[:16]}...): the model was altered or is from another export")
+        raise ExportIntegrityError(
+            f"{path}: sha256 mismatch (file {digest[:16]}..., {meta_name} expects "
+            f"{sha256[:16]}...): the model was altered or is from another export"
+        )
     return data

@@ -56,7 +56,7 @@ from components.ocr.preprocess import downsample, to_chw
 
 INPUT = "images"
 OUTPUTS = ("boxes", "scores")
-PARITY_BATCHES = 16          # calibration batches of each detector compared with PyTorch
+PARITY_BATCHES = 16  # calibration batches of each detector compared with PyTorch
 _CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 
 
@@ -80,7 +80,7 @@ class ExportWrapper(nn.Module):
         self.register_buffer("mean", torch.tensor(t.image_mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(t.image_std, dtype=torch.float32).view(1, 3, 1, 1))
         h, w = _input_hw(spec)
-        anchors = default_boxes(ssd, spec)                                     # (A, 4) xyxy pixels
+        anchors = default_boxes(ssd, spec)  # (A, 4) xyxy pixels
         wh = anchors[:, 2:] - anchors[:, :2]
         self.register_buffer("anchor_ctr", anchors[:, :2] + 0.5 * wh)
         self.register_buffer("anchor_wh", wh)
@@ -91,7 +91,7 @@ class ExportWrapper(nn.Module):
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (images - self.mean) / self.std
         out = self.head(list(self.backbone(x).values()))
-        rel = out["bbox_regression"] / self.weights                            # (N, A, 4): dx dy dw dh
+        rel = out["bbox_regression"] / self.weights  # (N, A, 4): dx dy dw dh
         ctr = rel[..., :2] * self.anchor_wh + self.anchor_ctr
         half = 0.5 * torch.exp(torch.clamp(rel[..., 2:], max=self.clamp)) * self.anchor_wh
         boxes = torch.minimum(torch.clamp(torch.cat([ctr - half, ctr + half], -1), min=0.0), self.limit)
@@ -134,10 +134,21 @@ def export_fp32(ssd, spec: dict, path: str | Path, opset: int, dynamic_batch: bo
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         # the TorchScript exporter (dynamo=False: the torch.export one needs onnxscript) warns it is legacy
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(wrapper, (dummy,), str(tmp), dynamo=False, opset_version=opset, input_names=[INPUT],
-                          output_names=list(OUTPUTS), dynamic_axes=axes, do_constant_folding=True)
+        torch.onnx.export(
+            wrapper,
+            (dummy,),
+            str(tmp),
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT],
+            output_names=list(OUTPUTS),
+            dynamic_axes=axes,
+            do_constant_folding=True,
+        )
         model = onnx.load(str(tmp))
-        model.doc_string = f"SSD {spec.get('kind', '')} detector: {INPUT} float32 NCHW [0,1] -> boxes xyxy px, scores softmax"
+        model.doc_string = (
+            f"SSD {spec.get('kind', '')} detector: {INPUT} float32 NCHW [0,1] -> boxes xyxy px, scores softmax"
+        )
         onnx.checker.check_model(model, full_check=True)
         onnx.save(model, str(tmp))
     return path
@@ -175,13 +186,16 @@ def check_parity(onnx_path: str | Path, ssd, spec: dict, inputs: Iterable[np.nda
     worst = parity(onnx_path, ssd, spec, inputs)
     bad = {k: worst[k] for k in ("boxes", "scores") if not worst[k] <= atol}
     if bad:
-        raise ParityError(f"{onnx_path}: fp32 ONNX differs from PyTorch by more than parity_atol={atol}: "
-                          + ", ".join(f"{k} max |diff| {v:.3g}" for k, v in bad.items())
-                          + f" (boxes in pixels: {worst['boxes_px']:.3g})")
+        raise ParityError(
+            f"{onnx_path}: fp32 ONNX differs from PyTorch by more than parity_atol={atol}: "
+            + ", ".join(f"{k} max |diff| {v:.3g}" for k, v in bad.items())
+            + f" (boxes in pixels: {worst['boxes_px']:.3g})"
+        )
     return worst
 
 
 # ----------------------------------------------------------------------------------- int8 ---
+
 
 class _Reader(CalibrationDataReader):
     """CalibrationDataReader over a list of input batches."""
@@ -201,9 +215,16 @@ def tail_nodes(model: onnx.ModelProto) -> list[str]:
     return [n.name for n in model.graph.node if not n.name.startswith(("/backbone/", "/head/"))]
 
 
-def quantize_int8(fp32_path: str | Path, out_path: str | Path, inputs: Sequence[np.ndarray], *,
-                  per_channel: bool, method: str = "minmax", float_tail: bool = True,
-                  exclude: Sequence[str] = ()) -> dict[str, Any]:
+def quantize_int8(
+    fp32_path: str | Path,
+    out_path: str | Path,
+    inputs: Sequence[np.ndarray],
+    *,
+    per_channel: bool,
+    method: str = "minmax",
+    float_tail: bool = True,
+    exclude: Sequence[str] = (),
+) -> dict[str, Any]:
     """Static QDQ int8 of ``fp32_path`` calibrated on ``inputs`` (batches of float32 NCHW). The
     tail (decode + softmax) stays float when ``float_tail``; ``exclude`` names more nodes to keep
     float. Returns what was done (for the metadata)."""
@@ -212,7 +233,7 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, inputs: Sequence[
     if not len(inputs):
         raise ValueError(f"{fp32_path}: no calibration inputs (stage 1 found no ROI in the calibration frames?)")
     # one image per batch: the histogram calibrators (entropy, percentile) stack what they collect
-    reader = _Reader([x[i:i + 1] for x in inputs for i in range(len(x))])
+    reader = _Reader([x[i : i + 1] for x in inputs for i in range(len(x))])
     out_path = Path(out_path)
     with tempfile.TemporaryDirectory(prefix="ocr_quant_") as tmp:
         pre = Path(tmp) / "pre.onnx"
@@ -222,19 +243,37 @@ def quantize_int8(fp32_path: str | Path, out_path: str | Path, inputs: Sequence[
         if method == "percentile":
             extra["CalibPercentile"] = 99.999
         with atomic_path(out_path) as dst:
-            quantize_static(str(pre), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            nodes_to_exclude=excluded or None,
-                            calibrate_method={"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-                                              "percentile": CalibrationMethod.Percentile}[method],
-                            extra_options=extra)
+            quantize_static(
+                str(pre),
+                str(dst),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                nodes_to_exclude=excluded or None,
+                calibrate_method={
+                    "minmax": CalibrationMethod.MinMax,
+                    "entropy": CalibrationMethod.Entropy,
+                    "percentile": CalibrationMethod.Percentile,
+                }[method],
+                extra_options=extra,
+            )
             quantized = onnx.load(str(dst))
             onnx.checker.check_model(quantized, full_check=True)
             if not any(n.op_type == "QuantizeLinear" for n in quantized.graph.node):
-                raise RuntimeError(f"{fp32_path}: quantization inserted no QDQ nodes ({len(excluded)} of "
-                                   f"{len(quantized.graph.node)} nodes excluded; exporter node names changed?)")
-    return {"method": method, "per_channel": per_channel, "float_tail": float_tail, "excluded_nodes": len(excluded),
-            "calibration_batches": len(inputs), "calibration_images": int(sum(x.shape[0] for x in inputs))}
+                raise RuntimeError(
+                    f"{fp32_path}: quantization inserted no QDQ nodes ({len(excluded)} of "
+                    f"{len(quantized.graph.node)} nodes excluded; exporter node names changed?)"
+                )
+    return {
+        "method": method,
+        "per_channel": per_channel,
+        "float_tail": float_tail,
+        "excluded_nodes": len(excluded),
+        "calibration_batches": len(inputs),
+        "calibration_images": int(sum(x.shape[0] for x in inputs)),
+    }
 
 
 def qdq_count(path: str | Path) -> int:
@@ -242,6 +281,7 @@ def qdq_count(path: str | Path) -> int:
 
 
 # ----------------------------------------------------------------------------- calibration ---
+
 
 def calibration_inputs(ocr: TwoStageOcr, images: Iterable[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Real inputs of both detectors from full frames: the downsampled frames (stage 1, one per
@@ -260,6 +300,7 @@ def calibration_inputs(ocr: TwoStageOcr, images: Iterable[np.ndarray]) -> tuple[
 
 # ---------------------------------------------------------------------------------- export ---
 
+
 @dataclass
 class ExportSettings:
     opset: int = 17
@@ -275,15 +316,29 @@ class ExportSettings:
 
 
 def detector_meta(spec: dict) -> dict[str, Any]:
-    return {"input_name": INPUT, "output_names": list(OUTPUTS), "input_size": [int(v) for v in spec["size"]],
-            "input_layout": "NCHW float32 RGB in [0, 1]", "classes": list(spec["classes"]),
-            "num_classes": int(spec["num_classes"]), "score_threshold": float(spec["score_threshold"]),
-            "nms_iou": float(spec["nms_iou"]), "detections": int(spec["detections"]),
-            "topk_candidates": int(spec["detections"]) * 2, "dynamic_batch": spec.get("kind") == "char"}
+    return {
+        "input_name": INPUT,
+        "output_names": list(OUTPUTS),
+        "input_size": [int(v) for v in spec["size"]],
+        "input_layout": "NCHW float32 RGB in [0, 1]",
+        "classes": list(spec["classes"]),
+        "num_classes": int(spec["num_classes"]),
+        "score_threshold": float(spec["score_threshold"]),
+        "nms_iou": float(spec["nms_iou"]),
+        "detections": int(spec["detections"]),
+        "topk_candidates": int(spec["detections"]) * 2,
+        "dynamic_batch": spec.get("kind") == "char",
+    }
 
 
-def export_ocr(ocr: TwoStageOcr, calibration_images: Iterable[np.ndarray], out_dir: str | Path,
-               settings: ExportSettings, source: dict | None = None, log=print) -> dict[str, Any]:
+def export_ocr(
+    ocr: TwoStageOcr,
+    calibration_images: Iterable[np.ndarray],
+    out_dir: str | Path,
+    settings: ExportSettings,
+    source: dict | None = None,
+    log=print,
+) -> dict[str, Any]:
     """Export both detectors of ``ocr`` into ``out_dir``: ``{roi,char}_{fp32,int8}.onnx`` and
     ``ocr_meta.json`` (written last: a directory without it is not an export). Use ``staged_dir``
     to publish the directory only when complete. Raises ParityError when an fp32 graph does not
@@ -294,26 +349,43 @@ def export_ocr(ocr: TwoStageOcr, calibration_images: Iterable[np.ndarray], out_d
     log(f"calibration: {len(roi_in)} frames, {sum(len(c) for c in char_in)} crops")
     models = {"roi": (ocr.roi_model, ocr.roi_spec, roi_in), "char": (ocr.char_model, ocr.char_spec, char_in)}
     meta: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "opset": settings.opset,
+        "schema_version": SCHEMA_VERSION,
+        "opset": settings.opset,
         "versions": {"torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort.__version__},
-        "source": dict(source or {}), "detectors": {},
-        "pipeline": {"crop_margin": float(ocr.margin), "roi_score_threshold": float(ocr.roi_thr),
-                     "char_score_threshold": float(ocr.char_thr), "dedupe_iou": float(ocr.dedupe_iou),
-                     "grammar_min_prob": float(ocr.grammar_min_prob), "crop": ocr.crop},
-        "parity": {}, "quantization": {}, "files": {}}
+        "source": dict(source or {}),
+        "detectors": {},
+        "pipeline": {
+            "crop_margin": float(ocr.margin),
+            "roi_score_threshold": float(ocr.roi_thr),
+            "char_score_threshold": float(ocr.char_thr),
+            "dedupe_iou": float(ocr.dedupe_iou),
+            "grammar_min_prob": float(ocr.grammar_min_prob),
+            "crop": ocr.crop,
+        },
+        "parity": {},
+        "quantization": {},
+        "files": {},
+    }
     for name, (model, spec, inputs) in models.items():
         model = copy.deepcopy(model).cpu().eval()
         fp32 = export_fp32(model, spec, out_dir / f"{name}_fp32.onnx", settings.opset, spec["kind"] == "char")
         meta["parity"][name] = check_parity(fp32, model, spec, inputs[:PARITY_BATCHES], settings.parity_atol)
         log(f"{name}: fp32 parity, max |diff| " + ", ".join(f"{k} {v:.2g}" for k, v in meta["parity"][name].items()))
-        meta["quantization"][name] = quantize_int8(fp32, out_dir / f"{name}_int8.onnx", inputs,
-                                                   per_channel=settings.per_channel,
-                                                   method=settings.calibration_method, float_tail=settings.float_tail)
+        meta["quantization"][name] = quantize_int8(
+            fp32,
+            out_dir / f"{name}_int8.onnx",
+            inputs,
+            per_channel=settings.per_channel,
+            method=settings.calibration_method,
+            float_tail=settings.float_tail,
+        )
         meta["detectors"][name] = detector_meta(spec)
         for form in FORMS:
             f = out_dir / f"{name}_{form}.onnx"
             meta["files"][f"{name}_{form}"] = {"path": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size}
-        log(f"{name}: " + ", ".join(f"{form} {meta['files'][f'{name}_{form}']['bytes'] / 1e6:.2f} MB" for form in FORMS))
+        log(
+            f"{name}: " + ", ".join(f"{form} {meta['files'][f'{name}_{form}']['bytes'] / 1e6:.2f} MB" for form in FORMS)
+        )
     atomic_write_text(out_dir / META_FILE, json.dumps(meta, indent=2) + "\n")
     return meta
 
@@ -325,7 +397,7 @@ def staged_dir(dest: str | Path) -> Iterator[Path]:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new.", dir=dest.parent))
-    stage.chmod(0o755)                                  # mkdtemp makes it private (0700)
+    stage.chmod(0o755)  # mkdtemp makes it private (0700)
     try:
         yield stage
         old = None

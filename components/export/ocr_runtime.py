@@ -2,7 +2,8 @@
 
 ``OnnxTwoStageOcr.load(export_dir, form="int8", threads=1)`` reads ``ocr_meta.json`` (everything
 inference needs: input sizes, classes, thresholds, NMS, crop margin, reading thresholds), verifies
-the sha256 of each ``.onnx`` before loading it (docs/architecture.md#reliability-rules), and runs the same glue as the PyTorch
+the sha256 of each ``.onnx`` before loading it (docs/architecture.md#reliability-rules), and runs the same glue as
+the PyTorch
 path (``components.ocr.pipeline.run_two_stage``), so it returns the same ``FrameResult`` objects and
 ``components.ocr.evaluate.evaluate`` measures it unchanged. The character detector keeps the top
 ``CLASS_TOPK`` classes of every kept box, which the reading decodes under the marking grammar.
@@ -42,8 +43,9 @@ def load_meta(export_dir: str | Path) -> dict[str, Any]:
     return read_meta(Path(export_dir) / META_FILE, SCHEMA_VERSION)
 
 
-def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float,
-                limit: int | None = None) -> np.ndarray:
+def batched_nms(
+    boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float, limit: int | None = None
+) -> np.ndarray:
     """Indices kept by class-wise greedy NMS, by decreasing score (torchvision ``batched_nms``:
     IoU without +1, suppression when IoU > ``iou``). Stops after ``limit`` kept boxes: the ones after
     it cannot change those before it."""
@@ -69,8 +71,15 @@ def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: 
     return order[np.array(keep, np.int64)]
 
 
-def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, topk: int, nms_iou: float,
-                detections: int, class_topk: int = 0) -> Detections:
+def postprocess(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    score_threshold: float,
+    topk: int,
+    nms_iou: float,
+    detections: int,
+    class_topk: int = 0,
+) -> Detections:
     """One image's decoded boxes (A, 4) and softmax scores (A, C) -> (boxes, labels, scores), and
     with ``class_topk`` > 0 also each kept box's ``class_topk`` most probable classes (background
     excluded; labels 1-based, (N, k)) and their probabilities, as ``TopKSSD`` gives them."""
@@ -97,11 +106,13 @@ def postprocess(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, t
 
 # -------------------------------------------------------------------------------- sessions ---
 
+
 class OnnxDetector:
     """One exported detector: a session plus its post-processing settings from ocr_meta.json."""
 
-    def __init__(self, model: bytes | str | Path, meta: dict[str, Any], threads: int = 1, spin: bool = False,
-                 class_topk: int = 0):
+    def __init__(
+        self, model: bytes | str | Path, meta: dict[str, Any], threads: int = 1, spin: bool = False, class_topk: int = 0
+    ):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -114,12 +125,13 @@ class OnnxDetector:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
-        self.session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), so,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(
+            model if isinstance(model, bytes) else str(model), so, providers=["CPUExecutionProvider"]
+        )
         self.meta = meta
         self.input, self.outputs = meta["input_name"], list(meta["output_names"])
-        self.size = tuple(int(v) for v in meta["input_size"])   # [w, h]
-        self.class_topk = int(class_topk)                        # classes kept per box (0: labels only)
+        self.size = tuple(int(v) for v in meta["input_size"])  # [w, h]
+        self.class_topk = int(class_topk)  # classes kept per box (0: labels only)
 
     def raw(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Decoded boxes (N, A, 4) and softmax scores (N, A, C) of a float32 NCHW batch."""
@@ -130,8 +142,12 @@ class OnnxDetector:
         """Detections per image (H x W x 3 uint8 at the input size)."""
         m = self.meta
         boxes, scores = self.raw(np.stack([to_chw(i) for i in images]))
-        return [postprocess(b, s, m["score_threshold"], m["topk_candidates"], m["nms_iou"], m["detections"],
-                            self.class_topk) for b, s in zip(boxes, scores)]
+        return [
+            postprocess(
+                b, s, m["score_threshold"], m["topk_candidates"], m["nms_iou"], m["detections"], self.class_topk
+            )
+            for b, s in zip(boxes, scores)
+        ]
 
 
 class OnnxTwoStageOcr:
@@ -151,18 +167,28 @@ class OnnxTwoStageOcr:
         det = {}
         for name in ("roi", "char"):
             f = meta["files"][f"{name}_{form}"]
-            det[name] = OnnxDetector(verified_bytes(export_dir / f["path"], f["sha256"], META_FILE), meta["detectors"][name],
-                                     threads, spin, class_topk=CLASS_TOPK if name == "char" else 0)
+            det[name] = OnnxDetector(
+                verified_bytes(export_dir / f["path"], f["sha256"], META_FILE),
+                meta["detectors"][name],
+                threads,
+                spin,
+                class_topk=CLASS_TOPK if name == "char" else 0,
+            )
         p, c = meta["pipeline"], meta["detectors"]["char"]
         # exports from before the grammar have no grammar_min_prob: the default applies
         # exports from before the upright strips have no crop: square
-        config = PipelineConfig(roi_size=det["roi"].size, crop_size=int(c["input_size"][0]),
-                                margin=float(p["crop_margin"]), names=tuple(c["classes"]),
-                                roi_score_threshold=float(p["roi_score_threshold"]),
-                                char_score_threshold=float(p["char_score_threshold"]),
-                                dedupe_iou=float(p["dedupe_iou"]),
-                                grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)),
-                                crop=str(p.get("crop", "square")), strip_size=tuple(int(v) for v in c["input_size"]))
+        config = PipelineConfig(
+            roi_size=det["roi"].size,
+            crop_size=int(c["input_size"][0]),
+            margin=float(p["crop_margin"]),
+            names=tuple(c["classes"]),
+            roi_score_threshold=float(p["roi_score_threshold"]),
+            char_score_threshold=float(p["char_score_threshold"]),
+            dedupe_iou=float(p["dedupe_iou"]),
+            grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)),
+            crop=str(p.get("crop", "square")),
+            strip_size=tuple(int(v) for v in c["input_size"]),
+        )
         return cls(det["roi"], det["char"], config, form, threads)
 
     def detect_rois(self, image: np.ndarray) -> Detections:

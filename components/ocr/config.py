@@ -17,35 +17,35 @@ from components.schema import Size, Strict
 class Detector(Strict):
     """What both SSD stages share: backbone width, schedule, checkpointing."""
 
-    width_mult: float = Field(gt=0, le=2)     # MobileNetV2 width multiplier
+    width_mult: float = Field(gt=0, le=2)  # MobileNetV2 width multiplier
     epochs: int = Field(gt=0)
     batch_size: int = Field(gt=0)
-    lr: float = Field(gt=0)                   # peak learning rate of the schedule
+    lr: float = Field(gt=0)  # peak learning rate of the schedule
     lr_schedule: Literal["onecycle", "cosine", "constant"]
-    warmup_frac: float = Field(ge=0, lt=1)    # share of steps spent warming up (onecycle)
+    warmup_frac: float = Field(ge=0, lt=1)  # share of steps spent warming up (onecycle)
     weight_decay: float = Field(ge=0)
-    save_cycle: int = Field(gt=0)             # checkpoint every N epochs (and on Ctrl-C) for resume
+    save_cycle: int = Field(gt=0)  # checkpoint every N epochs (and on Ctrl-C) for resume
     score_threshold: float = Field(ge=0, lt=1)  # detections kept by the model (before reading)
     nms_iou: float = Field(gt=0, le=1)
-    max_train_frames: int = Field(ge=0)       # 0 = all; smaller for quick experiments and tests
+    max_train_frames: int = Field(ge=0)  # 0 = all; smaller for quick experiments and tests
     # trunk start of a fresh training: none (random) | imagenet (torchvision's cached file; width_mult 1.0 only)
     # | path to a torchvision mobilenet_v2 state dict of the same width (components.ocr.model.load_pretrained)
     pretrained: str = Field("none", min_length=1)
 
 
 class RoiParams(Detector):
-    input_size: Size                          # [width, height] of the downsampled frame (frame / 4)
+    input_size: Size  # [width, height] of the downsampled frame (frame / 4)
 
 
 class CharParams(Detector):
-    crop: Literal["square", "upright"]        # square: letterboxed crop_size^2 | upright: strip turned upright
-    crop_size: int = Field(gt=31)             # crops are letterboxed into crop_size x crop_size (crop: square)
-    strip_size: Size                          # [w, h] of the upright strip (crop: upright)
+    crop: Literal["square", "upright"]  # square: letterboxed crop_size^2 | upright: strip turned upright
+    crop_size: int = Field(gt=31)  # crops are letterboxed into crop_size x crop_size (crop: square)
+    strip_size: Size  # [w, h] of the upright strip (crop: upright)
     strip_rotation_deg: float = Field(ge=0, le=90)  # upright: random rotation +-deg (the angle error left to stage 2)
-    crop_margin: float = Field(ge=0, le=1)    # ROI box grown by this share of its size on each side
+    crop_margin: float = Field(ge=0, le=1)  # ROI box grown by this share of its size on each side
     roi_score_threshold: float = Field(ge=0, lt=1)  # stage-1 boxes kept as training crops
-    gt_roi_crops: bool                        # also train on crops of the ground-truth ROIs
-    balance_classes: bool                     # sample crops with rare characters more often
+    gt_roi_crops: bool  # also train on crops of the ground-truth ROIs
+    balance_classes: bool  # sample crops with rare characters more often
     rotation_deg: float = Field(ge=0, le=90)  # random rotation of square training crops, +-deg ("angle50")
     rotation_prob: float = Field(ge=0, le=1)
     photometric_prob: float = Field(ge=0, le=1)
@@ -53,19 +53,19 @@ class CharParams(Detector):
 
 class EvalParams(Strict):
     roi_score_threshold: float = Field(ge=0, lt=1)
-    char_score_threshold: float = Field(ge=0, lt=1)   # characters read into the string
-    dedupe_iou: float = Field(gt=0, le=1)             # overlapping characters of any class: keep the best
-    max_frames: int = Field(ge=0)                     # 0 = the whole test split
+    char_score_threshold: float = Field(ge=0, lt=1)  # characters read into the string
+    dedupe_iou: float = Field(gt=0, le=1)  # overlapping characters of any class: keep the best
+    max_frames: int = Field(ge=0)  # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)
     latency_threads: int = Field(gt=0)
-    overlays: int = Field(ge=0)                       # overlay PNGs logged to MLflow
+    overlays: int = Field(ge=0)  # overlay PNGs logged to MLflow
 
 
 class OcrParams(Strict):
-    device: Literal["auto", "cpu", "cuda"]    # auto = CUDA when present
+    device: Literal["auto", "cpu", "cuda"]  # auto = CUDA when present
     seed: int
-    threads: int = Field(ge=0)                # torch CPU threads for training; 0 = torch default
+    threads: int = Field(ge=0)  # torch CPU threads for training; 0 = torch default
     roi: RoiParams
     char: CharParams
     eval: EvalParams

@@ -46,11 +46,11 @@ class Frame:
     image_path: Path
     width: int
     height: int
-    rois: np.ndarray         # (R, 4) float32 x1 y1 x2 y2
+    rois: np.ndarray  # (R, 4) float32 x1 y1 x2 y2
     texts: list[str]
-    chars: np.ndarray        # (C, 4)
+    chars: np.ndarray  # (C, 4)
     char_labels: np.ndarray  # (C,) int64 in 1..36
-    char_group: np.ndarray   # (C,) index into rois, -1 if none
+    char_group: np.ndarray  # (C,) index into rois, -1 if none
 
     def image(self, max_pixels: int = 50_000_000) -> np.ndarray:
         return read_image(self.image_path, max_pixels=max_pixels)
@@ -70,12 +70,19 @@ def load_frames(manifest: str | Path, root: str | Path, split: str | Sequence[st
         rois = ann.rois
         gid = {r.group_id: i for i, r in enumerate(rois) if r.group_id is not None}
         chars = [s for s in ann.shapes if not s.is_roi and s.label in CHAR_INDEX]
-        frames.append(Frame(
-            name=row.name, image_path=resolve_inside(root, row.path), width=int(row.width), height=int(row.height),
-            rois=np.array([r.box for r in rois], np.float32).reshape(-1, 4), texts=[r.text or "" for r in rois],
-            chars=np.array([c.box for c in chars], np.float32).reshape(-1, 4),
-            char_labels=np.array([CHAR_INDEX[c.label] for c in chars], np.int64),
-            char_group=np.array([gid.get(c.group_id, -1) for c in chars], np.int64)))
+        frames.append(
+            Frame(
+                name=row.name,
+                image_path=resolve_inside(root, row.path),
+                width=int(row.width),
+                height=int(row.height),
+                rois=np.array([r.box for r in rois], np.float32).reshape(-1, 4),
+                texts=[r.text or "" for r in rois],
+                chars=np.array([c.box for c in chars], np.float32).reshape(-1, 4),
+                char_labels=np.array([CHAR_INDEX[c.label] for c in chars], np.int64),
+                char_group=np.array([gid.get(c.group_id, -1) for c in chars], np.int64),
+            )
+        )
     return frames
 
 
@@ -91,11 +98,13 @@ def _imap(fn, items, desc: str, progress: bool):
 class RoiDataset(Dataset):
     """Downsampled frames (uint8, in memory) with their ROI boxes scaled to the input size."""
 
-    def __init__(self, frames: list[Frame], size: Sequence[int], transform: Callable | None = None,
-                 progress: bool = True):
+    def __init__(
+        self, frames: list[Frame], size: Sequence[int], transform: Callable | None = None, progress: bool = True
+    ):
         self.frames, self.size, self.transform = frames, tuple(size), transform
-        self.images = list(_imap(lambda f: torch.from_numpy(downsample(f.image(), self.size)), frames,
-                                 "load frames /4", progress))
+        self.images = list(
+            _imap(lambda f: torch.from_numpy(downsample(f.image(), self.size)), frames, "load frames /4", progress)
+        )
         self.boxes = [f.rois * np.array([size[0] / f.width, size[1] / f.height] * 2, np.float32) for f in frames]
 
     def __len__(self) -> int:
@@ -107,10 +116,14 @@ class RoiDataset(Dataset):
         labels = np.ones(len(boxes), np.int64)
         if self.transform is not None:
             img, boxes, labels = self.transform(img, boxes, labels)
-        return to_tensor(img), {"boxes": torch.from_numpy(boxes).float().reshape(-1, 4), "labels": torch.from_numpy(labels)}
+        return to_tensor(img), {
+            "boxes": torch.from_numpy(boxes).float().reshape(-1, 4),
+            "labels": torch.from_numpy(labels),
+        }
 
 
 # --------------------------------------------------------------------------------------- crops ---
+
 
 def chars_in_window(frame: Frame, window: Sequence[int], scale: float) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Ground-truth characters mostly inside ``window``, in letterboxed-crop coordinates."""
@@ -142,11 +155,11 @@ def chars_in_strip(frame: Frame, m: np.ndarray, size: Sequence[int]) -> tuple[np
 
 @dataclass
 class Crop:
-    image: np.ndarray        # size x size x 3 uint8 (square) or h x w x 3 (upright strip)
-    boxes: np.ndarray        # (N, 4) crop coordinates
-    labels: np.ndarray       # (N,) 1..36
-    text: str                # ground-truth text of the ROI this crop mostly covers ("" if none)
-    source: str              # "pred" (stage-1 box) or "gt"
+    image: np.ndarray  # size x size x 3 uint8 (square) or h x w x 3 (upright strip)
+    boxes: np.ndarray  # (N, 4) crop coordinates
+    labels: np.ndarray  # (N,) 1..36
+    text: str  # ground-truth text of the ROI this crop mostly covers ("" if none)
+    source: str  # "pred" (stage-1 box) or "gt"
 
 
 def _best_roi(frame: Frame, window: Sequence[int]) -> int:
@@ -158,8 +171,15 @@ def _best_roi(frame: Frame, window: Sequence[int]) -> int:
     return int(iou.argmax()) if float(iou.max()) >= 0.5 else -1
 
 
-def make_crops(frame: Frame, image: np.ndarray, roi_boxes: np.ndarray, margin: float, size: int | Sequence[int],
-               source: str, crop: str = "square") -> list[Crop]:
+def make_crops(
+    frame: Frame,
+    image: np.ndarray,
+    roi_boxes: np.ndarray,
+    margin: float,
+    size: int | Sequence[int],
+    source: str,
+    crop: str = "square",
+) -> list[Crop]:
     """One crop per ROI box: letterboxed ``size`` x ``size`` (``square``) or an upright strip of
     ``size`` = [w, h] (``upright``), the same function as inference (``pipeline.roi_crops``)."""
     crops = []
@@ -179,8 +199,9 @@ def make_crops(frame: Frame, image: np.ndarray, roi_boxes: np.ndarray, margin: f
 
 
 @torch.no_grad()
-def predict_rois(roi_model, image: np.ndarray, size: Sequence[int], score_threshold: float,
-                 device: torch.device | str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+def predict_rois(
+    roi_model, image: np.ndarray, size: Sequence[int], score_threshold: float, device: torch.device | str = "cpu"
+) -> tuple[np.ndarray, np.ndarray]:
     """Stage 1 on one full frame: boxes (full-resolution pixels) and scores above the threshold."""
     h, w = image.shape[:2]
     det = roi_model([to_tensor(downsample(image, size)).to(device)])[0]
@@ -189,9 +210,18 @@ def predict_rois(roi_model, image: np.ndarray, size: Sequence[int], score_thresh
     return boxes.astype(np.float32), det["scores"][keep].cpu().numpy()
 
 
-def build_crops(frames: list[Frame], roi_model, roi_size: Sequence[int], roi_score_threshold: float, margin: float,
-                size: int | Sequence[int], with_gt: bool, device: torch.device | str = "cpu", progress: bool = True,
-                crop: str = "square") -> list[Crop]:
+def build_crops(
+    frames: list[Frame],
+    roi_model,
+    roi_size: Sequence[int],
+    roi_score_threshold: float,
+    margin: float,
+    size: int | Sequence[int],
+    with_gt: bool,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    crop: str = "square",
+) -> list[Crop]:
     """Stage-2 samples: crops of the frozen stage-1 predictions (and of the ground truth)."""
     crops: list[Crop] = []
     for f in tqdm(frames, desc="stage-1 crops", unit="img", disable=not progress, dynamic_ncols=True):
@@ -215,7 +245,10 @@ class CropDataset(Dataset):
         img, boxes, labels = c.image, c.boxes.copy(), c.labels.copy()
         if self.transform is not None:
             img, boxes, labels = self.transform(img, boxes, labels)
-        return to_tensor(img), {"boxes": torch.from_numpy(boxes).float().reshape(-1, 4), "labels": torch.from_numpy(labels)}
+        return to_tensor(img), {
+            "boxes": torch.from_numpy(boxes).float().reshape(-1, 4),
+            "labels": torch.from_numpy(labels),
+        }
 
 
 def collate(batch):

@@ -109,7 +109,8 @@ def wrap(model: torch.nn.Module, device) -> torch.nn.Module:
         return model
     device = torch.device(device)
     return torch.nn.parallel.DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == "cuda" else None, forward_sync_buffers=False)
+        model, device_ids=[device.index] if device.type == "cuda" else None, forward_sync_buffers=False
+    )
 
 
 class ShardedWeightedSampler(Sampler[int]):
@@ -129,7 +130,7 @@ class ShardedWeightedSampler(Sampler[int]):
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         draws = torch.multinomial(self.weights, self.num_samples * self.num_replicas, replacement=True, generator=g)
-        return iter(draws[self.rank::self.num_replicas].tolist())
+        return iter(draws[self.rank :: self.num_replicas].tolist())
 
     def __len__(self) -> int:
         return self.num_samples

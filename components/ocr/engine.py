@@ -43,19 +43,27 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
     for p in model.parameters():
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr
+    )
 
 
 def make_scheduler(optimizer, kind: str, lr: float, total_steps: int, warmup_frac: float):
     """Per-step schedule: one-cycle (warm-up then cosine to ~0), cosine, or constant."""
     total_steps = max(1, total_steps)
     if kind == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
-                                                   pct_start=max(warmup_frac, 1e-3), div_factor=10.0,
-                                                   final_div_factor=100.0)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=lr,
+            total_steps=total_steps,
+            pct_start=max(warmup_frac, 1e-3),
+            div_factor=10.0,
+            final_div_factor=100.0,
+        )
     if kind == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps))
+        )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
 
 
@@ -63,14 +71,30 @@ def _to(device, images, targets):
     return [i.to(device, non_blocking=True) for i in images], [{k: v.to(device) for k, v in t.items()} for t in targets]
 
 
-def train_one_epoch(model, loader: DataLoader, optimizer, scheduler, device, epoch: int, epochs: int,
-                    progress: bool = True, max_grad_norm: float = 10.0) -> dict[str, float]:
+def train_one_epoch(
+    model,
+    loader: DataLoader,
+    optimizer,
+    scheduler,
+    device,
+    epoch: int,
+    epochs: int,
+    progress: bool = True,
+    max_grad_norm: float = 10.0,
+) -> dict[str, float]:
     """One pass over ``loader``; returns the mean of each SSD loss and their sum (``loss``)."""
     model.train()
     sums: dict[str, float] = {}
     n = 0
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", disable=not progress, dynamic_ncols=True,
-               leave=False, file=sys.stderr)
+    bar = tqdm(
+        loader,
+        desc=f"epoch {epoch + 1}/{epochs}",
+        unit="batch",
+        disable=not progress,
+        dynamic_ncols=True,
+        leave=False,
+        file=sys.stderr,
+    )
     for images, targets in bar:
         images, targets = _to(device, images, targets)
         losses = model(images, targets)
@@ -97,27 +121,41 @@ def predict(model, images: Iterable[torch.Tensor], device, batch_size: int = 16)
     images = list(images)
     out = []
     for i in range(0, len(images), batch_size):
-        dets = model([im.to(device) for im in images[i:i + batch_size]])
+        dets = model([im.to(device) for im in images[i : i + batch_size]])
         out += [{k: v.cpu().numpy() for k, v in d.items()} for d in dets]
     return out
 
 
 # ---------------------------------------------------------------------------------- checkpoints ---
 
-def save_checkpoint(path: str | Path, *, epoch: int, model, optimizer, scheduler, history: list[dict],
-                    fingerprint: str) -> None:
+
+def save_checkpoint(
+    path: str | Path, *, epoch: int, model, optimizer, scheduler, history: list[dict], fingerprint: str
+) -> None:
     """Everything a resume needs; atomic, so a kill mid-write leaves the previous checkpoint."""
-    state = {"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": scheduler.state_dict(), "history": history, "fingerprint": fingerprint,
-             "torch_rng": torch.get_rng_state(), "numpy_rng": _np_state()}
+    state = {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "history": history,
+        "fingerprint": fingerprint,
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": _np_state(),
+    }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
 def _np_state() -> dict:
     name, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "gauss": float(gauss)}
+    return {
+        "name": name,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
 
 
 def load_checkpoint(path: str | Path, fingerprint: str, model, optimizer, scheduler) -> tuple[int, list[dict]]:
@@ -137,10 +175,22 @@ def load_checkpoint(path: str | Path, fingerprint: str, model, optimizer, schedu
     return int(state["epoch"]) + 1, list(state["history"])
 
 
-def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device, checkpoint: str | Path,
-        save_cycle: int, fingerprint: str, on_epoch_end: Callable[[int, dict], dict] | None = None,
-        progress: bool = True, log: Callable[[str], None] = print,
-        init: Callable[[Any], None] | None = None) -> list[dict]:
+def fit(
+    model,
+    loader: DataLoader,
+    *,
+    epochs: int,
+    optimizer,
+    scheduler,
+    device,
+    checkpoint: str | Path,
+    save_cycle: int,
+    fingerprint: str,
+    on_epoch_end: Callable[[int, dict], dict] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    init: Callable[[Any], None] | None = None,
+) -> list[dict]:
     """Train for ``epochs`` (resuming from ``checkpoint`` when it matches ``fingerprint``).
 
     ``init(model)`` runs only when the training starts fresh (no matching checkpoint), on every
@@ -166,8 +216,16 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
     # faster forward and backward than in NCHW (measured in docs/experiments.md, OCR speed-ups)
     model.to(device, memory_format=torch.channels_last)
     net = distributed.wrap(model, device)  # the model itself in a single process
-    epoch_bar = tqdm(range(start, epochs), initial=start, total=epochs, desc="epochs", unit="epoch",
-                     disable=not progress, dynamic_ncols=True, file=sys.stderr)
+    epoch_bar = tqdm(
+        range(start, epochs),
+        initial=start,
+        total=epochs,
+        desc="epochs",
+        unit="epoch",
+        disable=not progress,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
     epoch = start - 1
     try:
         for epoch in epoch_bar:
@@ -184,13 +242,27 @@ def fit(model, loader: DataLoader, *, epochs: int, optimizer, scheduler, device,
             epoch_bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k in ("loss", *metrics)})
             log(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"))
             if main and (epoch + 1) % save_cycle == 0 and epoch + 1 < epochs:
-                save_checkpoint(checkpoint, epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
-                                history=history, fingerprint=fingerprint)
+                save_checkpoint(
+                    checkpoint,
+                    epoch=epoch,
+                    model=model,
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    history=history,
+                    fingerprint=fingerprint,
+                )
             distributed.barrier()  # the other replicas wait here while rank 0 validates and writes
     except KeyboardInterrupt:  # Ctrl-C: keep what the finished epochs earned, then stop
         if main and history and history[-1]["epoch"] == epoch + 1:
-            save_checkpoint(checkpoint, epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
-                            history=history, fingerprint=fingerprint)
+            save_checkpoint(
+                checkpoint,
+                epoch=epoch,
+                model=model,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                history=history,
+                fingerprint=fingerprint,
+            )
             log(f"interrupted: checkpoint after epoch {epoch + 1} in {checkpoint}; rerun to resume")
         raise
     finally:

@@ -50,16 +50,26 @@ from components.ocr.predict import FrameResult, TwoStageOcr
 class Evaluation:
     metrics: dict
     results: list[FrameResult]
-    confusion: dict                        # (actual, predicted) -> count
-    pairs: list[tuple[str, str | None]]    # (label, read string or None) per ground-truth ROI (decoded text)
-    raw_pairs: list[tuple[str, str | None]] = field(default_factory=list)   # the same with the raw strings
+    confusion: dict  # (actual, predicted) -> count
+    pairs: list[tuple[str, str | None]]  # (label, read string or None) per ground-truth ROI (decoded text)
+    raw_pairs: list[tuple[str, str | None]] = field(default_factory=list)  # the same with the raw strings
     frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-frame counts (FRAME_COLUMNS)
-    roi_records: DetectionRecords | None = None   # per-detection VOC outcomes, for AP intervals
+    roi_records: DetectionRecords | None = None  # per-detection VOC outcomes, for AP intervals
     char_records: DetectionRecords | None = None
 
 
-FRAME_COLUMNS = ("gt_rois", "pred_rois", "matched_rois", "exact_strings", "raw_exact_strings", "edit_distance",
-                 "label_chars", "value_labels", "value_hits", "valid_rois")
+FRAME_COLUMNS = (
+    "gt_rois",
+    "pred_rois",
+    "matched_rois",
+    "exact_strings",
+    "raw_exact_strings",
+    "edit_distance",
+    "label_chars",
+    "value_labels",
+    "value_hits",
+    "valid_rois",
+)
 
 
 def _frame_counts(texts: list[str], rois, match: list[int]) -> tuple[int, ...]:
@@ -68,10 +78,18 @@ def _frame_counts(texts: list[str], rois, match: list[int]) -> tuple[int, ...]:
     decoded = [r.text if r is not None else None for r in read]
     raw = [r.raw_text if r is not None else None for r in read]
     values = [_value_hit(t, r) for t, r in zip(texts, read)]
-    return (len(texts), len(rois), sum(m >= 0 for m in match), sum(d == t for t, d in zip(texts, decoded)),
-            sum(r == t for t, r in zip(texts, raw)), sum(edit_distance(t, r or "") for t, r in zip(texts, raw)),
-            sum(len(t) for t in texts), sum(v is not None for v in values), sum(bool(v) for v in values),
-            sum(bool(x.valid) for x in rois))
+    return (
+        len(texts),
+        len(rois),
+        sum(m >= 0 for m in match),
+        sum(d == t for t, d in zip(texts, decoded)),
+        sum(r == t for t, r in zip(texts, raw)),
+        sum(edit_distance(t, r or "") for t, r in zip(texts, raw)),
+        sum(len(t) for t in texts),
+        sum(v is not None for v in values),
+        sum(bool(v) for v in values),
+        sum(bool(x.valid) for x in rois),
+    )
 
 
 def _value_hit(label: str, roi) -> bool | None:
@@ -79,8 +97,12 @@ def _value_hit(label: str, roi) -> bool | None:
     truth = parse_marking(label)
     if truth is None:
         return None
-    return bool(roi is not None and roi.valid and roi.value_ohm is not None
-                and math.isclose(roi.value_ohm, truth.value_ohm, rel_tol=1e-9, abs_tol=1e-12))
+    return bool(
+        roi is not None
+        and roi.valid
+        and roi.value_ohm is not None
+        and math.isclose(roi.value_ohm, truth.value_ohm, rel_tol=1e-9, abs_tol=1e-12)
+    )
 
 
 def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Evaluation:
@@ -121,8 +143,16 @@ def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Ev
     frame_table = {c: table[:, i] for i, c in enumerate(FRAME_COLUMNS)}
     ratios = frame_ratios(frame_table)
     metrics.update(roi_precision=ratios["roi_precision"].value(), roi_recall=ratios["roi_recall"].value())
-    return Evaluation(metrics, results, dict(conf), pairs, raw_pairs, frame_table, voc_records(roi_dets, roi_gts),
-                      voc_records(char_dets, char_gts))
+    return Evaluation(
+        metrics,
+        results,
+        dict(conf),
+        pairs,
+        raw_pairs,
+        frame_table,
+        voc_records(roi_dets, roi_gts),
+        voc_records(char_dets, char_gts),
+    )
 
 
 def frame_ratios(frames: dict[str, np.ndarray]) -> dict[str, Ratio]:
@@ -134,9 +164,11 @@ def frame_ratios(frames: dict[str, np.ndarray]) -> dict[str, Ratio]:
         "roi_recall": Ratio(frames["matched_rois"], frames["gt_rois"]),
     }
     if "value_hits" in frames:
-        out.update(raw_string_accuracy=Ratio(frames["raw_exact_strings"], frames["gt_rois"]),
-                   value_accuracy=Ratio(frames["value_hits"], frames["value_labels"]),
-                   valid_rate=Ratio(frames["valid_rois"], frames["pred_rois"]))
+        out.update(
+            raw_string_accuracy=Ratio(frames["raw_exact_strings"], frames["gt_rois"]),
+            value_accuracy=Ratio(frames["value_hits"], frames["value_labels"]),
+            valid_rate=Ratio(frames["valid_rois"], frames["pred_rois"]),
+        )
     return out
 
 
@@ -175,8 +207,13 @@ def char_dets_reading(results: list[FrameResult]) -> list[dict]:
         boxes = [b for x in r.rois for b in x.char_boxes]
         labels = [CHAR_CLASSES.index(c) + 1 for x in r.rois for c in x.char_labels]
         scores = [s for x in r.rois for s in x.char_scores]
-        out.append({"boxes": np.array(boxes, np.float32).reshape(-1, 4), "labels": np.array(labels, np.int64),
-                    "scores": np.array(scores, np.float32)})
+        out.append(
+            {
+                "boxes": np.array(boxes, np.float32).reshape(-1, 4),
+                "labels": np.array(labels, np.int64),
+                "scores": np.array(scores, np.float32),
+            }
+        )
     return out
 
 

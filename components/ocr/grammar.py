@@ -56,17 +56,121 @@ CODE_KINDS: tuple[str, ...] = ("3digit", "4digit", "r_notation", "eia96", "jumpe
 
 # The E96 series (1 % values), index 01-96 of the EIA-96 code.
 E96: tuple[int, ...] = (
-    100, 102, 105, 107, 110, 113, 115, 118, 121, 124, 127, 130, 133, 137, 140, 143, 147, 150, 154, 158,
-    162, 165, 169, 174, 178, 182, 187, 191, 196, 200, 205, 210, 215, 221, 226, 232, 237, 243, 249, 255,
-    261, 267, 274, 280, 287, 294, 301, 309, 316, 324, 332, 340, 348, 357, 365, 374, 383, 392, 402, 412,
-    422, 432, 442, 453, 464, 475, 487, 499, 511, 523, 536, 549, 562, 576, 590, 604, 619, 634, 649, 665,
-    681, 698, 715, 732, 750, 768, 787, 806, 825, 845, 866, 887, 909, 931, 953, 976)
+    100,
+    102,
+    105,
+    107,
+    110,
+    113,
+    115,
+    118,
+    121,
+    124,
+    127,
+    130,
+    133,
+    137,
+    140,
+    143,
+    147,
+    150,
+    154,
+    158,
+    162,
+    165,
+    169,
+    174,
+    178,
+    182,
+    187,
+    191,
+    196,
+    200,
+    205,
+    210,
+    215,
+    221,
+    226,
+    232,
+    237,
+    243,
+    249,
+    255,
+    261,
+    267,
+    274,
+    280,
+    287,
+    294,
+    301,
+    309,
+    316,
+    324,
+    332,
+    340,
+    348,
+    357,
+    365,
+    374,
+    383,
+    392,
+    402,
+    412,
+    422,
+    432,
+    442,
+    453,
+    464,
+    475,
+    487,
+    499,
+    511,
+    523,
+    536,
+    549,
+    562,
+    576,
+    590,
+    604,
+    619,
+    634,
+    649,
+    665,
+    681,
+    698,
+    715,
+    732,
+    750,
+    768,
+    787,
+    806,
+    825,
+    845,
+    866,
+    887,
+    909,
+    931,
+    953,
+    976,
+)
 E24: tuple[int, ...] = (10, 11, 12, 13, 15, 16, 18, 20, 22, 24, 27, 30, 33, 36, 39, 43, 47, 51, 56, 62, 68, 75, 82, 91)
 
 # EIA-96 multiplier letters (R and S are the older alternatives of Y and X, H of B).
-EIA96_MULTIPLIERS: dict[str, float] = {"Z": 1e-3, "Y": 1e-2, "R": 1e-2, "X": 1e-1, "S": 1e-1, "A": 1.0,
-                                       "B": 1e1, "H": 1e1, "C": 1e2, "D": 1e3, "E": 1e4, "F": 1e5}
-SUFFIX_LETTERS = "BCDFGJKMRTW"   # tolerance / series letters after a 4-digit code
+EIA96_MULTIPLIERS: dict[str, float] = {
+    "Z": 1e-3,
+    "Y": 1e-2,
+    "R": 1e-2,
+    "X": 1e-1,
+    "S": 1e-1,
+    "A": 1.0,
+    "B": 1e1,
+    "H": 1e1,
+    "C": 1e2,
+    "D": 1e3,
+    "E": 1e4,
+    "F": 1e5,
+}
+SUFFIX_LETTERS = "BCDFGJKMRTW"  # tolerance / series letters after a 4-digit code
 MAX_SUFFIX = 4
 MAX_R_DIGITS = 4
 
@@ -82,8 +186,8 @@ class Marking:
     text: str
     value_ohm: float
     code_kind: CodeKind
-    suffix: str = ""                       # letters after a 4-digit code (tolerance, series)
-    alternative_ohm: float | None = None   # the other reading of an ambiguous string (``47R``)
+    suffix: str = ""  # letters after a 4-digit code (tolerance, series)
+    alternative_ohm: float | None = None  # the other reading of an ambiguous string (``47R``)
 
 
 def _clean(value: float) -> float:
@@ -146,11 +250,11 @@ Candidates = Sequence[tuple[str, float]]
 
 
 class Decoded(NamedTuple):
-    text: str                 # the decoded marking, or the raw string when ``valid`` is False
-    value_ohm: float | None   # None when not valid
-    code_kind: str | None     # one of CODE_KINDS; None when not valid
+    text: str  # the decoded marking, or the raw string when ``valid`` is False
+    value_ohm: float | None  # None when not valid
+    code_kind: str | None  # one of CODE_KINDS; None when not valid
     valid: bool
-    confidence: float         # geometric mean of the per-position factors x roi_score
+    confidence: float  # geometric mean of the per-position factors x roi_score
 
 
 def raw_string(positions: Sequence[Candidates]) -> str:
@@ -162,8 +266,15 @@ def _log(p: float) -> float:
     return math.log(min(max(float(p), 1e-9), 1.0))
 
 
-def decode(positions: Sequence[Candidates], *, min_prob: float = 0.2, max_drops: int = 1, beam: int = 64,
-           drop_floor: float = 0.01, roi_score: float = 1.0) -> Decoded:
+def decode(
+    positions: Sequence[Candidates],
+    *,
+    min_prob: float = 0.2,
+    max_drops: int = 1,
+    beam: int = 64,
+    drop_floor: float = 0.01,
+    roi_score: float = 1.0,
+) -> Decoded:
     """The most probable marking spelled by ``positions`` (module docstring); ``valid=False`` and the
     raw top-1 string when none reaches ``min_prob`` (geometric mean per position)."""
     positions = [sorted(((str(c), float(p)) for c, p in cands), key=lambda x: -x[1]) for cands in positions]

@@ -14,8 +14,8 @@ Detections and ground truth are per image: ``{"boxes": (N, 4) x1y1x2y2, "labels"
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,6 +41,7 @@ def _classes(gts: Sequence[dict]) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------ VOC AP ---
+
 
 def all_point_ap(recall: np.ndarray, precision: np.ndarray) -> float:
     """Area under the precision envelope at every recall step (VOC 2010+)."""
@@ -84,6 +85,7 @@ def voc_map(dets: Sequence[dict], gts: Sequence[dict], iou_thr: float = 0.5) -> 
 
 
 # ----------------------------------------------------------------------------------- COCO AP ---
+
 
 def _coco_image_matches(d_boxes, d_scores, g_boxes, iou_thrs):
     """pycocotools' evaluateImg for one image and class (area 'all', no crowd)."""
@@ -143,6 +145,7 @@ def coco_map(dets: Sequence[dict], gts: Sequence[dict], iou_thrs: np.ndarray = C
 
 # ------------------------------------------------------------------------------------ strings ---
 
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance (insert, delete, substitute: cost 1 each)."""
     prev = list(range(len(b) + 1))
@@ -167,7 +170,9 @@ def string_scores(pairs: Sequence[tuple[str, str | None]]) -> dict[str, float]:
     return {"string_accuracy": exact / len(pairs), "cer": dist / max(chars, 1)}
 
 
-def match_rois(pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np.ndarray, iou_thr: float = 0.5) -> list[int]:
+def match_rois(
+    pred_boxes: np.ndarray, pred_scores: np.ndarray, gt_boxes: np.ndarray, iou_thr: float = 0.5
+) -> list[int]:
     """For each GT ROI, the index of the prediction matched to it (greedy by score), or -1."""
     out = [-1] * len(gt_boxes)
     if not len(pred_boxes) or not len(gt_boxes):
@@ -207,6 +212,7 @@ def confusion_pairs(dets: Sequence[dict], gts: Sequence[dict], names: Sequence[s
 
 # ------------------------------------------------------------------------- bootstrap of VOC AP ---
 
+
 @dataclass(frozen=True)
 class DetectionRecords:
     """Every detection of a set with its VOC outcome (true or false positive at ``iou_thr``) and the
@@ -214,12 +220,12 @@ class DetectionRecords:
     resamples. The greedy VOC matching only ever compares boxes of one frame, so a frame's
     outcomes do not depend on which other frames are in the set."""
 
-    frame: np.ndarray       # (D,) index of the frame of each detection
-    label: np.ndarray       # (D,)
-    score: np.ndarray       # (D,)
-    tp: np.ndarray          # (D,) bool
-    gt_counts: np.ndarray   # (F, C) ground-truth boxes per frame, per class in ``classes``
-    classes: np.ndarray     # (C,)
+    frame: np.ndarray  # (D,) index of the frame of each detection
+    label: np.ndarray  # (D,)
+    score: np.ndarray  # (D,)
+    tp: np.ndarray  # (D,) bool
+    gt_counts: np.ndarray  # (F, C) ground-truth boxes per frame, per class in ``classes``
+    classes: np.ndarray  # (C,)
 
     def to_columns(self) -> dict[str, np.ndarray]:
         return {"frame": self.frame, "label": self.label, "score": self.score, "tp": self.tp}
@@ -255,8 +261,14 @@ def voc_records(dets: Sequence[dict], gts: Sequence[dict], iou_thr: float = 0.5)
                 label.append(int(c))
                 score.append(d_scores[i])
                 tp.append(hit)
-    return DetectionRecords(np.array(frame, np.int64), np.array(label, np.int64), np.array(score, np.float64),
-                            np.array(tp, bool), gt_counts, classes)
+    return DetectionRecords(
+        np.array(frame, np.int64),
+        np.array(label, np.int64),
+        np.array(score, np.float64),
+        np.array(tp, bool),
+        gt_counts,
+        classes,
+    )
 
 
 def weighted_voc_map(rec: DetectionRecords, weights: np.ndarray) -> np.ndarray:
@@ -279,5 +291,8 @@ def weighted_voc_map(rec: DetectionRecords, weights: np.ndarray) -> np.ndarray:
         step = np.diff(np.concatenate([np.zeros((len(weights), 1)), recall], axis=1), axis=1)
         aps[:, k] = np.where(n_gt > 0, (step * envelope).sum(1), np.nan)
     with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(aps).all(1), np.nan, np.nanmean(np.where(np.isnan(aps), np.nan, aps), axis=1)) \
-            if aps.size else np.full(len(weights), np.nan)
+        return (
+            np.where(np.isnan(aps).all(1), np.nan, np.nanmean(np.where(np.isnan(aps), np.nan, aps), axis=1))
+            if aps.size
+            else np.full(len(weights), np.nan)
+        )

@@ -64,7 +64,9 @@ def torch_imagenet_paths() -> list[Path]:
     """Where torchvision caches ``MobileNet_V2_Weights.IMAGENET1K_V2`` and ``_V1`` (preferred first):
     ``torch.hub.get_dir()/checkpoints`` (``$TORCH_HOME/hub``, default ``~/.cache/torch/hub``)."""
     hub = Path(torch.hub.get_dir()) / "checkpoints"
-    return [hub / os.path.basename(w.url) for w in (MobileNet_V2_Weights.IMAGENET1K_V2, MobileNet_V2_Weights.IMAGENET1K_V1)]
+    return [
+        hub / os.path.basename(w.url) for w in (MobileNet_V2_Weights.IMAGENET1K_V2, MobileNet_V2_Weights.IMAGENET1K_V1)
+    ]
 
 
 def resolve_pretrained(spec: str, width_mult: float, name: str = "ocr") -> Path | None:
@@ -74,22 +76,28 @@ def resolve_pretrained(spec: str, width_mult: float, name: str = "ocr") -> Path 
         return None
     if spec == "imagenet":
         if float(width_mult) != 1.0:
-            raise ValueError(f"{name}.pretrained: imagenet: torchvision has MobileNetV2 ImageNet weights only for "
-                             f"width_mult 1.0, not {name}.width_mult {width_mult}; set pretrained: none, width_mult: 1.0, "
-                             f"or give a path to a mobilenet_v2 state dict of width {width_mult}")
+            raise ValueError(
+                f"{name}.pretrained: imagenet: torchvision has MobileNetV2 ImageNet weights only for "
+                f"width_mult 1.0, not {name}.width_mult {width_mult}; set pretrained: none, width_mult: 1.0, "
+                f"or give a path to a mobilenet_v2 state dict of width {width_mult}"
+            )
         paths = torch_imagenet_paths()
         for path in paths:
             if path.is_file():
                 return path
         raise FileNotFoundError(
             f"{name}.pretrained: imagenet: none of {', '.join(map(str, paths))} found and nothing is downloaded at run "
-            f"time; put torchvision's MobileNet_V2_Weights IMAGENET1K_V2 (or _V1) file there, or give a path to a local "
-            f"state dict (under models/pretrained/), or set pretrained: none")
+            "time; put torchvision's MobileNet_V2_Weights IMAGENET1K_V2 (or _V1) file there, or give a path to a "
+            "local "
+            f"state dict (under models/pretrained/), or set pretrained: none"
+        )
     path = Path(spec)
     if not path.is_file():
-        raise FileNotFoundError(f"{name}.pretrained: weights file {path} not found; put a torchvision mobilenet_v2 state "
-                                f"dict (keys features.*) of width_mult {width_mult} there (under models/pretrained/), "
-                                f"or use imagenet or none")
+        raise FileNotFoundError(
+            f"{name}.pretrained: weights file {path} not found; put a torchvision mobilenet_v2 state "
+            f"dict (keys features.*) of width_mult {width_mult} there (under models/pretrained/), "
+            f"or use imagenet or none"
+        )
     return path
 
 
@@ -110,13 +118,17 @@ def load_pretrained(model: SSD, spec: str, width_mult: float, name: str = "ocr")
     except Exception as e:  # not a torch file / not a plain state dict
         raise ValueError(f"{name}.pretrained: cannot read {path} as a state dict: {e}") from e
     if not isinstance(state, dict) or not any(str(k).startswith("features.") for k in state):
-        raise ValueError(f"{name}.pretrained: {path} is not a state dict of a torchvision mobilenet_v2 (no features.* keys)")
+        raise ValueError(
+            f"{name}.pretrained: {path} is not a state dict of a torchvision mobilenet_v2 (no features.* keys)"
+        )
     net = mobilenet_v2(weights=None, width_mult=width_mult)
     try:
-        net.features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+        net.features.load_state_dict({k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")})
     except RuntimeError as e:
-        raise ValueError(f"{name}.pretrained: {path} does not fit mobilenet_v2 of width_mult {width_mult} "
-                         f"({name}.width_mult); is it of another width? {str(e)[:500]}") from e
+        raise ValueError(
+            f"{name}.pretrained: {path} does not fit mobilenet_v2 of width_mult {width_mult} "
+            f"({name}.width_mult); is it of another width? {str(e)[:500]}"
+        ) from e
     s8, s16 = _taps(net.features)
     model.backbone.to_s8.load_state_dict(s8.state_dict())
     model.backbone.to_s16.load_state_dict(s16.state_dict())
@@ -133,8 +145,13 @@ class TopDown(nn.Module):
         super().__init__()
         self.lateral = nn.Conv2d(c16, c8, 1)
         self.smooth = nn.Sequential(
-            nn.Conv2d(c8, c8, 3, padding=1, groups=c8, bias=False), nn.BatchNorm2d(c8), nn.ReLU6(inplace=True),
-            nn.Conv2d(c8, c8, 1, bias=False), nn.BatchNorm2d(c8), nn.ReLU6(inplace=True))
+            nn.Conv2d(c8, c8, 3, padding=1, groups=c8, bias=False),
+            nn.BatchNorm2d(c8),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(c8, c8, 1, bias=False),
+            nn.BatchNorm2d(c8),
+            nn.ReLU6(inplace=True),
+        )
 
     def forward(self, s8: torch.Tensor, s16: torch.Tensor) -> torch.Tensor:
         up = nn.functional.interpolate(self.lateral(s16), size=s8.shape[-2:], mode="nearest")
@@ -158,7 +175,7 @@ class _CachedDefaultBoxes(DefaultBoxGenerator):
         key = (tuple(tuple(int(v) for v in g) for g in grid_sizes), tuple(int(v) for v in image_size), dtype)
         if key not in self._cache:
             boxes = super()._grid_default_boxes(grid_sizes, image_size, dtype)
-            if self.height_relative:   # (cx, cy, w, h) as fractions: w in units of the height
+            if self.height_relative:  # (cx, cy, w, h) as fractions: w in units of the height
                 boxes = boxes.clone()
                 boxes[:, 2] *= float(image_size[0]) / float(image_size[1])
             self._cache[key] = boxes
@@ -190,13 +207,14 @@ class TopKSSD(SSD):
         num_classes = pred_scores.size(-1)
         k = min(int(self.class_topk), num_classes - 1)
         detections = []
-        for reg, scores, anchors, image_shape in zip(head_outputs["bbox_regression"], pred_scores, image_anchors,
-                                                     image_shapes):
+        for reg, scores, anchors, image_shape in zip(
+            head_outputs["bbox_regression"], pred_scores, image_anchors, image_shapes
+        ):
             boxes = box_ops.clip_boxes_to_image(self.box_coder.decode_single(reg, anchors), image_shape)
             image_boxes, image_scores, image_labels, image_anchor = [], [], [], []
             for label in range(1, num_classes):
                 score = scores[:, label]
-                idx = torch.nonzero(score > self.score_thresh).squeeze(1)      # the anchors above threshold
+                idx = torch.nonzero(score > self.score_thresh).squeeze(1)  # the anchors above threshold
                 score = score[idx]
                 score, order = score.topk(det_utils._topk_min(score, self.topk_candidates, 0))
                 idx = idx[order]
@@ -206,7 +224,9 @@ class TopKSSD(SSD):
                 image_anchor.append(idx)
             image_boxes, image_scores = torch.cat(image_boxes), torch.cat(image_scores)
             image_labels, image_anchor = torch.cat(image_labels), torch.cat(image_anchor)
-            keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)[: self.detections_per_img]
+            keep = box_ops.batched_nms(image_boxes, image_scores, image_labels, self.nms_thresh)[
+                : self.detections_per_img
+            ]
             det = {"boxes": image_boxes[keep], "scores": image_scores[keep], "labels": image_labels[keep]}
             if k > 0:
                 top_scores, top_labels = scores[image_anchor[keep], 1:].topk(k, dim=1)
@@ -220,19 +240,33 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     (3 values: stride-8 scale, stride-16 scale, upper bound; fractions of the input), aspect_ratios
     (one list per map), score_threshold, nms_iou, detections, fuse (top-down stride-16 -> 8)."""
     backbone = MobileNetV2Taps(spec["width_mult"], fuse=spec.get("fuse", False))
-    anchors = _CachedDefaultBoxes(spec["aspect_ratios"], scales=list(spec["anchor_scales"]), steps=list(STRIDES),
-                                  height_relative=spec.get("crop") == "upright")
+    anchors = _CachedDefaultBoxes(
+        spec["aspect_ratios"],
+        scales=list(spec["anchor_scales"]),
+        steps=list(STRIDES),
+        height_relative=spec.get("crop") == "upright",
+    )
     head = SSDHead(backbone.out_channels, anchors.num_anchors_per_location(), spec["num_classes"])
     w, h = spec["size"]
-    model = TopKSSD(backbone, anchors, (w, h), spec["num_classes"], head=head,
-                    image_mean=[0.5, 0.5, 0.5], image_std=[0.25, 0.25, 0.25],
-                    score_thresh=spec["score_threshold"], nms_thresh=spec["nms_iou"],
-                    detections_per_img=spec["detections"], topk_candidates=spec["detections"] * 2,
-                    iou_thresh=spec.get("match_iou", 0.5))
-    model.class_topk = CLASS_TOPK if spec.get("kind") == "char" else 0   # the reading decodes characters only
+    model = TopKSSD(
+        backbone,
+        anchors,
+        (w, h),
+        spec["num_classes"],
+        head=head,
+        image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.25, 0.25, 0.25],
+        score_thresh=spec["score_threshold"],
+        nms_thresh=spec["nms_iou"],
+        detections_per_img=spec["detections"],
+        topk_candidates=spec["detections"] * 2,
+        iou_thresh=spec.get("match_iou", 0.5),
+    )
+    model.class_topk = CLASS_TOPK if spec.get("kind") == "char" else 0  # the reading decodes characters only
     t = model.transform
-    model.transform = _SameSizeTransform(t.min_size[0], t.max_size, t.image_mean, t.image_std,
-                                         size_divisible=1, fixed_size=t.fixed_size)
+    model.transform = _SameSizeTransform(
+        t.min_size[0], t.max_size, t.image_mean, t.image_std, size_divisible=1, fixed_size=t.fixed_size
+    )
     return model
 
 
@@ -240,9 +274,19 @@ def roi_spec(p) -> dict[str, Any]:
     """Stage 1: one class (resistor) on the frame / 4. Bodies are 220-480 px long at full
     resolution (55-120 px at /4) and rotated up to 50 degrees, so their boxes span ~0.15-0.55 of the
     input: the stride-8 map covers the small ones, stride 16 the rest."""
-    return {"kind": "roi", "width_mult": p.width_mult, "size": list(p.input_size), "num_classes": 2,
-            "classes": ["resistor"], "anchor_scales": [0.16, 0.32, 0.55], "aspect_ratios": [[2], [2, 3]],
-            "score_threshold": p.score_threshold, "nms_iou": p.nms_iou, "detections": 20, "match_iou": 0.5}
+    return {
+        "kind": "roi",
+        "width_mult": p.width_mult,
+        "size": list(p.input_size),
+        "num_classes": 2,
+        "classes": ["resistor"],
+        "anchor_scales": [0.16, 0.32, 0.55],
+        "aspect_ratios": [[2], [2, 3]],
+        "score_threshold": p.score_threshold,
+        "nms_iou": p.nms_iou,
+        "detections": 20,
+        "match_iou": 0.5,
+    }
 
 
 def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
@@ -256,12 +300,25 @@ def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
     text horizontal; glyphs are 0.17-0.57 of the strip height (median ~0.32, ~30 px), so the default
     boxes are fractions of the height (18-54 px at 96 px, as the square's 18-51 px at 256)."""
     crop = getattr(p, "crop", "square")
-    common = {"kind": "char", "width_mult": p.width_mult, "num_classes": len(classes) + 1, "classes": list(classes),
-              "aspect_ratios": [[2], [2]], "score_threshold": p.score_threshold, "nms_iou": p.nms_iou,
-              "detections": 40, "match_iou": 0.4, "fuse": True}
+    common = {
+        "kind": "char",
+        "width_mult": p.width_mult,
+        "num_classes": len(classes) + 1,
+        "classes": list(classes),
+        "aspect_ratios": [[2], [2]],
+        "score_threshold": p.score_threshold,
+        "nms_iou": p.nms_iou,
+        "detections": 40,
+        "match_iou": 0.4,
+        "fuse": True,
+    }
     if crop == "upright":
-        return {**common, "size": [int(v) for v in p.strip_size], "anchor_scales": [0.19, 0.32, 0.56],
-                "crop": "upright"}
+        return {
+            **common,
+            "size": [int(v) for v in p.strip_size],
+            "anchor_scales": [0.19, 0.32, 0.56],
+            "crop": "upright",
+        }
     return {**common, "size": [p.crop_size, p.crop_size], "anchor_scales": [0.07, 0.12, 0.2]}
 
 

@@ -31,8 +31,8 @@ from components.ocr.preprocess import (
 )
 from components.ocr.reading import read_string
 
-CLASS_TOPK = 3            # classes per character box handed to the grammar decoding
-GRAMMAR_MIN_PROB = 0.2    # a decoded marking needs this geometric-mean probability per character
+CLASS_TOPK = 3  # classes per character box handed to the grammar decoding
+GRAMMAR_MIN_PROB = 0.2  # a decoded marking needs this geometric-mean probability per character
 CROP_MODES = ("square", "upright")
 
 # (boxes (N, 4) in input pixels, labels (N,) 1-based, scores (N,)) of one image, after NMS; the
@@ -47,18 +47,18 @@ CharDetector = Callable[[list[np.ndarray]], list[Detections]]
 
 @dataclass
 class RoiResult:
-    box: tuple[float, float, float, float]   # frame pixels
+    box: tuple[float, float, float, float]  # frame pixels
     score: float
     text: str
     confidence: float
-    char_boxes: np.ndarray                   # (N, 4) frame pixels, in reading order
-    char_labels: list[str]                   # each box's best class: they spell raw_text
+    char_boxes: np.ndarray  # (N, 4) frame pixels, in reading order
+    char_labels: list[str]  # each box's best class: they spell raw_text
     char_scores: np.ndarray
     # ``text`` is the marking decoded under the grammar when ``valid``; otherwise the raw string
-    raw_text: str = ""                       # the unconstrained best string (best class per box)
-    valid: bool = False                      # text is a resistor marking (components.ocr.grammar)
-    value_ohm: float | None = None           # its value; None when not valid
-    code_kind: str | None = None             # 3digit | 4digit | r_notation | eia96 | jumper; None when not valid
+    raw_text: str = ""  # the unconstrained best string (best class per box)
+    valid: bool = False  # text is a resistor marking (components.ocr.grammar)
+    value_ohm: float | None = None  # its value; None when not valid
+    code_kind: str | None = None  # 3digit | 4digit | r_notation | eia96 | jumper; None when not valid
 
 
 @dataclass
@@ -66,7 +66,7 @@ class FrameResult:
     rois: list[RoiResult] = field(default_factory=list)
     # every character detection of every crop (model threshold, before reading): for mAP
     all_char_boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
-    all_char_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))       # 1-based
+    all_char_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # 1-based
     all_char_scores: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
 
     def to_annotation(self, image_path: str, width: int, height: int) -> OcrAnnotation:
@@ -74,10 +74,15 @@ class FrameResult:
 
         Boxes are clipped to the image and characters left with no area are dropped: a detector may
         predict past the border, and the importer refuses boxes outside the image they annotate."""
+
         def clipped(box) -> tuple[float, float, float, float]:
             x1, y1, x2, y2 = (float(v) for v in box)
-            return (min(max(x1, 0.0), width), min(max(y1, 0.0), height), min(max(x2, 0.0), width),
-                    min(max(y2, 0.0), height))
+            return (
+                min(max(x1, 0.0), width),
+                min(max(y1, 0.0), height),
+                min(max(x2, 0.0), width),
+                min(max(y2, 0.0), height),
+            )
 
         shapes = []
         for g, r in enumerate(self.rois):
@@ -114,16 +119,16 @@ class PipelineConfig:
     """Everything the glue needs besides the detectors (all plain values: export writes them to
     ``ocr_meta.json``)."""
 
-    roi_size: tuple[int, int]        # stage-1 input [w, h]
-    crop_size: int                   # stage-2 input side
-    margin: float                    # ROI grown by this share of its size on each side before cropping
-    names: tuple[str, ...]           # character classes, label i -> names[i - 1]
+    roi_size: tuple[int, int]  # stage-1 input [w, h]
+    crop_size: int  # stage-2 input side
+    margin: float  # ROI grown by this share of its size on each side before cropping
+    names: tuple[str, ...]  # character classes, label i -> names[i - 1]
     roi_score_threshold: float = 0.3
     char_score_threshold: float = 0.3
     dedupe_iou: float = 0.35
-    grammar_min_prob: float = GRAMMAR_MIN_PROB   # below it a reading is not valid (raw text kept)
-    crop: str = "square"             # square: letterboxed crop_size^2 | upright: strip turned by the text's angle
-    strip_size: tuple[int, int] = (0, 0)   # [w, h] of the upright strip (crop: upright)
+    grammar_min_prob: float = GRAMMAR_MIN_PROB  # below it a reading is not valid (raw text kept)
+    crop: str = "square"  # square: letterboxed crop_size^2 | upright: strip turned by the text's angle
+    strip_size: tuple[int, int] = (0, 0)  # [w, h] of the upright strip (crop: upright)
 
     def __post_init__(self):
         if self.crop not in CROP_MODES:
@@ -139,7 +144,9 @@ def find_rois(image: np.ndarray, detect_rois: RoiDetector, cfg: PipelineConfig) 
     return rois_from_detections(detect_rois(downsample(image, cfg.roi_size)), w, h, cfg)
 
 
-def rois_from_detections(dets: Detections, width: int, height: int, cfg: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
+def rois_from_detections(
+    dets: Detections, width: int, height: int, cfg: PipelineConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Stage-1 detections on the downsampled frame -> ROI boxes in the pixels of the ``width`` x
     ``height`` frame and their scores, above the threshold, nested duplicates removed."""
     size = cfg.roi_size
@@ -169,8 +176,9 @@ def roi_crops(image: np.ndarray, rboxes: np.ndarray, cfg: PipelineConfig) -> tup
     return maps, crops
 
 
-def run_two_stage(image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector,
-                  cfg: PipelineConfig) -> FrameResult:
+def run_two_stage(
+    image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector, cfg: PipelineConfig
+) -> FrameResult:
     """The whole two-stage path on one frame (RGB uint8, full resolution)."""
     rboxes, rscores = find_rois(image, detect_rois, cfg)
     if not len(rboxes):
@@ -179,8 +187,12 @@ def run_two_stage(image: np.ndarray, detect_rois: RoiDetector, detect_chars: Cha
     return assemble(rboxes, rscores, maps, detect_chars(crops), cfg)
 
 
-def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[list[np.ndarray]], list[Detections]],
-                        detect_chars: CharDetector, cfg: PipelineConfig) -> list[FrameResult]:
+def run_two_stage_batch(
+    images: list[np.ndarray],
+    detect_rois_batch: Callable[[list[np.ndarray]], list[Detections]],
+    detect_chars: CharDetector,
+    cfg: PipelineConfig,
+) -> list[FrameResult]:
     """The same path on several frames at once: stage 1 on all downsampled frames in one call,
     stage 2 on the crops of all frames in one call (throughput at batch > 1; same results per frame
     as ``run_two_stage``)."""
@@ -195,13 +207,14 @@ def run_two_stage_batch(images: list[np.ndarray], detect_rois_batch: Callable[[l
     char_dets = detect_chars(all_crops) if all_crops else []
     out, k = [], 0
     for rboxes, rscores, maps, n in per_frame:
-        out.append(assemble(rboxes, rscores, maps, char_dets[k:k + n], cfg) if n else FrameResult())
+        out.append(assemble(rboxes, rscores, maps, char_dets[k : k + n], cfg) if n else FrameResult())
         k += n
     return out
 
 
-def assemble(rboxes: np.ndarray, rscores: np.ndarray, maps: list[np.ndarray], dets: list[Detections],
-             cfg: PipelineConfig) -> FrameResult:
+def assemble(
+    rboxes: np.ndarray, rscores: np.ndarray, maps: list[np.ndarray], dets: list[Detections], cfg: PipelineConfig
+) -> FrameResult:
     """One frame's result from its ROIs, their maps frame -> crop (``roi_crops``) and stage 2's
     detections per crop: characters thresholded and read in order in the crop (where upright text
     runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes."""
@@ -220,17 +233,30 @@ def assemble(rboxes: np.ndarray, rscores: np.ndarray, maps: list[np.ndarray], de
         topk = (det[3][keep], det[4][keep]) if len(det) >= 5 else None
         d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
-        result.rois.append(RoiResult(tuple(float(v) for v in rb), float(rs), text, conf, ab[keep][r.order],
-                                     [names[int(i) - 1] for i in cl[r.order]], cs[r.order], raw_text=r.text,
-                                     valid=d.valid, value_ohm=d.value_ohm, code_kind=d.code_kind))
+        result.rois.append(
+            RoiResult(
+                tuple(float(v) for v in rb),
+                float(rs),
+                text,
+                conf,
+                ab[keep][r.order],
+                [names[int(i) - 1] for i in cl[r.order]],
+                cs[r.order],
+                raw_text=r.text,
+                valid=d.valid,
+                value_ohm=d.value_ohm,
+                code_kind=d.code_kind,
+            )
+        )
     result.all_char_boxes = np.concatenate(all_b).astype(np.float32).reshape(-1, 4)
     result.all_char_labels = np.concatenate(all_l).astype(np.int64)
     result.all_char_scores = np.concatenate(all_s).astype(np.float32)
     return result
 
 
-def char_candidates(order, labels: np.ndarray, scores: np.ndarray, topk: tuple[np.ndarray, np.ndarray] | None,
-                    names: list[str]) -> list[list[tuple[str, float]]]:
+def char_candidates(
+    order, labels: np.ndarray, scores: np.ndarray, topk: tuple[np.ndarray, np.ndarray] | None, names: list[str]
+) -> list[list[tuple[str, float]]]:
     """Per character in reading order (``order`` indexes ``labels``/``scores``): its candidate
     characters and probabilities, best first: the detected class and, when the detector gave them,
     the box's top-k classes (one entry per character, its highest probability)."""

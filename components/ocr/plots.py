@@ -21,14 +21,16 @@ def overlay(image: np.ndarray, result: FrameResult, frame: Frame | None = None, 
     confidence and ROI score, and each read character box (orange) with its label."""
     img = image.copy()
     if frame is not None:
-        for b, t in zip(frame.rois, frame.texts):
+        for b, _t in zip(frame.rois, frame.texts):
             cv2.rectangle(img, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (200, 200, 200), 1)
     for r in result.rois:
         x1, y1, x2, y2 = (int(v) for v in r.box)
         cv2.rectangle(img, (x1, y1), (x2, y2), (0, 230, 0), 3)
-        for b, lab, s in zip(r.char_boxes, r.char_labels, r.char_scores):
+        for b, lab, _s in zip(r.char_boxes, r.char_labels, r.char_scores):
             cv2.rectangle(img, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (255, 140, 0), 2)
-            cv2.putText(img, lab, (int(b[0]), int(b[3]) + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 140, 0), 2, cv2.LINE_AA)
+            cv2.putText(
+                img, lab, (int(b[0]), int(b[3]) + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 140, 0), 2, cv2.LINE_AA
+            )
         label = f"{r.text or '?'}  {r.confidence:.2f} (roi {r.score:.2f})"
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.9, 2)
         ty = y1 - 8 if y1 - th - 12 > 0 else y2 + th + 8

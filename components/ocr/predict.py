@@ -33,9 +33,20 @@ from components.ocr.pipeline import (  # noqa: F401
 class TwoStageOcr:
     """Both detectors and the glue; thresholds decide what counts as a ROI and a character."""
 
-    def __init__(self, roi_model, roi_spec: dict, char_model, char_spec: dict, *, margin: float,
-                 roi_score_threshold: float = 0.3, char_score_threshold: float = 0.3, dedupe_iou: float = 0.35,
-                 grammar_min_prob: float = GRAMMAR_MIN_PROB, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        roi_model,
+        roi_spec: dict,
+        char_model,
+        char_spec: dict,
+        *,
+        margin: float,
+        roi_score_threshold: float = 0.3,
+        char_score_threshold: float = 0.3,
+        dedupe_iou: float = 0.35,
+        grammar_min_prob: float = GRAMMAR_MIN_PROB,
+        device: str | torch.device = "cpu",
+    ):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
         self.char_model, self.char_spec = char_model.eval(), char_spec
         self.margin, self.device = margin, torch.device(device)
@@ -43,11 +54,12 @@ class TwoStageOcr:
         self.grammar_min_prob = grammar_min_prob
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
-        self.crop = str(char_spec.get("crop", "square"))     # models from before the upright strips: square
+        self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
 
     @classmethod
-    def load(cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", fuse: bool = True,
-             **kw) -> TwoStageOcr:
+    def load(
+        cls, roi_path: str | Path, char_path: str | Path, device: str = "cpu", fuse: bool = True, **kw
+    ) -> TwoStageOcr:
         """Both models from their files; ``fuse`` prepares them for serving (``for_inference``:
         BatchNorm folded, channels-last). The ONNX export passes False, to export the graph as trained."""
         roi_model, roi_spec = load_model(roi_path, device)
@@ -60,9 +72,18 @@ class TwoStageOcr:
 
     @property
     def config(self) -> PipelineConfig:
-        return PipelineConfig(tuple(self.roi_spec["size"]), self.crop_size, self.margin, tuple(self.names),
-                              self.roi_thr, self.char_thr, self.dedupe_iou, self.grammar_min_prob, self.crop,
-                              tuple(int(v) for v in self.char_spec["size"]))
+        return PipelineConfig(
+            tuple(self.roi_spec["size"]),
+            self.crop_size,
+            self.margin,
+            tuple(self.names),
+            self.roi_thr,
+            self.char_thr,
+            self.dedupe_iou,
+            self.grammar_min_prob,
+            self.crop,
+            tuple(int(v) for v in self.char_spec["size"]),
+        )
 
     @torch.no_grad()
     def detect_rois(self, image: np.ndarray) -> Detections:

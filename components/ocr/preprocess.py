@@ -27,8 +27,12 @@ def crop_window(box: Sequence[float], margin: float, width: int, height: int) ->
     """The ROI box grown by ``margin`` x its size on each side, clipped to the frame (integers)."""
     x1, y1, x2, y2 = (float(v) for v in box)
     mx, my = margin * (x2 - x1), margin * (y2 - y1)
-    return (max(0, int(np.floor(x1 - mx))), max(0, int(np.floor(y1 - my))),
-            min(width, int(np.ceil(x2 + mx))), min(height, int(np.ceil(y2 + my))))
+    return (
+        max(0, int(np.floor(x1 - mx))),
+        max(0, int(np.floor(y1 - my))),
+        min(width, int(np.ceil(x2 + mx))),
+        min(height, int(np.ceil(y2 + my))),
+    )
 
 
 def letterbox(image: np.ndarray, window: Sequence[int], size: int) -> tuple[np.ndarray, float]:
@@ -83,14 +87,14 @@ def map_boxes(boxes: np.ndarray, m: np.ndarray) -> np.ndarray:
 # runtime compute the same strips. Measured on the generator's frames (docs/ocr.md, upright crops):
 # the marking spans at most 0.77 of the estimated body length along the text and 0.37 across it.
 
-ANGLE_SIDE = 128        # the window is shrunk to this longer side before the angle is measured
-ANGLE_SIGMA = 0.35      # Gaussian weight (x the window's size) that favours the window's centre
-SPREAD_SIGMA = 0.5      # the same for the long-axis test (wider: the whole body)
-BODY_ASPECT = 1.8       # assumed length / width of a chip body (packages 0402-2512: 1.28-2.0)
-STRIP_COVER = 0.9       # the strip's width covers this share of the estimated body length
+ANGLE_SIDE = 128  # the window is shrunk to this longer side before the angle is measured
+ANGLE_SIGMA = 0.35  # Gaussian weight (x the window's size) that favours the window's centre
+SPREAD_SIGMA = 0.5  # the same for the long-axis test (wider: the whole body)
+BODY_ASPECT = 1.8  # assumed length / width of a chip body (packages 0402-2512: 1.28-2.0)
+STRIP_COVER = 0.9  # the strip's width covers this share of the estimated body length
 
 
-GLYPH_ASPECT = 0.6      # width / height of a typical glyph's ink: splits a box's size where its turn hides it
+GLYPH_ASPECT = 0.6  # width / height of a typical glyph's ink: splits a box's size where its turn hides it
 
 
 def unturn_boxes(boxes: np.ndarray, m: np.ndarray, aspect: float = GLYPH_ASPECT) -> np.ndarray:
@@ -111,7 +115,7 @@ def unturn_boxes(boxes: np.ndarray, m: np.ndarray, aspect: float = GLYPH_ASPECT)
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     x2, y2 = ((boxes[:, 2] - boxes[:, 0]) * k / 2) ** 2, ((boxes[:, 3] - boxes[:, 1]) * k / 2) ** 2
     total = x2 + y2
-    prior = (aspect ** 2 - 1) / (aspect ** 2 + 1) * total
+    prior = (aspect**2 - 1) / (aspect**2 + 1) * total
     trust = float(np.clip((abs(cos2) - 0.2) / 0.4, 0.0, 1.0))
     data = (x2 - y2) / cos2 if abs(cos2) > 1e-6 else prior
     diff = np.clip(trust * data + (1 - trust) * prior, -0.9 * total, 0.9 * total)
@@ -145,8 +149,8 @@ def estimate_angle(image: np.ndarray, window: Sequence[int]) -> float:
     ys = (np.arange(hh, dtype=np.float32) - (hh - 1) / 2)[:, None]
     weight = np.exp(-0.5 * ((xs / (ANGLE_SIGMA * ww)) ** 2 + (ys / (ANGLE_SIGMA * hh)) ** 2))
     energy = gx * gx + gy * gy
-    re2, im2 = gx * gx - gy * gy, 2 * gx * gy                      # z^2 of z = gx + i gy
-    re4, im4 = re2 * re2 - im2 * im2, 2 * re2 * im2                 # z^4, divided by |z|^2 below
+    re2, im2 = gx * gx - gy * gy, 2 * gx * gy  # z^2 of z = gx + i gy
+    re4, im4 = re2 * re2 - im2 * im2, 2 * re2 * im2  # z^4, divided by |z|^2 below
     norm = weight / (energy + 1e-6)
     t = 0.25 * np.degrees(np.arctan2(float((im4 * norm).sum()), float((re4 * norm).sum())))
     candidates = (t, t - 90.0 if t > 0 else t + 90.0)
@@ -195,7 +199,7 @@ def warp(image: np.ndarray, m: np.ndarray, size: Sequence[int]) -> np.ndarray:
     x1, y1 = max(0, int(np.floor(corners[:, 0].min())) - 1), max(0, int(np.floor(corners[:, 1].min())) - 1)
     x2, y2 = min(W, int(np.ceil(corners[:, 0].max())) + 2), min(H, int(np.ceil(corners[:, 1].max())) + 2)
     m = m.copy()
-    m[:, 2] += m[:, :2] @ np.array([x1, y1], np.float64)         # into the coordinates of the cut part
+    m[:, 2] += m[:, :2] @ np.array([x1, y1], np.float64)  # into the coordinates of the cut part
     patch = image[y1:y2, x1:x2] if x2 > x1 and y2 > y1 else np.full((1, 1, 3), 127, np.uint8)
     k = float(np.hypot(m[0, 0], m[0, 1]))
     if k < 1 and min(patch.shape[:2]) * k >= 2:
@@ -203,13 +207,15 @@ def warp(image: np.ndarray, m: np.ndarray, size: Sequence[int]) -> np.ndarray:
         patch = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA)
         sx, sy = patch.shape[1] / (x2 - x1), patch.shape[0] / (y2 - y1)
         m = m @ np.array([[1 / sx, 0, 0], [0, 1 / sy, 0], [0, 0, 1]], np.float64)
-    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5               # continuous -> pixel-index coordinates
-    return cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(127, 127, 127))
+    m[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5  # continuous -> pixel-index coordinates
+    return cv2.warpAffine(
+        patch, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(127, 127, 127)
+    )
 
 
-def upright_strip(image: np.ndarray, box: Sequence[float], margin: float,
-                  size: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def upright_strip(
+    image: np.ndarray, box: Sequence[float], margin: float, size: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """One ROI as an upright strip: (strip uint8 h x w x 3, its 2x3 map frame -> strip). The angle
     is measured in the ROI's crop window (``crop_window`` with ``margin``)."""
     height, width = image.shape[:2]

@@ -27,7 +27,7 @@ class Reading:
     text: str
     confidence: float
     order: list[int] = field(default_factory=list)  # indices into the input characters, in reading order
-    angle_deg: float = 0.0                           # estimated direction of the text line
+    angle_deg: float = 0.0  # estimated direction of the text line
 
 
 def dedupe(boxes: np.ndarray, scores: np.ndarray, iou_thr: float = 0.5) -> np.ndarray:
@@ -60,8 +60,14 @@ def reading_order(boxes: np.ndarray) -> tuple[np.ndarray, float]:
     return np.argsort(centres @ d, kind="mergesort"), float(np.degrees(np.arctan2(d[1], d[0])))
 
 
-def read_string(boxes: np.ndarray, labels: np.ndarray, scores: np.ndarray, names: list[str] | tuple[str, ...],
-                roi_score: float = 1.0, dedupe_iou: float = 0.5) -> Reading:
+def read_string(
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    names: list[str] | tuple[str, ...],
+    roi_score: float = 1.0,
+    dedupe_iou: float = 0.5,
+) -> Reading:
     """The string of one crop from its character detections (labels 1-based into ``names``)."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     scores = np.asarray(scores, np.float64).reshape(-1)

@@ -52,7 +52,9 @@ Log = Callable[[str], None]
 def _loader(ds, batch_size: int, seed: int, weights: list[float] | None = None) -> DataLoader:
     shard = distributed.sampler(ds, seed, weights)  # under torchrun: this replica's part of each epoch
     if shard is not None:
-        return DataLoader(ds, batch_size=batch_size, sampler=shard, collate_fn=collate, drop_last=len(shard) > batch_size)
+        return DataLoader(
+            ds, batch_size=batch_size, sampler=shard, collate_fn=collate, drop_last=len(shard) > batch_size
+        )
     g = torch.Generator().manual_seed(seed)
     drop_last = len(ds) > batch_size
     if weights is not None:
@@ -68,7 +70,7 @@ def class_balance_weights(crops: list[Crop]) -> list[float]:
     freq = Counter(int(label) for c in crops for label in c.labels)
     if not freq:
         return [1.0] * len(crops)
-    median = float(np.median([f ** -0.5 for f in freq.values()]))
+    median = float(np.median([f**-0.5 for f in freq.values()]))
     return [max((freq[int(label)] ** -0.5 for label in c.labels), default=median) for c in crops]
 
 
@@ -77,9 +79,26 @@ def dataset_targets(ds) -> list[dict]:
     return [{"boxes": t["boxes"].numpy(), "labels": t["labels"].numpy()} for _, t in (ds[i] for i in range(len(ds)))]
 
 
-def _fit_detector(model, spec: dict, loader, p, val_images: list, val_targets: list, metric: str, val_batch: int, *,
-                  device, checkpoint: Path, fingerprint: str, out: Path, on_epoch: Callable[[dict], None] | None,
-                  progress: bool, log: Log, init: Callable, extra: dict | None = None) -> list[dict]:
+def _fit_detector(
+    model,
+    spec: dict,
+    loader,
+    p,
+    val_images: list,
+    val_targets: list,
+    metric: str,
+    val_batch: int,
+    *,
+    device,
+    checkpoint: Path,
+    fingerprint: str,
+    out: Path,
+    on_epoch: Callable[[dict], None] | None,
+    progress: bool,
+    log: Log,
+    init: Callable,
+    extra: dict | None = None,
+) -> list[dict]:
     """The epochs of either stage (AdamW + ``p.lr_schedule``; validation mAP50 as ``metric`` after each
     epoch, reported to ``on_epoch``), then the model file ``out`` on rank 0; returns the history."""
     optimizer = make_optimizer(model, p.lr, p.weight_decay)
@@ -91,9 +110,21 @@ def _fit_detector(model, spec: dict, loader, p, val_images: list, val_targets: l
             on_epoch({"epoch": epoch + 1, **losses, **metrics})
         return metrics
 
-    history = fit(model, loader, epochs=p.epochs, optimizer=optimizer, scheduler=scheduler, device=device,
-                  checkpoint=checkpoint, save_cycle=p.save_cycle, fingerprint=fingerprint,
-                  on_epoch_end=on_epoch_end, progress=progress, log=log, init=init)
+    history = fit(
+        model,
+        loader,
+        epochs=p.epochs,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device=device,
+        checkpoint=checkpoint,
+        save_cycle=p.save_cycle,
+        fingerprint=fingerprint,
+        on_epoch_end=on_epoch_end,
+        progress=progress,
+        log=log,
+        init=init,
+    )
     if distributed.is_main():
         save_model(model, spec, out, extra=extra)
         checkpoint.unlink(missing_ok=True)
@@ -101,9 +132,20 @@ def _fit_detector(model, spec: dict, loader, p, val_images: list, val_targets: l
     return history
 
 
-def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoint: Path, fingerprint: str,
-                    out: Path, seed: int = 0, on_epoch: Callable[[dict], None] | None = None,
-                    progress: bool = True, log: Log = print) -> dict:
+def train_roi_model(
+    train: list[Frame],
+    val: list[Frame],
+    p,
+    *,
+    device,
+    checkpoint: Path,
+    fingerprint: str,
+    out: Path,
+    seed: int = 0,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: bool = True,
+    log: Log = print,
+) -> dict:
     """Stage 1 on frames downsampled to ``p.input_size``; writes ``out`` and returns a summary."""
     t0 = time.perf_counter()
     device = distributed.setup(device)
@@ -116,6 +158,7 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
 
     def init(m) -> None:
         pretrained.update(load_pretrained(m, p.pretrained, p.width_mult, "ocr.roi") or {})
+
     aug = distributed.replica_seed(seed)
     tf = T.Compose([T.HorizontalFlip(0.5, aug), T.Photometric(0.8, aug + 1)])
     train_ds = RoiDataset(train, p.input_size, tf, progress)
@@ -123,11 +166,32 @@ def train_roi_model(train: list[Frame], val: list[Frame], p, *, device, checkpoi
     val_images = [val_ds[i][0] for i in range(len(val_ds))]
     val_targets = dataset_targets(val_ds)
     loader = _loader(train_ds, p.batch_size, seed)
-    history = _fit_detector(model, spec, loader, p, val_images, val_targets, "val_roi_ap50", 16, device=device,
-                            checkpoint=checkpoint, fingerprint=fingerprint, out=out, on_epoch=on_epoch,
-                            progress=progress, log=log, init=init)
-    return {"history": history, "train_s": time.perf_counter() - t0, "spec": spec,
-            "train_frames": len(train), "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained}
+    history = _fit_detector(
+        model,
+        spec,
+        loader,
+        p,
+        val_images,
+        val_targets,
+        "val_roi_ap50",
+        16,
+        device=device,
+        checkpoint=checkpoint,
+        fingerprint=fingerprint,
+        out=out,
+        on_epoch=on_epoch,
+        progress=progress,
+        log=log,
+        init=init,
+    )
+    return {
+        "history": history,
+        "train_s": time.perf_counter() - t0,
+        "spec": spec,
+        "train_frames": len(train),
+        "params": sum(q.numel() for q in model.parameters()),
+        "pretrained": pretrained,
+    }
 
 
 def char_transforms(p, seed: int) -> T.Compose:
@@ -142,9 +206,22 @@ def crop_input_size(p) -> int | list[int]:
     return [int(v) for v in p.strip_size] if getattr(p, "crop", "square") == "upright" else p.crop_size
 
 
-def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_size, *, device, checkpoint: Path,
-                     fingerprint: str, out: Path, seed: int = 0, on_epoch: Callable[[dict], None] | None = None,
-                     progress: bool = True, log: Log = print) -> dict:
+def train_char_model(
+    train: list[Frame],
+    val: list[Frame],
+    p,
+    roi_model,
+    roi_size,
+    *,
+    device,
+    checkpoint: Path,
+    fingerprint: str,
+    out: Path,
+    seed: int = 0,
+    on_epoch: Callable[[dict], None] | None = None,
+    progress: bool = True,
+    log: Log = print,
+) -> dict:
     """Stage 2 on crops of the frozen ``roi_model``'s predictions; writes ``out``.
 
     The ROI model is frozen (no gradients, eval mode, not in the optimizer) and used only to make
@@ -159,27 +236,77 @@ def train_char_model(train: list[Frame], val: list[Frame], p, roi_model, roi_siz
     roi_model = freeze(roi_model).to(device)
     spec = char_spec(p, CHAR_CLASSES)
     crop = getattr(p, "crop", "square")
-    crops = build_crops(train, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, crop_input_size(p),
-                        p.gt_roi_crops, device, progress, crop)
-    val_crops = build_crops(val, roi_model, roi_size, p.roi_score_threshold, p.crop_margin, crop_input_size(p),
-                            False, device, progress, crop)
+    crops = build_crops(
+        train,
+        roi_model,
+        roi_size,
+        p.roi_score_threshold,
+        p.crop_margin,
+        crop_input_size(p),
+        p.gt_roi_crops,
+        device,
+        progress,
+        crop,
+    )
+    val_crops = build_crops(
+        val,
+        roi_model,
+        roi_size,
+        p.roi_score_threshold,
+        p.crop_margin,
+        crop_input_size(p),
+        False,
+        device,
+        progress,
+        crop,
+    )
     crops_s = time.perf_counter() - t0
     n_pred = sum(c.source == "pred" for c in crops)
-    log(f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "
-        f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; {crops_s:.1f} s")
+    log(
+        f"stage-2 crops: {len(crops)} for training ({n_pred} from stage-1 predictions, "
+        f"{sum(len(c.labels) == 0 for c in crops)} without characters), {len(val_crops)} for validation; "
+        f"{crops_s:.1f} s"
+    )
     model = build_ssd(spec).to(device)
     pretrained: dict = {}  # filled only on a fresh start (not on resume)
 
     def init(m) -> None:
         pretrained.update(load_pretrained(m, p.pretrained, p.width_mult, "ocr.char") or {})
+
     weights = class_balance_weights(crops) if p.balance_classes else None
-    loader = _loader(CropDataset(crops, char_transforms(p, distributed.replica_seed(seed))), p.batch_size, seed, weights)
+    loader = _loader(
+        CropDataset(crops, char_transforms(p, distributed.replica_seed(seed))), p.batch_size, seed, weights
+    )
     val_images = [to_tensor(c.image) for c in val_crops]
     val_targets = [{"boxes": c.boxes, "labels": c.labels} for c in val_crops]
-    history = _fit_detector(model, spec, loader, p, val_images, val_targets, "val_char_map50", 64, device=device,
-                            checkpoint=checkpoint, fingerprint=fingerprint, out=out, on_epoch=on_epoch,
-                            progress=progress, log=log, init=init, extra={"crop_margin": float(p.crop_margin)})
-    return {"history": history, "train_s": time.perf_counter() - t0, "crops_s": crops_s, "spec": spec,
-            "train_crops": len(crops), "train_crops_pred": n_pred, "val_crops": len(val_crops),
-            "params": sum(q.numel() for q in model.parameters()), "pretrained": pretrained,
-            "char_boxes_per_crop": float(np.mean([len(c.labels) for c in crops])) if crops else 0.0}
+    history = _fit_detector(
+        model,
+        spec,
+        loader,
+        p,
+        val_images,
+        val_targets,
+        "val_char_map50",
+        64,
+        device=device,
+        checkpoint=checkpoint,
+        fingerprint=fingerprint,
+        out=out,
+        on_epoch=on_epoch,
+        progress=progress,
+        log=log,
+        init=init,
+        extra={"crop_margin": float(p.crop_margin)},
+    )
+    return {
+        "history": history,
+        "train_s": time.perf_counter() - t0,
+        "crops_s": crops_s,
+        "spec": spec,
+        "train_crops": len(crops),
+        "train_crops_pred": n_pred,
+        "val_crops": len(val_crops),
+        "params": sum(q.numel() for q in model.parameters()),
+        "pretrained": pretrained,
+        "char_boxes_per_crop": float(np.mean([len(c.labels) for c in crops])) if crops else 0.0,
+    }

@@ -56,10 +56,10 @@ class Photometric:
         if r.random() >= self.p:
             return image, boxes, labels
         x = image.astype(np.float32) / 255.0
-        x = x * r.uniform(0.7, 1.3) + r.uniform(-0.12, 0.12)                       # contrast, brightness
+        x = x * r.uniform(0.7, 1.3) + r.uniform(-0.12, 0.12)  # contrast, brightness
         x = (x - x.mean()) * r.uniform(0.75, 1.25) + x.mean()
-        x = x * r.uniform(0.85, 1.15, size=3).astype(np.float32)                    # colour cast
-        x = np.clip(x, 0, 1) ** r.uniform(0.7, 1.4)                                 # gamma
+        x = x * r.uniform(0.85, 1.15, size=3).astype(np.float32)  # colour cast
+        x = np.clip(x, 0, 1) ** r.uniform(0.7, 1.4)  # gamma
         if r.random() < 0.3:
             k = int(r.choice([3, 5]))
             x = cv2.GaussianBlur(x, (k, k), 0)
@@ -68,9 +68,9 @@ class Photometric:
         if r.random() < 0.5:
             x = x + r.normal(0, r.uniform(0.005, 0.04), size=x.shape).astype(np.float32)
         if r.random() < 0.1:
-            x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)                 # grey camera
+            x = np.repeat(x.mean(axis=2, keepdims=True), 3, axis=2)  # grey camera
         out = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
-        if r.random() < 0.25:                                                       # phone / streamed video
+        if r.random() < 0.25:  # phone / streamed video
             ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(r.integers(15, 70))])
             out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else out
         return out, boxes, labels
@@ -121,14 +121,21 @@ class RandomRotation:
         return rotate(image, boxes, labels, target - text_angle(boxes), self.fill, centre)
 
 
-def rotate(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, deg: float, fill: int = 127,
-           centre: tuple[float, float] | None = None) -> Sample:
+def rotate(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    deg: float,
+    fill: int = 127,
+    centre: tuple[float, float] | None = None,
+) -> Sample:
     """Rotate by ``deg`` (positive = text turns clockwise on screen, y down) about ``centre``
     (default: the image centre)."""
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D(centre or (w / 2, h / 2), -deg, 1.0)
-    out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=(fill, fill, fill))
+    out = cv2.warpAffine(
+        image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill)
+    )
     nb = rotate_boxes(boxes, m)
     if len(nb):
         cx, cy = (nb[:, 0] + nb[:, 2]) / 2, (nb[:, 1] + nb[:, 3]) / 2

@@ -32,10 +32,13 @@ def load_assets(path: str | Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise PredictError(f"{path}: assets file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise PredictError(f"{path}: assets file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise PredictError(
+            f"{path}: assets file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     if not isinstance(data, list):
-        raise PredictError(f"{path}: assets file must hold a JSON list of objects with a 'name', "
-                           f"got a JSON {type(data).__name__}")
+        raise PredictError(
+            f"{path}: assets file must hold a JSON list of objects with a 'name', got a JSON {type(data).__name__}"
+        )
     for i, obj in enumerate(data):
         if not isinstance(obj, dict):
             raise PredictError(f"{path}: asset {i} is a JSON {type(obj).__name__}, not an object")
@@ -47,8 +50,10 @@ def load_assets(path: str | Path) -> pd.DataFrame:
     frame = pd.json_normalize(data)
     dupes = sorted(frame.loc[frame.name.duplicated(), "name"].unique())
     if dupes:
-        raise PredictError(f"{path}: asset names must be unique; repeated: {', '.join(dupes[:10])}"
-                           + (f" and {len(dupes) - 10} more" if len(dupes) > 10 else ""))
+        raise PredictError(
+            f"{path}: asset names must be unique; repeated: {', '.join(dupes[:10])}"
+            + (f" and {len(dupes) - 10} more" if len(dupes) > 10 else "")
+        )
     return frame
 
 
@@ -77,8 +82,10 @@ def _arrow(values: pd.Series) -> pa.Array:
     try:
         return pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if _missing(v) else v if isinstance(v, str) else json.dumps(v, default=str) for v in values],
-                        type=pa.string())
+        return pa.array(
+            [None if _missing(v) else v if isinstance(v, str) else json.dumps(v, default=str) for v in values],
+            type=pa.string(),
+        )
 
 
 def _missing(v) -> bool:

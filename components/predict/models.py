@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>
 @dataclass(frozen=True)
 class ResolvedModel:
     export_dir: Path
-    label: str          # recorded in every row: models:/<name>/<version> or the folder's absolute path
+    label: str  # recorded in every row: models:/<name>/<version> or the folder's absolute path
 
 
 def tracking_uri() -> str:
@@ -46,10 +46,9 @@ def tracking_uri() -> str:
     uri = DEFAULT_TRACKING_URI
     if not os.environ.get("MLFLOW_TRACKING_URI") and Path("params.yaml").is_file():
         from components.config import ParamsError, load_params
-        try:
+
+        with suppress(ParamsError):
             uri = load_params().mlflow.tracking_uri
-        except ParamsError:
-            pass
     return resolve_uri(uri)
 
 
@@ -61,8 +60,10 @@ def export_folder(path: Path, kind: str, what: str) -> Path:
             return candidate
     other = next((k for k in META_FILES if k != kind and any((c / META_FILES[k]).is_file() for c in candidates)), None)
     hint = f": it is a {other} export" if other else ""
-    raise PredictError(f"{what}: not {'an OCR' if kind == 'ocr' else 'a crack'} export "
-                       f"(no {META_FILES[kind]} in it or in its artifacts/export){hint}")
+    raise PredictError(
+        f"{what}: not {'an OCR' if kind == 'ocr' else 'a crack'} export "
+        f"(no {META_FILES[kind]} in it or in its artifacts/export){hint}"
+    )
 
 
 @contextmanager
@@ -73,8 +74,10 @@ def resolve_model(spec: str, kind: str) -> Iterator[ResolvedModel]:
     if not spec.startswith("models:"):
         path = Path(spec)
         if not path.is_dir():
-            raise PredictError(f"model {spec}: no such folder (expected models:/<name>@<alias>, "
-                               f"models:/<name>/<version> or an export folder)")
+            raise PredictError(
+                f"model {spec}: no such folder (expected models:/<name>@<alias>, "
+                f"models:/<name>/<version> or an export folder)"
+            )
         yield ResolvedModel(export_folder(path, kind, f"model {spec}"), str(path.resolve()))
         return
     m = _URI.match(spec)
@@ -96,12 +99,19 @@ def download_export(name: str, version: str, dst: Path, spec: str) -> Path:
     import mlflow
 
     uri = tracking_uri()
-    root = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version_download_uri(name, version).rstrip("/")
+    root = (
+        mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        .get_model_version_download_uri(name, version)
+        .rstrip("/")
+    )
     error = ""
     for source, sub in ((f"{root}/artifacts/export", "export"), (root, "model")):
         try:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(dst / sub),
-                                                             tracking_uri=uri, registry_uri=uri))
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    artifact_uri=source, dst_path=str(dst / sub), tracking_uri=uri, registry_uri=uri
+                )
+            )
         except (mlflow.exceptions.MlflowException, OSError) as exc:
             error = getattr(exc, "message", None) or str(exc)
             continue
@@ -114,8 +124,10 @@ def registry_version(name: str, alias: str | None, version: str | None, spec: st
     """(name, version number) of a registry reference, checked against the store."""
     uri = tracking_uri()
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        raise PredictError(f"model {spec}: no MLflow store at {uri} (set MLFLOW_TRACKING_URI to the tracking server, "
-                           f"or run from the project folder)")
+        raise PredictError(
+            f"model {spec}: no MLflow store at {uri} (set MLFLOW_TRACKING_URI to the tracking server, "
+            f"or run from the project folder)"
+        )
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)

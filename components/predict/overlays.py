@@ -23,7 +23,7 @@ import numpy as np
 from components.ocr.plots import write_png
 from components.predict.sources import Item
 
-CRACK_COLOR = np.array([255, 40, 40], np.float32)     # RGB
+CRACK_COLOR = np.array([255, 40, 40], np.float32)  # RGB
 
 
 def crack_overlay(image: np.ndarray, mask: np.ndarray, masking_rate: float, max_side: int = 1280) -> np.ndarray:
@@ -72,7 +72,7 @@ class VideoOverlay:
     def _open(self, first_key: str, size: tuple[int, int]) -> None:
         first = int(first_key.rpartition("#frame=")[2] or 0)
         path = self.out_dir / f"{self.stem}.annotated.mp4"
-        if first > 0 or path.exists():      # a resumed run: keep the first part as it is
+        if first > 0 or path.exists():  # a resumed run: keep the first part as it is
             path = path.with_name(f"{self.stem}.annotated.from-{first}.mp4")
         self.path, self.tmp, self.size = path, path.with_name(f".{path.stem}.tmp.mp4"), size
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -30,15 +30,38 @@ KINDS = ("ocr", "crack")
 
 _COMMON = [("image", pa.string()), ("status", pa.string()), ("error", pa.string())]
 SCHEMAS: dict[str, pa.Schema] = {
-    "ocr": pa.schema(_COMMON + [
-        ("roi", pa.int32()), ("x1", pa.float64()), ("y1", pa.float64()), ("x2", pa.float64()), ("y2", pa.float64()),
-        ("roi_score", pa.float64()), ("text", pa.string()), ("confidence", pa.float64()),
-        ("raw_text", pa.string()), ("valid", pa.bool_()), ("value_ohm", pa.float64()), ("code_kind", pa.string()),
-        ("char_boxes", pa.list_(pa.list_(pa.float64()))), ("char_labels", pa.list_(pa.string())),
-        ("char_scores", pa.list_(pa.float64())), ("model", pa.string())]),
-    "crack": pa.schema(_COMMON + [
-        ("masking_rate", pa.float64()), ("height", pa.int32()), ("width", pa.int32()),
-        ("mask_indptr", pa.list_(pa.int64())), ("mask_indices", pa.list_(pa.int32())), ("model", pa.string())]),
+    "ocr": pa.schema(
+        _COMMON
+        + [
+            ("roi", pa.int32()),
+            ("x1", pa.float64()),
+            ("y1", pa.float64()),
+            ("x2", pa.float64()),
+            ("y2", pa.float64()),
+            ("roi_score", pa.float64()),
+            ("text", pa.string()),
+            ("confidence", pa.float64()),
+            ("raw_text", pa.string()),
+            ("valid", pa.bool_()),
+            ("value_ohm", pa.float64()),
+            ("code_kind", pa.string()),
+            ("char_boxes", pa.list_(pa.list_(pa.float64()))),
+            ("char_labels", pa.list_(pa.string())),
+            ("char_scores", pa.list_(pa.float64())),
+            ("model", pa.string()),
+        ]
+    ),
+    "crack": pa.schema(
+        _COMMON
+        + [
+            ("masking_rate", pa.float64()),
+            ("height", pa.int32()),
+            ("width", pa.int32()),
+            ("mask_indptr", pa.list_(pa.int64())),
+            ("mask_indices", pa.list_(pa.int32())),
+            ("model", pa.string()),
+        ]
+    ),
 }
 # columns added after tables were first written: a table without them is still of its kind, and
 # reads as if they were null (the OCR grammar's columns)
@@ -53,8 +76,9 @@ def ocr_rows(key: str, result: FrameResult, model: str) -> list[dict]:
     """One row per ROI of a frame; a single ``roi = -1`` row when there is none."""
     if not result.rois:
         return [_ocr_empty(key, OK, "", model)]
-    return [{"image": key, "status": OK, "error": "", **roi_fields(k, r), "model": model}
-            for k, r in enumerate(result.rois)]
+    return [
+        {"image": key, "status": OK, "error": "", **roi_fields(k, r), "model": model} for k, r in enumerate(result.rois)
+    ]
 
 
 def roi_fields(k: int, r: RoiResult) -> dict:
@@ -62,18 +86,47 @@ def roi_fields(k: int, r: RoiResult) -> dict:
     rows and HTTP answers agree): box and characters to 0.1 px, scores to 4 decimals; ``value_ohm``
     and ``code_kind`` are None when the reading is no valid marking."""
     x1, y1, x2, y2 = (round(float(v), 1) for v in r.box)
-    return {"roi": k, "x1": x1, "y1": y1, "x2": x2, "y2": y2, "roi_score": round(float(r.score), 4), "text": r.text,
-            "confidence": round(float(r.confidence), 4), "raw_text": r.raw_text, "valid": bool(r.valid),
-            "value_ohm": None if r.value_ohm is None else float(r.value_ohm), "code_kind": r.code_kind,
-            "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
-            "char_labels": [str(c) for c in r.char_labels],
-            "char_scores": np.asarray(r.char_scores, float).round(4).tolist()}
+    return {
+        "roi": k,
+        "x1": x1,
+        "y1": y1,
+        "x2": x2,
+        "y2": y2,
+        "roi_score": round(float(r.score), 4),
+        "text": r.text,
+        "confidence": round(float(r.confidence), 4),
+        "raw_text": r.raw_text,
+        "valid": bool(r.valid),
+        "value_ohm": None if r.value_ohm is None else float(r.value_ohm),
+        "code_kind": r.code_kind,
+        "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
+        "char_labels": [str(c) for c in r.char_labels],
+        "char_scores": np.asarray(r.char_scores, float).round(4).tolist(),
+    }
 
 
 def _ocr_empty(key: str, status: str, error: str, model: str) -> dict:
-    return {"image": key, "status": status, "error": error, "roi": -1, "x1": None, "y1": None, "x2": None, "y2": None,
-            "roi_score": None, "text": "", "confidence": None, "raw_text": "", "valid": None, "value_ohm": None,
-            "code_kind": None, "char_boxes": [], "char_labels": [], "char_scores": [], "model": model}
+    return {
+        "image": key,
+        "status": status,
+        "error": error,
+        "roi": -1,
+        "x1": None,
+        "y1": None,
+        "x2": None,
+        "y2": None,
+        "roi_score": None,
+        "text": "",
+        "confidence": None,
+        "raw_text": "",
+        "valid": None,
+        "value_ohm": None,
+        "code_kind": None,
+        "char_boxes": [],
+        "char_labels": [],
+        "char_scores": [],
+        "model": model,
+    }
 
 
 def mask_csr(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,17 +138,38 @@ def mask_csr(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def crack_rows(key: str, mask: np.ndarray, masking_rate: float, model: str) -> list[dict]:
     indptr, indices = mask_csr(mask)
-    return [{"image": key, "status": OK, "error": "", "masking_rate": float(masking_rate),
-             "height": int(mask.shape[0]), "width": int(mask.shape[1]),
-             "mask_indptr": indptr, "mask_indices": indices, "model": model}]
+    return [
+        {
+            "image": key,
+            "status": OK,
+            "error": "",
+            "masking_rate": float(masking_rate),
+            "height": int(mask.shape[0]),
+            "width": int(mask.shape[1]),
+            "mask_indptr": indptr,
+            "mask_indices": indices,
+            "model": model,
+        }
+    ]
 
 
 def error_rows(kind: str, key: str, reason: str, model: str) -> list[dict]:
     """The single row of an image that could not be processed."""
     if kind == "ocr":
         return [_ocr_empty(key, ERROR, reason, model)]
-    return [{"image": key, "status": ERROR, "error": reason, "masking_rate": None, "height": None, "width": None,
-             "mask_indptr": None, "mask_indices": None, "model": model}]
+    return [
+        {
+            "image": key,
+            "status": ERROR,
+            "error": reason,
+            "masking_rate": None,
+            "height": None,
+            "width": None,
+            "mask_indptr": None,
+            "mask_indices": None,
+            "model": model,
+        }
+    ]
 
 
 def with_added_columns(kind: str, table: pa.Table) -> pa.Table:

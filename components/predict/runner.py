@@ -54,11 +54,11 @@ class Summary:
     out: str
     model: str
     source: str
-    processed: int = 0            # images (frames) processed by this run
-    errors: int = 0               # of which failed (error rows)
-    already_done: int = 0         # skipped because OUT had them (--resume)
-    skipped_files: list[str] = field(default_factory=list)   # input files that are not images
-    total_images: int = 0         # distinct images in results.parquet after the run
+    processed: int = 0  # images (frames) processed by this run
+    errors: int = 0  # of which failed (error rows)
+    already_done: int = 0  # skipped because OUT had them (--resume)
+    skipped_files: list[str] = field(default_factory=list)  # input files that are not images
+    total_images: int = 0  # distinct images in results.parquet after the run
     total_rows: int = 0
     assets_matched: int | None = None
     videos: list[str] = field(default_factory=list)
@@ -85,8 +85,9 @@ def sigint_held() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None,
-                 item: Item) -> tuple[str, list[dict], object, bool]:
+def predict_item(
+    spec: PredictorSpec, draw: bool, pngs: PngTree | None, item: Item
+) -> tuple[str, list[dict], object, bool]:
     """One image through the model: ``(key, rows, picture or None, failed)``. A failure becomes an
     error row. With ``pngs`` the overlay is written here (on the worker) and not sent back."""
     predictor = loaded(spec)
@@ -100,17 +101,32 @@ def predict_item(spec: PredictorSpec, draw: bool, pngs: PngTree | None,
     return item.key, rows, picture, False
 
 
-def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: set[str] | None = None,
-              assets: pd.DataFrame | None = None, overlays: bool = True, progress: bool = True,
-              log: logging.Logger | logging.LoggerAdapter | None = None, workers: int = 1,
-              client: ClientSource | None = None, min_fanout: int | None = None) -> Summary:
+def run_batch(
+    source: Source,
+    spec: PredictorSpec,
+    store: ResultStore,
+    *,
+    done: set[str] | None = None,
+    assets: pd.DataFrame | None = None,
+    overlays: bool = True,
+    progress: bool = True,
+    log: logging.Logger | logging.LoggerAdapter | None = None,
+    workers: int = 1,
+    client: ClientSource | None = None,
+    min_fanout: int | None = None,
+) -> Summary:
     """Process every image of ``source`` not in ``done``; return the summary (see module docstring).
     ``min_fanout``: fewest images to fan out (``None``: ``MIN_FANOUT_IMAGES`` of the kind)."""
     log = log or logging.getLogger(__name__)
     done = done or set()
     start = time.perf_counter()
-    summary = Summary(str(store.out), spec.model, source.describe(), already_done=len(done),
-                      skipped_files=[p for p, _ in source.skipped])
+    summary = Summary(
+        str(store.out),
+        spec.model,
+        source.describe(),
+        already_done=len(done),
+        skipped_files=[p for p, _ in source.skipped],
+    )
     video = isinstance(source, VideoSource)
     if video:
         sink = VideoOverlay(store.out, source.name, source.fps / source.stride) if overlays else None
@@ -119,8 +135,9 @@ def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: 
     expected = source.expected(done)
     work = partial(predict_item, spec, sink is not None, None if video else sink)
     least = MIN_FANOUT_IMAGES[spec.kind] if min_fanout is None else min_fanout
-    results = map_ordered(work, source.items(done), workers, client=client, min_jobs=least, count=expected,
-                          progress=False)
+    results = map_ordered(
+        work, source.items(done), workers, client=client, min_jobs=least, count=expected, progress=False
+    )
     bar = tqdm(total=expected or None, unit="img", desc=spec.kind, disable=not progress, dynamic_ncols=True)
     failure: BaseException | None = None
     try:
@@ -137,7 +154,7 @@ def run_batch(source: Source, spec: PredictorSpec, store: ResultStore, *, done: 
         failure = exc
         summary.interrupted = isinstance(exc, KeyboardInterrupt)
     finally:
-        results.close()       # a fanned-out run: cancel the shards still queued
+        results.close()  # a fanned-out run: cancel the shards still queued
         bar.close()
         try:
             with sigint_held() as held:
@@ -174,17 +191,37 @@ def _reason(exc: Exception) -> str:
 def _report(summary: Summary, table: pa.Table, source: Source, log) -> None:
     errors_total = sum(1 for s in table.column("status").to_pylist() if s == ERROR)
     how = "INTERRUPTED, flushed" if summary.interrupted else "done"
-    log.info("%s: %d images this run (%d errors) in %.1f s; %s holds %d images, %d rows (%d error rows)%s",
-             how, summary.processed, summary.errors, summary.seconds, Path(summary.out) / "results.parquet",
-             summary.total_images, summary.total_rows, errors_total,
-             f"; {summary.already_done} already done" if summary.already_done else "")
+    log.info(
+        "%s: %d images this run (%d errors) in %.1f s; %s holds %d images, %d rows (%d error rows)%s",
+        how,
+        summary.processed,
+        summary.errors,
+        summary.seconds,
+        Path(summary.out) / "results.parquet",
+        summary.total_images,
+        summary.total_rows,
+        errors_total,
+        f"; {summary.already_done} already done" if summary.already_done else "",
+    )
     if summary.skipped_files:
         shown = ", ".join(summary.skipped_files[:5]) + (", ..." if len(summary.skipped_files) > 5 else "")
         log.info("skipped %d files that are not images (listed in skipped.txt): %s", len(summary.skipped_files), shown)
     if isinstance(source, VideoSource) and source.bad_frames:
-        log.warning("%s: %d unreadable frame(s) skipped mid-file and recorded as error rows: %s", source.path,
-                    len(source.bad_frames), ", ".join(map(str, source.bad_frames[:10])) + (", ..." if len(source.bad_frames) > 10 else ""))
-    if isinstance(source, VideoSource) and not summary.interrupted and source.frame_count \
-            and source.frames_read + 1 < source.frame_count:
-        log.warning("%s: the video ended at frame %d of the %d its header announces (truncated or corrupt?)",
-                    source.path, source.frames_read, source.frame_count)
+        log.warning(
+            "%s: %d unreadable frame(s) skipped mid-file and recorded as error rows: %s",
+            source.path,
+            len(source.bad_frames),
+            ", ".join(map(str, source.bad_frames[:10])) + (", ..." if len(source.bad_frames) > 10 else ""),
+        )
+    if (
+        isinstance(source, VideoSource)
+        and not summary.interrupted
+        and source.frame_count
+        and source.frames_read + 1 < source.frame_count
+    ):
+        log.warning(
+            "%s: the video ended at frame %d of the %d its header announces (truncated or corrupt?)",
+            source.path,
+            source.frames_read,
+            source.frame_count,
+        )

@@ -42,7 +42,7 @@ class Item:
 
     key: str
     load: Callable[[], np.ndarray]
-    overlay: str | None = None       # relative PNG path under OUT/overlays (folder inputs only)
+    overlay: str | None = None  # relative PNG path under OUT/overlays (folder inputs only)
 
 
 @dataclass
@@ -50,8 +50,8 @@ class FolderSource:
     """The images of a folder, recursively (or a single image file: a folder of one)."""
 
     root: Path
-    files: list[str]                                   # relative POSIX paths, sorted
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (relative path, reason)
+    files: list[str]  # relative POSIX paths, sorted
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (relative path, reason)
     max_pixels: int = DEFAULT_MAX_PIXELS
     kind: str = "folder"
 
@@ -83,7 +83,9 @@ class FolderSource:
             yield Item(rel, partial(read_image, path, self.max_pixels, min_side=MIN_PREDICT_SIDE), overlay_name(rel))
 
     def describe(self) -> str:
-        return f"{len(self.files)} images in {self.root}" + (f" ({len(self.skipped)} other files skipped)" if self.skipped else "")
+        return f"{len(self.files)} images in {self.root}" + (
+            f" ({len(self.skipped)} other files skipped)" if self.skipped else ""
+        )
 
 
 def overlay_name(rel: str) -> str:
@@ -98,8 +100,11 @@ MAX_BAD_FRAMES = 25
 
 def _unreadable(path: Path, index: int) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
-        raise PredictError(f"{path.name}#frame={index}: frame cannot be decoded (corrupt data in the video); "
-                           "skipped, the following frames were read")
+        raise PredictError(
+            f"{path.name}#frame={index}: frame cannot be decoded (corrupt data in the video); "
+            "skipped, the following frames were read"
+        )
+
     return load
 
 
@@ -110,12 +115,12 @@ class VideoSource:
     path: Path
     stride: int = 1
     fps: float = 0.0
-    frame_count: int = 0                  # as the container reports it; may be approximate
-    size: tuple[int, int] = (0, 0)        # width, height
+    frame_count: int = 0  # as the container reports it; may be approximate
+    size: tuple[int, int] = (0, 0)  # width, height
     kind: str = "video"
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    frames_read: int = 0                  # frames decoded or grabbed by the last items() pass
-    bad_frames: list[int] = field(default_factory=list)   # unreadable frames skipped mid-file (last pass)
+    frames_read: int = 0  # frames decoded or grabbed by the last items() pass
+    bad_frames: list[int] = field(default_factory=list)  # unreadable frames skipped mid-file (last pass)
 
     @classmethod
     def open(cls, path: Path, stride: int = 1) -> VideoSource:
@@ -156,7 +161,7 @@ class VideoSource:
         if not cap.isOpened():
             raise PredictError(f"{self.path}: cannot be opened as a video")
         index = 0
-        pending: list[int] = []          # unreadable wanted frames since the last good one
+        pending: list[int] = []  # unreadable wanted frames since the last good one
         bad_run = 0
         self.bad_frames = []
         try:
@@ -172,7 +177,7 @@ class VideoSource:
                         pending.append(index)
                     index += 1
                     continue
-                for bad in pending:      # the file went on after them: they were corrupt, not the end
+                for bad in pending:  # the file went on after them: they were corrupt, not the end
                     self.bad_frames.append(bad)
                     yield Item(self.key(bad), _unreadable(self.path, bad))
                 pending, bad_run = [], 0
@@ -186,7 +191,9 @@ class VideoSource:
 
     def describe(self) -> str:
         every = f", every {self.stride}th frame" if self.stride > 1 else ""
-        return f"video {self.path} ({self.frame_count} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}{every})"
+        return (
+            f"video {self.path} ({self.frame_count} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}{every})"
+        )
 
 
 Source = FolderSource | VideoSource
@@ -204,8 +211,10 @@ def open_source(path: str | Path, stride: int = 1, max_pixels: int = DEFAULT_MAX
         return VideoSource.open(path, stride)
     if ext in IMAGE_EXTENSIONS:
         return FolderSource(path.parent, [path.name], [], max_pixels)
-    raise PredictError(f"{path}: neither a folder, a video ({', '.join(sorted(VIDEO_EXTENSIONS))}) "
-                       f"nor an image ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    raise PredictError(
+        f"{path}: neither a folder, a video ({', '.join(sorted(VIDEO_EXTENSIONS))}) "
+        f"nor an image ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+    )
 
 
 def check_output_location(input_path: str | Path, out: str | Path) -> None:
@@ -218,10 +227,14 @@ def check_output_location(input_path: str | Path, out: str | Path) -> None:
     dst = Path(out).resolve()
     if src.is_dir():
         if dst == src or src in dst.parents:
-            raise PredictError(f"output folder {out} is {'the input folder' if dst == src else 'inside the input folder'} "
-                               f"{input_path}; choose a folder outside it (outputs are never written next to the inputs)")
+            raise PredictError(
+                f"output folder {out} is {'the input folder' if dst == src else 'inside the input folder'} "
+                f"{input_path}; choose a folder outside it (outputs are never written next to the inputs)"
+            )
     elif dst == src or dst == src.parent:
-        raise PredictError(f"output folder {out} is the folder holding the input {input_path}; choose another folder "
-                           f"(outputs are never written next to the inputs)")
+        raise PredictError(
+            f"output folder {out} is the folder holding the input {input_path}; choose another folder "
+            f"(outputs are never written next to the inputs)"
+        )
     if dst.exists() and not dst.is_dir():
         raise PredictError(f"output {out} exists and is not a folder")

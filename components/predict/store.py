@@ -77,7 +77,9 @@ class ResultStore:
             raise PredictError(f"{path}: cannot be read as parquet ({exc}); move it away to start over") from None
         missing = [n for n in REQUIRED_COLUMNS[self.kind] if n not in table.column_names]
         if missing:
-            other = next((k for k in SCHEMAS if k != self.kind and set(REQUIRED_COLUMNS[k]) <= set(table.column_names)), None)
+            other = next(
+                (k for k in SCHEMAS if k != self.kind and set(REQUIRED_COLUMNS[k]) <= set(table.column_names)), None
+            )
             what = f"{other} results" if other else f"a table without the columns {missing}"
             raise PredictError(f"{path}: holds {what}, not {self.kind} results; use another output folder")
         return with_added_columns(self.kind, table).select(self.schema.names).cast(self.schema)

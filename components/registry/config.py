@@ -13,12 +13,12 @@ from components.schema import Strict
 
 
 class Gates(Strict):
-    minimums: dict[str, float]                # metric key -> lowest acceptable value (quantized model)
-    maximums: dict[str, float]                # for lower-is-better keys (cer): highest acceptable value
-    max_quantization_drop: dict[str, float]   # metric key -> largest allowed float minus quantized
-    compare_key: str                          # metric that must not be worse than the champion's
-                                              # (higher is better unless it is in LOWER_IS_BETTER)
-    champion_tolerance: float = Field(ge=0)   # allowed shortfall against the champion
+    minimums: dict[str, float]  # metric key -> lowest acceptable value (quantized model)
+    maximums: dict[str, float]  # for lower-is-better keys (cer): highest acceptable value
+    max_quantization_drop: dict[str, float]  # metric key -> largest allowed float minus quantized
+    compare_key: str  # metric that must not be worse than the champion's
+    # (higher is better unless it is in LOWER_IS_BETTER)
+    champion_tolerance: float = Field(ge=0)  # allowed shortfall against the champion
 
 
 class RegisterParams(Strict):

@@ -30,13 +30,20 @@ def read_frame_scores(key: str, root: str | Path, form: str, params, eval_set: s
     """Scores written by an evaluate/export stage (``<root>/<form>_<set>*.parquet``)."""
     names, columns = read_frames(table_path(root, form, eval_set))
     if key == "ocr":
-        return frame_scores(key, names, columns, params, read_records(table_path(root, form, eval_set, "rois")),
-                            read_records(table_path(root, form, eval_set, "chars")))
+        return frame_scores(
+            key,
+            names,
+            columns,
+            params,
+            read_records(table_path(root, form, eval_set, "rois")),
+            read_records(table_path(root, form, eval_set, "chars")),
+        )
     return frame_scores(key, names, columns, params)
 
 
-def evaluate_export(key: str, export_dir: str | Path, manifest: Path, data: Path, params,
-                    split: str = "test") -> tuple[dict[str, float], FrameScores]:
+def evaluate_export(
+    key: str, export_dir: str | Path, manifest: Path, data: Path, params, split: str = "test"
+) -> tuple[dict[str, float], FrameScores]:
     """Metrics and per-frame scores of the int8 form in ``export_dir`` on ``split`` of ``manifest``."""
     if key == "ocr":
         from components.export.ocr_runtime import OnnxTwoStageOcr
@@ -55,8 +62,9 @@ def evaluate_export(key: str, export_dir: str | Path, manifest: Path, data: Path
         from components.export.crack_tflite import evaluate_tflite
 
         segmenter = TfliteSegmenter.load(export_dir, form="int8")
-        test = load_split(manifest, data, split, segmenter.input_size,
-                          params.data.crack.line_thickness, params.data.max_pixels)
+        test = load_split(
+            manifest, data, split, segmenter.input_size, params.data.crack.line_thickness, params.data.max_pixels
+        )
         result = evaluate_tflite(segmenter, test)
         ratios = frame_ratios(result.frames, params.crack.eval.false_alarm_min_area)
         metrics = {**{k: float(v) for k, v in result.metrics.items()}, **{k: r.value() for k, r in ratios.items()}}

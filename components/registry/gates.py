@@ -36,9 +36,9 @@ LOWER_IS_BETTER = frozenset({"cer", "false_alarm_rate", "latency_ms_p50", "laten
 
 @dataclass(frozen=True)
 class Check:
-    name: str      # e.g. "minimum.char_map50", "quantization.dice", "champion.string_accuracy"
+    name: str  # e.g. "minimum.char_map50", "quantization.dice", "champion.string_accuracy"
     passed: bool
-    detail: str    # human-readable, with the numbers
+    detail: str  # human-readable, with the numbers
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,10 @@ def paired_shortfall(candidate: FrameScores, reference: FrameScores, key: str, b
     """How much worse the candidate is than the reference on ``key`` (point value, one-sided upper
     confidence bound), both scored on the same frames."""
     if candidate.names != reference.names:
-        raise ValueError(f"{key}: the two models were not scored on the same frames "
-                         f"({len(candidate.names)} vs {len(reference.names)})")
+        raise ValueError(
+            f"{key}: the two models were not scored on the same frames "
+            f"({len(candidate.names)} vs {len(reference.names)})"
+        )
     if key in candidate.ratios:
         diff = paired_difference(candidate.ratios[key], reference.ratios[key], boot.resamples, boot.seed)
         value, samples = diff.value, diff.samples
@@ -88,8 +90,12 @@ def paired_shortfall(candidate: FrameScores, reference: FrameScores, key: str, b
         n = len(candidate.names)
         weights = resample_weights(n, boot.resamples, boot.seed)
         ones = np.ones((1, n))
-        value = float(weighted_voc_map(candidate.detections[key], ones)[0] - weighted_voc_map(reference.detections[key], ones)[0])
-        samples = weighted_voc_map(candidate.detections[key], weights) - weighted_voc_map(reference.detections[key], weights)
+        value = float(
+            weighted_voc_map(candidate.detections[key], ones)[0] - weighted_voc_map(reference.detections[key], ones)[0]
+        )
+        samples = weighted_voc_map(candidate.detections[key], weights) - weighted_voc_map(
+            reference.detections[key], weights
+        )
     shortfall = samples if key in LOWER_IS_BETTER else -samples
     point = value if key in LOWER_IS_BETTER else -value
     shortfall = shortfall[~np.isnan(shortfall)]
@@ -104,19 +110,36 @@ def _value(metrics: dict, key: str) -> float | None:
     return float(v)
 
 
-def _paired_check(name: str, key: str, candidate: FrameScores | None, reference: FrameScores | None, tol: float,
-                  boot: Bootstrap, what: str) -> Check | None:
+def _paired_check(
+    name: str,
+    key: str,
+    candidate: FrameScores | None,
+    reference: FrameScores | None,
+    tol: float,
+    boot: Bootstrap,
+    what: str,
+) -> Check | None:
     """The noise-aware form of a comparison, or None when either side lacks per-frame scores."""
     if candidate is None or reference is None or not (candidate.has(key) and reference.has(key)):
         return None
     point, upper = paired_shortfall(candidate, reference, key, boot)
     ok = upper <= tol + 1e-9
-    return Check(name, ok, f"{key}: shortfall vs {what} {point:+.4f}, {boot.confidence:.0%} upper bound {upper:+.4f} "
-                 f"{'<=' if ok else '>'} margin {tol} (paired bootstrap over {len(candidate.names)} frames)")
+    return Check(
+        name,
+        ok,
+        f"{key}: shortfall vs {what} {point:+.4f}, {boot.confidence:.0%} upper bound {upper:+.4f} "
+        f"{'<=' if ok else '>'} margin {tol} (paired bootstrap over {len(candidate.names)} frames)",
+    )
 
 
-def check_gates(quantized: dict, float_parent: dict, champion: dict | None, gates: Gates,
-                frames: dict[str, FrameScores | None] | None = None, boot: Bootstrap = Bootstrap()) -> GateResult:
+def check_gates(
+    quantized: dict,
+    float_parent: dict,
+    champion: dict | None,
+    gates: Gates,
+    frames: dict[str, FrameScores | None] | None = None,
+    boot: Bootstrap = Bootstrap(),
+) -> GateResult:
     """All checks of ``gates`` for a candidate with ``quantized`` metrics; ``champion`` is the current
     champion's metrics on the same test split, or None when there is no champion yet.
 
@@ -127,16 +150,31 @@ def check_gates(quantized: dict, float_parent: dict, champion: dict | None, gate
     for key, low in sorted(gates.minimums.items()):
         v = _value(quantized, key)
         ok = v is not None and v >= low
-        checks.append(Check(f"minimum.{key}", ok, f"{key} {v:.4f} {'>=' if ok else '<'} minimum {low}"
-                            if v is not None else f"{key} missing from the quantized model's metrics"))
+        checks.append(
+            Check(
+                f"minimum.{key}",
+                ok,
+                f"{key} {v:.4f} {'>=' if ok else '<'} minimum {low}"
+                if v is not None
+                else f"{key} missing from the quantized model's metrics",
+            )
+        )
     for key, high in sorted(gates.maximums.items()):
         v = _value(quantized, key)
         ok = v is not None and v <= high
-        checks.append(Check(f"maximum.{key}", ok, f"{key} {v:.4f} {'<=' if ok else '>'} maximum {high}"
-                            if v is not None else f"{key} missing from the quantized model's metrics"))
+        checks.append(
+            Check(
+                f"maximum.{key}",
+                ok,
+                f"{key} {v:.4f} {'<=' if ok else '>'} maximum {high}"
+                if v is not None
+                else f"{key} missing from the quantized model's metrics",
+            )
+        )
     for key, tol in sorted(gates.max_quantization_drop.items()):
-        paired = _paired_check(f"quantization.{key}", key, frames.get("quantized"), frames.get("float"), tol, boot,
-                               "its float parent")
+        paired = _paired_check(
+            f"quantization.{key}", key, frames.get("quantized"), frames.get("float"), tol, boot, "its float parent"
+        )
         if paired is not None:
             checks.append(paired)
             continue
@@ -146,8 +184,13 @@ def check_gates(quantized: dict, float_parent: dict, champion: dict | None, gate
             continue
         drop = (q - f) if key in LOWER_IS_BETTER else (f - q)
         ok = drop <= tol + 1e-9
-        checks.append(Check(f"quantization.{key}", ok, f"{key} quantized {q:.4f} vs float {f:.4f}: "
-                            f"drop {drop:.4f} {'<=' if ok else '>'} tolerance {tol}"))
+        checks.append(
+            Check(
+                f"quantization.{key}",
+                ok,
+                f"{key} quantized {q:.4f} vs float {f:.4f}: drop {drop:.4f} {'<=' if ok else '>'} tolerance {tol}",
+            )
+        )
     key, tol = gates.compare_key, gates.champion_tolerance
     name = f"champion.{key}"
     paired = _paired_check(name, key, frames.get("quantized"), frames.get("champion"), tol, boot, "the champion")
@@ -162,6 +205,12 @@ def check_gates(quantized: dict, float_parent: dict, champion: dict | None, gate
         else:
             worse = (q - c) if key in LOWER_IS_BETTER else (c - q)
             ok = worse <= tol + 1e-9
-            checks.append(Check(name, ok, f"{key} {q:.4f} vs champion {c:.4f} on the same test split: "
-                                + ("not worse" if ok else f"worse by {worse:.4f} (tolerance {tol})")))
+            checks.append(
+                Check(
+                    name,
+                    ok,
+                    f"{key} {q:.4f} vs champion {c:.4f} on the same test split: "
+                    + ("not worse" if ok else f"worse by {worse:.4f} (tolerance {tol})"),
+                )
+            )
     return GateResult(tuple(checks))

@@ -41,13 +41,29 @@ from components.io import (
 from components.predict.rows import mask_csr, roi_fields
 
 IMAGE_COLUMN = "image"
-MAX_IMAGE_BYTES = 20 * 1024 * 1024   # per encoded image
-MAX_IMAGES = 64                      # per request
-MIN_SIDE = MIN_PREDICT_SIDE          # px; smaller is not a camera frame (same rule as batch prediction)
-MAX_ERROR_CHARS = 500                # the message of a 400 answer
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # per encoded image
+MAX_IMAGES = 64  # per request
+MIN_SIDE = MIN_PREDICT_SIDE  # px; smaller is not a camera frame (same rule as batch prediction)
+MAX_ERROR_CHARS = 500  # the message of a 400 answer
 
-OCR_COLUMNS = ["image", "roi", "x1", "y1", "x2", "y2", "roi_score", "text", "confidence", "raw_text", "valid",
-               "value_ohm", "code_kind", "char_boxes", "char_labels", "char_scores"]
+OCR_COLUMNS = [
+    "image",
+    "roi",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "roi_score",
+    "text",
+    "confidence",
+    "raw_text",
+    "valid",
+    "value_ohm",
+    "code_kind",
+    "char_boxes",
+    "char_labels",
+    "char_scores",
+]
 CRACK_COLUMNS = ["image", "height", "width", "masking_rate", "crack_pixels", "mask_indptr", "mask_indices"]
 
 
@@ -78,7 +94,7 @@ class BadRequest(MlflowException):
 
     @message.setter
     def message(self, value: str) -> None:
-        if not hasattr(self, "_reason"):   # the constructor's assignment; later ones are the server's wrapping
+        if not hasattr(self, "_reason"):  # the constructor's assignment; later ones are the server's wrapping
             self._reason = bounded(value)
 
 
@@ -110,8 +126,9 @@ def short_scoring_errors() -> bool:
     from mlflow.pyfunc import scoring_server
 
     # private names of MLflow 3's scoring server: if a later MLflow renames them, serving goes on unwrapped
-    if not os.environ.get(getattr(scoring_server, "_SERVER_MODEL_PATH", "__pyfunc_model_path__")) \
-            or not callable(getattr(scoring_server, "invocations", None)):
+    if not os.environ.get(getattr(scoring_server, "_SERVER_MODEL_PATH", "__pyfunc_model_path__")) or not callable(
+        getattr(scoring_server, "invocations", None)
+    ):
         return False
     if getattr(scoring_server.invocations, "short_errors", False):
         return True
@@ -125,8 +142,9 @@ def short_scoring_errors() -> bool:
             raise
         except MlflowException as exc:
             trace = exc.json_kwargs.get("stack_trace")
-            logging.getLogger(__name__).warning("refused a request: %s%s", bounded(exc.message, 1000),
-                                                f"\n{trace}" if trace else "")
+            logging.getLogger(__name__).warning(
+                "refused a request: %s%s", bounded(exc.message, 1000), f"\n{trace}" if trace else ""
+            )
             raise BadRequest(mlflow_reason(exc.message), ErrorCode.Value(exc.error_code)) from None
 
     invocations.short_errors = True
@@ -144,8 +162,10 @@ def decode_images(model_input) -> list[np.ndarray]:
     if isinstance(model_input, dict):
         model_input = pd.DataFrame(model_input)
     if not isinstance(model_input, pd.DataFrame) or IMAGE_COLUMN not in model_input.columns:
-        raise bad_request(f"expected a table with a column {IMAGE_COLUMN!r} of base64-encoded PNG/JPEG files, "
-                          f"got {type(model_input).__name__} with columns {list(getattr(model_input, 'columns', []))}")
+        raise bad_request(
+            f"expected a table with a column {IMAGE_COLUMN!r} of base64-encoded PNG/JPEG files, "
+            f"got {type(model_input).__name__} with columns {list(getattr(model_input, 'columns', []))}"
+        )
     if len(model_input) > MAX_IMAGES:
         raise bad_request(f"{len(model_input)} images in one request; send at most {MAX_IMAGES}")
     images = []
@@ -165,7 +185,9 @@ def decode_images(model_input) -> list[np.ndarray]:
         try:
             image = decode_image(bytes(value), name, DEFAULT_MAX_PIXELS, min_side=MIN_SIDE)
         except ImageReadError as exc:
-            raise bad_request(str(exc) if "px on a side" in str(exc) else f"{exc} (expected a PNG or JPEG file)") from None
+            raise bad_request(
+                str(exc) if "px on a side" in str(exc) else f"{exc} (expected a PNG or JPEG file)"
+            ) from None
         images.append(image)
     return images
 
@@ -178,12 +200,16 @@ class ResistorOcrModel(mlflow.pyfunc.PythonModel):
 
         short_scoring_errors()
         config = context.model_config or {}
-        self.ocr = OnnxTwoStageOcr.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
-                                        threads=int(config.get("threads", 1)))
+        self.ocr = OnnxTwoStageOcr.load(
+            context.artifacts["export_dir"], form=config.get("form", "int8"), threads=int(config.get("threads", 1))
+        )
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        rows = [{"image": i, **roi_fields(k, roi)}
-                for i, image in enumerate(decode_images(model_input)) for k, roi in enumerate(self.ocr(image).rois)]
+        rows = [
+            {"image": i, **roi_fields(k, roi)}
+            for i, image in enumerate(decode_images(model_input))
+            for k, roi in enumerate(self.ocr(image).rois)
+        ]
         return ocr_frame(rows)
 
 
@@ -211,15 +237,24 @@ class RoadCrackModel(mlflow.pyfunc.PythonModel):
 
         short_scoring_errors()
         config = context.model_config or {}
-        self.segmenter = TfliteSegmenter.load(context.artifacts["export_dir"], form=config.get("form", "int8"),
-                                              threads=int(config.get("threads", 1)))
+        self.segmenter = TfliteSegmenter.load(
+            context.artifacts["export_dir"], form=config.get("form", "int8"), threads=int(config.get("threads", 1))
+        )
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         rows = []
         for i, image in enumerate(decode_images(model_input)):
             pred = self.segmenter.predict(image)
             indptr, indices = mask_to_csr(pred.mask)
-            rows.append({"image": i, "height": int(pred.mask.shape[0]), "width": int(pred.mask.shape[1]),
-                         "masking_rate": float(pred.masking_rate), "crack_pixels": len(indices),
-                         "mask_indptr": indptr, "mask_indices": indices})
+            rows.append(
+                {
+                    "image": i,
+                    "height": int(pred.mask.shape[0]),
+                    "width": int(pred.mask.shape[1]),
+                    "masking_rate": float(pred.masking_rate),
+                    "crack_pixels": len(indices),
+                    "mask_indptr": indptr,
+                    "mask_indices": indices,
+                }
+            )
         return pd.DataFrame(rows, columns=CRACK_COLUMNS)

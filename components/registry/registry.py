@@ -1,4 +1,5 @@
-"""Registering the deployable models in the MLflow model registry and moving ``champion`` (docs/architecture.md#registry-and-gates).
+"""Registering the deployable models in the MLflow model registry and moving ``champion``
+(docs/architecture.md#registry-and-gates).
 
 Every export that reaches the ``register`` stage becomes a registered version, passing or not, so
 the history of what was tried stays visible. A version carries, as tags: the git commit, the DVC
@@ -34,19 +35,21 @@ CHAMPION = "champion"
 
 def _requirements(*dists: str) -> list[str]:
     """Exact versions of what the serving side imports, from this environment (no inference pass)."""
-    return [f"{d}=={metadata.version(d)}" for d in ("mlflow", "numpy", "pandas", "pillow", "opencv-python-headless", *dists)]
+    return [
+        f"{d}=={metadata.version(d)}" for d in ("mlflow", "numpy", "pandas", "pillow", "opencv-python-headless", *dists)
+    ]
 
 
 @dataclass(frozen=True)
 class DeployableModel:
     """One registered model: its name, pyfunc class, output schema and which export files it ships."""
 
-    key: str                     # "ocr" | "crack"
-    name: str                    # registered model name
+    key: str  # "ocr" | "crack"
+    name: str  # registered model name
     python_model: type
     output: Schema
-    runtime_dist: str            # the runtime package serving needs
-    ships: tuple[str, ...]       # glob patterns of the export folder's files that go into the model
+    runtime_dist: str  # the runtime package serving needs
+    ships: tuple[str, ...]  # glob patterns of the export folder's files that go into the model
 
     def signature(self) -> ModelSignature:
         return ModelSignature(inputs=Schema([ColSpec("string", IMAGE_COLUMN)]), outputs=self.output)
@@ -54,20 +57,47 @@ class DeployableModel:
 
 MODELS = {
     "ocr": DeployableModel(
-        "ocr", "resistor-ocr", ResistorOcrModel,
-        Schema([ColSpec("long", "image"), ColSpec("long", "roi"), *(ColSpec("double", k) for k in ("x1", "y1", "x2", "y2")),
-                ColSpec("double", "roi_score"), ColSpec("string", "text"), ColSpec("double", "confidence"),
-                ColSpec("string", "raw_text"), ColSpec("boolean", "valid"),
-                ColSpec("double", "value_ohm", required=False), ColSpec("string", "code_kind", required=False),
-                ColSpec(Array(Array("double")), "char_boxes"), ColSpec(Array("string"), "char_labels"),
-                ColSpec(Array("double"), "char_scores")]),
-        "onnxruntime", ("*int8*.onnx", "*.json")),
+        "ocr",
+        "resistor-ocr",
+        ResistorOcrModel,
+        Schema(
+            [
+                ColSpec("long", "image"),
+                ColSpec("long", "roi"),
+                *(ColSpec("double", k) for k in ("x1", "y1", "x2", "y2")),
+                ColSpec("double", "roi_score"),
+                ColSpec("string", "text"),
+                ColSpec("double", "confidence"),
+                ColSpec("string", "raw_text"),
+                ColSpec("boolean", "valid"),
+                ColSpec("double", "value_ohm", required=False),
+                ColSpec("string", "code_kind", required=False),
+                ColSpec(Array(Array("double")), "char_boxes"),
+                ColSpec(Array("string"), "char_labels"),
+                ColSpec(Array("double"), "char_scores"),
+            ]
+        ),
+        "onnxruntime",
+        ("*int8*.onnx", "*.json"),
+    ),
     "crack": DeployableModel(
-        "crack", "road-crack-segmenter", RoadCrackModel,
-        Schema([ColSpec("long", "image"), ColSpec("long", "height"), ColSpec("long", "width"),
-                ColSpec("double", "masking_rate"), ColSpec("long", "crack_pixels"),
-                ColSpec(Array("long"), "mask_indptr"), ColSpec(Array("long"), "mask_indices")]),
-        "ai-edge-litert", ("*int8*.tflite", "*.json")),
+        "crack",
+        "road-crack-segmenter",
+        RoadCrackModel,
+        Schema(
+            [
+                ColSpec("long", "image"),
+                ColSpec("long", "height"),
+                ColSpec("long", "width"),
+                ColSpec("double", "masking_rate"),
+                ColSpec("long", "crack_pixels"),
+                ColSpec(Array("long"), "mask_indptr"),
+                ColSpec(Array("long"), "mask_indices"),
+            ]
+        ),
+        "ai-edge-litert",
+        ("*int8*.tflite", "*.json"),
+    ),
 }
 
 
@@ -88,14 +118,17 @@ def stage_export(model: DeployableModel, export_dir: str | Path, dst: Path) -> P
     dst.mkdir(parents=True, exist_ok=True)
     picked = sorted({p for pattern in model.ships for p in export_dir.glob(pattern) if p.is_file()})
     if not any(p.suffix in (".onnx", ".tflite") for p in picked):
-        raise FileNotFoundError(f"{export_dir}: no {' or '.join(model.ships)} files to register (run the export stage first)")
+        raise FileNotFoundError(
+            f"{export_dir}: no {' or '.join(model.ships)} files to register (run the export stage first)"
+        )
     for p in picked:
         shutil.copy2(p, dst / p.name)
     return dst
 
 
-def log_and_register(model: DeployableModel, export_dir: str | Path, card: str, example_image: bytes,
-                     tags: dict[str, str]) -> mlflow.entities.model_registry.ModelVersion:
+def log_and_register(
+    model: DeployableModel, export_dir: str | Path, card: str, example_image: bytes, tags: dict[str, str]
+) -> mlflow.entities.model_registry.ModelVersion:
     """Log the pyfunc model into the active run and register it as a new version of ``model.name``."""
     client = mlflow.MlflowClient()
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +139,7 @@ def log_and_register(model: DeployableModel, export_dir: str | Path, card: str, 
             name="model",
             python_model=model.python_model(),
             artifacts={"export_dir": str(shipped), "model_card": str(card_path)},
-            code_paths=[str(Path(__file__).resolve().parents[1])],   # the components package
+            code_paths=[str(Path(__file__).resolve().parents[1])],  # the components package
             signature=model.signature(),
             input_example=pd.DataFrame({IMAGE_COLUMN: [encode_image_file(example_image)]}),
             pip_requirements=_requirements(model.runtime_dist),

@@ -34,12 +34,20 @@ def test_counts_examples_and_failures():
 
 def test_cli_runs_the_properties_with_the_given_count(tmp_path):
     out = tmp_path / "fuzz.json"
-    proc = subprocess.run([sys.executable, "bench/fuzz.py", "--examples", "3", "-k", "decoder", "--out", str(out)],
-                          check=False, cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "bench/fuzz.py", "--examples", "3", "-k", "decoder", "--out", str(out)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "test_serving_decoder_returns_images_or_a_short_400" in proc.stdout
     assert "0 distinct failure(s)" in proc.stdout
     rows = json.loads(out.read_text())["properties"]
-    assert {r["property"] for r in rows} == {"test_decoder_returns_rgb_or_a_named_error",
-                                             "test_serving_decoder_returns_images_or_a_short_400"}
+    assert {r["property"] for r in rows} == {
+        "test_decoder_returns_rgb_or_a_named_error",
+        "test_serving_decoder_returns_images_or_a_short_400",
+    }
     assert all(r["examples"] == 3 for r in rows)

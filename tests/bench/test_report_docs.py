@@ -20,7 +20,9 @@ def test_update_docs_rewrites_only_the_generated_block(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "render", lambda results, level=2: f"TABLES at level {level}\n")
     page = tmp_path / "docs" / "benchmarks.md"
     page.parent.mkdir()
-    page.write_text(f"# Benchmarks\n\nhow to run\n\n## Results\n\n{common.README_BEGIN}\nold\n{common.README_END}\n\nafter\n")
+    page.write_text(
+        f"# Benchmarks\n\nhow to run\n\n## Results\n\n{common.README_BEGIN}\nold\n{common.README_END}\n\nafter\n"
+    )
     plot_copy = tmp_path / "docs" / "img" / "bench_scaling.png"
 
     out = report.write_report({}, tmp_path / "results", update_docs=True, page=page, plot_copy=plot_copy)
@@ -31,7 +33,7 @@ def test_update_docs_rewrites_only_the_generated_block(tmp_path, monkeypatch):
     assert "old" not in text and "TABLES at level 3" in text and "![scaling](img/bench_scaling.png)" in text
     assert "--update-docs" in text and plot_copy.read_bytes() == b"PNG"
     report.write_report({}, tmp_path / "results", update_docs=True, page=page, plot_copy=plot_copy)
-    assert page.read_text() == text                                   # idempotent
+    assert page.read_text() == text  # idempotent
 
 
 def test_without_update_docs_the_page_is_untouched(tmp_path, monkeypatch):

@@ -17,11 +17,19 @@ def test_readme_results_block_matches_the_committed_metrics():
 
 
 def test_table_shows_intervals_ood_and_the_gap(tmp_path):
-    m = {"dice_cracked": 0.8, "dice_cracked_ci_low": 0.79, "dice_cracked_ci_high": 0.81, "dice_cracked_ood": 0.6,
-         "dice_cracked_ood_ci_low": 0.58, "dice_cracked_ood_ci_high": 0.62}
+    m = {
+        "dice_cracked": 0.8,
+        "dice_cracked_ci_low": 0.79,
+        "dice_cracked_ci_high": 0.81,
+        "dice_cracked_ood": 0.6,
+        "dice_cracked_ood_ci_low": 0.58,
+        "dice_cracked_ood_ci_high": 0.62,
+    }
     (tmp_path / "export_crack.json").write_text(json.dumps({"tflite_int8": m}))
     rows = table(tmp_path).splitlines()
-    assert "| road crack | int8 TFLite | `dice_cracked` | 0.800 [0.790, 0.810] | 0.600 [0.580, 0.620] | -0.200 |" in rows
+    assert (
+        "| road crack | int8 TFLite | `dice_cracked` | 0.800 [0.790, 0.810] | 0.600 [0.580, 0.620] | -0.200 |" in rows
+    )
     assert any("`false_alarm_rate` (lower is better) | - | - | - |" in r for r in rows)
     (tmp_path / "export_ocr.json").write_text(json.dumps({"onnx_int8": {"string_accuracy": 0.8}}))  # no OOD keys
     assert "resistor OCR" not in table(tmp_path), "metrics from before the fixed sets are left out"

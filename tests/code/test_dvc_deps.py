@@ -61,7 +61,7 @@ def imported_modules(root: Path, path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 package = _package_of(root, path)
-                base = ".".join(package[:len(package) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
             names.add(base)
@@ -80,7 +80,7 @@ def import_closure(root: Path, start: Path) -> set[Path]:
         seen.add(path)
         for dotted in imported_modules(root, path):
             parts = dotted.split(".")
-            for i in range(1, len(parts) + 1):     # importing a.b.c runs a/__init__ and a/b/__init__ first
+            for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ first
                 found = module_file(root, ".".join(parts[:i]))
                 if found is not None and (found.name != "__init__.py" or has_code(found)):
                     todo.append(found)
@@ -113,8 +113,11 @@ def stale_deps(root: Path, stage: dict) -> list[str]:
     """Python files of the project among a stage's deps that it does not import (they rerun it for nothing)."""
     module = stage_module(stage)
     closure = {p.relative_to(root).as_posix() for p in import_closure(root, module_file(root, module))}
-    return [str(d) for d in stage.get("deps", []) if str(d).endswith(".py")
-            and str(d).split("/")[0] in PROJECT_PACKAGES and str(d) not in closure]
+    return [
+        str(d)
+        for d in stage.get("deps", [])
+        if str(d).endswith(".py") and str(d).split("/")[0] in PROJECT_PACKAGES and str(d) not in closure
+    ]
 
 
 def stages(root: Path = REPO) -> dict[str, dict]:
@@ -132,13 +135,22 @@ def dvc_paths(root: Path = REPO) -> set[str]:
 
 
 def _path_value(node: ast.AST, env: dict[str, str]) -> str | None:
-    if isinstance(node, ast.Call) and ast.unparse(node.func) in ("Path", "pathlib.Path") and len(node.args) == 1 \
-            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+    if (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func) in ("Path", "pathlib.Path")
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
         return PurePosixPath(node.args[0].value).as_posix()
     if isinstance(node, ast.Name):
         return env.get(node.id)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant) \
-            and isinstance(node.right.value, str):
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, str)
+    ):
         left = _path_value(node.left, env)
         return None if left is None else (PurePosixPath(left) / node.right.value).as_posix()
     return None
@@ -169,7 +181,7 @@ def undeclared_paths(root: Path = REPO) -> list[str]:
     bad = []
     for path in sorted((root / "flows").glob("*.py")):
         for p, line in hard_coded_paths(path).items():
-            if p == "." or p.split("/")[0] == ".cache":      # the project root; resume state outside DVC
+            if p == "." or p.split("/")[0] == ".cache":  # the project root; resume state outside DVC
                 continue
             if p not in declared and not any(d.startswith(p + "/") for d in declared):
                 bad.append(f"{path.relative_to(root)}:{line}: {p} is neither a path of dvc.yaml nor a folder of one")
@@ -178,12 +190,15 @@ def undeclared_paths(root: Path = REPO) -> list[str]:
 
 # ---------------------------------------------------------------------------------------- tests ---
 
+
 @pytest.mark.parametrize("name", sorted(stages()))
 def test_stage_deps_cover_its_import_closure(name):
     stage = stages()[name]
     missing = missing_deps(REPO, name, stage)
-    assert not missing, (f"dvc.yaml stage {name} ({stage['cmd']}) imports files that are not in its deps "
-                         f"(an edit to them would not rerun it): {', '.join(missing)}")
+    assert not missing, (
+        f"dvc.yaml stage {name} ({stage['cmd']}) imports files that are not in its deps "
+        f"(an edit to them would not rerun it): {', '.join(missing)}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(stages()))
@@ -211,19 +226,22 @@ def _write(path: Path, text: str) -> None:
 def test_a_missing_dep_is_named(tmp_path):
     """A tiny project: the flow imports a component directly, one lazily in a function, one relatively."""
     _write(tmp_path / "flows/__init__.py", '"""Docstring only: not a dependency."""\n')
-    _write(tmp_path / "components/__init__.py", "import os\n")       # holds code: a dependency
+    _write(tmp_path / "components/__init__.py", "import os\n")  # holds code: a dependency
     _write(tmp_path / "components/sub/__init__.py", "")
     _write(tmp_path / "components/sub/a.py", "from . import b\n")
     _write(tmp_path / "components/sub/b.py", "X = 1\n")
     _write(tmp_path / "components/lazy.py", "import numpy\n")
     _write(tmp_path / "flows/job.py", "from components.sub import a\n\ndef run():\n    import components.lazy\n")
     stage = {"cmd": "python -m flows.job ocr", "deps": ["flows/job.py", "components/sub/a.py"]}
-    assert missing_deps(tmp_path, "job", stage) == ["components/__init__.py", "components/lazy.py",
-                                                     "components/sub/b.py"]
-    stage["deps"] += ["components/__init__.py", "components/lazy.py", "components/sub"]   # a folder covers b.py
+    assert missing_deps(tmp_path, "job", stage) == [
+        "components/__init__.py",
+        "components/lazy.py",
+        "components/sub/b.py",
+    ]
+    stage["deps"] += ["components/__init__.py", "components/lazy.py", "components/sub"]  # a folder covers b.py
     assert missing_deps(tmp_path, "job", stage) == []
     assert stale_deps(tmp_path, stage) == []
-    stage["deps"].append("components/sub/b.py")      # imported (covered twice): not stale
+    stage["deps"].append("components/sub/b.py")  # imported (covered twice): not stale
     stage["deps"].append("flows/other.py")
     assert stale_deps(tmp_path, stage) == ["flows/other.py"]
     with pytest.raises(FileNotFoundError, match="stage gone: cmd runs flows.nothing"):
@@ -231,12 +249,28 @@ def test_a_missing_dep_is_named(tmp_path):
 
 
 def test_a_path_dvc_yaml_does_not_declare_is_named(tmp_path):
-    _write(tmp_path / "dvc.yaml", yaml.safe_dump({"stages": {"s": {
-        "cmd": "python -m flows.job", "deps": ["data/in"], "outs": ["models/m/float.keras"],
-        "metrics": [{"metrics/s.json": {"cache": False}}]}}}))
-    _write(tmp_path / "flows/job.py", 'from pathlib import Path\nMODELS = Path("models/m")\n'
-                                      'FLOAT = MODELS / "float.keras"\nQAT = MODELS / "qat.h5"\n'
-                                      'STATE = Path(".cache/m")\nIN = {"a": Path("data/in")}\nM = Path("metrics")\n'
-                                      'def f(root=Path(".")): ...\n')
+    _write(
+        tmp_path / "dvc.yaml",
+        yaml.safe_dump(
+            {
+                "stages": {
+                    "s": {
+                        "cmd": "python -m flows.job",
+                        "deps": ["data/in"],
+                        "outs": ["models/m/float.keras"],
+                        "metrics": [{"metrics/s.json": {"cache": False}}],
+                    }
+                }
+            }
+        ),
+    )
+    _write(
+        tmp_path / "flows/job.py",
+        'from pathlib import Path\nMODELS = Path("models/m")\n'
+        'FLOAT = MODELS / "float.keras"\nQAT = MODELS / "qat.h5"\n'
+        'STATE = Path(".cache/m")\nIN = {"a": Path("data/in")}\nM = Path("metrics")\n'
+        'def f(root=Path(".")): ...\n',
+    )
     assert undeclared_paths(tmp_path) == [
-        "flows/job.py:4: models/m/qat.h5 is neither a path of dvc.yaml nor a folder of one"]
+        "flows/job.py:4: models/m/qat.h5 is neither a path of dvc.yaml nor a folder of one"
+    ]

@@ -28,8 +28,11 @@ def hazards(path: Path, name: str) -> list[str]:
     switches named outside their one home, as ``name:line: what``."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Attribute) and node.attr in ("insert", "append") \
-                and ast.unparse(node.value) == "sys.path":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("insert", "append")
+            and ast.unparse(node.value) == "sys.path"
+        ):
             found.append(f"{name}:{node.lineno}: sys.path.{node.attr}")
         elif isinstance(node, ast.Constant) and node.value in ("TF_USE_LEGACY_KERAS", "GX_ANALYTICS_ENABLED"):
             if path != SWITCH_HOME:
@@ -43,12 +46,16 @@ def hazards(path: Path, name: str) -> list[str]:
 
 def test_hazards_are_caught(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text('import os, sys\nsys.path.insert(0, ".")\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n'
-                   'CODE = "import sys; sys.path.insert(0, \'x\')"\nfrom tests.conftest import REPO\n')
+    bad.write_text(
+        'import os, sys\nsys.path.insert(0, ".")\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n'
+        "CODE = \"import sys; sys.path.insert(0, 'x')\"\nfrom tests.conftest import REPO\n"
+    )
     assert sorted(hazards(bad, "bad.py")) == [
-        "bad.py:2: sys.path.insert", "bad.py:3: TF_USE_LEGACY_KERAS set outside components/__init__.py",
+        "bad.py:2: sys.path.insert",
+        "bad.py:3: TF_USE_LEGACY_KERAS set outside components/__init__.py",
         "bad.py:4: sys.path.insert in a code string",
-        "bad.py:5: imports from a conftest file (shared helpers live in tests/helpers)"]
+        "bad.py:5: imports from a conftest file (shared helpers live in tests/helpers)",
+    ]
     assert hazards(SWITCH_HOME, "components/__init__.py") == []
 
 
@@ -75,4 +82,4 @@ def test_tensorflow_and_torch_import_in_either_order(first):
     code = f"{body}\nprint(keras)"
     out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, f"rc={out.returncode}\n{out.stderr[-2000:]}"
-    assert out.stdout.strip().splitlines()[-1].startswith("tf_keras")   # the tf-keras switch took effect
+    assert out.stdout.strip().splitlines()[-1].startswith("tf_keras")  # the tf-keras switch took effect

@@ -41,6 +41,8 @@ def test_no_tracked_file_refers_outside_the_repository():
             continue
         data = path.read_bytes()
         if b"\0" in data[:4096]:
-            continue                                    # binary
-        hits += [f"{path.relative_to(REPO)}:{n}: {line}" for n, line in offending_lines(data.decode("utf-8", "replace"))]
+            continue  # binary
+        hits += [
+            f"{path.relative_to(REPO)}:{n}: {line}" for n, line in offending_lines(data.decode("utf-8", "replace"))
+        ]
     assert not hits, "references outside the repository (point at docs/ instead):\n" + "\n".join(hits)

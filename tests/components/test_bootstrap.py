@@ -48,7 +48,13 @@ def test_the_same_scores_give_the_same_interval_every_time():
     ratios = {"dice": Ratio.mean(_scores(300)), "pixel": Ratio(np.arange(300), np.arange(300) + 5)}
     assert ratio_metrics(ratios, seed=1) == ratio_metrics(ratios, seed=1)
     assert set(ratio_metrics(ratios, suffix="_ood")) == {
-        "dice_ood", "dice_ood_ci_low", "dice_ood_ci_high", "pixel_ood", "pixel_ood_ci_low", "pixel_ood_ci_high"}
+        "dice_ood",
+        "dice_ood_ci_low",
+        "dice_ood_ci_high",
+        "pixel_ood",
+        "pixel_ood_ci_low",
+        "pixel_ood_ci_high",
+    }
 
 
 def test_a_resample_without_denominator_is_left_out_not_counted_as_zero():
@@ -61,12 +67,12 @@ def test_a_resample_without_denominator_is_left_out_not_counted_as_zero():
 def test_paired_difference_of_nearly_identical_models_is_tight_where_each_interval_is_wide():
     a = _scores(1000)
     b = a.copy()
-    b[:5] = 0.0   # 5 of 1000 frames differ
+    b[:5] = 0.0  # 5 of 1000 frames differ
     diff = paired_difference(Ratio.mean(b), Ratio.mean(a))
     single = ratio_metrics({"d": Ratio.mean(a)})
     assert diff.value == pytest.approx(-a[:5].sum() / 1000)
     assert diff.upper() - diff.lower() < 0.2 * (single["d_ci_high"] - single["d_ci_low"])
-    assert diff.upper() <= 0.0 + 1e-12   # b is never better than a on any frame
+    assert diff.upper() <= 0.0 + 1e-12  # b is never better than a on any frame
 
 
 def test_paired_difference_needs_the_same_frames():

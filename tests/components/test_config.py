@@ -88,7 +88,7 @@ def _comments(text: str) -> list[str]:
         if line.lstrip().startswith("#"):
             out.append(line.strip())
         elif " #" in line:
-            out.append(line[line.index(" #"):].strip())
+            out.append(line[line.index(" #") :].strip())
     return out
 
 
@@ -106,7 +106,7 @@ def test_applying_a_profile_keeps_every_comment_and_changes_only_its_values(tmp_
     result = params_path.read_text()
     assert _comments(original) and _comments(result)[1:] == _comments(original)
     assert result.startswith("# profile 'full' applied")
-    merged, leaves = yaml.safe_load(original), 0                     # the expected values, merged by hand
+    merged, leaves = yaml.safe_load(original), 0  # the expected values, merged by hand
     stack = [(merged, yaml.safe_load(profile_text))]
     while stack:
         base, over = stack.pop()
@@ -117,6 +117,6 @@ def test_applying_a_profile_keeps_every_comment_and_changes_only_its_values(tmp_
                 base[k], leaves = v, leaves + 1
     assert yaml.safe_load(result) == merged
     changed = [line for line in result.splitlines()[1:] if line not in original.splitlines()]
-    assert 0 < len(changed) <= leaves            # one line per value set, every other line as it was
-    apply_profile("full", params_path, profiles)                       # again: same file, one header
+    assert 0 < len(changed) <= leaves  # one line per value set, every other line as it was
+    apply_profile("full", params_path, profiles)  # again: same file, one header
     assert params_path.read_text() == result

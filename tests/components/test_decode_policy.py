@@ -40,8 +40,12 @@ def test_16bit_grey_png_is_scaled_by_bit_depth_not_saturated(tmp_path):
     expected = np.round(ramp / 257.0).astype(np.uint8)
     path = tmp_path / "deep.png"
     path.write_bytes(data)
-    for arr in (read_image(path), decode_image(data, "deep.png"), decode_images(pd.DataFrame({"image": [encode_image_file(data)]}))[0],
-                next(open_source(path).items(set())).load()):
+    for arr in (
+        read_image(path),
+        decode_image(data, "deep.png"),
+        decode_images(pd.DataFrame({"image": [encode_image_file(data)]}))[0],
+        next(open_source(path).items(set())).load(),
+    ):
         assert arr.dtype == np.uint8 and arr.shape == (48, 64, 3)
         assert np.abs(arr[..., 0].astype(int) - expected).max() <= 1
         assert (arr == 255).mean() < 0.05  # was 99.6 % white
@@ -55,11 +59,26 @@ def test_16bit_colour_png_keeps_its_colours(tmp_path):
     assert read_image(path)[0, 0].tolist() == [255, 128, 0]
 
 
-@pytest.mark.parametrize("mode, fmt", [("L", "PNG"), ("L", "JPEG"), ("LA", "PNG"), ("RGBA", "PNG"), ("P", "PNG"),
-                                       ("CMYK", "JPEG"), ("1", "PNG"), ("I;16", "TIFF"), ("RGB", "BMP")])
+@pytest.mark.parametrize(
+    "mode, fmt",
+    [
+        ("L", "PNG"),
+        ("L", "JPEG"),
+        ("LA", "PNG"),
+        ("RGBA", "PNG"),
+        ("P", "PNG"),
+        ("CMYK", "JPEG"),
+        ("1", "PNG"),
+        ("I;16", "TIFF"),
+        ("RGB", "BMP"),
+    ],
+)
 def test_every_colour_mode_becomes_3_channel_rgb(mode, fmt):
-    im = Image.new("RGB", (40, 36), (200, 200, 200)).convert(mode) if mode != "I;16" else \
-        Image.fromarray(np.full((36, 40), 200 * 257, np.uint16))
+    im = (
+        Image.new("RGB", (40, 36), (200, 200, 200)).convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(np.full((36, 40), 200 * 257, np.uint16))
+    )
     arr = decode_image(_save(im, fmt), f"x.{fmt.lower()}")
     assert arr.shape == (36, 40, 3) and arr.dtype == np.uint8
     if mode != "1":  # bilevel: thresholded
@@ -68,22 +87,22 @@ def test_every_colour_mode_becomes_3_channel_rgb(mode, fmt):
 
 def test_rgba_drops_alpha_and_keeps_colours():
     rgba = np.zeros((40, 40, 4), np.uint8)
-    rgba[..., 0], rgba[..., 3] = 180, 0   # fully transparent red
+    rgba[..., 0], rgba[..., 3] = 180, 0  # fully transparent red
     arr = decode_image(_save(Image.fromarray(rgba, "RGBA"), "PNG"), "a.png")
     assert arr.shape == (40, 40, 3) and arr[0, 0].tolist() == [180, 0, 0]
 
 
 def test_exif_orientation_is_applied(tmp_path):
     img = np.zeros((30, 60, 3), np.uint8)
-    img[:, :10] = 255                                  # white strip on the left of the stored pixels
+    img[:, :10] = 255  # white strip on the left of the stored pixels
     im = Image.fromarray(img)
     exif = im.getexif()
-    exif[0x0112] = 6                                   # "rotate 90 CW to display"
+    exif[0x0112] = 6  # "rotate 90 CW to display"
     data = _save(im, "JPEG", exif=exif.tobytes())
     arr = decode_image(data, "phone.jpg")
     (tmp_path / "phone.jpg").write_bytes(data)
     assert image_size(tmp_path / "phone.jpg") == (30, 60)  # the header-only size agrees with the pixels
-    assert arr.shape == (60, 30, 3)                    # upright: portrait
+    assert arr.shape == (60, 30, 3)  # upright: portrait
     assert arr[:10].mean() > 200 and arr[-10:].mean() < 50  # the strip is now on top
 
 

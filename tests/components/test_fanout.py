@@ -36,12 +36,16 @@ def _worker_state() -> tuple[bool, int]:
 
 def test_results_in_order_on_the_cluster_from_a_lazy_iterable(dask_client):
     serial = [r for r, _ in map_ordered(_square, range(50), 1, progress=False)]
-    parallel, batches = on_cluster(dask_client, lambda: list(
-        map_ordered(_square, (x for x in range(50)), client=dask_client, count=50, batch=3, progress=False)))
+    parallel, batches = on_cluster(
+        dask_client,
+        lambda: list(
+            map_ordered(_square, (x for x in range(50)), client=dask_client, count=50, batch=3, progress=False)
+        ),
+    )
     assert serial == [r for r, _ in parallel] == [x * x for x in range(50)]
     pids = {pid for _, pid in parallel}
     assert os.getpid() not in pids and len(pids) == 2, "both worker processes did part of the work"
-    assert len(batches) == 17                       # 50 jobs in batches of 3
+    assert len(batches) == 17  # 50 jobs in batches of 3
 
 
 def test_small_inputs_stay_in_this_process_without_starting_a_cluster():
@@ -54,7 +58,7 @@ def test_small_inputs_stay_in_this_process_without_starting_a_cluster():
     out = list(map_ordered(_square, range(5), 2, client=client, min_jobs=6, progress=False))
     assert [r for r, _ in out] == [0, 1, 4, 9, 16] and {p for _, p in out} == {os.getpid()} and not asked
     with lazy_client(1) as get:
-        assert get is None                          # one worker, no scheduler: no cluster at all
+        assert get is None  # one worker, no scheduler: no cluster at all
 
 
 def test_a_failing_job_raises_its_own_error_and_early_close_cancels(dask_client):
@@ -62,7 +66,7 @@ def test_a_failing_job_raises_its_own_error_and_early_close_cancels(dask_client)
         list(map_ordered(_fail_on_7, range(20), client=dask_client, batch=2, progress=False))
     it = map_ordered(_square, range(200), client=dask_client, batch=1, progress=False)
     assert next(it)[0] == 0
-    it.close()                                      # the queued batches are cancelled, not left running
+    it.close()  # the queued batches are cancelled, not left running
     deadline = time.monotonic() + 30
     while dask_client.run_on_scheduler(_tasks_left) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -77,11 +81,13 @@ def test_workers_are_single_threaded_and_leave_ctrl_c_to_the_parent(dask_client)
 def test_unguarded_script_does_not_rerun_in_the_workers(tmp_path):
     """Workers are spawned: without care each would import the script again (and start clusters forever)."""
     script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         from components.fanout import map_ordered
         print("MAIN RAN")
         print(sum(map_ordered(abs, range(-20, 0), 2, progress=False)))
-    """))
+    """)
+    )
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("MAIN RAN") == 1 and out.stdout.strip().endswith(str(sum(range(1, 21))))

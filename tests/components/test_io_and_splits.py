@@ -33,8 +33,13 @@ def test_resolve_inside_refuses_escapes(tmp_path):
     (tmp_path / "secret.jpg").write_bytes(b"x")
     os.symlink(tmp_path / "secret.jpg", root / "link.jpg")
     assert resolve_inside(root, "ok.jpg") == (root / "ok.jpg").resolve()
-    for bad, why in [("../secret.jpg", r"'\.\.'"), ("/etc/passwd", "absolute"), ("C:\\x.jpg", "absolute"),
-                     ("link.jpg", "outside the dataset root"), ("", "empty")]:
+    for bad, why in [
+        ("../secret.jpg", r"'\.\.'"),
+        ("/etc/passwd", "absolute"),
+        ("C:\\x.jpg", "absolute"),
+        ("link.jpg", "outside the dataset root"),
+        ("", "empty"),
+    ]:
         with pytest.raises(UnsafePathError, match=why):
             resolve_inside(root, bad, source="a.json")
 
@@ -51,8 +56,13 @@ def test_read_image_errors_name_file_and_reason(tmp_path):
     garbage.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(500))
     bomb = tmp_path / "bomb.png"
     cv2.imwrite(str(bomb), np.zeros((3000, 3000), np.uint8))
-    cases = [(empty, "0 bytes"), (truncated, "cannot be decoded"), (garbage, "cannot be decoded"),
-             (bomb, "exceeds the limit"), (tmp_path / "missing.png", "cannot be read")]
+    cases = [
+        (empty, "0 bytes"),
+        (truncated, "cannot be decoded"),
+        (garbage, "cannot be decoded"),
+        (bomb, "exceeds the limit"),
+        (tmp_path / "missing.png", "cannot be read"),
+    ]
     for path, why in cases:
         with pytest.raises(ImageReadError, match=why) as exc:
             read_image(path, max_pixels=1_000_000)

@@ -21,8 +21,9 @@ HOLDER = textwrap.dedent("""
 
 
 def _hold(tmp_path, hold_s: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(hold=hold_s)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER.format(hold=hold_s)], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -30,9 +31,9 @@ def _hold(tmp_path, hold_s: float) -> subprocess.Popen:
 def test_second_run_gives_up_with_clear_message(tmp_path):
     holder = _hold(tmp_path, 30)
     try:
-        with pytest.raises(PipelineBusy, match=r"another pipeline run \(pid \d+ .*\) holds .*pipeline.lock"):
-            with repository_lock(timeout_s=1, poll_s=0.2, root=tmp_path):
-                pass
+        busy = pytest.raises(PipelineBusy, match=r"another pipeline run \(pid \d+ .*\) holds .*pipeline.lock")
+        with busy, repository_lock(timeout_s=1, poll_s=0.2, root=tmp_path):
+            pass
     finally:
         holder.kill()
         holder.wait()

@@ -25,9 +25,11 @@ from components.servers import stop
 BINARIES = ("chromium", "chromium-browser", "google-chrome")
 # the page is done: the texts are there, Streamlit's "Running..." widget is gone, and no element is
 # still a loading placeholder (charts and images load their code lazily and show skeletons until then)
-READY = ("(() => {{ const t = document.body ? document.body.innerText : '';"
-         " return {texts}.every(x => t.includes(x)) && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-         " && !document.querySelector('[data-testid*=\"Skeleton\"]'); }})()")
+READY = (
+    "(() => {{ const t = document.body ? document.body.innerText : '';"
+    " return {texts}.every(x => t.includes(x)) && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    " && !document.querySelector('[data-testid*=\"Skeleton\"]'); }})()"
+)
 
 
 def chromium_binary() -> str | None:
@@ -41,7 +43,7 @@ class _Cdp:
     def __call__(self, method: str, **params):
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:                                  # events arrive in between; skip them
+        while True:  # events arrive in between; skip them
             msg = json.loads(self.ws.recv(timeout=30))
             if msg.get("id") == self.next_id:
                 if "error" in msg:
@@ -52,17 +54,36 @@ class _Cdp:
         return self("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
 
-def screenshot(url: str, png: Path, expect: list[str], *, size: tuple[int, int] = (1400, 1000),
-               timeout_s: float = 60, settle_s: float = 1.5) -> str:
+def screenshot(
+    url: str,
+    png: Path,
+    expect: list[str],
+    *,
+    size: tuple[int, int] = (1400, 1000),
+    timeout_s: float = 60,
+    settle_s: float = 1.5,
+) -> str:
     """Load ``url`` in headless Chromium, wait for ``expect`` texts, save a PNG; return the page text.
     Raises TimeoutError with the page text seen last when the texts do not appear in time."""
     binary = chromium_binary()
     if binary is None:
         raise FileNotFoundError("no chromium binary on PATH")
     with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
-        cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-               "--disable-extensions", "--disable-background-networking", "--enable-unsafe-swiftshader", f"--window-size={size[0]},{size[1]}",
-               "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
+        cmd = [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--enable-unsafe-swiftshader",
+            f"--window-size={size[0]},{size[1]}",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -76,16 +97,24 @@ def screenshot(url: str, png: Path, expect: list[str], *, size: tuple[int, int] 
                 page = next(t for t in json.load(r) if t["type"] == "page")
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
                 cdp = _Cdp(ws)
-                cdp("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1], deviceScaleFactor=1, mobile=False)
+                cdp(
+                    "Emulation.setDeviceMetricsOverride",
+                    width=size[0],
+                    height=size[1],
+                    deviceScaleFactor=1,
+                    mobile=False,
+                )
                 cdp("Page.navigate", url=url)
                 ready = READY.format(texts=json.dumps(expect))
                 deadline = time.monotonic() + timeout_s
                 while not cdp.evaluate(ready):
                     if time.monotonic() > deadline:
-                        raise TimeoutError(f"{url}: {expect} not shown within {timeout_s:.0f} s; page text: "
-                                           f"{(cdp.evaluate('document.body && document.body.innerText') or '')[:2000]!r}")
+                        raise TimeoutError(
+                            f"{url}: {expect} not shown within {timeout_s:.0f} s; page text: "
+                            f"{(cdp.evaluate('document.body && document.body.innerText') or '')[:2000]!r}"
+                        )
                     time.sleep(0.25)
-                time.sleep(settle_s)                 # charts draw after the text
+                time.sleep(settle_s)  # charts draw after the text
                 png.write_bytes(base64.b64decode(cdp("Page.captureScreenshot", format="png")["data"]))
                 return cdp.evaluate("document.body.innerText") or ""
         finally:

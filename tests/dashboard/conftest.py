@@ -44,9 +44,13 @@ class Echo(mlflow.pyfunc.PythonModel):
 def _register(name: str, model_uri: str, metrics: dict, checks: list[Check]) -> int:
     version = mlflow.register_model(model_uri, name)
     client = mlflow.MlflowClient()
-    tags = {"git_commit": "0123456789abcdef0123456789abcdef01234567", "dvc_data_hash": "f34355a531b65038.dir",
-            "test_split": "09a774439b70999723787abe", "model_form": "onnx_int8" if name == "resistor-ocr" else "tflite_int8",
-            **{f"metric.{k}": str(v) for k, v in metrics.items()}}
+    tags = {
+        "git_commit": "0123456789abcdef0123456789abcdef01234567",
+        "dvc_data_hash": "f34355a531b65038.dir",
+        "test_split": "09a774439b70999723787abe",
+        "model_form": "onnx_int8" if name == "resistor-ocr" else "tflite_int8",
+        **{f"metric.{k}": str(v) for k, v in metrics.items()},
+    }
     for k, v in tags.items():
         client.set_model_version_tag(name, version.version, k, v)
     client.update_model_version(name, version.version, description=f"# {name}\n\nModel card of v{version.version}.")
@@ -68,25 +72,31 @@ def store(tmp_path_factory) -> str:
             with tracking.stage_run("validate_crack", uri, EXPERIMENT, root=root):
                 mlflow.log_metrics({"samples": 600.0})
             with pytest.raises(RuntimeError), tracking.stage_run("validate_crack", uri, EXPERIMENT, root=root):
-                raise RuntimeError("bad samples")         # the newest validate_crack run failed
+                raise RuntimeError("bad samples")  # the newest validate_crack run failed
             with tracking.stage_run("evaluate_crack", uri, EXPERIMENT, root=root):
                 mlflow.log_metrics({"float.dice": 0.709, "float.iou": 0.607, "val_loss": 0.1})
-            with tracking.stage_run("retired_stage", uri, EXPERIMENT, root=root):   # not in dvc.yaml any more
+            with tracking.stage_run("retired_stage", uri, EXPERIMENT, root=root):  # not in dvc.yaml any more
                 pass
             with tracking.stage_run("register_ocr", uri, EXPERIMENT, root=root):
                 info = mlflow.pyfunc.log_model(name="model", python_model=Echo(), pip_requirements=["mlflow"])
-                ok = [Check("minimum.roi_ap50", True, "roi_ap50 0.9995 >= minimum 0.9"),
-                      Check("champion.string_accuracy", True, "no champion yet")]
+                ok = [
+                    Check("minimum.roi_ap50", True, "roi_ap50 0.9995 >= minimum 0.9"),
+                    Check("champion.string_accuracy", True, "no champion yet"),
+                ]
                 assert _register("resistor-ocr", info.model_uri, OCR_METRICS, ok) == 1
-                worse = [Check("minimum.roi_ap50", True, "roi_ap50 0.9990 >= minimum 0.9"),
-                         Check("champion.string_accuracy", False, OCR_V2_REASON)]
+                worse = [
+                    Check("minimum.roi_ap50", True, "roi_ap50 0.9990 >= minimum 0.9"),
+                    Check("champion.string_accuracy", False, OCR_V2_REASON),
+                ]
                 assert _register("resistor-ocr", info.model_uri, {**OCR_METRICS, "string_accuracy": 0.41}, worse) == 2
             with tracking.stage_run("register_crack", uri, EXPERIMENT, root=root):
-                checks = [Check("minimum.dice", True, "dice 0.6857 >= minimum 0.6"),
-                          Check("quantization.dice", False, CRACK_REASON)]
+                checks = [
+                    Check("minimum.dice", True, "dice 0.6857 >= minimum 0.6"),
+                    Check("quantization.dice", False, CRACK_REASON),
+                ]
                 assert _register("road-crack-segmenter", info.model_uri, CRACK_METRICS, checks) == 1
         finally:
-            mlflow.set_tracking_uri(None)    # leave no global URI behind for later tests
+            mlflow.set_tracking_uri(None)  # leave no global URI behind for later tests
     return uri
 
 
@@ -114,8 +124,15 @@ def results_root(tmp_path_factory) -> Path:
         crack.add(crack_rows(f"road/f{i:03d}.png", mask, float(mask.mean()), model))
         write_png(root / "crack/overlays/road" / f"f{i:03d}.png", crack_overlay(img, mask, float(mask.mean())))
     crack.add(error_rows("crack", "road/broken.png", "road/broken.png: cannot be decoded (truncated PNG)", model))
-    assets = [{"name": f"f{i:03d}", "latitude": 45.07 + 0.001 * i, "longitude": 7.68 + 0.0005 * i,
-               "timestamp": f"2026-05-01T10:{i:02d}:00"} for i in range(N_CRACK - 1)]
+    assets = [
+        {
+            "name": f"f{i:03d}",
+            "latitude": 45.07 + 0.001 * i,
+            "longitude": 7.68 + 0.0005 * i,
+            "timestamp": f"2026-05-01T10:{i:02d}:00",
+        }
+        for i in range(N_CRACK - 1)
+    ]
     (root / "assets.json").write_text(json.dumps(assets))
     table = load_assets(root / "assets.json")
     crack.finalize(lambda t: join_assets(t, table))
@@ -124,14 +141,21 @@ def results_root(tmp_path_factory) -> Path:
     ocr = ResultStore(root / "ocr", "ocr")
     model = "models:/resistor-ocr/1"
     chars = np.array([[20, 20, 30, 40], [32, 20, 42, 40], [44, 20, 54, 40]], np.float32)
-    frames = {"a.jpg": [RoiResult((10, 10, 60, 50), 0.99, "4R7", 0.91, chars, ["4", "R", "7"], np.array([0.95, 0.9, 0.88]))],
-              "b.jpg": [RoiResult((5, 5, 50, 45), 0.97, "103", 0.62, chars, ["1", "0", "3"], np.array([0.7, 0.5, 0.66])),
-                        RoiResult((60, 10, 110, 50), 0.93, "01C", 0.45, chars, ["0", "1", "C"], np.array([0.4, 0.5, 0.45]))],
-              "c.jpg": []}
+    frames = {
+        "a.jpg": [RoiResult((10, 10, 60, 50), 0.99, "4R7", 0.91, chars, ["4", "R", "7"], np.array([0.95, 0.9, 0.88]))],
+        "b.jpg": [
+            RoiResult((5, 5, 50, 45), 0.97, "103", 0.62, chars, ["1", "0", "3"], np.array([0.7, 0.5, 0.66])),
+            RoiResult((60, 10, 110, 50), 0.93, "01C", 0.45, chars, ["0", "1", "C"], np.array([0.4, 0.5, 0.45])),
+        ],
+        "c.jpg": [],
+    }
     for name, rois in frames.items():
         result = FrameResult(rois)
         ocr.add(ocr_rows(name, result, model))
-        write_png(root / "ocr/overlays" / f"{name}.png", ocr_overlay(rng.integers(0, 255, (64, 128, 3), dtype=np.uint8), result))
+        write_png(
+            root / "ocr/overlays" / f"{name}.png",
+            ocr_overlay(rng.integers(0, 255, (64, 128, 3), dtype=np.uint8), result),
+        )
     ocr.add(error_rows("ocr", "d.jpg", "d.jpg: cannot be decoded", model))
     ocr.finalize()
     write_skipped(root / "ocr", [])

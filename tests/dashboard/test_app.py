@@ -20,7 +20,7 @@ def app(store, results_root, monkeypatch):
     """The app pointed at the test store and ``results_root``; call it with the tab to open."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("DASHBOARD_RESULTS", str(results_root))
-    for key, value in settings.HTTP_DEFAULTS.items():      # what the app sets, undone after the test
+    for key, value in settings.HTTP_DEFAULTS.items():  # what the app sets, undone after the test
         monkeypatch.setenv(key, value)
 
     def run(tab: str | None = None, **query: str) -> AppTest:
@@ -29,6 +29,7 @@ def app(store, results_root, monkeypatch):
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
+
     return run
 
 
@@ -46,7 +47,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_models_tab_shows_champions_metrics_and_gate_failures(app):
-    at = app()                                              # Models is the first tab
+    at = app()  # Models is the first tab
     assert [s.value for s in at.subheader] == ["resistor-ocr · champion v1", "road-crack-segmenter · no champion"]
     assert at.selectbox(key="version-resistor-ocr").value == 1, "the champion is shown first, not the newest v2"
     assert [s.value for s in at.success] == ["v1 passed all 2 gates and is the champion."]
@@ -54,9 +55,14 @@ def test_models_tab_shows_champions_metrics_and_gate_failures(app):
     shown = [(m.label, m.value) for m in at.metric]
     assert ("string_accuracy", "0.491") in shown and ("model_bytes", "1.60 MB") in shown and ("dice", "0.686") in shown
     (summary,) = _tables(at, "model", "champion")
-    assert summary.model.tolist() == ["resistor-ocr", "road-crack-segmenter"] and summary.champion.tolist() == ["v1", "none"]
+    assert summary.model.tolist() == ["resistor-ocr", "road-crack-segmenter"] and summary.champion.tolist() == [
+        "v1",
+        "none",
+    ]
     ocr_gates, crack_gates = _tables(at, "check", "result")
-    assert crack_gates.iloc[0].tolist() == ["quantization.dice", "FAIL", CRACK_REASON] and set(ocr_gates.result) == {"pass"}
+    assert crack_gates.iloc[0].tolist() == ["quantization.dice", "FAIL", CRACK_REASON] and set(ocr_gates.result) == {
+        "pass"
+    }
 
     at.selectbox(key="version-resistor-ocr").set_value(2).run()
     assert at.error[0].value.startswith("v2 failed the gates: string_accuracy 0.4100 < champion v1")
@@ -83,7 +89,7 @@ def test_results_tab_for_an_ocr_run_has_reads_and_no_map(app):
     assert _metrics(at)["resistors read"] == "3" and _metrics(at)["frames without resistor"] == "1"
     assert not _elements(at, "deck_gl_json_chart")
     assert any("no latitude/longitude columns" in c.value for c in at.caption)
-    reads, _ = _tables(at, "text", "confidence", "characters")    # all reads, then those of the overlay's image
+    reads, _ = _tables(at, "text", "confidence", "characters")  # all reads, then those of the overlay's image
     assert reads.text.tolist() == ["4R7", "103", "01C"] and reads.confidence.tolist() == [0.91, 0.62, 0.45]
 
 
@@ -115,9 +121,8 @@ def test_a_missing_store_is_reported_not_created(app, monkeypatch, tmp_path):
 
 
 def test_an_unreachable_tracking_server_is_an_error_message(app, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")    # nothing listens on the discard port
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")          # the app's 1 retry costs seconds
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the app's 1 retry costs seconds
     for tab in (None, "Pipeline"):
         at = app(tab)
         assert at.error[0].value.startswith("MLflow at `http://127.0.0.1:9` did not answer")
-

@@ -18,10 +18,13 @@ from components.servers import free_port, local_server
 from tests.dashboard.chromium import chromium_binary, screenshot
 from tests.helpers import REPO
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(chromium_binary() is None, reason="no chromium binary on PATH (.ci/run installs the "
-                                                                   "Debian package 'chromium')")]
-SIZE = (1400, 1800)          # tall enough for the summary, both charts, the map and the overlay
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        chromium_binary() is None, reason="no chromium binary on PATH (.ci/run installs the Debian package 'chromium')"
+    ),
+]
+SIZE = (1400, 1800)  # tall enough for the summary, both charts, the map and the overlay
 
 
 def _share(rgb: np.ndarray, lo: tuple[int, int, int], hi: tuple[int, int, int]) -> float:
@@ -33,13 +36,32 @@ def _share(rgb: np.ndarray, lo: tuple[int, int, int], hi: tuple[int, int, int]) 
 def test_dashboard_renders_in_chromium(store, results_root, tmp_path):
     port = free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": store, "DASHBOARD_RESULTS": str(results_root)}
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+    ]
     png = tmp_path / "dashboard.png"
-    with local_server(cmd, f"http://127.0.0.1:{port}/_stcore/health", cwd=REPO, env=env,
-                      log_path=tmp_path / "streamlit.log", timeout_s=90):
-        text = screenshot(f"http://127.0.0.1:{port}/?tab=Results&run=crack", png,
-                          ["Masking rate", "Map", "Overlays", "could not be processed"], size=SIZE)
+    with local_server(
+        cmd,
+        f"http://127.0.0.1:{port}/_stcore/health",
+        cwd=REPO,
+        env=env,
+        log_path=tmp_path / "streamlit.log",
+        timeout_s=90,
+    ):
+        text = screenshot(
+            f"http://127.0.0.1:{port}/?tab=Results&run=crack",
+            png,
+            ["Masking rate", "Map", "Overlays", "could not be processed"],
+            size=SIZE,
+        )
     print(f"screenshot: {png}")
     assert "Crack segmentation results in" in text and "Traceback" not in text
 

@@ -52,7 +52,9 @@ def test_labelme_source_with_a_bad_file_fails_then_quarantines(project):
     make_ocr_dataset(src, n=8)
     (src / "s003.json").write_text("{ not json")
     summary = prepare("ocr", root=project)
-    assert summary["format"] == "labelme" and summary["samples"] == 7 and summary["import_problems"] == 2  # s003.json unreadable, s003.jpg unreferenced
+    assert (
+        summary["format"] == "labelme" and summary["samples"] == 7 and summary["import_problems"] == 2
+    )  # s003.json unreadable, s003.jpg unreferenced
     assert len(list((project / "data/ocr").glob("*.jpg"))) == 7
 
     with pytest.raises(DataValidationError, match=r"s003\.json.*not valid JSON"):
@@ -104,7 +106,7 @@ def test_synthetic_prepare_and_validate_on_two_dask_workers_match_one_process(pr
     files and manifest rows, in the same order, as one process."""
     from components.data import manifest, synth_cracks
 
-    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)     # 8 frames: fanned out all the same
+    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)  # 8 frames: fanned out all the same
     monkeypatch.setattr(manifest, "MIN_FANOUT_FILES", 0)
     _set(project, "data.crack.source", "synthetic")
     _set(project, "data.crack.num_frames", 8)

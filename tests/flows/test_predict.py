@@ -87,7 +87,7 @@ def test_folder_with_a_corrupt_jpeg_and_a_text_file(tmp_path, frames, ocr_model,
     _jpegs(inp, frames, 2)
     _jpegs(inp / "sub", frames, 1, prefix="s")
     good = (inp / "f000.jpg").read_bytes()
-    (inp / "sub/broken.jpg").write_bytes(good[: len(good) // 3])          # truncated camera upload
+    (inp / "sub/broken.jpg").write_bytes(good[: len(good) // 3])  # truncated camera upload
     (inp / "readme.txt").write_text("not an image")
     assert main(["ocr", str(inp), "--model", str(ocr_model), "--out", str(out), *CLI]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -102,8 +102,11 @@ def test_folder_with_a_corrupt_jpeg_and_a_text_file(tmp_path, frames, ocr_model,
     assert (ok.error == "").all() and (ok.model == str(ocr_model.resolve())).all()
     assert ok.roi.ge(0).any(), "the tiny model finds ROIs on the synthetic frames"
     assert (out / "skipped.txt").read_text().startswith("readme.txt\t")
-    assert sorted(p.relative_to(out / "overlays").as_posix() for p in (out / "overlays").rglob("*.png")) == \
-        ["f000.jpg.png", "f001.jpg.png", "sub/s000.jpg.png"]
+    assert sorted(p.relative_to(out / "overlays").as_posix() for p in (out / "overlays").rglob("*.png")) == [
+        "f000.jpg.png",
+        "f001.jpg.png",
+        "sub/s000.jpg.png",
+    ]
     assert not list(inp.rglob("*.png")), "nothing is written next to the inputs"
     # the CSV is the same table; lists are JSON
     assert list(csv.image) == list(df.image) and list(csv.roi) == list(df.roi)
@@ -118,8 +121,11 @@ def test_temporaries_of_a_killed_run_are_removed(tmp_path, frames, ocr_model, ca
     inp, out = tmp_path / "in", tmp_path / "out"
     _jpegs(inp, frames, 1)
     (out / "overlays" / "sub").mkdir(parents=True)
-    stale = [out / "overlays" / ".f000.jpg.png.k3j2h1.tmp.png", out / "overlays" / "sub" / ".x.jpg.png.abcd.tmp.png",
-             out / ".results.parquet.zz9.tmp.parquet"]
+    stale = [
+        out / "overlays" / ".f000.jpg.png.k3j2h1.tmp.png",
+        out / "overlays" / "sub" / ".x.jpg.png.abcd.tmp.png",
+        out / ".results.parquet.zz9.tmp.parquet",
+    ]
     for p in stale:
         p.write_bytes(b"half an overlay")
     (out / "overlays" / "keep.png").write_bytes(b"not ours to delete")
@@ -132,7 +138,9 @@ def test_temporaries_of_a_killed_run_are_removed(tmp_path, frames, ocr_model, ca
 
 def test_output_inside_the_input_is_refused(tmp_path, ocr_model, capsys):
     (tmp_path / "in").mkdir()
-    assert main(["ocr", str(tmp_path / "in"), "--model", str(ocr_model), "--out", str(tmp_path / "in/preds"), *CLI]) == 2
+    assert (
+        main(["ocr", str(tmp_path / "in"), "--model", str(ocr_model), "--out", str(tmp_path / "in/preds"), *CLI]) == 2
+    )
     assert "inside the input folder" in capsys.readouterr().err
     assert not (tmp_path / "in/preds").exists()
 
@@ -165,8 +173,27 @@ def test_ctrl_c_flushes_then_resume_completes(tmp_path, frames, ocr_model):
     inp, out = tmp_path / "in", tmp_path / "out"
     names = _jpegs(inp, frames, 20)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")}
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "ocr", str(inp), "--model", str(ocr_model), "--out", str(out),
-                             "--flush-every", "3", *CLI], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _SLOW_CLI,
+            "ocr",
+            str(inp),
+            "--model",
+            str(ocr_model),
+            "--out",
+            str(out),
+            "--flush-every",
+            "3",
+            *CLI,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while not (out / ".parts/part-000000.parquet").exists():
@@ -225,9 +252,15 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     for name, img in images.items():
         cv2.imwrite(str(inp / name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     assets = tmp_path / "assets.json"
-    assets.write_text(json.dumps([{"name": "r0", "latitude": 45.07, "longitude": 7.68, "timestamp": "2026-05-01T10:00:00Z"},
-                                  {"name": "r2", "latitude": 45.08, "longitude": 7.69, "timestamp": "2026-05-01T10:01:00Z"},
-                                  {"name": "no_such_image", "latitude": 0.0, "longitude": 0.0}]))
+    assets.write_text(
+        json.dumps(
+            [
+                {"name": "r0", "latitude": 45.07, "longitude": 7.68, "timestamp": "2026-05-01T10:00:00Z"},
+                {"name": "r2", "latitude": 45.08, "longitude": 7.69, "timestamp": "2026-05-01T10:01:00Z"},
+                {"name": "no_such_image", "latitude": 0.0, "longitude": 0.0},
+            ]
+        )
+    )
     bad = tmp_path / "bad_assets.json"
     bad.write_text('[{"name": "r0", "latitude": 45.0},')
     assert main(["crack", str(inp), "--model", str(crack_model), "--out", str(out), "--assets", str(bad), *CLI]) == 2
@@ -238,9 +271,14 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     df, csv = _tables(out)
     assert list(df.image) == list(images) and (df.status == "ok").all()
     segmenter = TfliteSegmenter.load(crack_model)
-    for row, (name, img) in zip(df.itertuples(), images.items()):
-        mask = scipy.sparse.csr_matrix((np.ones(len(row.mask_indices)), row.mask_indices, row.mask_indptr),
-                                       shape=(row.height, row.width)).toarray().astype(bool)
+    for row, img in zip(df.itertuples(), images.values()):
+        mask = (
+            scipy.sparse.csr_matrix(
+                (np.ones(len(row.mask_indices)), row.mask_indices, row.mask_indptr), shape=(row.height, row.width)
+            )
+            .toarray()
+            .astype(bool)
+        )
         expected = segmenter.predict(img)
         assert mask.shape == img.shape[:2] and (mask == expected.mask).all()
         assert row.masking_rate == pytest.approx(expected.masking_rate)
@@ -254,7 +292,7 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
 def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monkeypatch, capsys):
     import mlflow
 
-    shipped = tmp_path / "registered/model/artifacts/export"       # the pyfunc model's layout
+    shipped = tmp_path / "registered/model/artifacts/export"  # the pyfunc model's layout
     shipped.mkdir(parents=True)
     for f in ocr_model.iterdir():
         (shipped / f.name).write_bytes(f.read_bytes())
@@ -267,7 +305,9 @@ def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monke
 
     inp = tmp_path / "in"
     _jpegs(inp, frames, 1)
-    assert main(["ocr", str(inp), "--model", "models:/resistor-ocr@champion", "--out", str(tmp_path / "out"), *CLI]) == 0
+    assert (
+        main(["ocr", str(inp), "--model", "models:/resistor-ocr@champion", "--out", str(tmp_path / "out"), *CLI]) == 0
+    )
     df, _ = _tables(tmp_path / "out")
     assert set(df.model) == {"models:/resistor-ocr/1"}
     capsys.readouterr()
@@ -288,6 +328,7 @@ def test_deployment_parameters_fit_the_flow():
 # Two commands in one checkout (issue #22 item 13): batch prediction with Prefect while the pipeline
 # runs. A second temporary Prefect server on the pipeline's SQLite database timed out after 68 s.
 
+
 def _prefect_env(home: Path, **extra: str) -> dict[str, str]:
     drop = ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k not in drop}
@@ -295,8 +336,18 @@ def _prefect_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _predict_cli(inp: Path, out: Path, model: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "flows.predict", "ocr", str(inp), "--model", str(model), "--out", str(out),
-           "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flows.predict",
+        "ocr",
+        str(inp),
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     return subprocess.run(cmd, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -308,7 +359,7 @@ def test_predict_shares_the_prefect_server_of_a_running_pipeline(tmp_path, frame
 
     home, inp, out = tmp_path / ".prefect", tmp_path / "in", tmp_path / "out"
     _jpegs(inp, frames, 2)
-    monkeypatch.setenv("PREFECT_HOME", str(home))          # the server process's database lives here
+    monkeypatch.setenv("PREFECT_HOME", str(home))  # the server process's database lives here
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with temporary_settings(updates={PREFECT_HOME: home}), prefect_server() as url:
         assert json.loads((home / "api_server.json").read_text())["url"] == url
@@ -316,11 +367,12 @@ def test_predict_shares_the_prefect_server_of_a_running_pipeline(tmp_path, frame
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert f"using the Prefect server of the pipeline running in this checkout ({url})" in proc.stderr
         assert "Starting temporary server" not in proc.stderr
-        runs = requests.post(f"{url}/flow_runs/filter", json={"flows": {"name": {"any_": ["batch_predict"]}}},
-                             timeout=30).json()
+        runs = requests.post(
+            f"{url}/flow_runs/filter", json={"flows": {"name": {"any_": ["batch_predict"]}}}, timeout=30
+        ).json()
         assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
     assert not (home / "api_server.json").exists(), "the announcement goes with the server"
-    assert json.loads(proc.stdout[proc.stdout.index("{"):])["processed"] == 2
+    assert json.loads(proc.stdout[proc.stdout.index("{") :])["processed"] == 2
 
 
 def test_predict_goes_on_without_the_api_when_prefects_server_does_not_start(tmp_path, frames, ocr_model):
@@ -333,7 +385,7 @@ def test_predict_goes_on_without_the_api_when_prefects_server_does_not_start(tmp
     warnings = [line for line in proc.stderr.splitlines() if "running without the Prefect API" in line]
     assert len(warnings) == 1 and "did not start" in warnings[0], proc.stderr[-3000:]
     assert re.search(r"INFO done: 2 images this run", proc.stderr), proc.stderr[-3000:]
-    assert json.loads(proc.stdout[proc.stdout.index("{"):])["processed"] == 2
+    assert json.loads(proc.stdout[proc.stdout.index("{") :])["processed"] == 2
 
 
 def test_predict_finishes_when_the_pipelines_server_goes_away(tmp_path, frames, ocr_model, monkeypatch):
@@ -348,9 +400,27 @@ def test_predict_finishes_when_the_pipelines_server_goes_away(tmp_path, frames, 
     monkeypatch.setenv("PREFECT_HOME", str(home))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with temporary_settings(updates={PREFECT_HOME: home}), prefect_server():
-        proc = subprocess.Popen([sys.executable, "-c", _SLOW_CLI, "ocr", str(inp), "--model", str(ocr_model), "--out",
-                                 str(out), "--flush-every", "3", "--no-progress"], cwd=REPO, env=_prefect_env(home),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _SLOW_CLI,
+                "ocr",
+                str(inp),
+                "--model",
+                str(ocr_model),
+                "--out",
+                str(out),
+                "--flush-every",
+                "3",
+                "--no-progress",
+            ],
+            cwd=REPO,
+            env=_prefect_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 300
             while not (out / ".parts/part-000000.parquet").exists():
@@ -396,15 +466,31 @@ def test_two_dask_workers_write_the_tables_of_one_process(tmp_path, frames, ocr_
         _same_outputs(one, two)
         assert len(list((two / "overlays").rglob("*.png"))) == 13
 
-    video = tmp_path / "clip.mp4"                   # frames decoded here, sent out, the video written here
+    video = tmp_path / "clip.mp4"  # frames decoded here, sent out, the video written here
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
     for i in range(12):
         writer.write(cv2.resize(cv2.cvtColor(frames[i % 2], cv2.COLOR_RGB2BGR), (320, 240)))
     writer.release()
-    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v1"), "--stride", "2",
-                 *CLI]) == 0
-    assert main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v2"), "--stride", "2", *CLI,
-                 *FANOUT]) == 0
+    assert (
+        main(["ocr", str(video), "--model", str(ocr_model), "--out", str(tmp_path / "v1"), "--stride", "2", *CLI]) == 0
+    )
+    assert (
+        main(
+            [
+                "ocr",
+                str(video),
+                "--model",
+                str(ocr_model),
+                "--out",
+                str(tmp_path / "v2"),
+                "--stride",
+                "2",
+                *CLI,
+                *FANOUT,
+            ]
+        )
+        == 0
+    )
     _same_outputs(tmp_path / "v1", tmp_path / "v2")
     cap = cv2.VideoCapture(str(tmp_path / "v2/clip.annotated.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
@@ -421,9 +507,18 @@ def test_workers_load_the_model_once_each(tmp_path, frames, crack_model, dask_cl
     inp = tmp_path / "in"
     _jpegs(inp, frames, 24)
     spec = PredictorSpec("crack", crack_model, "tiny", 1)
-    summary, batches = on_cluster(dask_client, lambda: runner.run_batch(
-        open_source(inp), spec, ResultStore(tmp_path / "out", "crack"), progress=False, client=dask_client,
-        min_fanout=0, overlays=False))
+    summary, batches = on_cluster(
+        dask_client,
+        lambda: runner.run_batch(
+            open_source(inp),
+            spec,
+            ResultStore(tmp_path / "out", "crack"),
+            progress=False,
+            client=dask_client,
+            min_fanout=0,
+            overlays=False,
+        ),
+    )
     assert summary.processed == 24 and len(batches) >= 2
     loads = dask_client.run(loads_of, spec)
     assert sorted(loads.values()) == [1, 1], "each worker loaded the model once, whatever the number of shards"
@@ -448,9 +543,28 @@ def test_ctrl_c_with_dask_workers_keeps_a_prefix_then_resume_completes(tmp_path,
     inp, out, ref = tmp_path / "in", tmp_path / "out", tmp_path / "ref"
     names = _jpegs(inp, frames, 30)
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID")}
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_PARENT_CLI, "ocr", str(inp), "--model", str(ocr_model),
-                             "--out", str(out), "--flush-every", "3", *CLI, *FANOUT], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _SLOW_PARENT_CLI,
+            "ocr",
+            str(inp),
+            "--model",
+            str(ocr_model),
+            "--out",
+            str(out),
+            "--flush-every",
+            "3",
+            *CLI,
+            *FANOUT,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while not (out / ".parts/part-000000.parquet").exists():

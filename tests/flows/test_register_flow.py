@@ -51,9 +51,22 @@ def tracking_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mlflow-server")
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", f"sqlite:///{tmp / 'server.db'}", "--artifacts-destination", str(tmp / "artifacts"),
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        f"sqlite:///{tmp / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp / "artifacts"),
+        "--workers",
+        "1",
+    ]
     with server(cmd, f"{uri}/health", tmp, clean_env()):
         yield uri
 
@@ -68,19 +81,26 @@ def project(tmp_path_factory, tracking_server):
     make_crack_dataset(root / "data/crack", n=4)
     samples = build_crack_manifest(root / "data/crack", Splits(0.8, 0.1, 0.1), 50_000_000, 5, progress=False)
     (root / "data/manifests").mkdir(parents=True)
-    pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(root / "data/manifests/crack.parquet")
+    pd.concat([samples.assign(split=s) for s in ("train", "val", "test")]).to_parquet(
+        root / "data/manifests/crack.parquet"
+    )
     make_eval_sets(root)
     tf.keras.utils.set_random_seed(0)
-    qat = quantize(mini_unet())   # the UNet's layer types; converts in seconds
+    qat = quantize(mini_unet())  # the UNet's layer types; converts in seconds
     qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
     (root / "models/crack").mkdir(parents=True)
     qat.save(root / "models/crack/qat.h5")
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
-    params["crack"]["train"]["crop_size"] = [W, H]        # a crop is cut from a frame of the input size
+    params["crack"]["train"]["crop_size"] = [W, H]  # a crop is cut from a frame of the input size
     params["export"]["crack"].update(representative_images=4, latency_runs=2, latency_warmup=1, dynamic_range=True)
-    params["registry"]["crack"] = {"minimums": {"dice": 0.5}, "maximums": {}, "max_quantization_drop": {"dice": 0.01},
-                                   "compare_key": "dice", "champion_tolerance": 0.0}
+    params["registry"]["crack"] = {
+        "minimums": {"dice": 0.5},
+        "maximums": {},
+        "max_quantization_drop": {"dice": 0.01},
+        "compare_key": "dice",
+        "champion_tolerance": 0.0,
+    }
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     saved = {k: os.environ.pop(k) for k in ("MLFLOW_TRACKING_URI", "PIPELINE_RUN_ID") if k in os.environ}
     os.environ["MLFLOW_TRACKING_URI"] = tracking_server
@@ -118,14 +138,14 @@ def test_gates_decide_the_champion(project, tracking_server):
     assert (local / "artifacts/model_card.md").exists() and (local / "serving_input_example.json").exists()
     assert sorted(p.name for p in (local / "artifacts/export").iterdir()) == ["crack_int8.tflite", "crack_meta.json"]
 
-    _metrics(project, 0.78, 0.80)    # loses 0.02 to its float parent
+    _metrics(project, 0.78, 0.80)  # loses 0.02 to its float parent
     second = register("crack", root=project)
     v2 = client.get_model_version(NAME, "2")
     assert not second["promoted"] and v2.tags["gate.passed"] == "false"
     assert "shortfall vs its float parent +0.0200, 95% upper bound +0.0200 > margin 0.01" in v2.tags["gate.reasons"]
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
 
-    _metrics(project, 0.79, 0.795)   # fine on its own, but worse than the champion's 0.80
+    _metrics(project, 0.79, 0.795)  # fine on its own, but worse than the champion's 0.80
     third = register("crack", root=project)
     v3 = client.get_model_version(NAME, "3")
     assert not third["promoted"] and third["previous_champion"] == 1
@@ -159,8 +179,19 @@ def _post(url: str, payload: dict) -> requests.Response:
 def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project, tracking_server):
     port = free_port()
     env = clean_env(MLFLOW_TRACKING_URI=tracking_server)
-    cmd = [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m", f"models:/{NAME}@champion",
-           "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [
+        str(Path(sys.executable).parent / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        f"models:/{NAME}@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     image = cv2.imencode(".png", cv2.imread(str(next((project / "data/crack/images").glob("*.png")))))[1].tobytes()
     good = {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(image).decode()]]}}
     url = f"http://127.0.0.1:{port}/invocations"
@@ -168,12 +199,16 @@ def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project, tracking_s
         r = _post(url, good)
         assert r.status_code == 200, r.text
         row = r.json()["predictions"][0]
-        mask = scipy.sparse.csr_matrix((np.ones(len(row["mask_indices"])), row["mask_indices"], row["mask_indptr"]),
-                                       shape=(row["height"], row["width"])).toarray()
+        mask = scipy.sparse.csr_matrix(
+            (np.ones(len(row["mask_indices"])), row["mask_indices"], row["mask_indptr"]),
+            shape=(row["height"], row["width"]),
+        ).toarray()
         assert mask.shape == (288, 384) and abs(mask.mean() - row["masking_rate"]) < 1e-9
 
         bad = {
-            "not an image": {"dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(b"GIF? no").decode()]]}},
+            "not an image": {
+                "dataframe_split": {"columns": ["image"], "data": [[base64.b64encode(b"GIF? no").decode()]]}
+            },
             "wrong column": {"dataframe_split": {"columns": ["pixels"], "data": [["abc"]]}},
             "wrong shape": {"inputs": [[1, 2, 3]]},
             "oversized": {"dataframe_split": {"columns": ["image"], "data": [["A" * (MAX_IMAGE_BYTES * 4 // 3 + 8)]]}},
@@ -189,13 +224,13 @@ def test_mlflow_serves_the_champion_and_refuses_bad_payloads(project, tracking_s
         # whichever part refuses them
         garbage = base64.b64encode(b"GIF? no" * 2_200_000).decode()
         large = {
-            "image 0: cannot be decoded": json.dumps({"instances": [{"image": garbage}]}),   # our predict
-            "Model is missing inputs ['image']": json.dumps({"inputs": {"pixels": [garbage]}}),   # MLflow's schema
-            "Invalid input. Ensure that input is a valid JSON": "{" + garbage,                # MLflow's JSON parser
+            "image 0: cannot be decoded": json.dumps({"instances": [{"image": garbage}]}),  # our predict
+            "Model is missing inputs ['image']": json.dumps({"inputs": {"pixels": [garbage]}}),  # MLflow's schema
+            "Invalid input. Ensure that input is a valid JSON": "{" + garbage,  # MLflow's JSON parser
         }
         for reason, body in large.items():
             assert len(body) > 20_000_000
             r = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
             assert r.status_code == 400 and len(r.content) < 1000, (reason, r.status_code, len(r.content), r.text[:300])
             assert r.json()["message"].startswith(reason), r.json()
-        assert _post(url, good).status_code == 200   # still serving after the bad requests
+        assert _post(url, good).status_code == 200  # still serving after the bad requests

@@ -20,18 +20,23 @@ def _raise(exc: Exception):
 
 
 def test_expected_failures_are_one_line_with_their_exit_code(capsys):
-    main = command("flows.x", "X flow.", lambda a: _raise(Refused(f"{a.model} said no")), choices=("model", ("a", "b")),
-                   failures={Refused: "x {model} failed"})
+    main = command(
+        "flows.x",
+        "X flow.",
+        lambda a: _raise(Refused(f"{a.model} said no")),
+        choices=("model", ("a", "b")),
+        failures={Refused: "x {model} failed"},
+    )
     assert main(["b"]) == 1
     assert capsys.readouterr().err == "x b failed: b said no\n"
     bad = command("flows.x", "X flow.", lambda a: _raise(ParamsError(f"{a.params}: 1 invalid parameter(s)")))
     assert bad(["--params", "p.yaml"]) == 2
     assert capsys.readouterr().err == "p.yaml: 1 invalid parameter(s)\n"
     assert command("flows.x", "X flow.", lambda a: None, progress=True)(["--no-progress"]) == 0
-    with pytest.raises(KeyError):                      # a bug keeps its traceback
+    with pytest.raises(KeyError):  # a bug keeps its traceback
         command("flows.x", "X flow.", lambda a: _raise(KeyError("bug")))([])
     with pytest.raises(SystemExit):
-        main(["c"])                                    # argparse: not a choice
+        main(["c"])  # argparse: not a choice
 
 
 def test_a_stage_reads_params_and_paths_under_its_root(tmp_path):

@@ -30,8 +30,12 @@ def make_ocr_dataset(root: Path, n: int = 6, size: tuple[int, int] = (640, 480),
     for i in range(n):
         name = f"s{i:03d}"
         cv2.imwrite(str(root / f"{name}.jpg"), _noise_image(rng, size[1], size[0]))
-        shapes = [Shape("resistor", 100, 100, 300, 180, 0, "1R0"), Shape("1", 110, 110, 150, 170, 0),
-                  Shape("R", 160, 110, 200, 170, 0), Shape("0", 210, 110, 250, 170, 0)]
+        shapes = [
+            Shape("resistor", 100, 100, 300, 180, 0, "1R0"),
+            Shape("1", 110, 110, 150, 170, 0),
+            Shape("R", 160, 110, 200, 170, 0),
+            Shape("0", 210, 110, 250, 170, 0),
+        ]
         write_labelme(OcrAnnotation(f"{name}.jpg", size[0], size[1], shapes), root / f"{name}.json")
         names.append(name)
     return names
@@ -67,10 +71,11 @@ def make_resistor_dataset(root: Path, n: int = 6, seed: int = 7) -> Path:
     every = pd.concat([samples.assign(split=s) for s in ("train", "val", "test")], ignore_index=True)
     every.to_parquet(root / "data/manifests/ocr.parquet", index=False)
     boxes.to_parquet(root / "data/manifests/ocr_boxes.parquet", index=False)
-    for eval_set in ("test", "ood"):   # the fixed evaluation sets (eval_data_ocr's outputs): the same frames
+    for eval_set in ("test", "ood"):  # the fixed evaluation sets (eval_data_ocr's outputs): the same frames
         shutil.copytree(data, root / f"data/eval/ocr/{eval_set}", dirs_exist_ok=True)
-        samples, boxes = build_ocr_manifest(root / f"data/eval/ocr/{eval_set}", FixedSplit(eval_set), 50_000_000,
-                                            workers=1, progress=False)
+        samples, boxes = build_ocr_manifest(
+            root / f"data/eval/ocr/{eval_set}", FixedSplit(eval_set), 50_000_000, workers=1, progress=False
+        )
         samples.to_parquet(root / f"data/manifests/ocr_{eval_set}.parquet", index=False)
         boxes.to_parquet(root / f"data/manifests/ocr_{eval_set}_boxes.parquet", index=False)
     return root

@@ -18,12 +18,20 @@ def tiny_params(epochs: int = 2) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     o = params["ocr"]
     o["threads"] = 2
-    o["roi"].update(input_size=[160, 120], width_mult=0.25, epochs=epochs, batch_size=4, save_cycle=1,
-                    score_threshold=0.01)
-    o["char"].update(crop_size=64, strip_size=[96, 48], width_mult=0.25, epochs=epochs, batch_size=8, save_cycle=1,
-                     roi_score_threshold=0.01, score_threshold=0.01)
-    o["eval"].update(latency_warmup=1, latency_runs=3, overlays=2, roi_score_threshold=0.01,
-                     char_score_threshold=0.01)
+    o["roi"].update(
+        input_size=[160, 120], width_mult=0.25, epochs=epochs, batch_size=4, save_cycle=1, score_threshold=0.01
+    )
+    o["char"].update(
+        crop_size=64,
+        strip_size=[96, 48],
+        width_mult=0.25,
+        epochs=epochs,
+        batch_size=8,
+        save_cycle=1,
+        roi_score_threshold=0.01,
+        score_threshold=0.01,
+    )
+    o["eval"].update(latency_warmup=1, latency_runs=3, overlays=2, roi_score_threshold=0.01, char_score_threshold=0.01)
     return params
 
 
@@ -33,7 +41,7 @@ def _settle_batchnorm(model, size: tuple[int, int], gen: torch.Generator) -> Non
     for m in model.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.reset_running_stats()
-            m.momentum = None                      # cumulative average
+            m.momentum = None  # cumulative average
     model.train()
     with torch.no_grad():
         for _ in range(3):
@@ -51,8 +59,12 @@ def tiny_two_stage(seed: int = 0, crop: str = "square") -> TwoStageOcr:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rs = roi_spec(SimpleNamespace(width_mult=0.25, input_size=(160, 120), score_threshold=0.05, nms_iou=0.45))
-    cs = char_spec(SimpleNamespace(width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45, crop=crop,
-                                   strip_size=(96, 48)), CHAR_CLASSES)
+    cs = char_spec(
+        SimpleNamespace(
+            width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45, crop=crop, strip_size=(96, 48)
+        ),
+        CHAR_CLASSES,
+    )
     cs["detections"] = 12
     roi, char = build_ssd(rs), build_ssd(cs)
     for m, spec, gain in ((roi, rs, 0.3), (char, cs, 3.0)):
@@ -60,4 +72,6 @@ def tiny_two_stage(seed: int = 0, crop: str = "square") -> TwoStageOcr:
         with torch.no_grad():
             for conv in m.head.classification_head.module_list:
                 conv.weight.mul_(gain)
-    return TwoStageOcr(roi, rs, char, cs, margin=0.08, roi_score_threshold=0.3, char_score_threshold=0.2, dedupe_iou=0.35)
+    return TwoStageOcr(
+        roi, rs, char, cs, margin=0.08, roi_score_threshold=0.3, char_score_threshold=0.2, dedupe_iou=0.35
+    )

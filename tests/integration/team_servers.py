@@ -10,6 +10,7 @@ PostgreSQL refuses to run as root, so as root the cluster belongs to the ``postg
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -64,14 +65,27 @@ class Postgres:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:
             log = self.base / "postgres.log"
-            raise RuntimeError(f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n"
-                               + (log.read_text()[-3000:] if log.exists() else ""))
+            raise RuntimeError(
+                f"{tool} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}\n"
+                + (log.read_text()[-3000:] if log.exists() else "")
+            )
         return proc
 
     def start(self) -> None:
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.base / "data"), "-l", str(self.base / "postgres.log"), "-o", opts,
-                  "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.base / "data"),
+            "-l",
+            str(self.base / "postgres.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
@@ -93,13 +107,24 @@ class Postgres:
 def postgres_server() -> Iterator[Postgres]:
     """A fresh cluster (``initdb``, trust auth on loopback only) with an empty ``mlflow`` database."""
     bin_dir = require_postgres()
-    base = Path(tempfile.mkdtemp(prefix="pg-team-"))   # not under pytest's 0700 tmp: postgres must reach it
+    base = Path(tempfile.mkdtemp(prefix="pg-team-"))  # not under pytest's 0700 tmp: postgres must reach it
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     pg = Postgres(bin_dir, base, free_port())
     try:
-        pg._run("initdb", "-D", str(base / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
-                "--no-sync")
+        pg._run(
+            "initdb",
+            "-D",
+            str(base / "data"),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         pg.start()
         try:
             import psycopg2
@@ -111,10 +136,8 @@ def postgres_server() -> Iterator[Postgres]:
             conn.close()
             yield pg
         finally:
-            try:
+            with contextlib.suppress(RuntimeError):  # already stopped by the test
                 pg.stop()
-            except RuntimeError:  # already stopped by the test
-                pass
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -126,8 +149,13 @@ class S3:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"], region_name=S3_ENV["AWS_DEFAULT_REGION"])
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+            region_name=S3_ENV["AWS_DEFAULT_REGION"],
+        )
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -153,15 +181,30 @@ def s3_server(cwd: Path, buckets: tuple[str, ...] = ()) -> Iterator[S3]:
 
 
 @contextmanager
-def mlflow_team_server(cwd: Path, pg: Postgres, s3: S3, bucket: str, prefix: str = "mlartifacts",
-                       timeout_s: float = 180) -> Iterator[str]:
+def mlflow_team_server(
+    cwd: Path, pg: Postgres, s3: S3, bucket: str, prefix: str = "mlartifacts", timeout_s: float = 180
+) -> Iterator[str]:
     """``mlflow server`` with the PostgreSQL backend store and proxied artifacts in ``s3://bucket/prefix``;
     yields its URL. Clients need no S3 credentials: artifacts go through the server. MLflow's
     background job runner (seven huey processes, for GenAI features this project does not use) is off."""
     port = free_port()
     uri = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--backend-store-uri", pg.uri, "--artifacts-destination", f"s3://{bucket}/{prefix}", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-store-uri",
+        pg.uri,
+        "--artifacts-destination",
+        f"s3://{bucket}/{prefix}",
+        "--workers",
+        "1",
+    ]
     start = time.monotonic()
     from components.servers import local_server
 
@@ -182,6 +225,7 @@ def prefect_api(cwd: Path, timeout_s: float = 300) -> Iterator[str]:
     api = f"http://127.0.0.1:{port}/api"
     env = clean_env(PREFECT_HOME=str(cwd / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    with local_server(cmd, f"{api}/health", cwd=cwd, env=env, log_path=cwd / f"server-prefect-{port}.log",
-                      timeout_s=timeout_s):
+    with local_server(
+        cmd, f"{api}/health", cwd=cwd, env=env, log_path=cwd / f"server-prefect-{port}.log", timeout_s=timeout_s
+    ):
         yield api

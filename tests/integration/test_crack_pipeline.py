@@ -19,7 +19,7 @@ import yaml
 
 from tests.integration.helpers import make_tiny_clone, run
 
-pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+pytestmark = pytest.mark.integration  # a tiny clone of the repository, real DVC/Prefect/MLflow
 
 FRAMES = 16
 STAGES = ["train_crack", "qat_crack", "evaluate_crack"]
@@ -57,8 +57,11 @@ def test_outputs_metrics_and_plots(clone, repro):
         assert set(metrics[form]) == expected
         values = {k: v for k, v in metrics[form].items() if v == v}  # NaN: a set with no crack-free frame
         assert all(0.0 <= v <= 1.0 for v in values.values())
-        assert all(values[f"{k}_ci_low"] <= values[k] + 1e-9 <= values[f"{k}_ci_high"] + 2e-9
-                   for k in keys if k in values and f"{k}_ci_low" in values)
+        assert all(
+            values[f"{k}_ci_low"] <= values[k] + 1e-9 <= values[f"{k}_ci_high"] + 2e-9
+            for k in keys
+            if k in values and f"{k}_ci_low" in values
+        )
         assert (clone / f"plots/crack/pr_{form}.csv").exists()
         assert len(list((clone / "plots/crack/overlays").glob(f"{form}_*.png"))) == 4  # best + worst, test + ood
         for eval_set in ("test", "ood"):

@@ -24,7 +24,7 @@ import yaml
 from tests.integration.helpers import FRAMES, clean_env, make_tiny_clone, run
 from tests.integration.team_servers import s3_server
 
-pytestmark = pytest.mark.integration   # a tiny clone of the repository, real DVC/Prefect/MLflow
+pytestmark = pytest.mark.integration  # a tiny clone of the repository, real DVC/Prefect/MLflow
 
 STAGES = {"prepare_ocr", "prepare_crack", "validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"}
 TARGETS = ["validate_ocr", "validate_crack", "eval_data_ocr", "eval_data_crack"]  # the data half of the DAG
@@ -166,8 +166,14 @@ def test_push_pull_round_trip_to_local_remote(clone, repro, tmp_path):
     assert "up to date" in _dvc("status", *TARGETS, cwd=clone).stdout
 
 
-S3_OUTPUTS = ["data/ocr", "data/crack", "data/manifests/ocr.parquet", "data/manifests/crack.parquet",
-              "reports/validation/ocr", "models/crack/float.keras"]
+S3_OUTPUTS = [
+    "data/ocr",
+    "data/crack",
+    "data/manifests/ocr.parquet",
+    "data/manifests/crack.parquet",
+    "reports/validation/ocr",
+    "models/crack/float.keras",
+]
 
 
 def _digests(root: Path) -> dict[str, str]:
@@ -175,7 +181,7 @@ def _digests(root: Path) -> dict[str, str]:
     out = {}
     for rel in S3_OUTPUTS:
         p = root / rel
-        for f in ([p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file())):
+        for f in [p] if p.is_file() else sorted(x for x in p.rglob("*") if x.is_file()):
             out[str(f.relative_to(root))] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
 

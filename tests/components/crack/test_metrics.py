@@ -37,7 +37,7 @@ def test_dice_definition():
     r = acc.result()
     assert r["dice"] == pytest.approx(d.mean())
     assert r["precision"] == pytest.approx(12 / 13)  # TP 8+4, FP 1
-    assert r["recall"] == pytest.approx(12 / 16)      # TP 12, FN 4
+    assert r["recall"] == pytest.approx(12 / 16)  # TP 12, FN 4
 
 
 def test_argmax_ties_and_pr_curve():
@@ -89,21 +89,23 @@ def test_frame_ratios_separate_tracing_false_alarms_and_pixels():
     from components.crack.metrics import Accumulator, frame_ratios
 
     truth = np.zeros((4, 20, 50), bool)
-    truth[0, 5:10, :] = truth[1, 5:10, :] = True           # frames 0 and 1 have a crack (250 px each)
+    truth[0, 5:10, :] = truth[1, 5:10, :] = True  # frames 0 and 1 have a crack (250 px each)
     pred = truth.copy()
-    pred[1, 5:10, 25:] = False                              # frame 1: half the crack found
-    pred[2, 0, 0] = True                                    # frame 2 (crack-free): 1 px of speckle
-    pred[3, :4, :] = True                                   # frame 3 (crack-free): 200 px predicted
+    pred[1, 5:10, 25:] = False  # frame 1: half the crack found
+    pred[2, 0, 0] = True  # frame 2 (crack-free): 1 px of speckle
+    pred[3, :4, :] = True  # frame 3 (crack-free): 200 px predicted
     acc = Accumulator()
     acc.add(_batch_logits(pred), truth)
     r = {k: v.value() for k, v in frame_ratios(acc.frame_table(), min_area=0.01).items()}
     assert r["dice"] == pytest.approx(np.mean([1.0, 2 * 125 / 375, 0.0, 0.0]), abs=1e-6)
     assert r["dice_cracked"] == pytest.approx(np.mean([1.0, 2 * 125 / 375]), abs=1e-6)
-    assert r["false_alarm_rate"] == 0.5                     # the 1-px frame is below 1 % of 1000 px
+    assert r["false_alarm_rate"] == 0.5  # the 1-px frame is below 1 % of 1000 px
     assert r["pixel_dice"] == pytest.approx(2 * 375 / (2 * 375 + 201 + 125))
     assert r["pixel_iou"] == pytest.approx(375 / (375 + 201 + 125))
     acc_result = acc.result()
-    assert r["precision"] == pytest.approx(acc_result["precision"]) and r["recall"] == pytest.approx(acc_result["recall"])
+    assert r["precision"] == pytest.approx(acc_result["precision"]) and r["recall"] == pytest.approx(
+        acc_result["recall"]
+    )
 
 
 def test_one_speckled_crack_free_frame_moves_mean_dice_but_not_the_stable_metrics():
@@ -112,7 +114,7 @@ def test_one_speckled_crack_free_frame_moves_mean_dice_but_not_the_stable_metric
     truth = np.zeros((60, 16, 16), bool)
     truth[::2, 6:9, :] = True
     clean, speckled = truth.copy(), truth.copy()
-    speckled[1, 0, 0] = True                                # one crack-free frame gets one pixel
+    speckled[1, 0, 0] = True  # one crack-free frame gets one pixel
     out = []
     for pred in (clean, speckled):
         acc = Accumulator()

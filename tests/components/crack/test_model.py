@@ -12,7 +12,9 @@ from tests.helpers import REPO
 
 @pytest.fixture(scope="module")
 def tiny():
-    return build_unet((96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1, decoder_block="separable")
+    return build_unet(
+        (96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1, decoder_block="separable"
+    )
 
 
 def test_logits_have_input_size_and_two_classes(tiny):
@@ -25,7 +27,9 @@ def test_skips_are_at_strides_2_4_8_16_and_bilinear(tiny):
     for stride, name in SKIP_LAYERS.items():
         assert tiny.get_layer(name).output_shape[1:3] == (64 // stride, 96 // stride), name
         concat = tiny.get_layer(f"skip{stride}")
-        assert any(t is tiny.get_layer(name).output for t in concat.input), f"{name} is not concatenated at stride {stride}"
+        assert any(t is tiny.get_layer(name).output for t in concat.input), (
+            f"{name} is not concatenated at stride {stride}"
+        )
     ups = [layer for layer in tiny.layers if layer.__class__.__name__ == "UpSampling2D"]
     assert len(ups) == 5 and all(u.interpolation == "bilinear" for u in ups)
 

@@ -27,8 +27,9 @@ def _encoder(alpha: float, seed: int):
 def weights_file(tmp_path_factory):
     enc = _encoder(0.35, 1)
     for layer in enc.layers:  # BN statistics too, so every kind of weight is checked
-        layer.set_weights([np.random.default_rng(len(layer.name)).normal(size=w.shape).astype(w.dtype)
-                           for w in layer.get_weights()])
+        layer.set_weights(
+            [np.random.default_rng(len(layer.name)).normal(size=w.shape).astype(w.dtype) for w in layer.get_weights()]
+        )
     path = tmp_path_factory.mktemp("pretrained") / "mnv2_a035.h5"
     enc.save_weights(str(path))
     return path, {layer.name: layer.get_weights() for layer in enc.layers if layer.get_weights()}
@@ -93,7 +94,14 @@ def test_fit_runs_init_on_a_fresh_start_only(tmp_path):
     def stop(m):
         raise RuntimeError("stop")  # the run dies at the end: the epoch-1 resume state stays
 
-    kw = {"batch_size": 4, "lr": 1e-3, "state_dir": tmp_path, "fingerprint": "f", "log": lambda s: None, "init": calls.append}
+    kw = {
+        "batch_size": 4,
+        "lr": 1e-3,
+        "state_dir": tmp_path,
+        "fingerprint": "f",
+        "log": lambda s: None,
+        "init": calls.append,
+    }
     model = build_unet(**TINY, flexible=True)
     with pytest.raises(RuntimeError, match="stop"):
         fit(model, tiny_split(4), tiny_split(4, 1), epochs=2, save=stop, **kw)

@@ -12,8 +12,9 @@ from components.crack.qat import fake_quant_layers, load_qat, quantize
 
 @pytest.mark.slow
 def test_quantized_unet_has_int8_fake_quant_and_round_trips(tmp_path):
-    float_model = build_unet((96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1,
-                             decoder_block="separable")
+    float_model = build_unet(
+        (96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1, decoder_block="separable"
+    )
     qat = quantize(float_model)
     assert len(fake_quant_layers(qat)) >= len(float_model.layers) - 1  # every layer but the input is wrapped
     infer = tf.function(lambda x: qat(x, training=False))
@@ -39,8 +40,9 @@ def test_calibrate_sets_ranges_from_batches_and_keeps_batch_norm_statistics():
 
     from components.crack.qat import calibrate
 
-    float_model = build_unet((96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1,
-                             decoder_block="separable")
+    float_model = build_unet(
+        (96, 64), alpha=0.35, decoder_filters=(16, 16, 16, 16), decoder_convs=1, decoder_block="separable"
+    )
     qat = quantize(float_model)
     rng = np.random.default_rng(1)
     batches = [rng.normal(size=(2, 64, 96, 3)).astype(np.float32) * s for s in (1.0, 2.0)]
@@ -51,8 +53,11 @@ def test_calibrate_sets_ranges_from_batches_and_keeps_batch_norm_statistics():
 
     assert quantizers.quant_ops.MovingAvgQuantize is original
     input_quantizer = next(layer for layer in qat.layers if type(layer).__name__ == "QuantizeLayer")
-    ranges = {w.name.rsplit("_", 1)[-1]: float(w.numpy()) for w in input_quantizer.weights
-              if w.name.endswith(("_min:0", "_max:0"))}
+    ranges = {
+        w.name.rsplit("_", 1)[-1]: float(w.numpy())
+        for w in input_quantizer.weights
+        if w.name.endswith(("_min:0", "_max:0"))
+    }
     low, high = ranges["min:0"], ranges["max:0"]
     # the input quantizer keeps the range of everything it saw (tfmot's AllValuesQuantizer)
     assert low == pytest.approx(min(b.min() for b in batches), rel=1e-5)

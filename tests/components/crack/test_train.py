@@ -16,8 +16,13 @@ from components.crack.data import CrackSplit
 from components.crack.train import cosine_schedule
 from tests.helpers import REPO
 
-TINY = {"input_size": (96, 64), "alpha": 0.35, "decoder_filters": (16, 16, 16, 16), "decoder_convs": 1,
-        "decoder_block": "separable"}
+TINY = {
+    "input_size": (96, 64),
+    "alpha": 0.35,
+    "decoder_filters": (16, 16, 16, 16),
+    "decoder_convs": 1,
+    "decoder_block": "separable",
+}
 
 
 def tiny_split(n: int, seed: int = 0) -> CrackSplit:
@@ -57,8 +62,18 @@ def test_a_few_steps_reduce_the_loss(tmp_path):
     data = tiny_split(16)
     model = build_unet(**TINY, flexible=True)
     saved = []
-    result = fit(model, data, tiny_split(4, seed=1), epochs=4, batch_size=4, lr=3e-3, state_dir=tmp_path / "state",
-                 fingerprint="t", save=saved.append, log=lambda s: None)
+    result = fit(
+        model,
+        data,
+        tiny_split(4, seed=1),
+        epochs=4,
+        batch_size=4,
+        lr=3e-3,
+        state_dir=tmp_path / "state",
+        fingerprint="t",
+        save=saved.append,
+        log=lambda s: None,
+    )
     losses = [row["loss"] for row in result.history]
     assert losses[-1] < 0.7 * losses[0], losses
     assert saved == [model] and 1 <= result.best_epoch <= 4
@@ -75,8 +90,19 @@ def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
     setup_tf(0)
     model = build_unet(**TINY, flexible=True)
     start = [w.copy() for w in model.get_weights()]
-    result = fit(model, tiny_split(8), tiny_split(4, seed=1), epochs=1, batch_size=4, lr=10.0, state_dir=tmp_path,
-                 fingerprint="t", save=lambda m: None, log=lambda s: None, start_dice=1.0)
+    result = fit(
+        model,
+        tiny_split(8),
+        tiny_split(4, seed=1),
+        epochs=1,
+        batch_size=4,
+        lr=10.0,
+        state_dir=tmp_path,
+        fingerprint="t",
+        save=lambda m: None,
+        log=lambda s: None,
+        start_dice=1.0,
+    )
     assert (result.best_epoch, result.best_dice) == (0, 1.0) and len(result.history) == 1
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), start))
     assert not list(tmp_path.glob("*.npz"))
@@ -101,10 +127,14 @@ def test_resumes_after_sigkill(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(TRAIN_SCRIPT.format(epochs=epochs, state=str(state)))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 120
     while not (state / "last.npz").exists():
-        assert proc.poll() is None, f"training ended before its first checkpoint:\n{proc.stdout.read().decode()[-3000:]}"
+        assert proc.poll() is None, (
+            f"training ended before its first checkpoint:\n{proc.stdout.read().decode()[-3000:]}"
+        )
         assert time.monotonic() < deadline, "no checkpoint within 120 s"
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
@@ -114,8 +144,9 @@ def test_resumes_after_sigkill(tmp_path):
         saved_epoch = json.loads(z["meta"].tobytes().decode())["epoch"]
     assert 1 <= saved_epoch < epochs
 
-    out = subprocess.run([sys.executable, str(script)], check=False, cwd=REPO, env=env, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(script)], check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert f"resuming from epoch {saved_epoch}/{epochs}" in out.stdout
     result = json.loads(out.stdout.split("RESULT ", 1)[1])

@@ -26,14 +26,23 @@ NO_MIN = {"train": 0, "val": 0, "test": 0}
 
 def _validate_ocr(root: Path, tmp_path: Path):
     samples, boxes = build_ocr_manifest(root, SPLITS, MAX_PIXELS, workers=1, progress=False)
-    return validate_ocr(samples, boxes, root, tmp_path / "docs", min_size=(320, 240), max_size=(4096, 4096),
-                        max_rois=5, min_split=NO_MIN)
+    return validate_ocr(
+        samples,
+        boxes,
+        root,
+        tmp_path / "docs",
+        min_size=(320, 240),
+        max_size=(4096, 4096),
+        max_rois=5,
+        min_split=NO_MIN,
+    )
 
 
 def _validate_crack(root: Path, tmp_path: Path):
     samples = build_crack_manifest(root, SPLITS, MAX_PIXELS, thickness=5, workers=1, progress=False)
-    return validate_crack(samples, root, tmp_path / "docs", min_size=(64, 64), max_size=(4096, 4096),
-                          max_coverage=0.9, min_split=NO_MIN)
+    return validate_crack(
+        samples, root, tmp_path / "docs", min_size=(64, 64), max_size=(4096, 4096), max_coverage=0.9, min_split=NO_MIN
+    )
 
 
 def _problems(report) -> dict[str, str]:
@@ -47,6 +56,7 @@ def _edit(json_path: Path, fn) -> None:
 
 
 # --------------------------------------------------------------------- 1: problems stick to their file
+
 
 def test_stray_file_with_the_same_stem_does_not_drop_the_good_sample(tmp_path):
     src = tmp_path / "src"
@@ -64,6 +74,7 @@ def test_stray_file_with_the_same_stem_does_not_drop_the_good_sample(tmp_path):
 
 
 # ---------------------------------------------------------------------- 2: duplicates keep one copy
+
 
 def test_duplicates_keep_the_first_copy_by_sorted_path(tmp_path):
     root = tmp_path / "ocr"
@@ -93,24 +104,30 @@ def test_crack_duplicates_keep_one_copy(crack_root, tmp_path):
 
 # ------------------------------------------------------------- 3: coordinates: non-finite, out of range
 
+
 def _crack_source(tmp_path: Path, polylines: dict[str, list]) -> Path:
     src = tmp_path / "src"
     make_crack_dataset(src, n=2)
     for name, lines in polylines.items():
         shutil.copy(src / "images" / "c000.png", src / "images" / f"{name}.png")
         # json.dumps writes NaN/Infinity literals, as some tools do
-        (src / "annotations" / f"{name}_PLINE.json").write_text(json.dumps({"annotations": [{"polyline": p} for p in lines]}))
+        (src / "annotations" / f"{name}_PLINE.json").write_text(
+            json.dumps({"annotations": [{"polyline": p} for p in lines]})
+        )
     return src
 
 
 def test_crack_import_refuses_huge_outside_and_non_finite_polylines(tmp_path):
-    src = _crack_source(tmp_path, {
-        "huge": [[10, 10, 1e12, 1e12]],
-        "outside": [[1000, 1000, 1200, 1100]],          # image is 384x288: wholly outside
-        "nan": [[10, 10, float("nan"), 20]],
-        "inf": [[10, 10, float("inf"), 20]],
-        "edge": [[-5, 10, 390, 200]],                     # a few px past the border: accepted
-    })
+    src = _crack_source(
+        tmp_path,
+        {
+            "huge": [[10, 10, 1e12, 1e12]],
+            "outside": [[1000, 1000, 1200, 1100]],  # image is 384x288: wholly outside
+            "nan": [[10, 10, float("nan"), 20]],
+            "inf": [[10, 10, float("inf"), 20]],
+            "edge": [[-5, 10, 390, 200]],  # a few px past the border: accepted
+        },
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         report = import_crack(src, tmp_path / "out", fmt="pline")
@@ -157,19 +174,21 @@ def test_ocr_nan_box_says_non_finite_and_far_boxes_are_refused(tmp_path):
 
 # ------------------------------------------------------------ 4: grey, RGBA and 16-bit reach training alike
 
+
 def test_grey_rgba_and_16bit_images_are_accepted_by_validation(crack_root, ocr_root, tmp_path):
     img = crack_root / "images"
-    cv2.imwrite(str(img / "c000.png"), np.full((288, 384), 90, np.uint8))               # grey PNG
-    cv2.imwrite(str(img / "c002.png"), np.full((288, 384, 4), 90, np.uint8))            # BGRA PNG
-    cv2.imwrite(str(img / "c004.png"), np.full((288, 384), 90 * 257, np.uint16))        # 16-bit grey
+    cv2.imwrite(str(img / "c000.png"), np.full((288, 384), 90, np.uint8))  # grey PNG
+    cv2.imwrite(str(img / "c002.png"), np.full((288, 384, 4), 90, np.uint8))  # BGRA PNG
+    cv2.imwrite(str(img / "c004.png"), np.full((288, 384), 90 * 257, np.uint16))  # 16-bit grey
     assert _validate_crack(crack_root, tmp_path / "c").bad == {}
-    cv2.imwrite(str(ocr_root / "s000.png"), np.full((480, 640, 4), 90, np.uint8))      # RGBA PNG for OCR
+    cv2.imwrite(str(ocr_root / "s000.png"), np.full((480, 640, 4), 90, np.uint8))  # RGBA PNG for OCR
     _edit(ocr_root / "s000.json", lambda d: d.update(imagePath="s000.png"))
     (ocr_root / "s000.jpg").unlink()
     assert _validate_ocr(ocr_root, tmp_path / "o").bad == {}
 
 
 # -------------------------------------------------------------------- 10: a wrong format gets one hint
+
 
 def test_wrong_format_gets_one_hint_naming_the_likely_format(tmp_path):
     src = tmp_path / "src"

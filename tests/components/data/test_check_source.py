@@ -32,8 +32,8 @@ def test_escaping_links_are_named_and_refused(source, tmp_path, capsys):
     os.symlink(secret, source / "s001.jpg.link")
     (source / "s001.jpg").unlink()
     os.symlink(secret, source / "s001.jpg")
-    os.symlink(tmp_path / "elsewhere", source / "more")          # a folder link
-    os.symlink(tmp_path / "gone.jpg", source / "broken.jpg")     # broken, pointing outside
+    os.symlink(tmp_path / "elsewhere", source / "more")  # a folder link
+    os.symlink(tmp_path / "gone.jpg", source / "broken.jpg")  # broken, pointing outside
     found = [p.name for p, _ in escaping_symlinks(source)]
     assert found == ["broken.jpg", "more", "s001.jpg", "s001.jpg.link"]
     assert main([str(source)]) == 1

@@ -15,8 +15,10 @@ def test_round_trip_and_absent_file(tmp_path):
     assert read_families(tmp_path) == {"a": "concrete", "b": "wet"}
 
 
-@pytest.mark.parametrize("text, where", [("id,style\na,x\n", "first line"), ("name,family\na,\n", ":2"),
-                                         ("name,family\na,x\na,y\n", "listed twice")])
+@pytest.mark.parametrize(
+    "text, where",
+    [("id,style\na,x\n", "first line"), ("name,family\na,\n", ":2"), ("name,family\na,x\na,y\n", "listed twice")],
+)
 def test_bad_files_are_named_with_the_line(tmp_path, text, where):
     (tmp_path / FAMILIES_FILE).write_text(text)
     with pytest.raises(FamiliesFileError, match=where) as err:

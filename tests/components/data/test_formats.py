@@ -16,9 +16,17 @@ from components.data.ocr_format import (
 
 
 def test_labelme_round_trip_keeps_everything(tmp_path):
-    ann = OcrAnnotation("a.jpg", 1280, 960, [Shape("resistor", 10.5, 20, 300, 120, 0, "4R7"),
-                                             Shape("4", 20, 30, 60, 110, 0), Shape("R", 70, 30, 110, 110, 0),
-                                             Shape("7", 120, 30, 160, 110, 0)])
+    ann = OcrAnnotation(
+        "a.jpg",
+        1280,
+        960,
+        [
+            Shape("resistor", 10.5, 20, 300, 120, 0, "4R7"),
+            Shape("4", 20, 30, 60, 110, 0),
+            Shape("R", 70, 30, 110, 110, 0),
+            Shape("7", 120, 30, 160, 110, 0),
+        ],
+    )
     write_labelme(ann, tmp_path / "a.json")
     back = read_labelme(tmp_path / "a.json")
     assert back == ann
@@ -28,19 +36,30 @@ def test_labelme_round_trip_keeps_everything(tmp_path):
 
 
 def test_labelme_points_in_any_corner_order_are_normalised(tmp_path):
-    data = {"imagePath": "a.jpg", "imageWidth": 10, "imageHeight": 10,
-            "shapes": [{"label": "1", "shape_type": "rectangle", "points": [[8, 9], [2, 3]], "group_id": 0}]}
+    data = {
+        "imagePath": "a.jpg",
+        "imageWidth": 10,
+        "imageHeight": 10,
+        "shapes": [{"label": "1", "shape_type": "rectangle", "points": [[8, 9], [2, 3]], "group_id": 0}],
+    }
     (tmp_path / "a.json").write_text(json.dumps(data))
     assert read_labelme(tmp_path / "a.json").shapes[0].box == (2, 3, 8, 9)
 
 
-@pytest.mark.parametrize("content,why", [
-    ("[1, 2]", "expected a JSON object"),
-    ('{"imagePath": "a.jpg"}', "not a LabelMe rectangle annotation"),
-    ('{"imagePath": "a.jpg", "imageWidth": 1, "imageHeight": 1, "shapes": [{"label": "1", "shape_type": "polygon", '
-     '"points": [[0, 0], [1, 1], [0, 1]]}]}', "only rectangles"),
-    ("\x00\x01garbage", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        ("[1, 2]", "expected a JSON object"),
+        ('{"imagePath": "a.jpg"}', "not a LabelMe rectangle annotation"),
+        (
+            '{"imagePath": "a.jpg", "imageWidth": 1, "imageHeight": 1, "shapes": [{"label": "1", "shape_type": '
+            '"polygon", '
+            '"points": [[0, 0], [1, 1], [0, 1]]}]}',
+            "only rectangles",
+        ),
+        ("\x00\x01garbage", "not valid JSON"),
+    ],
+)
 def test_labelme_errors_name_the_file(tmp_path, content, why):
     path = tmp_path / "bad.json"
     path.write_text(content)

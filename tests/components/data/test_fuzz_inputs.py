@@ -58,7 +58,7 @@ GOOD_PNG16 = cv2.imencode(".png", _RNG.integers(0, 65535, (40, 40), dtype=np.uin
 def _png_with_size(width: int, height: int) -> bytes:
     """GOOD_PNG whose IHDR claims another size (CRC fixed, so only the size lies)."""
     data = bytearray(GOOD_PNG)
-    ihdr = bytearray(data[12:29])                       # b"IHDR" + 13 bytes
+    ihdr = bytearray(data[12:29])  # b"IHDR" + 13 bytes
     ihdr[4:8], ihdr[8:12] = width.to_bytes(4, "big"), height.to_bytes(4, "big")
     data[12:29] = ihdr
     data[29:33] = zlib.crc32(bytes(ihdr)).to_bytes(4, "big")
@@ -84,11 +84,17 @@ def damaged_image(draw) -> bytes:
     return base
 
 
-numbers = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
-                    st.floats(-1e4, 1e4), st.integers(-10, 700))
+numbers = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-1e4, 1e4),
+    st.integers(-10, 700),
+)
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=8)),
-    lambda children: st.one_of(st.lists(children, max_size=5), st.dictionaries(st.text(max_size=8), children, max_size=5)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5), st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -98,16 +104,22 @@ def labelme_like(draw) -> object:
     """Mostly LabelMe-shaped objects with random numbers and types, sometimes anything at all."""
     if draw(st.booleans()):
         return draw(json_values)
-    shape = st.fixed_dictionaries({
-        "label": st.one_of(st.sampled_from(["resistor", "1", "R", "0", "x"]), json_values),
-        "points": st.one_of(st.lists(st.lists(numbers, min_size=2, max_size=2), min_size=0, max_size=3), json_values),
-        "shape_type": st.sampled_from(["rectangle", "polygon", "circle"]),
-        "group_id": st.one_of(st.none(), st.integers(-3, 3), json_values),
-    })
-    return {"imagePath": draw(st.one_of(st.just("bad.png"), st.just("../bad.png"), json_values)),
-            "imageWidth": draw(st.one_of(st.just(64), numbers, st.none())),
-            "imageHeight": draw(st.one_of(st.just(48), numbers, st.none())),
-            "shapes": draw(st.lists(shape, max_size=4))}
+    shape = st.fixed_dictionaries(
+        {
+            "label": st.one_of(st.sampled_from(["resistor", "1", "R", "0", "x"]), json_values),
+            "points": st.one_of(
+                st.lists(st.lists(numbers, min_size=2, max_size=2), min_size=0, max_size=3), json_values
+            ),
+            "shape_type": st.sampled_from(["rectangle", "polygon", "circle"]),
+            "group_id": st.one_of(st.none(), st.integers(-3, 3), json_values),
+        }
+    )
+    return {
+        "imagePath": draw(st.one_of(st.just("bad.png"), st.just("../bad.png"), json_values)),
+        "imageWidth": draw(st.one_of(st.just(64), numbers, st.none())),
+        "imageHeight": draw(st.one_of(st.just(48), numbers, st.none())),
+        "shapes": draw(st.lists(shape, max_size=4)),
+    }
 
 
 def _dumps(value) -> str:
@@ -128,13 +140,14 @@ def _good_ocr(folder: Path, n: int = 2) -> list[str]:
 def _assert_reported_or_imported(report, src: Path, bad_files: list[str], bad_name: str) -> None:
     for file, reason in report.problems:
         assert file and reason and isinstance(reason, str), (file, reason)
-        assert Path(file).is_absolute() or file.startswith(str(src)), file     # a path, not a bare name
+        assert Path(file).is_absolute() or file.startswith(str(src)), file  # a path, not a bare name
     if bad_name not in report.imported:
         reported = {Path(f).name for f, _ in report.problems}
         assert reported & set(bad_files), (bad_files, report.problems)
 
 
 # ---------------------------------------------------------------------------------------- decoder
+
 
 @FUZZ
 @given(data=damaged_image(), mode=st.sampled_from(["RGB", "mask", ""]))
@@ -163,6 +176,7 @@ def test_read_image_names_the_file(data):
 
 # -------------------------------------------------------------------------------------- importers
 
+
 @FUZZ
 @given(ann=labelme_like(), image=damaged_image(), raw=st.one_of(st.none(), st.binary(max_size=64)))
 def test_labelme_import_keeps_good_and_reports_bad(ann, image, raw):
@@ -183,12 +197,24 @@ def test_labelme_import_keeps_good_and_reports_bad(ann, image, raw):
 
 
 @FUZZ
-@given(images=st.one_of(json_values, st.lists(st.sampled_from(["bad.png", "good0.png", "../x.png", 3]), max_size=3)),
-       objects=st.one_of(json_values, st.lists(st.fixed_dictionaries({
-           "boxes": st.one_of(st.lists(st.lists(numbers, min_size=4, max_size=4), max_size=3), json_values),
-           "labels": st.one_of(st.lists(st.one_of(st.integers(-1, 40), st.text(max_size=2)), max_size=3), json_values),
-       }), max_size=3)),
-       image=damaged_image())
+@given(
+    images=st.one_of(json_values, st.lists(st.sampled_from(["bad.png", "good0.png", "../x.png", 3]), max_size=3)),
+    objects=st.one_of(
+        json_values,
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "boxes": st.one_of(st.lists(st.lists(numbers, min_size=4, max_size=4), max_size=3), json_values),
+                    "labels": st.one_of(
+                        st.lists(st.one_of(st.integers(-1, 40), st.text(max_size=2)), max_size=3), json_values
+                    ),
+                }
+            ),
+            max_size=3,
+        ),
+    ),
+    image=damaged_image(),
+)
 def test_kaist_import_never_raises_and_reports_bad(images, objects, image):
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / "src", Path(d) / "out"
@@ -196,7 +222,9 @@ def test_kaist_import_never_raises_and_reports_bad(images, objects, image):
         (src / "good0.png").write_bytes(GOOD_PNG)
         (src / "bad.png").write_bytes(image)
         (src / "TRAIN_images.json").write_text(_dumps(["good0.png"]))
-        (src / "TRAIN_objects.json").write_text(_dumps([{"boxes": [[5, 5, 40, 30], [10, 10, 20, 25]], "labels": [1, 3]}]))
+        (src / "TRAIN_objects.json").write_text(
+            _dumps([{"boxes": [[5, 5, 40, 30], [10, 10, 20, 25]], "labels": [1, 3]}])
+        )
         (src / "TEST_images.json").write_text(_dumps(images))
         (src / "TEST_objects.json").write_text(_dumps(objects))
         report = import_ocr(src, out, fmt="kaist")
@@ -205,8 +233,11 @@ def test_kaist_import_never_raises_and_reports_bad(images, objects, image):
 
 
 @FUZZ
-@given(polylines=st.one_of(json_values, st.lists(st.lists(numbers, max_size=8), max_size=3)),
-       image=damaged_image(), wrap=st.booleans())
+@given(
+    polylines=st.one_of(json_values, st.lists(st.lists(numbers, max_size=8), max_size=3)),
+    image=damaged_image(),
+    wrap=st.booleans(),
+)
 def test_pline_import_keeps_good_and_reports_bad(polylines, image, wrap):
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / "src", Path(d) / "out"
@@ -215,7 +246,9 @@ def test_pline_import_keeps_good_and_reports_bad(polylines, image, wrap):
         (src / "images" / "good.png").write_bytes(GOOD_PNG)
         (src / "annotations" / "good_PLINE.json").write_text(_dumps({"annotations": [{"polyline": [1, 1, 60, 40]}]}))
         (src / "images" / "bad.png").write_bytes(image)
-        content = {"annotations": [{"polyline": p} for p in polylines]} if wrap and isinstance(polylines, list) else polylines
+        content = (
+            {"annotations": [{"polyline": p} for p in polylines]} if wrap and isinstance(polylines, list) else polylines
+        )
         (src / "annotations" / "bad_PLINE.json").write_text(_dumps(content))
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)  # e.g. an int32 overflow when a mask is drawn
@@ -236,7 +269,7 @@ def _assert_manifest_rows(samples: pd.DataFrame, good: list[str], bad_name: str)
     bad = samples[samples.name == bad_name]
     assert len(bad) >= 1, "the damaged sample has a row"
     for reason in bad.loc[bad.status != "ok", "reason"]:
-        assert bad_name in reason, reason    # the reason names the file
+        assert bad_name in reason, reason  # the reason names the file
 
 
 @FUZZ
@@ -245,8 +278,8 @@ def test_ocr_manifest_keeps_good_and_names_bad(ann, image, raw):
     with tempfile.TemporaryDirectory() as d:
         root = Path(d) / "ocr"
         root.mkdir()
-        good = _good_ocr(root, 1)                     # (two would be duplicates of each other)
-        (root / "x_bad.png").write_bytes(image)      # sorts after the good one (duplicates keep the first)
+        good = _good_ocr(root, 1)  # (two would be duplicates of each other)
+        (root / "x_bad.png").write_bytes(image)  # sorts after the good one (duplicates keep the first)
         if isinstance(ann, dict) and ann.get("imagePath") == "bad.png":
             ann = {**ann, "imagePath": "x_bad.png"}
         (root / "x_bad.json").write_bytes(raw if raw is not None else _dumps(ann).encode())
@@ -257,8 +290,11 @@ def test_ocr_manifest_keeps_good_and_names_bad(ann, image, raw):
 
 
 @FUZZ
-@given(polylines=st.one_of(json_values, st.lists(st.lists(numbers, max_size=8), max_size=3)),
-       image=damaged_image(), wrap=st.booleans())
+@given(
+    polylines=st.one_of(json_values, st.lists(st.lists(numbers, max_size=8), max_size=3)),
+    image=damaged_image(),
+    wrap=st.booleans(),
+)
 def test_crack_manifest_keeps_good_and_names_bad(polylines, image, wrap):
     with tempfile.TemporaryDirectory() as d:
         root = Path(d) / "crack"
@@ -278,10 +314,23 @@ def test_crack_manifest_keeps_good_and_names_bad(polylines, image, wrap):
 
 # -------------------------------------------------------------------------------- serving decoder
 
+
 @FUZZ
-@given(values=st.lists(st.one_of(damaged_image().map(encode_image_file), st.text(max_size=40), st.binary(max_size=64),
-                                 numbers, st.none(), json_values), min_size=1, max_size=3),
-       column=st.sampled_from(["image", "image", "pixels"]))
+@given(
+    values=st.lists(
+        st.one_of(
+            damaged_image().map(encode_image_file),
+            st.text(max_size=40),
+            st.binary(max_size=64),
+            numbers,
+            st.none(),
+            json_values,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    column=st.sampled_from(["image", "image", "pixels"]),
+)
 def test_serving_decoder_returns_images_or_a_short_400(values, column):
     frame = pd.DataFrame({column: pd.Series(values, dtype=object)})
     try:

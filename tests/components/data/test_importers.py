@@ -226,7 +226,9 @@ def test_kaist_default_and_custom_int_label_maps(tmp_path):
     roi, boxes = _marking("4R", 100, 50, 0)
     (src / "TRAIN_images.json").write_text(json.dumps(["a.jpg"]))
     # default map: 1 resistor, 2 + digit, 12 + letter
-    (src / "TRAIN_objects.json").write_text(json.dumps([{"boxes": [boxes[1], list(roi), boxes[0]], "labels": [29, 1, 6], "difficulties": [0, 0, 0]}]))
+    (src / "TRAIN_objects.json").write_text(
+        json.dumps([{"boxes": [boxes[1], list(roi), boxes[0]], "labels": [29, 1, 6], "difficulties": [0, 0, 0]}])
+    )
     assert DEFAULT_LABEL_MAP["R"] == 29 and DEFAULT_LABEL_MAP["4"] == 6 and DEFAULT_LABEL_MAP["resistor"] == 1
     out = tmp_path / "out"
     report = import_ocr(src, out)
@@ -237,7 +239,9 @@ def test_kaist_default_and_custom_int_label_maps(tmp_path):
     assert (ann.width, ann.height) == (200, 100)
     # a label_map.json beside the files wins over the default map
     (src / "label_map.json").write_text(json.dumps({"background": 0, "resistor": 5, "4": 7, "R": 9}))
-    (src / "TRAIN_objects.json").write_text(json.dumps([{"boxes": [boxes[1], list(roi), boxes[0]], "labels": [9, 5, 7], "difficulties": [0, 0, 0]}]))
+    (src / "TRAIN_objects.json").write_text(
+        json.dumps([{"boxes": [boxes[1], list(roi), boxes[0]], "labels": [9, 5, 7], "difficulties": [0, 0, 0]}])
+    )
     out2 = tmp_path / "out2"
     assert import_ocr(src, out2).problems == []
     assert load_ocr(out2) == load_ocr(out)
@@ -254,7 +258,12 @@ def test_labelme_import_normalises_and_fills_missing_text(tmp_path):
         "imageHeight": 60,
         "shapes": [
             {"label": "Resistor", "shape_type": "rectangle", "points": [roi[2:], roi[:2]], "group_id": 3, "flags": {}},
-            {"label": "k", "shape_type": "polygon", "points": [[boxes[1][0], boxes[1][1]], [boxes[1][2], boxes[1][1]], [boxes[1][2], boxes[1][3]]], "group_id": 3},
+            {
+                "label": "k",
+                "shape_type": "polygon",
+                "points": [[boxes[1][0], boxes[1][1]], [boxes[1][2], boxes[1][1]], [boxes[1][2], boxes[1][3]]],
+                "group_id": 3,
+            },
             {"label": "1", "shape_type": "rectangle", "points": [boxes[0][:2], boxes[0][2:]], "group_id": 3},
         ],
     }
@@ -326,7 +335,11 @@ def test_kaist_bad_inputs_are_reported_and_good_samples_import(tmp_path):
     src.mkdir()
     roi, boxes = _marking("47", 40, 30, 0)
     good = {"boxes": [list(roi), *map(list, boxes)], "labels": ["resistor", "4", "7"], "difficulties": [0, 0, 0]}
-    orphan = {"boxes": [list(roi), *map(list, boxes), [70, 50, 78, 58]], "labels": ["resistor", "4", "7", "Z"], "difficulties": [0] * 4}
+    orphan = {
+        "boxes": [list(roi), *map(list, boxes), [70, 50, 78, 58]],
+        "labels": ["resistor", "4", "7", "Z"],
+        "difficulties": [0] * 4,
+    }
     for n in ("good", "orphan"):
         (src / f"{n}.jpg").write_bytes(_encoded(".jpg", seed=len(n)))
     (src / "escape.jpg").symlink_to(outside)
@@ -435,7 +448,9 @@ def test_png_masks_round_trip(tmp_path):
     export_pline(out, tmp_path / "aihub")
     assert import_crack(tmp_path / "aihub", again).problems == []
     for name, lines in CRACK_SAMPLES.items():
-        assert np.array_equal(cf.load_mask(again, name, 60, 80), cf.rasterize([np.asarray(p) for p in lines], 60, 80, 5))
+        assert np.array_equal(
+            cf.load_mask(again, name, 60, 80), cf.rasterize([np.asarray(p) for p in lines], 60, 80, 5)
+        )
 
 
 def test_aihub_pline_import_conversions_and_problems(tmp_path):
@@ -446,7 +461,10 @@ def test_aihub_pline_import_conversions_and_problems(tmp_path):
     (src / "annotations").mkdir()
     jpg = _encoded(".jpg", seed=3)
     (src / "images" / "a.jpg").write_bytes(jpg)
-    extra = {"annotations": [{"id": 7, "attributes": {"class": "crack"}, "polyline": [1, 2, 30, 40, 50, 41]}], "info": {"x": 1}}
+    extra = {
+        "annotations": [{"id": 7, "attributes": {"class": "crack"}, "polyline": [1, 2, 30, 40, 50, 41]}],
+        "info": {"x": 1},
+    }
     (src / "annotations" / "a_PLINE.json").write_text(json.dumps(extra))
     (src / "images" / "nocrack.png").write_bytes(_encoded(".png", seed=4))
     (src / "annotations" / "nocrack_PLINE.json").write_text(json.dumps({"annotations": []}))
@@ -469,7 +487,9 @@ def test_aihub_pline_import_conversions_and_problems(tmp_path):
     assert "outside" in problems["escape.png"]
     assert "no image" in problems["orphan_PLINE.json"]
     assert _lines(cf.annotation_path(out, "a")) == [[1.0, 2.0, 30.0, 40.0, 50.0, 41.0]]
-    assert json.loads(cf.annotation_path(out, "a").read_text()) == {"annotations": [{"polyline": [1.0, 2.0, 30.0, 40.0, 50.0, 41.0]}]}
+    assert json.loads(cf.annotation_path(out, "a").read_text()) == {
+        "annotations": [{"polyline": [1.0, 2.0, 30.0, 40.0, 50.0, 41.0]}]
+    }
     converted = read_image(out / "images" / "a.png")
     assert (out / "images" / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert np.array_equal(converted, read_image(src / "images" / "a.jpg"))

@@ -45,18 +45,20 @@ def test_render_shape_and_determinism():
 
 
 def test_dataset_identical_for_any_worker_count(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)     # 6 frames: fanned out all the same
+    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)  # 6 frames: fanned out all the same
     fams = ["default", "hi_res", "concrete", "phone_jpeg"]
     n1 = generate_crack_dataset(tmp_path / "w1", 6, seed=11, workers=1, families=fams, progress=False)
-    n2, batches = on_cluster(dask_client, lambda: generate_crack_dataset(
-        tmp_path / "w2", 6, seed=11, workers=2, families=fams, progress=False, client=dask_client))
+    n2, batches = on_cluster(
+        dask_client,
+        lambda: generate_crack_dataset(
+            tmp_path / "w2", 6, seed=11, workers=2, families=fams, progress=False, client=dask_client
+        ),
+    )
     assert batches, "the frames were drawn on the cluster"
     assert n1 == n2 == [f"crack_{i:06d}" for i in range(6)]
     for name in n1:
         for rel in (f"images/{name}.png", f"annotations/{name}_PLINE.json"):
-            assert (tmp_path / "w1" / rel).read_bytes() == (
-                tmp_path / "w2" / rel
-            ).read_bytes(), rel
+            assert (tmp_path / "w1" / rel).read_bytes() == (tmp_path / "w2" / rel).read_bytes(), rel
     assert (tmp_path / "w1" / "families.csv").read_bytes() == (tmp_path / "w2" / "families.csv").read_bytes()
     # frame i of the dataset is render_crack_frame([seed, i], family=families[i % 4]); another seed
     # gives other files
@@ -73,9 +75,7 @@ def test_dataset_identical_for_any_worker_count(tmp_path, dask_client, monkeypat
 
 def test_about_a_quarter_crack_free():
     # the crack/no-crack draw is the first draw of each frame's generator
-    free = [
-        np.random.default_rng([0, i]).random() < CRACK_FREE_PROB for i in range(400)
-    ]
+    free = [np.random.default_rng([0, i]).random() < CRACK_FREE_PROB for i in range(400)]
     assert CRACK_FREE_PROB == 0.25
     assert 0.18 <= np.mean(free) <= 0.32
     # and the rendered frames follow it
@@ -169,8 +169,7 @@ def _gray(img: np.ndarray) -> np.ndarray:
 def family_frames():
     """{family: 5 rendered frames with debug info}, the same seeds for every family."""
     return {
-        fam: [_render(np.random.default_rng([21, i]), W, H, style) for i in range(5)]
-        for fam, style in FAMILIES.items()
+        fam: [_render(np.random.default_rng([21, i]), W, H, style) for i in range(5)] for fam, style in FAMILIES.items()
     }
 
 
@@ -241,7 +240,9 @@ def test_families_differ_measurably(family_frames):
     assert sharp("hi_res") < 0.7 * sharp("default")  # thin cracks, fine texture averaged away
     shadowed = [info["distractors"] for _, _, info in family_frames["shadowed"]]
     assert all(any(d.startswith("shadow") for d in ds) for ds in shadowed)
-    sealed = sum(d == "sealed_joint" for _, _, info in family_frames["sealed_joints_heavy"] for d in info["distractors"])
+    sealed = sum(
+        d == "sealed_joint" for _, _, info in family_frames["sealed_joints_heavy"] for d in info["distractors"]
+    )
     assert sealed >= 4
 
 

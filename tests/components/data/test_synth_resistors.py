@@ -78,7 +78,7 @@ def test_annotations_are_valid(debug_frames):
         for r in rois:
             n_rois += 1
             # resistors lie fully inside the frame (nothing was clipped)
-            assert 0 < r.x1 and 0 < r.y1 and r.x2 < W and r.y2 < H
+            assert r.x1 > 0 and r.y1 > 0 and r.x2 < W and r.y2 < H
             assert r.text and 1 <= len(r.text) <= MAX_TEXT_LEN
             assert all(c in CHAR_CLASSES for c in r.text)
             chars = ann.chars_of(r.group_id)
@@ -144,10 +144,14 @@ def test_sizes_and_text_styles(debug_frames):
 
 
 def test_dataset_is_identical_on_a_dask_cluster(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)    # 3 frames: fanned out all the same
+    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)  # 3 frames: fanned out all the same
     a = generate_resistor_dataset(tmp_path / "a", 3, seed=5, workers=1, width=W, height=H, progress=False)
-    b, batches = on_cluster(dask_client, lambda: generate_resistor_dataset(
-        tmp_path / "b", 3, seed=5, workers=2, width=W, height=H, progress=False, client=dask_client))
+    b, batches = on_cluster(
+        dask_client,
+        lambda: generate_resistor_dataset(
+            tmp_path / "b", 3, seed=5, workers=2, width=W, height=H, progress=False, client=dask_client
+        ),
+    )
     assert batches, "the frames were drawn on the cluster"
     assert a == b == ["res_000000", "res_000001", "res_000002"]
     for name in a:
@@ -241,9 +245,15 @@ def test_family_is_deterministic_per_seed():
 def test_dataset_families_csv_and_worker_count(tmp_path, dask_client, monkeypatch):
     monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)
     fams = ["green_pcb", "wide_view", "dim_noisy"]
-    a = generate_resistor_dataset(tmp_path / "a", 4, seed=9, workers=1, width=W, height=H, progress=False, families=fams)
-    b, batches = on_cluster(dask_client, lambda: generate_resistor_dataset(
-        tmp_path / "b", 4, seed=9, workers=2, width=W, height=H, progress=False, families=fams, client=dask_client))
+    a = generate_resistor_dataset(
+        tmp_path / "a", 4, seed=9, workers=1, width=W, height=H, progress=False, families=fams
+    )
+    b, batches = on_cluster(
+        dask_client,
+        lambda: generate_resistor_dataset(
+            tmp_path / "b", 4, seed=9, workers=2, width=W, height=H, progress=False, families=fams, client=dask_client
+        ),
+    )
     assert a == b and batches
     for name in a:
         for ext in (".jpg", ".json"):
@@ -254,7 +264,10 @@ def test_dataset_families_csv_and_worker_count(tmp_path, dask_client, monkeypatc
     img, ann = render_resistor_frame([9, 1], W, H, family="wide_view")
     assert (wide.width, wide.height) == (img.shape[1], img.shape[0]) and wide.width > W and wide.shapes == ann.shapes
     generate_resistor_dataset(tmp_path / "c", 2, seed=9, workers=1, width=W, height=H, progress=False)
-    assert read_families(tmp_path / "c") == {"res_000000": DEFAULT_TRAIN_FAMILIES[0], "res_000001": DEFAULT_TRAIN_FAMILIES[1]}
+    assert read_families(tmp_path / "c") == {
+        "res_000000": DEFAULT_TRAIN_FAMILIES[0],
+        "res_000001": DEFAULT_TRAIN_FAMILIES[1],
+    }
 
 
 def test_unknown_family_is_rejected_with_the_known_names(tmp_path):

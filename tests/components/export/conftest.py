@@ -13,6 +13,8 @@ from components.export.ocr_onnx import ExportSettings, export_ocr
 from tests.helpers.ocr import tiny_two_stage
 
 FRAME = (640, 480)
+
+
 @pytest.fixture(scope="session")
 def ocr_frames():
     """Two synthetic resistor frames (RGB uint8, 640x480)."""

@@ -35,12 +35,14 @@ from tests.helpers import REPO
 
 def test_fp32_graphs_match_pytorch_and_pass_the_checker(ocr_export):
     rng = np.random.default_rng(0)
-    for name, model, spec, batch in (("roi", ocr_export.ocr.roi_model, ocr_export.ocr.roi_spec, 1),
-                                     ("char", ocr_export.ocr.char_model, ocr_export.ocr.char_spec, 3)):
+    for name, model, spec, batch in (
+        ("roi", ocr_export.ocr.roi_model, ocr_export.ocr.roi_spec, 1),
+        ("char", ocr_export.ocr.char_model, ocr_export.ocr.char_spec, 3),
+    ):
         path = ocr_export.dir / f"{name}_fp32.onnx"
         onnx.checker.check_model(onnx.load(str(path)), full_check=True)
         w, h = spec["size"]
-        x = rng.random((batch, 3, h, w), dtype=np.float32)   # batch 3: stage 2 has a dynamic batch
+        x = rng.random((batch, 3, h, w), dtype=np.float32)  # batch 3: stage 2 has a dynamic batch
         worst = parity(path, model, spec, [x])
         assert worst["scores"] < 1e-4 and worst["boxes"] < 1e-4, (name, worst)
         assert ocr_export.meta["parity"][name]["scores"] < 1e-3
@@ -52,7 +54,7 @@ def test_parity_check_fails_loudly_naming_the_file(ocr_export, tmp_path):
     x = np.random.default_rng(1).random((1, 3, h, w), dtype=np.float32)
     changed = copy.deepcopy(model)
     with torch.no_grad():
-        changed.head.classification_head.module_list[0].bias[::2].add_(1.0)   # background logits
+        changed.head.classification_head.module_list[0].bias[::2].add_(1.0)  # background logits
     path = ocr_export.dir / "roi_fp32.onnx"
     with pytest.raises(ParityError, match="roi_fp32.onnx.*scores"):
         check_parity(path, changed, spec, [x], atol=1e-3)
@@ -64,7 +66,7 @@ def test_int8_has_qdq_nodes_keeps_the_tail_float_and_is_smaller(ocr_export):
         model = onnx.load(str(int8))
         onnx.checker.check_model(model, full_check=True)
         assert qdq_count(int8) > 20 and qdq_count(fp32) == 0
-        assert int8.stat().st_size < 0.7 * fp32.stat().st_size      # tiny model: the default boxes weigh a lot
+        assert int8.stat().st_size < 0.7 * fp32.stat().st_size  # tiny model: the default boxes weigh a lot
         # decode + softmax stay float: the outputs come from float ops, no Q/DQ after the head
         producers = {o: n.op_type for n in model.graph.node for o in n.output}
         assert producers["scores"] == "Softmax" and producers["boxes"] == "Min"
@@ -79,13 +81,22 @@ def test_meta_holds_what_inference_needs(ocr_export):
     meta = load_meta(ocr_export.dir)
     ocr = ocr_export.ocr
     assert meta["schema_version"] == 1
-    assert meta["pipeline"] == {"crop_margin": 0.08, "roi_score_threshold": 0.3, "char_score_threshold": 0.2,
-                                "dedupe_iou": 0.35, "grammar_min_prob": 0.2, "crop": "square"}
+    assert meta["pipeline"] == {
+        "crop_margin": 0.08,
+        "roi_score_threshold": 0.3,
+        "char_score_threshold": 0.2,
+        "dedupe_iou": 0.35,
+        "grammar_min_prob": 0.2,
+        "crop": "square",
+    }
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
         assert d["input_size"] == list(spec["size"]) and d["classes"] == list(spec["classes"])
-        assert (d["score_threshold"], d["nms_iou"], d["detections"]) == (spec["score_threshold"], spec["nms_iou"],
-                                                                         spec["detections"])
+        assert (d["score_threshold"], d["nms_iou"], d["detections"]) == (
+            spec["score_threshold"],
+            spec["nms_iou"],
+            spec["detections"],
+        )
     assert sorted(meta["files"]) == ["char_fp32", "char_int8", "roi_fp32", "roi_int8"]
     assert all(len(f["sha256"]) == 64 for f in meta["files"].values())
 
@@ -102,15 +113,28 @@ def test_postprocess_matches_torchvision_ssd(ocr_export):
     boxes = torch.stack([ssd.box_coder.decode_single(reg[0], anchors)])
     boxes[..., 0::2] = boxes[..., 0::2].clamp(0, w)
     boxes[..., 1::2] = boxes[..., 1::2].clamp(0, h)
-    b, lab, s = postprocess(boxes[0].numpy(), torch.softmax(logits[0], -1).numpy(), spec["score_threshold"],
-                            spec["detections"] * 2, spec["nms_iou"], spec["detections"])
+    b, lab, s = postprocess(
+        boxes[0].numpy(),
+        torch.softmax(logits[0], -1).numpy(),
+        spec["score_threshold"],
+        spec["detections"] * 2,
+        spec["nms_iou"],
+        spec["detections"],
+    )
     assert len(ref["boxes"]) == len(b) > 3
     np.testing.assert_array_equal(lab, ref["labels"].numpy())
     np.testing.assert_allclose(s, ref["scores"].numpy(), rtol=1e-6)
     np.testing.assert_allclose(b, ref["boxes"].numpy(), atol=1e-4)
     # the top-k classes of each kept box, as TopKSSD keeps them
-    *_, top_l, top_s = postprocess(boxes[0].numpy(), torch.softmax(logits[0], -1).numpy(), spec["score_threshold"],
-                                   spec["detections"] * 2, spec["nms_iou"], spec["detections"], class_topk=3)
+    *_, top_l, top_s = postprocess(
+        boxes[0].numpy(),
+        torch.softmax(logits[0], -1).numpy(),
+        spec["score_threshold"],
+        spec["detections"] * 2,
+        spec["nms_iou"],
+        spec["detections"],
+        class_topk=3,
+    )
     np.testing.assert_array_equal(top_l, ref["topk_labels"].numpy())
     np.testing.assert_allclose(top_s, ref["topk_scores"].numpy(), rtol=1e-6)
 
@@ -135,7 +159,7 @@ def test_onnx_fp32_pipeline_gives_the_same_results_as_pytorch(ocr_export, ocr_fr
         ref, got = ocr_export.ocr(image), onnx_ocr(image)
         _same(ref, got)
         texts += sum(len(r.text) for r in got.rois)
-    assert texts > 0                                        # the comparison covered read characters
+    assert texts > 0  # the comparison covered read characters
     int8 = OnnxTwoStageOcr.load(ocr_export.dir, form="int8", threads=2)(ocr_frames[0])
     assert len(int8.rois) > 0
 
@@ -173,13 +197,14 @@ def test_runtime_does_not_import_torch(ocr_export, ocr_frames, tmp_path):
         import sys
         import numpy as np
         from components.export.ocr_runtime import OnnxTwoStageOcr
-        result = OnnxTwoStageOcr.load({str(ocr_export.dir)!r}, form="int8")(np.load({str(tmp_path / 'frame.npy')!r}))
+        result = OnnxTwoStageOcr.load({str(ocr_export.dir)!r}, form="int8")(np.load({str(tmp_path / "frame.npy")!r}))
         leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision"))
         assert not leaked, leaked
         print(len(result.rois))
     """)
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert int(out.stdout.strip()) >= 0
 
@@ -191,7 +216,7 @@ def test_tampered_model_fails_the_sha256_check(ocr_export, tmp_path):
     data = bytearray(f.read_bytes())
     data[len(data) // 2] ^= 0xFF
     f.write_bytes(bytes(data))
-    OnnxTwoStageOcr.load(bad, form="fp32")                   # the other form's files are intact
+    OnnxTwoStageOcr.load(bad, form="fp32")  # the other form's files are intact
     with pytest.raises(ExportIntegrityError, match=r"char_int8\.onnx: sha256 mismatch"):
         OnnxTwoStageOcr.load(bad, form="int8")
     f.unlink()
@@ -212,4 +237,4 @@ def test_staged_dir_publishes_only_complete_exports(tmp_path):
         (d / "a.onnx").write_text("2")
         raise RuntimeError("interrupted")
     assert (dest / "a.onnx").read_text() == "1"
-    assert [p.name for p in tmp_path.iterdir()] == ["ocr"]   # no leftovers beside it
+    assert [p.name for p in tmp_path.iterdir()] == ["ocr"]  # no leftovers beside it

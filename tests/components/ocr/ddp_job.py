@@ -24,8 +24,8 @@ from components.ocr.data import CropDataset, RoiDataset, load_frames
 from components.ocr.model import build_ssd, parameter_hash, roi_spec
 from tests.helpers.ocr import tiny_params
 
-seen: list[int] = []    # training samples this replica read, in order
-built: list = []        # (model, hash at construction) of the model being trained
+seen: list[int] = []  # training samples this replica read, in order
+built: list = []  # (model, hash at construction) of the model being trained
 
 
 class RecordingRoiDataset(RoiDataset):
@@ -67,8 +67,15 @@ def main() -> int:
         if row["epoch"] == args.fail_at_epoch:
             raise RuntimeError(f"planned failure at epoch {row['epoch']}")
 
-    common = {"device": "cpu", "checkpoint": args.out / f"{args.stage}_last.pt", "fingerprint": "ddp-test",
-              "out": args.out / f"{args.stage}.pt", "on_epoch": on_epoch, "progress": False, "log": print}
+    common = {
+        "device": "cpu",
+        "checkpoint": args.out / f"{args.stage}_last.pt",
+        "fingerprint": "ddp-test",
+        "out": args.out / f"{args.stage}.pt",
+        "on_epoch": on_epoch,
+        "progress": False,
+        "log": print,
+    }
     if args.stage == "roi":  # batches of 1 frame: 3 steps per replica on the 6 frames
         p = ocr.roi.model_copy(update={"batch_size": 1})
         summary = train_module.train_roi_model(frames, frames[:1], p, **common)
@@ -78,9 +85,19 @@ def main() -> int:
         summary = train_module.train_char_model(frames, frames[:1], p, roi, ocr.roi.input_size, **common)
     model, initial = built[-1]
     rank = int(os.environ["RANK"])
-    (args.out / f"rank{rank}.json").write_text(json.dumps({
-        "rank": rank, "world_size": int(os.environ["WORLD_SIZE"]), "initial": initial, "final": parameter_hash(model),
-        "seen": seen, "on_epoch": called, "history": [int(r["epoch"]) for r in summary["history"]]}))
+    (args.out / f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "rank": rank,
+                "world_size": int(os.environ["WORLD_SIZE"]),
+                "initial": initial,
+                "final": parameter_hash(model),
+                "seen": seen,
+                "on_epoch": called,
+                "history": [int(r["epoch"]) for r in summary["history"]],
+            }
+        )
+    )
     return 0
 
 

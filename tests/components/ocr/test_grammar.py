@@ -33,25 +33,69 @@ def _ohm(text: str) -> float:
 
 STANDARD = [
     # 3-digit: two significant digits x 10^n
-    ("100", 10.0, "3digit"), ("101", 100.0, "3digit"), ("102", 1e3, "3digit"), ("472", 4.7e3, "3digit"),
-    ("103", 10e3, "3digit"), ("223", 22e3, "3digit"), ("104", 100e3, "3digit"), ("334", 330e3, "3digit"),
-    ("105", 1e6, "3digit"), ("106", 10e6, "3digit"), ("221", 220.0, "3digit"), ("680", 68.0, "3digit"),
-    ("151", 150.0, "3digit"), ("912", 9.1e3, "3digit"), ("560", 56.0, "3digit"), ("737", 730e6, "3digit"),
+    ("100", 10.0, "3digit"),
+    ("101", 100.0, "3digit"),
+    ("102", 1e3, "3digit"),
+    ("472", 4.7e3, "3digit"),
+    ("103", 10e3, "3digit"),
+    ("223", 22e3, "3digit"),
+    ("104", 100e3, "3digit"),
+    ("334", 330e3, "3digit"),
+    ("105", 1e6, "3digit"),
+    ("106", 10e6, "3digit"),
+    ("221", 220.0, "3digit"),
+    ("680", 68.0, "3digit"),
+    ("151", 150.0, "3digit"),
+    ("912", 9.1e3, "3digit"),
+    ("560", 56.0, "3digit"),
+    ("737", 730e6, "3digit"),
     # 4-digit: three significant digits x 10^n
-    ("1000", 100.0, "4digit"), ("1001", 1e3, "4digit"), ("4702", 47e3, "4digit"), ("1002", 10e3, "4digit"),
-    ("4991", 4.99e3, "4digit"), ("2490", 249.0, "4digit"), ("1003", 100e3, "4digit"), ("1004", 1e6, "4digit"),
-    ("9760", 976.0, "4digit"), ("3011", 3.01e3, "4digit"), ("1894", 1.89e6, "4digit"), ("4358", 43.5e9, "4digit"),
-    ("1002FT", 10e3, "4digit"), ("4990J", 499.0, "4digit"),
+    ("1000", 100.0, "4digit"),
+    ("1001", 1e3, "4digit"),
+    ("4702", 47e3, "4digit"),
+    ("1002", 10e3, "4digit"),
+    ("4991", 4.99e3, "4digit"),
+    ("2490", 249.0, "4digit"),
+    ("1003", 100e3, "4digit"),
+    ("1004", 1e6, "4digit"),
+    ("9760", 976.0, "4digit"),
+    ("3011", 3.01e3, "4digit"),
+    ("1894", 1.89e6, "4digit"),
+    ("4358", 43.5e9, "4digit"),
+    ("1002FT", 10e3, "4digit"),
+    ("4990J", 499.0, "4digit"),
     # R-notation: R is the decimal point
-    ("4R7", 4.7, "r_notation"), ("R047", 0.047, "r_notation"), ("R47", 0.47, "r_notation"), ("0R22", 0.22, "r_notation"),
-    ("1R0", 1.0, "r_notation"), ("49R9", 49.9, "r_notation"), ("R010", 0.01, "r_notation"), ("00R1", 0.1, "r_notation"),
-    ("01R0", 1.0, "r_notation"), ("100R", 100.0, "r_notation"), ("1R", 1.0, "r_notation"), ("2R20", 2.2, "r_notation"),
+    ("4R7", 4.7, "r_notation"),
+    ("R047", 0.047, "r_notation"),
+    ("R47", 0.47, "r_notation"),
+    ("0R22", 0.22, "r_notation"),
+    ("1R0", 1.0, "r_notation"),
+    ("49R9", 49.9, "r_notation"),
+    ("R010", 0.01, "r_notation"),
+    ("00R1", 0.1, "r_notation"),
+    ("01R0", 1.0, "r_notation"),
+    ("100R", 100.0, "r_notation"),
+    ("1R", 1.0, "r_notation"),
+    ("2R20", 2.2, "r_notation"),
     # jumpers
-    ("0", 0.0, "jumper"), ("00", 0.0, "jumper"), ("000", 0.0, "jumper"), ("0000", 0.0, "jumper"), ("0R0", 0.0, "jumper"),
-    ("0R", 0.0, "jumper"), ("R00", 0.0, "jumper"),
+    ("0", 0.0, "jumper"),
+    ("00", 0.0, "jumper"),
+    ("000", 0.0, "jumper"),
+    ("0000", 0.0, "jumper"),
+    ("0R0", 0.0, "jumper"),
+    ("0R", 0.0, "jumper"),
+    ("R00", 0.0, "jumper"),
     # EIA-96 spot checks
-    ("01A", 100.0, "eia96"), ("01B", 1e3, "eia96"), ("01C", 10e3, "eia96"), ("68X", 49.9, "eia96"), ("96D", 976e3, "eia96"),
-    ("13Z", 0.133, "eia96"), ("44H", 2.8e3, "eia96"), ("30S", 20.0, "eia96"), ("01F", 10e6, "eia96"), ("85E", 7.5e6, "eia96"),
+    ("01A", 100.0, "eia96"),
+    ("01B", 1e3, "eia96"),
+    ("01C", 10e3, "eia96"),
+    ("68X", 49.9, "eia96"),
+    ("96D", 976e3, "eia96"),
+    ("13Z", 0.133, "eia96"),
+    ("44H", 2.8e3, "eia96"),
+    ("30S", 20.0, "eia96"),
+    ("01F", 10e6, "eia96"),
+    ("85E", 7.5e6, "eia96"),
 ]
 
 
@@ -64,19 +108,31 @@ def test_standard_codes_have_their_values(text, ohm, kind):
 
 def test_e24_three_digit_codes():
     for sig, exp in itertools.product(E24, range(7)):
-        assert _ohm(f"{sig}{exp}") == pytest.approx(sig * 10.0 ** exp, rel=1e-12)
+        assert _ohm(f"{sig}{exp}") == pytest.approx(sig * 10.0**exp, rel=1e-12)
 
 
 def test_e96_four_digit_codes():
     for sig, exp in itertools.product(E96, range(5)):
-        assert _ohm(f"{sig}{exp}") == pytest.approx(sig * 10.0 ** exp, rel=1e-12)
+        assert _ohm(f"{sig}{exp}") == pytest.approx(sig * 10.0**exp, rel=1e-12)
 
 
 def test_full_eia96_table_with_every_multiplier():
     assert len(E96) == 96 and E96[0] == 100 and E96[-1] == 976 and list(E96) == sorted(E96)
-    expected = {"Z": 0.001, "Y": 0.01, "R": 0.01, "X": 0.1, "S": 0.1, "A": 1, "B": 10, "H": 10, "C": 100, "D": 1e3,
-                "E": 1e4, "F": 1e5}
-    assert EIA96_MULTIPLIERS == expected
+    expected = {
+        "Z": 0.001,
+        "Y": 0.01,
+        "R": 0.01,
+        "X": 0.1,
+        "S": 0.1,
+        "A": 1,
+        "B": 10,
+        "H": 10,
+        "C": 100,
+        "D": 1e3,
+        "E": 1e4,
+        "F": 1e5,
+    }
+    assert expected == EIA96_MULTIPLIERS
     for i, letter in itertools.product(range(1, 97), expected):
         m = parse_marking(f"{i:02d}{letter}")
         assert m is not None and m.code_kind == "eia96"
@@ -90,8 +146,32 @@ def test_two_digits_and_r_read_as_eia96_with_the_r_notation_alternative():
     assert parse_marking("97R").code_kind == "r_notation" and parse_marking("00R").code_kind == "jumper"
 
 
-@pytest.mark.parametrize("text", ["", "435B", "936B", "630BR", "1895H", "13ZR", "73", "047", "0472", "R", "RR1",
-                                  "4R7R", "R04700", "12345", "47K", "1002FTX", "1002FTJKB", "A01", "4.7", "ab1", "01G"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "435B",
+        "936B",
+        "630BR",
+        "1895H",
+        "13ZR",
+        "73",
+        "047",
+        "0472",
+        "R",
+        "RR1",
+        "4R7R",
+        "R04700",
+        "12345",
+        "47K",
+        "1002FTX",
+        "1002FTJKB",
+        "A01",
+        "4.7",
+        "ab1",
+        "01G",
+    ],
+)
 def test_strings_no_resistor_carries_are_rejected(text):
     assert parse_marking(text) is None
 
@@ -138,6 +218,7 @@ def test_prefixes_of_markings_are_viable():
 
 # ------------------------------------------------------------------------------- decoding ---
 
+
 def _pos(text: str, p: float = 0.9, alt: dict[int, tuple[str, float]] | None = None):
     """Positions spelling ``text`` at probability ``p``; ``alt`` adds (char, prob) at a position."""
     out = [[(c, p)] for c in text]
@@ -160,13 +241,13 @@ def test_a_valid_eia96_reading_stays():
 
 
 def test_other_lookalikes_resolved_by_the_grammar():
-    assert decode(_pos("47") + [[("D", 0.6), ("0", 0.35)]] + _pos("2")).text == "4702"   # 0/D inside a code
-    assert decode(_pos("01") + [[("D", 0.6), ("0", 0.35)]]).text == "01D"                # EIA-96 letter stays
-    assert decode(_pos("4") + [[("S", 0.6), ("5", 0.35)]] + _pos("1")).text == "451"     # 5/S
-    assert decode(_pos("22") + [[("S", 0.6), ("5", 0.35)]]).text == "22S"                # EIA-96 S stays
-    assert decode([[("Y", 0.6), ("1", 0.35)]] + _pos("02")).text == "102"                # 1/Y
-    assert decode(_pos("50") + [[("Y", 0.6), ("1", 0.35)]]).text == "50Y"                # EIA-96 Y stays
-    assert decode(_pos("4") + [[("B", 0.5), ("8", 0.4)]] + _pos("R2")).text == "48R2"    # 8/B in R-notation
+    assert decode(_pos("47") + [[("D", 0.6), ("0", 0.35)]] + _pos("2")).text == "4702"  # 0/D inside a code
+    assert decode(_pos("01") + [[("D", 0.6), ("0", 0.35)]]).text == "01D"  # EIA-96 letter stays
+    assert decode(_pos("4") + [[("S", 0.6), ("5", 0.35)]] + _pos("1")).text == "451"  # 5/S
+    assert decode(_pos("22") + [[("S", 0.6), ("5", 0.35)]]).text == "22S"  # EIA-96 S stays
+    assert decode([[("Y", 0.6), ("1", 0.35)]] + _pos("02")).text == "102"  # 1/Y
+    assert decode(_pos("50") + [[("Y", 0.6), ("1", 0.35)]]).text == "50Y"  # EIA-96 Y stays
+    assert decode(_pos("4") + [[("B", 0.5), ("8", 0.4)]] + _pos("R2")).text == "48R2"  # 8/B in R-notation
 
 
 def test_a_spurious_detection_is_dropped():
@@ -178,7 +259,7 @@ def test_a_spurious_detection_is_dropped():
     d = decode(_pos("630") + [[("B", 0.6), ("8", 0.3)], [("Q", 0.5), ("K", 0.1)]])
     assert d.text == "6308" and d.value_ohm == pytest.approx(630e8)
     d = decode(_pos("189") + [[("5", 0.6), ("4", 0.3)], [("H", 0.5), ("4", 0.1)]])
-    assert d.text in ("1895", "1894")          # dropping H is needed; 5 vs 4 is up to the scores
+    assert d.text in ("1895", "1894")  # dropping H is needed; 5 vs 4 is up to the scores
     assert decode(_pos("189") + [[("5", 0.3), ("4", 0.6)], [("H", 0.5)]]).text == "1894"
 
 
@@ -190,9 +271,9 @@ def test_at_most_one_drop():
 
 def test_invalid_when_no_marking_is_probable_enough():
     pos = _pos("435", 0.97) + [[("B", 0.9), ("8", 0.01)]]
-    d = decode(pos, min_prob=0.6)      # best marking: 435 (B dropped, factor 0.09), mean 0.53
+    d = decode(pos, min_prob=0.6)  # best marking: 435 (B dropped, factor 0.09), mean 0.53
     assert (d.text, d.valid, d.value_ohm, d.code_kind) == ("435B", False, None, None)
-    assert d.confidence == pytest.approx((0.97 ** 3 * 0.9) ** 0.25)
+    assert d.confidence == pytest.approx((0.97**3 * 0.9) ** 0.25)
     assert decode(pos, min_prob=0.1).text == "435"
     assert decode(_pos("XQ")).valid is False
     assert decode([]) == ("", None, None, False, 0.0)
@@ -201,13 +282,13 @@ def test_invalid_when_no_marking_is_probable_enough():
 def test_confidence_is_the_geometric_mean_times_the_roi_score():
     d = decode(_pos("472", 0.8), roi_score=0.5)
     assert d.valid and d.confidence == pytest.approx(0.4)
-    text, value, kind, valid, conf = d                   # the tuple of the issue
+    text, value, kind, valid, conf = d  # the tuple of the issue
     assert (text, value, kind, valid, conf) == ("472", 4700.0, "3digit", True, d.confidence)
 
 
 # ---------------------------------------------------------------------- wired into the glue ---
 
-MAPS = [square_map((0, 0, 64, 64), 1.0)]   # frame -> crop of the one ROI: identity
+MAPS = [square_map((0, 0, 64, 64), 1.0)]  # frame -> crop of the one ROI: identity
 
 
 def test_assemble_decodes_each_roi_from_the_top_k():
@@ -244,9 +325,20 @@ def test_ssd_detections_carry_each_box_top_k_classes():
 
     from components.ocr.model import build_ssd
 
-    spec = {"kind": "char", "width_mult": 0.25, "size": [64, 64], "num_classes": 37, "classes": list("0123456789" + "A" * 26),
-            "anchor_scales": [0.07, 0.12, 0.2], "aspect_ratios": [[2], [2]], "score_threshold": 0.0, "nms_iou": 0.45,
-            "detections": 10, "match_iou": 0.4, "fuse": True}
+    spec = {
+        "kind": "char",
+        "width_mult": 0.25,
+        "size": [64, 64],
+        "num_classes": 37,
+        "classes": list("0123456789" + "A" * 26),
+        "anchor_scales": [0.07, 0.12, 0.2],
+        "aspect_ratios": [[2], [2]],
+        "score_threshold": 0.0,
+        "nms_iou": 0.45,
+        "detections": 10,
+        "match_iou": 0.4,
+        "fuse": True,
+    }
     torch.manual_seed(0)
     model = build_ssd(spec).eval()
     with torch.no_grad():
@@ -262,11 +354,16 @@ def test_value_accuracy_and_valid_rate():
     from components.ocr.pipeline import FrameResult, RoiResult
 
     def roi(text, valid, value):
-        return RoiResult((0, 0, 1, 1), 0.9, text, 0.8, np.zeros((0, 4)), [], np.zeros(0), raw_text=text, valid=valid,
-                         value_ohm=value)
+        return RoiResult(
+            (0, 0, 1, 1), 0.9, text, 0.8, np.zeros((0, 4)), [], np.zeros(0), raw_text=text, valid=valid, value_ohm=value
+        )
 
-    right, same_value, wrong, invalid = roi("472", True, 4700.0), roi("4701", True, 4700.0), roi("471", True, 470.0), \
-        roi("47X", False, None)
+    right, same_value, wrong, invalid = (
+        roi("472", True, 4700.0),
+        roi("4701", True, 4700.0),
+        roi("471", True, 470.0),
+        roi("47X", False, None),
+    )
     # a different code of the same value counts; an unparseable label is left out; an undetected ROI is a miss
     pairs = [("472", right), ("472", same_value), ("472", wrong), ("472", invalid), ("472", None), ("PART", right)]
     assert value_accuracy(pairs) == pytest.approx(2 / 5)

@@ -37,8 +37,13 @@ def _random_set(rng: np.random.Generator, n_images: int = 12, n_classes: int = 4
         f = np.concatenate([fxy, fxy + rng.uniform(8, 60, (m, 2))], 1)
         boxes = np.concatenate([d, f]).reshape(-1, 4)
         boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2] + 1)
-        dets.append({"boxes": boxes, "labels": np.concatenate([dl, rng.integers(1, n_classes + 1, m)]).astype(int),
-                     "scores": rng.random(len(boxes))})
+        dets.append(
+            {
+                "boxes": boxes,
+                "labels": np.concatenate([dl, rng.integers(1, n_classes + 1, m)]).astype(int),
+                "scores": rng.random(len(boxes)),
+            }
+        )
     return dets, gts
 
 
@@ -51,11 +56,25 @@ def _pycocotools_ap(dets, gts) -> tuple[float, float]:
         images.append({"id": i, "width": 300, "height": 300})
         for b, c in zip(g["boxes"], g["labels"]):
             w, h = float(b[2] - b[0]), float(b[3] - b[1])
-            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": int(c), "bbox": [float(b[0]), float(b[1]), w, h],
-                         "area": w * h, "iscrowd": 0})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": int(c),
+                    "bbox": [float(b[0]), float(b[1]), w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
         for b, c, s in zip(d["boxes"], d["labels"], d["scores"]):
-            results.append({"image_id": i, "category_id": int(c), "score": float(s),
-                            "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]})
+            results.append(
+                {
+                    "image_id": i,
+                    "category_id": int(c),
+                    "score": float(s),
+                    "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])],
+                }
+            )
     cats = sorted({int(c) for g in gts for c in g["labels"]} | {int(r["category_id"]) for r in results})
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO()
@@ -78,11 +97,18 @@ def test_coco_ap_equals_pycocotools(seed):
 
 def test_voc_all_point_ap_by_hand():
     # one class, 3 ground truths in 2 images; detections by score: TP, FP, TP, FP(duplicate)
-    gts = [{"boxes": np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), "labels": np.array([1, 1])},
-           {"boxes": np.array([[0, 0, 10, 10]]), "labels": np.array([1])}]
-    dets = [{"boxes": np.array([[0, 0, 10, 10], [50, 50, 60, 60], [0, 0, 10, 10]]), "labels": np.array([1, 1, 1]),
-             "scores": np.array([0.9, 0.8, 0.6])},
-            {"boxes": np.array([[1, 0, 10, 10]]), "labels": np.array([1]), "scores": np.array([0.7])}]
+    gts = [
+        {"boxes": np.array([[0, 0, 10, 10], [20, 20, 30, 30]]), "labels": np.array([1, 1])},
+        {"boxes": np.array([[0, 0, 10, 10]]), "labels": np.array([1])},
+    ]
+    dets = [
+        {
+            "boxes": np.array([[0, 0, 10, 10], [50, 50, 60, 60], [0, 0, 10, 10]]),
+            "labels": np.array([1, 1, 1]),
+            "scores": np.array([0.9, 0.8, 0.6]),
+        },
+        {"boxes": np.array([[1, 0, 10, 10]]), "labels": np.array([1]), "scores": np.array([0.7])},
+    ]
     # ranks: 0.9 TP (r 1/3, p 1), 0.8 FP (1/3, 1/2), 0.7 TP (2/3, 2/3), 0.6 duplicate -> FP (2/3, 1/2)
     expected = 1 / 3 * 1.0 + 1 / 3 * (2 / 3)
     m, per = voc_map(dets, gts)
@@ -106,8 +132,9 @@ def test_roi_matching_and_confusion():
     gt = np.array([[0, 0, 10, 10], [20, 0, 30, 10]], float)
     pred = np.array([[21, 0, 30, 10], [0, 0, 9, 10], [0, 0, 10, 9]], float)
     assert match_rois(pred, np.array([0.9, 0.5, 0.8]), gt) == [2, 0]
-    counts = confusion_pairs([{"boxes": pred, "labels": np.array([2, 1, 3])}],
-                             [{"boxes": gt, "labels": np.array([1, 2])}], ["A", "B", "C"])
+    counts = confusion_pairs(
+        [{"boxes": pred, "labels": np.array([2, 1, 3])}], [{"boxes": gt, "labels": np.array([1, 2])}], ["A", "B", "C"]
+    )
     assert counts[("A", "A")] + counts[("A", "C")] == 1 and counts[("B", "B")] == 1
     assert sum(counts.values()) == 3 and sum(n for (a, _), n in counts.items() if a == "-") == 1
 
@@ -120,10 +147,10 @@ def _random_detections(seed: int, frames: int = 40):
         xy = rng.uniform(0, 100, (n, 2))
         g_boxes = np.concatenate([xy, xy + rng.uniform(8, 20, (n, 2))], 1)
         g_labels = rng.integers(1, 5, n)
-        keep = rng.random(n) < 0.8                          # some ground truth is missed
+        keep = rng.random(n) < 0.8  # some ground truth is missed
         d_boxes = g_boxes[keep] + rng.normal(0, 2.5, (int(keep.sum()), 4))
         d_labels = np.where(rng.random(int(keep.sum())) < 0.85, g_labels[keep], rng.integers(1, 5, int(keep.sum())))
-        extra = int(rng.integers(0, 3))                     # and some detections are on nothing
+        extra = int(rng.integers(0, 3))  # and some detections are on nothing
         d_boxes = np.concatenate([d_boxes, rng.uniform(0, 100, (extra, 4)).clip(0) + [0, 0, 10, 10]])
         d_labels = np.concatenate([d_labels, rng.integers(1, 5, extra)])
         dets.append({"boxes": d_boxes, "labels": d_labels, "scores": np.round(rng.random(len(d_labels)), 1)})

@@ -59,7 +59,9 @@ def test_width_multiplier_changes_the_backbone():
 def test_char_model_has_36_classes_plus_background_and_trains_one_step():
     model = build_ssd(char_spec(CHAR, CHAR_CLASSES)).train()
     assert model.head.classification_head.num_columns == 37 and len(CHAR_CLASSES) == 36
-    losses = model([torch.rand(3, 128, 128)], [{"boxes": torch.tensor([[40.0, 50.0, 52.0, 68.0]]), "labels": torch.tensor([5])}])
+    losses = model(
+        [torch.rand(3, 128, 128)], [{"boxes": torch.tensor([[40.0, 50.0, 52.0, 68.0]]), "labels": torch.tensor([5])}]
+    )
     assert set(losses) == {"bbox_regression", "classification"}
     sum(losses.values()).backward()
 

@@ -19,7 +19,9 @@ from components.ocr.model import (
 
 def _ssd(width=0.35):
     torch.manual_seed(0)
-    return build_ssd(roi_spec(SimpleNamespace(width_mult=width, input_size=(128, 96), score_threshold=0.05, nms_iou=0.45)))
+    return build_ssd(
+        roi_spec(SimpleNamespace(width_mult=width, input_size=(128, 96), score_threshold=0.05, nms_iou=0.45))
+    )
 
 
 @pytest.fixture
@@ -40,18 +42,25 @@ def test_path_fills_trunk_and_leaves_heads(weights_file):
     model = _ssd()
     heads = {k: v.clone() for k, v in model.head.state_dict().items()}
     info = load_pretrained(model, str(path), 0.35, "ocr.roi")
-    assert info == {"pretrained": str(path), "pretrained_path": str(path),
-                    "pretrained_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert info == {
+        "pretrained": str(path),
+        "pretrained_path": str(path),
+        "pretrained_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
     f = net.features
-    pairs = [(model.backbone.to_s8[0][0].weight, f[0][0].weight),          # first conv
-             (model.backbone.to_s8[3].conv[0][1].running_mean, f[3].conv[0][1].running_mean),
-             (model.backbone.to_s8[7][0].weight, f[7].conv[0][0].weight),  # stride-8 tap (block 7's expansion)
-             (model.backbone.to_s16[0][0].weight, f[7].conv[1][0].weight),
-             (model.backbone.to_s16[-1][0].weight, f[14].conv[0][0].weight)]  # stride-16 tap
+    pairs = [
+        (model.backbone.to_s8[0][0].weight, f[0][0].weight),  # first conv
+        (model.backbone.to_s8[3].conv[0][1].running_mean, f[3].conv[0][1].running_mean),
+        (model.backbone.to_s8[7][0].weight, f[7].conv[0][0].weight),  # stride-8 tap (block 7's expansion)
+        (model.backbone.to_s16[0][0].weight, f[7].conv[1][0].weight),
+        (model.backbone.to_s16[-1][0].weight, f[14].conv[0][0].weight),
+    ]  # stride-16 tap
     for got, want in pairs:
         assert torch.equal(got, want)
-    trunk = {**{f"s8.{k}": v for k, v in model.backbone.to_s8.state_dict().items()},
-             **{f"s16.{k}": v for k, v in model.backbone.to_s16.state_dict().items()}}
+    trunk = {
+        **{f"s8.{k}": v for k, v in model.backbone.to_s8.state_dict().items()},
+        **{f"s16.{k}": v for k, v in model.backbone.to_s16.state_dict().items()},
+    }
     file_values = [v for k, v in net.state_dict().items() if k.startswith("features.")]
     assert all(any(v.shape == w.shape and torch.equal(v, w) for w in file_values) for v in trunk.values())
     for k, v in model.head.state_dict().items():
@@ -90,11 +99,27 @@ def test_engine_runs_init_on_a_fresh_start_only(tmp_path):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     calls = []
-    kw = {"optimizer": opt, "scheduler": sched, "device": "cpu", "checkpoint": tmp_path / "last.pt", "save_cycle": 1,
-              "fingerprint": "f", "progress": False, "log": lambda s: None, "init": calls.append}
+    kw = {
+        "optimizer": opt,
+        "scheduler": sched,
+        "device": "cpu",
+        "checkpoint": tmp_path / "last.pt",
+        "save_cycle": 1,
+        "fingerprint": "f",
+        "progress": False,
+        "log": lambda s: None,
+        "init": calls.append,
+    }
     fit(model, [], epochs=0, **kw)  # nothing to resume from: init, then (no) training
     assert calls == [model]
-    save_checkpoint(tmp_path / "last.pt", epoch=0, model=model, optimizer=opt, scheduler=sched, history=[{"epoch": 1}],
-                    fingerprint="f")
+    save_checkpoint(
+        tmp_path / "last.pt",
+        epoch=0,
+        model=model,
+        optimizer=opt,
+        scheduler=sched,
+        history=[{"epoch": 1}],
+        fingerprint="f",
+    )
     assert fit(model, [], epochs=1, **kw) == [{"epoch": 1}]  # resumed after its only epoch: no init
     assert calls == [model]

@@ -11,8 +11,9 @@ from components.data.ocr_format import CHAR_CLASSES
 from components.ocr.reading import read_string
 
 
-def _marking(text: str, angle_deg: float, rng: np.random.Generator, h: float = 30.0, pitch: float = 0.62,
-             jitter: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def _marking(
+    text: str, angle_deg: float, rng: np.random.Generator, h: float = 30.0, pitch: float = 0.62, jitter: float = 0.3
+) -> tuple[np.ndarray, np.ndarray]:
     """Axis-aligned boxes of ``text`` printed along a line at ``angle_deg`` (y down), tightly spaced
     (``pitch`` x height), each glyph's box centre off the line by up to ``jitter`` x height (box fits
     around rotated glyphs of different shapes do move the centres)."""
@@ -50,7 +51,7 @@ def test_rotated_markings_read_in_order(angle):
 def test_naive_x_sort_fails_on_steep_text_where_reading_order_does_not():
     rng = np.random.default_rng(0)
     naive_wrong = ours_wrong = 0
-    for trial in range(200):
+    for _trial in range(200):
         angle = rng.choice([-50, -45, 45, 50])
         boxes, labels = _marking("49R9", angle, rng, pitch=0.55, jitter=0.35)
         naive_wrong += _naive(boxes, labels) != "49R9"

@@ -23,9 +23,25 @@ from tests.helpers.ocr import tiny_params
 
 def _job(root: Path, ckpt: Path, out: Path, pause: float) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "tests.components.ocr.train_job", str(root), str(ckpt), str(out),
-                             "--epochs", "4", "--pause", str(pause)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.components.ocr.train_job",
+            str(root),
+            str(ckpt),
+            str(out),
+            "--epochs",
+            "4",
+            "--pause",
+            str(pause),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -56,9 +72,9 @@ def test_sigkilled_training_resumes_from_its_last_checkpoint(tiny_ocr, tmp_path)
     assert rerun.returncode == 0, log
     assert f"resuming from {ckpt} after epoch {saved + 1}/4" in log, log
     epochs_run = [int(e) for e in re.findall(r"^epoch (\d+)$", log, re.MULTILINE)]
-    assert epochs_run == list(range(saved + 2, 5)), log   # not from epoch 1 again
-    assert "history 1 2 3 4" in log                       # the earlier epochs' records came back too
-    assert out.exists() and not ckpt.exists()             # final model written, checkpoint retired
+    assert epochs_run == list(range(saved + 2, 5)), log  # not from epoch 1 again
+    assert "history 1 2 3 4" in log  # the earlier epochs' records came back too
+    assert out.exists() and not ckpt.exists()  # final model written, checkpoint retired
 
 
 def test_stage_two_leaves_the_frozen_roi_model_unchanged(tiny_ocr, tmp_path):
@@ -68,9 +84,19 @@ def test_stage_two_leaves_the_frozen_roi_model_unchanged(tiny_ocr, tmp_path):
     roi.train()  # whatever mode it arrives in, stage 2 must freeze it
     before = parameter_hash(roi)
     frames = load_frames(tiny_ocr / "data/manifests/ocr.parquet", tiny_ocr / "data/ocr", "train")
-    summary = train_char_model(frames[:3], frames[:2], ocr.char, roi, ocr.roi.input_size, device="cpu",
-                               checkpoint=tmp_path / "char_last.pt", fingerprint="t", out=tmp_path / "char.pt",
-                               progress=False, log=lambda m: None)
+    summary = train_char_model(
+        frames[:3],
+        frames[:2],
+        ocr.char,
+        roi,
+        ocr.roi.input_size,
+        device="cpu",
+        checkpoint=tmp_path / "char_last.pt",
+        fingerprint="t",
+        out=tmp_path / "char.pt",
+        progress=False,
+        log=lambda m: None,
+    )
     assert parameter_hash(roi) == before
     assert not any(p.requires_grad for p in roi.parameters()) and not roi.training
     assert summary["train_crops"] > 0 and (tmp_path / "char.pt").exists()

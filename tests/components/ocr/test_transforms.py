@@ -49,7 +49,7 @@ def test_rotation_refits_boxes_around_the_rotated_glyphs(start, turn):
         # the re-fitted box holds (nearly all of) the rotated ink
         ink = cv2.warpAffine(mask, m, (160, 160)) > 127
         x1, y1, x2, y2 = (round(float(v)) for v in box)
-        assert ink[max(y1, 0):y2, max(x1, 0):x2].sum() >= 0.9 * ink.sum()
+        assert ink[max(y1, 0) : y2, max(x1, 0) : x2].sum() >= 0.9 * ink.sum()
     # and the text line turned by the requested angle
     assert text_angle(nb) == pytest.approx(start + turn, abs=6)
 
@@ -90,4 +90,4 @@ def test_photometric_draws_jpeg_and_motion_blur_and_keeps_boxes():
     t = Photometric(p=1.0, seed=11)
     outs = [t(image, boxes, np.arange(1, 4)) for _ in range(40)]
     assert all(o.dtype == np.uint8 and o.shape == image.shape and np.array_equal(b, boxes) for o, b, _ in outs)
-    assert len({o.tobytes() for o, _, _ in outs}) == 40   # drawn anew every call
+    assert len({o.tobytes() for o, _, _ in outs}) == 40  # drawn anew every call

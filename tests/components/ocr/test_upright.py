@@ -60,23 +60,23 @@ def _chip(angle: float, text: str = "4R7", frame=(900, 700), centre=(430.0, 360.
 def test_a_turned_chip_comes_out_upright(angle):
     image, box, chars = _chip(angle)
     win = crop_window(box, 0.08, image.shape[1], image.shape[0])
-    assert estimate_angle(image, win) == pytest.approx(angle, abs=3.5)   # the residual is left to stage 2
+    assert estimate_angle(image, win) == pytest.approx(angle, abs=3.5)  # the residual is left to stage 2
     strip, m = upright_strip(image, box, 0.08, STRIP)
     assert strip.shape == (STRIP[1], STRIP[0], 3)
     inside = map_boxes(chars, m)
     cx, cy = (inside[:, 0] + inside[:, 2]) / 2, (inside[:, 1] + inside[:, 3]) / 2
-    assert np.all(np.diff(cx) > 10)                          # left to right, in reading order
-    assert np.ptp(cy) < 5                                    # on one horizontal line
+    assert np.all(np.diff(cx) > 10)  # left to right, in reading order
+    assert np.ptp(cy) < 5  # on one horizontal line
     assert inside[:, [0, 1]].min() >= 0 and inside[:, 2].max() <= STRIP[0] and inside[:, 3].max() <= STRIP[1]
     # the strip shows the characters there: bright ink inside the mapped boxes, the dark body above them
-    ink = [strip[int(y1):int(y2), int(x1):int(x2)].mean() for x1, y1, x2, y2 in inside]
-    body = strip[4:12, int(cx[0]):int(cx[-1])].mean()
+    ink = [strip[int(y1) : int(y2), int(x1) : int(x2)].mean() for x1, y1, x2, y2 in inside]
+    body = strip[4:12, int(cx[0]) : int(cx[-1])].mean()
     assert body < 60 and min(ink) > body + 15
 
 
 def test_strip_pixels_sit_where_the_map_puts_them():
     image = np.full((600, 800, 3), 127, np.uint8)
-    image[300:306, 500:506] = 255                            # a 6 px dot, centre (503, 303)
+    image[300:306, 500:506] = 255  # a 6 px dot, centre (503, 303)
     box = (300.0, 200.0, 700.0, 420.0)
     for angle in (-35.0, 0.0, 20.0):
         m = upright_map(box, angle, STRIP)
@@ -155,25 +155,46 @@ def test_tiny_train_and_evaluate_in_each_crop_mode(tiny_ocr, tmp_path, crop):
     ocr = parse_params(params).ocr
     frames = load_frames(tiny_ocr / "data/manifests/ocr.parquet", tiny_ocr / "data/ocr", "train")[:3]
     roi = build_ssd(roi_spec(ocr.roi))
-    train_roi_model(frames, frames[:1], ocr.roi, device="cpu", checkpoint=tmp_path / "roi_last.pt", fingerprint="r",
-                    out=tmp_path / "roi.pt", progress=False, log=lambda m: None)
+    train_roi_model(
+        frames,
+        frames[:1],
+        ocr.roi,
+        device="cpu",
+        checkpoint=tmp_path / "roi_last.pt",
+        fingerprint="r",
+        out=tmp_path / "roi.pt",
+        progress=False,
+        log=lambda m: None,
+    )
     roi.load_state_dict(torch.load(tmp_path / "roi.pt", weights_only=True)["state_dict"])
-    summary = train_char_model(frames, frames[:1], ocr.char, roi, ocr.roi.input_size, device="cpu",
-                               checkpoint=tmp_path / "char_last.pt", fingerprint="c", out=tmp_path / "char.pt",
-                               progress=False, log=lambda m: None)
+    summary = train_char_model(
+        frames,
+        frames[:1],
+        ocr.char,
+        roi,
+        ocr.roi.input_size,
+        device="cpu",
+        checkpoint=tmp_path / "char_last.pt",
+        fingerprint="c",
+        out=tmp_path / "char.pt",
+        progress=False,
+        log=lambda m: None,
+    )
     assert summary["spec"]["size"] == ([96, 48] if crop == "upright" else [64, 64])
     assert summary["spec"].get("crop", "square") == crop
 
-    model = TwoStageOcr.load(tmp_path / "roi.pt", tmp_path / "char.pt", roi_score_threshold=0.01,
-                             char_score_threshold=0.01)
+    model = TwoStageOcr.load(
+        tmp_path / "roi.pt", tmp_path / "char.pt", roi_score_threshold=0.01, char_score_threshold=0.01
+    )
     cfg = model.config
     assert cfg.crop == crop
     # training crops of the ground-truth ROIs equal what inference cuts for those boxes
     f = frames[0]
     image = f.image()
     size = [96, 48] if crop == "upright" else 64
-    train_crops = build_crops([f], roi, ocr.roi.input_size, 1.0, ocr.char.crop_margin, size, True, progress=False,
-                              crop=crop)
+    train_crops = build_crops(
+        [f], roi, ocr.roi.input_size, 1.0, ocr.char.crop_margin, size, True, progress=False, crop=crop
+    )
     _, infer_crops = roi_crops(image, f.rois, cfg)
     np.testing.assert_array_equal(np.stack([c.image for c in train_crops if c.source == "gt"]), np.stack(infer_crops))
     assert infer_crops[0].shape == ((48, 96, 3) if crop == "upright" else (64, 64, 3))

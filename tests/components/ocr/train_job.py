@@ -39,8 +39,18 @@ def main() -> int:
     def log(msg: str) -> None:
         print(msg, flush=True)
 
-    summary = train_roi_model(frames, frames[:2], p, device="cpu", checkpoint=args.checkpoint, fingerprint="resume-test",
-                              out=args.out, on_epoch=on_epoch, progress=False, log=log)
+    summary = train_roi_model(
+        frames,
+        frames[:2],
+        p,
+        device="cpu",
+        checkpoint=args.checkpoint,
+        fingerprint="resume-test",
+        out=args.out,
+        on_epoch=on_epoch,
+        progress=False,
+        log=log,
+    )
     print("history " + " ".join(str(r["epoch"]) for r in summary["history"]), flush=True)
     return 0
 

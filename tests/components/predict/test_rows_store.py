@@ -19,14 +19,24 @@ MODEL = "models:/resistor-ocr/3"
 
 
 def _roi(text: str) -> RoiResult:
-    return RoiResult((10, 20, 110, 60), 0.9, text, 0.8, np.array([[12, 22, 30, 58], [32, 22, 50, 58]], np.float32),
-                     list(text), np.array([0.7, 0.6], np.float32))
+    return RoiResult(
+        (10, 20, 110, 60),
+        0.9,
+        text,
+        0.8,
+        np.array([[12, 22, 30, 58], [32, 22, 50, 58]], np.float32),
+        list(text),
+        np.array([0.7, 0.6], np.float32),
+    )
 
 
 def test_ocr_rows_one_per_roi_and_a_placeholder_for_none():
     rows = ocr_rows("a.jpg", FrameResult([_roi("1R"), _roi("47")]), MODEL)
     assert [r["roi"] for r in rows] == [0, 1] and rows[1]["text"] == "47"
-    assert rows[0]["char_boxes"] == [[12.0, 22.0, 30.0, 58.0], [32.0, 22.0, 50.0, 58.0]] and rows[0]["char_labels"] == ["1", "R"]
+    assert rows[0]["char_boxes"] == [[12.0, 22.0, 30.0, 58.0], [32.0, 22.0, 50.0, 58.0]] and rows[0]["char_labels"] == [
+        "1",
+        "R",
+    ]
     (empty,) = ocr_rows("b.jpg", FrameResult(), MODEL)
     assert empty["roi"] == -1 and empty["text"] == "" and empty["status"] == "ok" and empty["char_boxes"] == []
     table = to_table("ocr", rows + [empty] + error_rows("ocr", "c.jpg", "c.jpg: cannot be decoded", MODEL))
@@ -45,15 +55,21 @@ def test_crack_rows_csr_round_trip():
     mask = np.zeros((5, 7), bool)
     mask[1, 2:5] = mask[3, 0] = mask[4, 6] = True
     (row,) = crack_rows("m.png", mask, mask.mean(), MODEL)
-    back = scipy.sparse.csr_matrix((np.ones(len(row["mask_indices"])), row["mask_indices"], row["mask_indptr"]),
-                                   shape=(row["height"], row["width"])).toarray().astype(bool)
+    back = (
+        scipy.sparse.csr_matrix(
+            (np.ones(len(row["mask_indices"])), row["mask_indices"], row["mask_indptr"]),
+            shape=(row["height"], row["width"]),
+        )
+        .toarray()
+        .astype(bool)
+    )
     assert (back == mask).all() and row["masking_rate"] == pytest.approx(5 / 35)
 
 
 def test_parts_merge_newest_copy_wins_and_csv_agrees(tmp_path):
     store = ResultStore(tmp_path, "ocr", flush_every=2)
     store.add(ocr_rows("a.jpg", FrameResult([_roi("1R")]), MODEL))
-    store.add(error_rows("ocr", "b.jpg", "b.jpg: truncated", MODEL))          # chunk full -> part 0
+    store.add(error_rows("ocr", "b.jpg", "b.jpg: truncated", MODEL))  # chunk full -> part 0
     assert sorted(p.name for p in (tmp_path / PARTS).iterdir()) == ["part-000000.parquet"]
     store.add(ocr_rows("b.jpg", FrameResult([_roi("47"), _roi("22")]), MODEL))  # b again, e.g. a crash after merging
     table = store.finalize()
@@ -69,11 +85,27 @@ def test_parts_merge_newest_copy_wins_and_csv_agrees(tmp_path):
 
 
 def test_ocr_rows_carry_the_grammar_reading():
-    roi = RoiResult((10, 20, 110, 60), 0.9, "4358", 0.7, np.zeros((0, 4), np.float32), [], np.zeros(0, np.float32),
-                    raw_text="435B", valid=True, value_ohm=435e8, code_kind="4digit")
+    roi = RoiResult(
+        (10, 20, 110, 60),
+        0.9,
+        "4358",
+        0.7,
+        np.zeros((0, 4), np.float32),
+        [],
+        np.zeros(0, np.float32),
+        raw_text="435B",
+        valid=True,
+        value_ohm=435e8,
+        code_kind="4digit",
+    )
     (row,) = ocr_rows("a.jpg", FrameResult([roi]), MODEL)
-    assert (row["text"], row["raw_text"], row["valid"], row["value_ohm"], row["code_kind"]) == ("4358", "435B", True,
-                                                                                                435e8, "4digit")
+    assert (row["text"], row["raw_text"], row["valid"], row["value_ohm"], row["code_kind"]) == (
+        "4358",
+        "435B",
+        True,
+        435e8,
+        "4digit",
+    )
     (row,) = ocr_rows("a.jpg", FrameResult([_roi("4X")]), MODEL)
     assert (row["valid"], row["value_ohm"], row["code_kind"]) == (False, None, None)
     assert to_table("ocr", [row]).schema == SCHEMAS["ocr"]

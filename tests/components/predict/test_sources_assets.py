@@ -40,7 +40,7 @@ def test_outputs_never_inside_the_input(tmp_path):
             check_output_location(tmp_path / "in", tmp_path / bad)
     (tmp_path / "link").symlink_to(tmp_path / "in")
     with pytest.raises(PredictError, match="inside the input folder"):
-        check_output_location(tmp_path / "in", tmp_path / "link/out")      # symlinks resolved
+        check_output_location(tmp_path / "in", tmp_path / "link/out")  # symlinks resolved
     check_output_location(tmp_path / "in", tmp_path / "out")
     video = tmp_path / "in/clip.mp4"
     video.write_bytes(b"")
@@ -66,10 +66,22 @@ def test_video_frames_with_stride(tmp_path):
 
 def test_assets_left_join_by_stem(tmp_path):
     path = tmp_path / "assets.json"
-    path.write_text(json.dumps([{"name": "a", "latitude": 45.1, "longitude": 7.6, "timestamp": "2026-05-01T10:00:00Z",
-                                 "status": "ok", "gps": {"fix": 3}},
-                                {"name": "clip", "latitude": 45.2, "longitude": 7.7},
-                                {"name": "ghost", "latitude": 0.0}]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "a",
+                    "latitude": 45.1,
+                    "longitude": 7.6,
+                    "timestamp": "2026-05-01T10:00:00Z",
+                    "status": "ok",
+                    "gps": {"fix": 3},
+                },
+                {"name": "clip", "latitude": 45.2, "longitude": 7.7},
+                {"name": "ghost", "latitude": 0.0},
+            ]
+        )
+    )
     assets = load_assets(path)
     table = pa.table({"image": ["a.jpg", "sub/b.png", "clip.mp4#frame=4"], "status": ["ok", "ok", "error"]})
     out = join_assets(table, assets).to_pandas()
@@ -79,13 +91,16 @@ def test_assets_left_join_by_stem(tmp_path):
     assert "ghost" not in set(out.name.dropna())
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("{not json", "not valid JSON"),
-    ('{"name": "a"}', "JSON list of objects"),
-    ('[{"name": "a"}, 3]', "asset 1 is a JSON int"),
-    ('[{"latitude": 1}]', "asset 0 has no 'name'"),
-    ('[{"name": "a"}, {"name": "a"}]', "repeated: a"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"name": "a"}', "JSON list of objects"),
+        ('[{"name": "a"}, 3]', "asset 1 is a JSON int"),
+        ('[{"latitude": 1}]', "asset 0 has no 'name'"),
+        ('[{"name": "a"}, {"name": "a"}]', "repeated: a"),
+    ],
+)
 def test_malformed_assets_name_the_file(tmp_path, text, reason):
     path = tmp_path / "assets.json"
     path.write_text(text)
@@ -105,14 +120,14 @@ def _mjpeg_with_a_corrupt_frame(path, n=60, bad=50, truncate_after=None):
     data = bytearray(path.read_bytes())
     starts, p = [], 0
     while (p := data.find(b"00dc", p)) >= 0:
-        if data[p + 8:p + 10] == b"\xff\xd8":
+        if data[p + 8 : p + 10] == b"\xff\xd8":
             starts.append(p)
         p += 4
     assert len(starts) == n
     if bad is not None:
         s = starts[bad]
-        size = struct.unpack("<I", data[s + 4:s + 8])[0]
-        data[s + 8:s + 8 + size] = bytes(size)
+        size = struct.unpack("<I", data[s + 4 : s + 8])[0]
+        data[s + 8 : s + 8 + size] = bytes(size)
     if truncate_after is not None:
         data = data[: starts[truncate_after]]
     path.write_bytes(bytes(data))

@@ -33,14 +33,17 @@ def test_decodes_base64_pngs_to_rgb():
     assert [i.shape for i in images] == [(48, 64, 3), (40, 50, 3)]
 
 
-@pytest.mark.parametrize("frame, message", [
-    (pd.DataFrame({"picture": ["x"]}), "column 'image'"),
-    (pd.DataFrame({"image": ["***not base64***"]}), "image 0: not valid base64"),
-    (pd.DataFrame({"image": [base64.b64encode(b"hello, not an image").decode()]}), "image 0: cannot be decoded"),
-    (pd.DataFrame({"image": [encode_image_file(_png(8, 8))]}), "smaller than 32 px"),
-    (pd.DataFrame({"image": [17]}), "expected a base64 string"),
-    ([1, 2, 3], "expected a table"),
-])
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (pd.DataFrame({"picture": ["x"]}), "column 'image'"),
+        (pd.DataFrame({"image": ["***not base64***"]}), "image 0: not valid base64"),
+        (pd.DataFrame({"image": [base64.b64encode(b"hello, not an image").decode()]}), "image 0: cannot be decoded"),
+        (pd.DataFrame({"image": [encode_image_file(_png(8, 8))]}), "smaller than 32 px"),
+        (pd.DataFrame({"image": [17]}), "expected a base64 string"),
+        ([1, 2, 3], "expected a table"),
+    ],
+)
 def test_bad_payloads_get_a_400_with_the_reason(frame, message):
     with pytest.raises(MlflowException) as err:
         decode_images(frame)
@@ -63,8 +66,10 @@ def test_mlflows_own_refusals_lose_the_echoed_request():
     request = "R0lG" * 1_000_000
     reason = "Invalid input. Ensure that input is a valid JSON formatted string. Error: 'JSONDecodeError(...)'"
     assert mlflow_reason(f"{reason}\nInput: \n{request}\n") == reason
-    schema = (f"Failed to predict data '{request}'. \nError: Failed to enforce schema of data '{request}' with schema "
-              "'['image': string (required)]'. Error: Model is missing inputs ['image'].")
+    schema = (
+        f"Failed to predict data '{request}'. \nError: Failed to enforce schema of data '{request}' with schema "
+        "'['image': string (required)]'. Error: Model is missing inputs ['image']."
+    )
     assert mlflow_reason(schema) == "Model is missing inputs ['image']."
     assert len(mlflow_reason(request)) == MAX_ERROR_CHARS
 
@@ -79,7 +84,7 @@ def test_the_scoring_server_hook_stays_out_of_other_processes(monkeypatch):
 
 def test_decompression_bomb_is_refused_from_the_header(tmp_path):
     path = tmp_path / "bomb.png"
-    Image.new("L", (10000, 6000)).save(path)   # 60 Mpx of zeros compresses to a few kB
+    Image.new("L", (10000, 6000)).save(path)  # 60 Mpx of zeros compresses to a few kB
     with pytest.raises(MlflowException, match="exceeds the limit"):
         decode_images(pd.DataFrame({"image": [encode_image_file(path.read_bytes())]}))
 
