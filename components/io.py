@@ -26,6 +26,18 @@ import numpy as np
 from PIL import Image
 
 DEFAULT_MAX_PIXELS = 50_000_000
+# What Pillow and its plugins raise on a truncated or crafted file (more than OSError): "cannot be decoded".
+UNDECODABLE = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    TypeError,
+    KeyError,
+    IndexError,
+    EOFError,
+    struct_error,
+    ZeroDivisionError,
+)
 
 
 class UnsafePathError(ValueError):
@@ -195,17 +207,7 @@ def image_size(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[
                     orientation = None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        TypeError,
-        KeyError,
-        IndexError,
-        EOFError,
-        struct_error,
-        ZeroDivisionError,
-    ) as exc:
+    except UNDECODABLE as exc:
         raise ImageReadError(f"{name}: image header cannot be read ({type(exc).__name__}: {exc})") from exc
     if w * h > max_pixels:
         raise ImageReadError(
@@ -284,17 +286,7 @@ def _decode(source, name: str, max_pixels: int, mode: str, min_side: int = 1) ->
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"{name}: refused as a decompression bomb ({exc})") from exc
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        TypeError,
-        KeyError,
-        IndexError,
-        EOFError,
-        struct_error,
-        ZeroDivisionError,
-    ) as exc:
+    except UNDECODABLE as exc:
         # Pillow's plugins raise more than OSError on crafted headers; any of them means "cannot be decoded"
         raise ImageReadError(f"{name}: cannot be decoded ({type(exc).__name__}: {exc})") from exc
     return np.ascontiguousarray(arr)
