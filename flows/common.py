@@ -9,10 +9,12 @@ from pathlib import Path
 
 import mlflow
 from prefect.context import get_run_context
-from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, PREFECT_HOME, temporary_settings
 
 from components.io import atomic_write_text
 from components.servers import announced
+
+SHARED_SERVER_RETRIES = 2  # Prefect client retries against a running pipeline's server (default 5)
 
 METRICS_DIR = Path("metrics")
 
@@ -63,5 +65,7 @@ def shared_prefect_api() -> Iterator[str | None]:
     if url is None:
         yield None
         return
-    with temporary_settings(updates={PREFECT_API_URL: url}):
+    # Two retries (2 s + 4 s) instead of Prefect's five (up to a minute per request): when the
+    # pipeline ends and its server with it, every call of the run would wait out all five.
+    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_CLIENT_MAX_RETRIES: SHARED_SERVER_RETRIES}):
         yield url

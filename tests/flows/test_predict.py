@@ -388,6 +388,7 @@ def test_predict_goes_on_without_the_api_when_prefects_server_does_not_start(tmp
     assert json.loads(proc.stdout[proc.stdout.index("{") :])["processed"] == 2
 
 
+@pytest.mark.slow  # waits out the Prefect client retries against the stopped server (~45 s)
 def test_predict_finishes_when_the_pipelines_server_goes_away(tmp_path, frames, ocr_model, monkeypatch):
     """The pipeline ends (and stops its server) while a prediction shared it: the prediction still
     completes its results and exits 0 with one warning (it used to end in a ConnectError, exit 1)."""
