@@ -34,8 +34,7 @@ from components.data.prepare import prepare_dataset
 from components.data.validation import (
     DataValidationError,
     describe_bad,
-    validate_crack,
-    validate_ocr,
+    validate_dataset,
 )
 from components.io import write_parquet
 from flows.fanout import dask_runner, flow_client, scheduler_option
@@ -76,28 +75,12 @@ def check_set(project: Path, dataset: str, name: str, params: Params, scheduler:
     client = flow_client(d.workers, scheduler)
     if dataset == "ocr":
         samples, boxes = build_ocr_manifest(root, FixedSplit(name), d.max_pixels, workers=d.workers, client=client)
-        return validate_ocr(
-            samples,
-            boxes,
-            root,
-            docs,
-            min_size=v.ocr.min_size,
-            max_size=v.ocr.max_size,
-            max_rois=v.ocr.max_rois_per_image,
-            min_split=minimum,
+    else:
+        boxes = None
+        samples = build_crack_manifest(
+            root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers, client=client
         )
-    samples = build_crack_manifest(
-        root, FixedSplit(name), d.max_pixels, d.crack.line_thickness, workers=d.workers, client=client
-    )
-    return validate_crack(
-        samples,
-        root,
-        docs,
-        min_size=v.crack.min_size,
-        max_size=v.crack.max_size,
-        max_coverage=v.crack.max_mask_coverage,
-        min_split=minimum,
-    )
+    return validate_dataset(dataset, samples, boxes, root, docs, v, minimum)
 
 
 @flow(name="eval_data", log_prints=True, task_runner=dask_runner())

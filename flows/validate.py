@@ -27,8 +27,7 @@ from components.data.validation import (
     DatasetReport,
     DataValidationError,
     describe_bad,
-    validate_crack,
-    validate_ocr,
+    validate_dataset,
 )
 from components.io import atomic_path, atomic_write_text, write_parquet
 from flows.common import flat
@@ -57,28 +56,8 @@ def build_manifest(
 @task(name="run-expectations")
 def run_expectations(root: Path, dataset: str, samples, boxes, params) -> DatasetReport:
     v = params.validation
-    minimum = v.min_split_size.model_dump()
     docs = root / REPORTS / dataset
-    if dataset == "ocr":
-        return validate_ocr(
-            samples,
-            boxes,
-            root / DATA["ocr"],
-            docs,
-            min_size=v.ocr.min_size,
-            max_size=v.ocr.max_size,
-            max_rois=v.ocr.max_rois_per_image,
-            min_split=minimum,
-        )
-    return validate_crack(
-        samples,
-        root / DATA["crack"],
-        docs,
-        min_size=v.crack.min_size,
-        max_size=v.crack.max_size,
-        max_coverage=v.crack.max_mask_coverage,
-        min_split=minimum,
-    )
+    return validate_dataset(dataset, samples, boxes, root / DATA[dataset], docs, v, v.min_split_size.model_dump())
 
 
 @flow(name="validate", log_prints=True, task_runner=dask_runner())

@@ -339,3 +339,36 @@ def describe_bad(bad: dict[str, list[str]], limit: int | None = None) -> str:
     if limit is not None and len(lines) > limit:
         lines = lines[:limit] + [f"  ... and {len(lines) - limit} more (see the bad-sample list in the report)"]
     return "\n".join(lines)
+
+
+def validate_dataset(
+    dataset: str,
+    samples: pd.DataFrame,
+    boxes: pd.DataFrame | None,
+    root: Path,
+    docs_dir: Path,
+    rules,
+    min_split: dict[str, int],
+) -> DatasetReport:
+    """``validate_ocr`` or ``validate_crack`` with the thresholds of ``rules`` (``params.validation``):
+    the one place that maps the params onto the checks, for the training data and the fixed sets."""
+    if dataset == "ocr":
+        return validate_ocr(
+            samples,
+            boxes,
+            root,
+            docs_dir,
+            min_size=rules.ocr.min_size,
+            max_size=rules.ocr.max_size,
+            max_rois=rules.ocr.max_rois_per_image,
+            min_split=min_split,
+        )
+    return validate_crack(
+        samples,
+        root,
+        docs_dir,
+        min_size=rules.crack.min_size,
+        max_size=rules.crack.max_size,
+        max_coverage=rules.crack.max_mask_coverage,
+        min_split=min_split,
+    )
