@@ -19,9 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from components.data import manifest, synth_cracks, synth_resistors
+from components.data import manifest
 from components.data.manifest import Splits, build_crack_manifest, build_ocr_manifest
+from components.data.synth_cracks import dataset as crack_dataset
 from components.data.synth_cracks import generate_crack_dataset
+from components.data.synth_resistors import dataset as resistor_dataset
 from components.data.synth_resistors import generate_resistor_dataset
 
 
@@ -40,7 +42,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=120)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
-    synth_resistors.MIN_FANOUT_FRAMES = synth_cracks.MIN_FANOUT_FRAMES = manifest.MIN_FANOUT_FILES = 0
+    resistor_dataset.MIN_FANOUT_FRAMES = crack_dataset.MIN_FANOUT_FRAMES = manifest.MIN_FANOUT_FILES = 0
     splits, n = Splits(0.8, 0.1, 0.1), a.frames
     print(f"{os.cpu_count()} cores, {a.workers} Dask workers, load {os.getloadavg()[0]:.1f}", flush=True)
     t = time.perf_counter()

@@ -24,7 +24,7 @@ the synthetic generator means by it: its R-notation never ends in R); ``Marking.
 carries the R-notation value. Two digits and R outside 01-96 (``00R``, ``97R``) and other lengths
 (``1R``, ``100R``) are R-notation.
 
-Everything ``components.data.synth_resistors._marking`` generates parses (tested over its
+Everything ``components.data.synth_resistors.markings._marking`` generates parses (tested over its
 output space, part-number suffixes sampled): E24 x 10^0..6, E96 x 10^0..4, R-notation of 3-4
 characters with the R in front or inside, EIA-96 01-96 with any of its letters, the four jumper
 strings and the part-number style (E96 x 10^0..4 and 1-4 letters of ``FGJKTRDBW``).

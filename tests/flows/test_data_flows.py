@@ -104,9 +104,10 @@ def test_source_outside_data_sources_is_refused(project, tmp_path):
 def test_synthetic_prepare_and_validate_on_two_dask_workers_match_one_process(project, monkeypatch, caplog):
     """The flows' Dask task runner (a 2-process LocalCluster, sized from data.workers) writes the same
     files and manifest rows, in the same order, as one process."""
-    from components.data import manifest, synth_cracks
+    from components.data import manifest
+    from components.data.synth_cracks import dataset as synth_dataset
 
-    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)  # 8 frames: fanned out all the same
+    monkeypatch.setattr(synth_dataset, "MIN_FANOUT_FRAMES", 0)  # 8 frames: fanned out all the same
     monkeypatch.setattr(manifest, "MIN_FANOUT_FILES", 0)
     _set(project, "data.crack.source", "synthetic")
     _set(project, "data.crack.num_frames", 8)

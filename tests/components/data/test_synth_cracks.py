@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from components.data import synth_cracks
 from components.data.crack_format import rasterize, read_pline
 from components.data.families import read_families
 from components.data.synth_cracks import (
@@ -17,10 +16,11 @@ from components.data.synth_cracks import (
     DEFAULT_TRAIN_FAMILIES,
     FAMILIES,
     CrackStyle,
-    _render,
     generate_crack_dataset,
     render_crack_frame,
 )
+from components.data.synth_cracks import dataset as synth_dataset
+from components.data.synth_cracks.frames import _render
 from tests.helpers.fanout import on_cluster
 
 W, H = 384, 288
@@ -45,7 +45,7 @@ def test_render_shape_and_determinism():
 
 
 def test_dataset_identical_for_any_worker_count(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(synth_cracks, "MIN_FANOUT_FRAMES", 0)  # 6 frames: fanned out all the same
+    monkeypatch.setattr(synth_dataset, "MIN_FANOUT_FRAMES", 0)  # 6 frames: fanned out all the same
     fams = ["default", "hi_res", "concrete", "phone_jpeg"]
     n1 = generate_crack_dataset(tmp_path / "w1", 6, seed=11, workers=1, families=fams, progress=False)
     n2, batches = on_cluster(

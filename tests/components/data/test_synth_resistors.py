@@ -8,7 +8,6 @@ import re
 import numpy as np
 import pytest
 
-from components.data import synth_resistors
 from components.data.families import FAMILIES_FILE, read_families
 from components.data.ocr_format import (
     CHAR_CLASSES,
@@ -25,11 +24,12 @@ from components.data.synth_resistors import (
     HELD_OUT_FONTS,
     TRAIN_FONTS,
     ResistorStyle,
-    _marking,
     generate_resistor_dataset,
     render_resistor_frame,
     render_resistor_frame_debug,
 )
+from components.data.synth_resistors import dataset as synth_dataset
+from components.data.synth_resistors.markings import _marking
 from tests.helpers.fanout import on_cluster
 
 W, H = 640, 480  # smaller frames keep the determinism/dataset tests fast (sizes scale with the width)
@@ -144,7 +144,7 @@ def test_sizes_and_text_styles(debug_frames):
 
 
 def test_dataset_is_identical_on_a_dask_cluster(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)  # 3 frames: fanned out all the same
+    monkeypatch.setattr(synth_dataset, "MIN_FANOUT_FRAMES", 0)  # 3 frames: fanned out all the same
     a = generate_resistor_dataset(tmp_path / "a", 3, seed=5, workers=1, width=W, height=H, progress=False)
     b, batches = on_cluster(
         dask_client,
@@ -243,7 +243,7 @@ def test_family_is_deterministic_per_seed():
 
 
 def test_dataset_families_csv_and_worker_count(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(synth_resistors, "MIN_FANOUT_FRAMES", 0)
+    monkeypatch.setattr(synth_dataset, "MIN_FANOUT_FRAMES", 0)
     fams = ["green_pcb", "wide_view", "dim_noisy"]
     a = generate_resistor_dataset(
         tmp_path / "a", 4, seed=9, workers=1, width=W, height=H, progress=False, families=fams

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from components.data import synth_resistors as synth
+from components.data.ocr_format import MAX_TEXT_LEN
+from components.data.synth_resistors import markings as synth
 from components.ocr.grammar import (
     CODE_KINDS,
     E24,
@@ -182,7 +183,7 @@ def test_the_same_series_as_the_generator():
 
 
 def _generator_space():
-    """Every marking ``synth_resistors._marking`` can produce (part-number suffixes: all of 1-2
+    """Every marking ``synth_resistors.markings._marking`` can produce (part-number suffixes: all of 1-2
     letters, a sample of 3-4)."""
     yield from (f"{s}{e}" for s in E24 for e in range(7))
     yield from (f"{s}{e}" for s in E96 for e in range(5))
@@ -199,7 +200,7 @@ def _generator_space():
     suffixes = ["".join(t) for k in (1, 2) for t in itertools.product(letters, repeat=k)]
     suffixes += ["".join(rng.choice(letters, size=k)) for k in (3, 4) for _ in range(200)]
     for s, e, suf in itertools.product(E96, range(5), suffixes[::7]):
-        yield f"{s}{e}{suf}"[: synth.MAX_TEXT_LEN]
+        yield f"{s}{e}{suf}"[:MAX_TEXT_LEN]
 
 
 def test_every_marking_the_generator_emits_parses():

@@ -1,0 +1,97 @@
+"""What both crack readers share: reading PLINE polylines, masks of any encoding as {0, 1}, and
+writing one canonical sample (decoding only for a conversion or a mask size check).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from components.data import crack_format as cf
+from components.data.importers.files import _copy_file, _decode, _encode_png, _header_size, _load_json
+from components.data.importers.formats import LOSSY_EXTS
+from components.data.importers.report import _Problem
+from components.io import (
+    atomic_write_bytes,
+)
+
+
+def _read_polylines(real: Path, shown: Path) -> list[np.ndarray]:
+    """Polylines of an AI-Hub/canonical PLINE file; extra keys are ignored, pairs are flattened."""
+    data = _load_json(real, shown)
+    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
+        raise _Problem(shown, "not a PLINE annotation (a JSON object with an 'annotations' list is expected)")
+    lines = []
+    for i, a in enumerate(data["annotations"]):
+        if not isinstance(a, dict) or "polyline" not in a:
+            raise _Problem(shown, f"annotation {i} has no 'polyline'")
+        try:
+            pts = np.asarray(a["polyline"], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise _Problem(shown, f"polyline {i} is not a list of numbers ({exc})") from exc
+        if pts.size % 2 or pts.size < 4:
+            raise _Problem(shown, f"polyline {i} needs an even number (>= 4) of coordinates, got {pts.size}")
+        if not np.isfinite(pts).all():
+            raise _Problem(shown, f"polyline {i} has non-finite coordinates (NaN or infinity)")
+        lines.append(pts.reshape(-1, 2))
+    return lines
+
+
+def _mask_from_file(real: Path, max_pixels: int, shown: str | Path) -> np.ndarray:
+    """A {0, 1} mask from a mask image: 0 is background, any non-zero colour is crack.
+
+    Accepts 0/1, 0/255, 16-bit, palette and RGB(A) masks (fully transparent pixels are background);
+    lossy files (JPEG) are thresholded at half intensity to ignore compression noise.
+    """
+    if real.suffix.lower() not in LOSSY_EXTS:
+        return _decode(real, max_pixels, shown, mode="mask")
+    rgba = _decode(real, max_pixels, shown, mode="RGBA")
+    return ((rgba[..., :3] > 127).any(axis=2) & (rgba[..., 3] > 0)).astype(np.uint8)
+
+
+def _write_crack_sample(
+    tmp: Path,
+    name: str,
+    image: Path,
+    image_shown: Path,
+    polylines: list[np.ndarray],
+    mask_file: tuple[Path, Path] | None,
+    max_pixels: int,
+    ann_shown: Path | None = None,
+) -> None:
+    """Write one canonical crack sample; decodes only for a conversion or a mask size check.
+
+    ``mask_file`` is (real path, path to show) of the sample's mask image, if any.
+    """
+    mask = png = None
+    if mask_file is not None or image.suffix.lower() != ".png":
+        arr = _decode(image, max_pixels, image_shown)
+        if mask_file is not None:
+            mask = _mask_from_file(mask_file[0], max_pixels, mask_file[1])
+            if mask.shape != arr.shape[:2]:
+                raise _Problem(
+                    mask_file[1],
+                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_shown.name} is "
+                    f"{arr.shape[1]}x{arr.shape[0]}",
+                )
+        if image.suffix.lower() != ".png":
+            png = _encode_png(arr, image_shown)
+        h, w = arr.shape[:2]
+    elif polylines:
+        w, h = _header_size(image, max_pixels, image_shown)
+    problem = cf.polyline_problem(polylines, w, h) if polylines else None
+    if problem:
+        raise _Problem(ann_shown or image_shown, f"{problem}; sample not imported")
+    out_image = tmp / cf.IMAGES_DIR / f"{name}.png"
+    if png is None:
+        _copy_file(image, out_image, image_shown)
+    else:
+        atomic_write_bytes(out_image, png)
+    if mask is not None:
+        atomic_write_bytes(tmp / cf.MASKS_DIR / f"{name}.png", _encode_png(mask * np.uint8(255), mask_file[1]))
+    cf.write_pline(polylines, cf.annotation_path(tmp, name))
+
+
+def _strip_suffix(rel: str, suffix: str) -> str:
+    return rel[: -len(suffix)] if rel.lower().endswith(suffix.lower()) else rel

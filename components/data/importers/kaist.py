@@ -1,0 +1,203 @@
+"""Reader of the KAIST/SSD-tutorial pairs (``format: kaist``): ``<split>_images.json`` +
+``<split>_objects.json``, integer labels through ``label_map.json`` or :data:`DEFAULT_LABEL_MAP`;
+characters join the ROI holding their centre and the text is read in reading order.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path, PurePosixPath
+
+from components.data.importers.files import (
+    _flat_name,
+    _header_size,
+    _join_rel,
+    _load_json,
+    _Names,
+    _resolve_image,
+    _walk,
+)
+from components.data.importers.formats import _KAIST_IMAGES_RE, _KAIST_OBJECTS_RE, DEFAULT_LABEL_MAP, LABEL_MAP_NAME
+from components.data.importers.ocr_samples import _canon_label, _report_unreferenced_images, _write_ocr_sample
+from components.data.importers.reading import reading_order
+from components.data.importers.report import ImportReport, _Problem
+from components.data.ocr_format import (
+    ROI_LABEL,
+    AnnotationError,
+    OcrAnnotation,
+    Shape,
+    clip_boxes_to_image,
+)
+
+
+def _read_label_map(real: Path, shown: Path) -> dict[int, str]:
+    data = _load_json(real, shown)
+    if not isinstance(data, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in data.values()):
+        raise _Problem(shown, "a label map must be a JSON object {label name: integer}")
+    inverse: dict[int, str] = {}
+    for name, value in data.items():
+        if value in inverse:
+            raise _Problem(shown, f"integer {value} is given to both {inverse[value]!r} and {name!r}")
+        inverse[value] = _canon_label(name)
+    return inverse
+
+
+def _kaist_label(label, inverse: dict[int, str] | None, map_source: str) -> str:
+    if isinstance(label, float) and label.is_integer():
+        label = int(label)
+    if isinstance(label, bool) or not isinstance(label, (int, str)):
+        raise TypeError(f"label {label!r} is neither a string nor an integer")
+    if isinstance(label, int):
+        if inverse is None:
+            raise ValueError(f"integer label {label} cannot be mapped: {map_source} is unusable")
+        if label not in inverse:
+            raise ValueError(f"integer label {label} is not in {map_source}")
+        return inverse[label]
+    return _canon_label(label)
+
+
+def _box(b) -> tuple[float, float, float, float]:
+    if not isinstance(b, (list, tuple)) or len(b) != 4:
+        raise ValueError(f"box {b!r} is not [xmin, ymin, xmax, ymax]")
+    x1, y1, x2, y2 = (float(v) for v in b)
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise ValueError(f"box {b!r} has non-finite coordinates")
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def kaist_shapes(boxes, labels) -> tuple[list[Shape], list[str]]:
+    """Canonical shapes from KAIST boxes and (string) labels, plus one message per orphan character.
+
+    ROIs get group ids 0, 1, ... in the order they appear; each character joins the ROI holding its
+    centre (the one it overlaps most if several do); ROI texts are read with :func:`reading_order`.
+    """
+    shapes = [Shape(label=lab, x1=b[0], y1=b[1], x2=b[2], y2=b[3]) for b, lab in zip(boxes, labels)]
+    rois = [s for s in shapes if s.is_roi]
+    for gid, roi in enumerate(rois):
+        roi.group_id = gid
+    orphans = []
+    for j, s in enumerate(shapes):
+        if s.is_roi:
+            continue
+        cx, cy = (s.x1 + s.x2) / 2, (s.y1 + s.y2) / 2
+        holders = [r for r in rois if r.x1 <= cx <= r.x2 and r.y1 <= cy <= r.y2]
+        if not holders:
+            orphans.append(
+                f"character box {j} ({s.label!r} at {[s.x1, s.y1, s.x2, s.y2]}) lies in no {ROI_LABEL!r} box"
+            )
+            continue
+        s.group_id = max(holders, key=lambda r: _overlap(r.box, s.box)).group_id
+    for roi in rois:
+        chars = [s for s in shapes if not s.is_roi and s.group_id == roi.group_id]
+        roi.text = "".join(chars[i].label for i in reading_order([c.box for c in chars]))
+    return shapes, orphans
+
+
+def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+    files = _walk(src, src, report)
+    by_dir: dict[str, dict[str, Path]] = {}
+    for rel, real in files:
+        p = Path(rel)
+        by_dir.setdefault(p.parent.as_posix(), {})[p.name] = real
+    names = _Names()
+    used: set[Path] = set()
+    referenced: set[Path] = set()
+    for rel_dir in sorted(by_dir):
+        folder_files = by_dir[rel_dir]
+        lower = {n.lower(): n for n in folder_files}
+        folder = src / rel_dir if rel_dir != "." else src
+        image_lists = sorted(n for n in folder_files if _KAIST_IMAGES_RE.match(n))
+        paired_objects = set()
+        if not image_lists:
+            continue
+        inverse: dict[int, str] | None = {v: k for k, v in DEFAULT_LABEL_MAP.items()}
+        map_source = f"the default label map (no {LABEL_MAP_NAME} in {folder})"
+        if LABEL_MAP_NAME in lower:
+            map_file = folder / lower[LABEL_MAP_NAME]
+            map_source = str(map_file)
+            try:
+                inverse = _read_label_map(folder_files[lower[LABEL_MAP_NAME]], map_file)
+            except _Problem as p:
+                report.add_problem(p.file, p.reason)
+                inverse = None
+        for images_name in image_lists:
+            split = _KAIST_IMAGES_RE.match(images_name)["split"]
+            images_file = folder / images_name
+            objects_name = lower.get(f"{split}_objects.json".lower())
+            if objects_name is None:
+                report.add_problem(
+                    images_file, f"no matching {split}_objects.json in the same folder; split not imported"
+                )
+                continue
+            paired_objects.add(objects_name)
+            objects_file = folder / objects_name
+            try:
+                paths = _load_json(folder_files[images_name], images_file)
+                objects = _load_json(folder_files[objects_name], objects_file)
+                if not isinstance(paths, list):
+                    raise _Problem(images_file, "expected a JSON list of image paths; split not imported")
+                if not isinstance(objects, list):
+                    raise _Problem(
+                        objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported"
+                    )
+                if len(paths) != len(objects):
+                    raise _Problem(
+                        objects_file,
+                        f"{len(objects)} entries but {images_name} lists {len(paths)} images; cannot pair them, "
+                        "split not imported",
+                    )
+            except _Problem as p:
+                report.add_problem(p.file, p.reason)
+                continue
+            for i, (image_path, obj) in enumerate(zip(paths, objects)):
+                try:
+                    if not isinstance(image_path, str):
+                        raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
+                    image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
+                    referenced.add(image)
+                    if image in used:  # only an imported entry counts: a failed one must not shadow a good one
+                        raise _Problem(
+                            images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first"
+                        )
+                    where = f"entry {i} (image {image_path!r})"
+                    try:
+                        if not isinstance(obj, dict):
+                            raise TypeError("not a JSON object {boxes, labels, difficulties}")
+                        raw_boxes, raw_labels = obj.get("boxes"), obj.get("labels")
+                        if not isinstance(raw_boxes, list) or not isinstance(raw_labels, list):
+                            raise TypeError("'boxes' and 'labels' must be lists")
+                        if len(raw_boxes) != len(raw_labels):
+                            raise ValueError(f"{len(raw_boxes)} boxes but {len(raw_labels)} labels")
+                        boxes = [_box(b) for b in raw_boxes]
+                        labels = [_kaist_label(lab, inverse, map_source) for lab in raw_labels]
+                    except (TypeError, ValueError) as exc:
+                        raise _Problem(objects_file, f"{where}: {exc}") from exc
+                    if "background" in labels:
+                        raise _Problem(
+                            objects_file, f"{where}: box {labels.index('background')} has the background label"
+                        )
+                    shapes, orphans = kaist_shapes(boxes, labels)
+                    if orphans:
+                        raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
+                    w, h = _header_size(image, max_pixels, src / _join_rel(rel_dir, image_path))
+                    ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+                    try:
+                        clip_boxes_to_image(ann, where)
+                    except AnnotationError as exc:
+                        raise _Problem(objects_file, str(exc)) from exc
+                    name = names.claim(
+                        _flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix())
+                    )
+                    _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
+                    used.add(image)
+                    report.imported.append(name)
+                except _Problem as p:
+                    report.add_problem(p.file, p.reason)
+        for n in sorted(folder_files):
+            if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
+                report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
+    _report_unreferenced_images(files, referenced, src, report)

@@ -1,0 +1,76 @@
+"""Reader of AI-Hub style polylines (``format: pline``): ``images/`` + ``annotations/*_PLINE.json``,
+and canonical folders, whose ``masks/`` are kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components.data import crack_format as cf
+from components.data.importers.crack_samples import _read_polylines, _strip_suffix, _write_crack_sample
+from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
+from components.data.importers.formats import IMAGE_EXTS
+from components.data.importers.report import ImportReport, _Problem
+
+
+def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+    img_root, ann_root, mask_root = src / cf.IMAGES_DIR, src / cf.ANNOTATIONS_DIR, src / cf.MASKS_DIR
+    images: list[tuple[str, Path, Path]] = []  # (key, real, shown)
+    for rel, real in _walk(src, img_root, report):
+        shown = src / rel
+        if Path(rel).suffix.lower() not in IMAGE_EXTS:
+            report.add_problem(shown, "not an image file (png, jpg, ...); not imported")
+            continue
+        images.append((Path(rel).relative_to(cf.IMAGES_DIR).with_suffix("").as_posix(), real, shown))
+    anns: dict[str, tuple[Path, Path]] = {}
+    for rel, real in _walk(src, ann_root, report):
+        shown = src / rel
+        if not rel.lower().endswith(cf.PLINE_SUFFIX.lower()):
+            report.add_problem(shown, f"not a *{cf.PLINE_SUFFIX} annotation; not imported")
+            continue
+        anns[_strip_suffix(Path(rel).relative_to(cf.ANNOTATIONS_DIR).as_posix(), cf.PLINE_SUFFIX)] = (real, shown)
+    masks: dict[str, tuple[Path, Path]] = {}
+    for rel, real in _walk(src, mask_root, report):
+        if Path(rel).suffix.lower() in IMAGE_EXTS:
+            masks[Path(rel).relative_to(cf.MASKS_DIR).with_suffix("").as_posix()] = (real, src / rel)
+        else:
+            report.add_problem(src / rel, "not a mask image; not imported")
+    ann_by_stem: dict[str, list[str]] = {}
+    for key in anns:
+        ann_by_stem.setdefault(key.rsplit("/", 1)[-1], []).append(key)
+    names = _Names()
+    used_anns: set[str] = set()
+    used_masks: set[str] = set()
+    seen_keys: dict[str, Path] = {}
+    for key, real, shown in _png_first(images):
+        try:
+            _claim_key(seen_keys, key, shown)
+            akey = key if key in anns else None
+            if akey is None:
+                stem = key.rsplit("/", 1)[-1]
+                candidates = ann_by_stem.get(stem, [])
+                akey = candidates[0] if len(candidates) == 1 else None
+            if akey is None:
+                raise _Problem(
+                    shown,
+                    f"no annotation file {cf.ANNOTATIONS_DIR}/{key}{cf.PLINE_SUFFIX}; an image without cracks "
+                    "needs an annotation file with an empty 'annotations' list",
+                )
+            used_anns.add(akey)
+            polylines = _read_polylines(*anns[akey])
+            mkey = key if key in masks else None
+            if mkey is not None:
+                used_masks.add(mkey)
+            name = names.claim(_flat_name(key))
+            _write_crack_sample(
+                tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels, ann_shown=anns[akey][1]
+            )
+            report.imported.append(name)
+        except _Problem as p:
+            report.add_problem(p.file, p.reason)
+    for key, (_, shown) in sorted(anns.items()):
+        if key not in used_anns:
+            report.add_problem(shown, "annotation has no image in images/; not imported")
+    for key, (_, shown) in sorted(masks.items()):
+        if key not in used_masks:
+            report.add_problem(shown, "mask has no image of the same name in images/; not imported")
