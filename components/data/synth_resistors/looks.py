@@ -1,0 +1,81 @@
+"""The fixed look of the resistor generator: probabilities and sizes every style family shares.
+
+:mod:`.styles` holds what a *family* varies (one :class:`~.styles.ResistorStyle` per name); this module
+holds the rest of the numbers the drawing code draws from, one frozen preset per part of the frame,
+so they are named and found in one place instead of being literals inside long functions.
+
+Conventions: ``(lo, hi)`` pairs are uniform ranges; ``*_mm`` sizes are in millimetres (times the
+frame's px/mm scale); ``*_px`` pairs clip a size to pixel limits at the base frame width (times the
+drawing resolution); counts drawn with ``rng.integers(lo, hi)`` exclude ``hi``. Changing a value
+changes every dataset generated afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Range = tuple[float, float]
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class PcbLook:
+    """The PCB surface (:mod:`.pcb`): solder mask over copper, exposed metal, silkscreen."""
+
+    # solder mask: a mottled colour; copper under it shows as lighter, warmer mask
+    mottle: float = 0.025  # amplitude of the large-scale mask mottling
+    mottle_cells_px: Range = (60, 12)  # fbm cell sizes of the mottling
+    mottle_weights: Range = (1.0, 0.6)
+    mask_grain: float = 0.03
+    pour_prob: float = 0.35  # a copper pour (a large filled area) under the mask
+    pour_size: Range = (0.4, 1.2)  # pour side, times the frame side
+    traces: tuple[int, int] = (3, 12)  # number of traces (hi excluded)
+    trace_width_mm: Range = (0.12, 0.5)
+    trace_width_px: Range = (5, 80)
+    trace_directions: tuple[int, ...] = (0, 2, 4, 6, 1, 3)  # start direction in 45-degree steps
+    trace_direction_weights: tuple[float, ...] = (0.25, 0.25, 0.2, 0.2, 0.05, 0.05)
+    trace_segments: tuple[int, int] = (2, 6)  # straight runs per trace (hi excluded)
+    segment_length: Range = (0.1, 0.5)  # times the frame diagonal
+    trace_turns: tuple[int, ...] = (-2, -1, 1, 2)  # direction change between runs, in 45-degree steps
+    copper_blur_px: Range = (1.0, 3.0)
+    copper_gain: Range = (1.18, 1.45)  # brightness of mask over copper
+    copper_gain_black: Range = (1.05, 1.15)  # ... on black mask, where copper hardly shows
+    copper_warm: RGB = (1.04, 1.0, 0.92)
+    # exposed metal: empty footprints and test pads, solder domes, vias
+    gold_prob: float = 0.35  # gold (ENIG) finish, else tin
+    gold_rgb: RGB = (205, 168, 92)
+    tin_rgb: RGB = (180, 180, 176)
+    pad_brightness: Range = (0.85, 1.1)
+    pad_length_mm: Range = (0.3, 1.2)
+    pad_length_px: Range = (20, 260)
+    pad_width_mm: Range = (0.3, 1.0)
+    pad_width_px: Range = (20, 220)
+    pad_spacing: Range = (1.0, 2.5)  # centre distance of a pad pair, times the pad length
+    solder_dome_prob: float = 0.15
+    pad_pair_prob: float = 0.7  # a footprint of two pads, else a single test pad
+    pad_margin_px: float = 6
+    via_radius_mm: Range = (0.15, 0.35)
+    via_radius_px: Range = (7, 70)
+    via_margin_px: float = 4
+    tented_prob: float = 0.5  # a via covered by mask (a bump), else bare metal with a hole
+    # silkscreen: lines, outlines around the resistors, designators and other text
+    silk_white_prob: float = 0.85
+    silk_white: RGB = (235, 235, 228)
+    silk_yellow: RGB = (230, 215, 120)
+    silk_line_mm: float = 0.12
+    silk_line_px: Range = (3, 22)
+    silk_line_length: Range = (0.1, 0.4)  # times the frame diagonal
+    outline_prob: float = 0.55  # a resistor gets a silkscreen outline
+    outline_margin: Range = (0.2, 0.6)  # beyond the pads, times the body width
+    outline_height: Range = (1.5, 1.9)  # times the body width
+    silk_text_mm: Range = (0.5, 1.1)
+    silk_text_px: Range = (24, 120)
+    silk_text_angles: tuple[float, ...] = (0, 90, -90)  # relative to the board
+    silk_text_angle_weights: tuple[float, ...] = (0.6, 0.25, 0.15)
+    silk_text_tries: int = 6  # positions tried before a text is dropped
+    silk_text_margin_px: float = 8
+    worn_print_prob: float = 0.5  # worn, dotty print
+    silk_opacity: Range = (0.8, 0.97)
+
+
+PCB = PcbLook()
