@@ -102,7 +102,40 @@ def _chip_patch(
     tex = _grain(rng, ph, pw)
     blot = _smooth(rng, ph, pw, max(8.0, width / 3))
     surf = 0.05 * tex + 0.06 * blot  # shared relative texture
+    body = (bx0, by0, bx1, by1)
+    rgb, tint_m = _chip_body_rgb(rng, x, y, body, length, width, cap_w, ceramic_edge, body_rgb, surf)
+    # a thin dark rim where the body's top surface turns down (separates it from pads and solder)
+    rim = (
+        1
+        - rng.uniform(0.25, 0.5)
+        * np.clip(
+            1.8 - (np.minimum(np.minimum(x - bx0, bx1 - x)[None, :], np.minimum(y - by0, by1 - y)[:, None])), 0, 1.8
+        )
+        / 1.8
+    )
+    top = _premult(np.clip(rgb * _c3(rim), 0, 255), body_a)
+    under = None
+    if pad_rgb is not None and pad_ext > 0:
+        under = _chip_pads(rng, x, y, body, cap_w, pad_w, pad_ext, width, pad_rgb, tint_m, surf)
+    shadow = _shadow_of(body_a, _rot(theta).T, light * (0.6 + 0.2 * width / 100), max(2.0, width * 0.05))
+    return Patch(top=top, under=under, shadow=shadow, body=body)
 
+
+def _chip_body_rgb(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    y: np.ndarray,
+    body: tuple[float, float, float, float],
+    length: float,
+    width: float,
+    cap_w: float,
+    ceramic_edge: float,
+    body_rgb: np.ndarray,
+    surf: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Colour (ph, pw, 3) of a chip's top: overcoat with sheen and bevel, tin end caps, white alumina
+    at the edges; and the tint of its metal (the solder fillets reuse it)."""
+    bx0, by0, bx1, by1 = body
     # overcoat between the caps, inset from the long edges (the white alumina shows there)
     ox0, ox1 = bx0 + cap_w - 2, bx1 - cap_w + 2
     oy0, oy1 = by0 + ceramic_edge, by1 - ceramic_edge
@@ -135,7 +168,7 @@ def _chip_patch(
         1 - 0.25 * np.exp(-np.abs(end - cap_w) / 2.0)
     )
     metal = (base * prof_y)[:, None] * prof_x[None, :] * (1 + 1.4 * surf)
-    wav = 0.8 * _smooth(rng, ph, 1, max(6.0, width / 3))
+    wav = 0.8 * _smooth(rng, len(y), 1, max(6.0, width / 3))
     cap_a = np.clip(cap_w + wav - end[None, :] + 0.5, 0, 1)
 
     cer = rng.uniform(150, 200)
@@ -145,48 +178,50 @@ def _chip_patch(
     tint_m = (np.float32(1.0) + rng.uniform(-0.04, 0.04, 3)).astype(np.float32)
     tint_c = np.array([1.0, 0.98, 0.92], np.float32)
     rgb = _tint(a_oc * dark, tint_b) + _tint(cap_a * metal, tint_m) + _tint(a_cer * cer * (1 + surf), tint_c)
-    # a thin dark rim where the body's top surface turns down (separates it from pads and solder)
-    rim = (
-        1
-        - rng.uniform(0.25, 0.5)
-        * np.clip(
-            1.8 - (np.minimum(np.minimum(x - bx0, bx1 - x)[None, :], np.minimum(y - by0, by1 - y)[:, None])), 0, 1.8
-        )
-        / 1.8
-    )
-    top = _premult(np.clip(rgb * _c3(rim), 0, 255), body_a)
+    return rgb, tint_m
 
-    # pads and shiny solder fillets under the ends
-    under = None
-    if pad_rgb is not None and pad_ext > 0:
-        inner = cap_w * rng.uniform(0.3, 0.9)
-        pyo = (ph - pad_w) / 2
-        pad_y = np.clip(np.minimum(y - pyo, pyo + pad_w - y) + 0.5, 0, 1)
-        pad_x = np.clip(np.minimum(x - (bx0 - pad_ext), (bx0 + inner) - x) + 0.5, 0, 1) + np.clip(
-            np.minimum(x - (bx1 - inner), (bx1 + pad_ext) - x) + 0.5, 0, 1
-        )
-        pad_a = pad_y[:, None] * np.clip(pad_x, 0, 1)[None, :]
-        fl = pad_ext * rng.uniform(0.55, 0.95)
-        fw = width * rng.uniform(0.85, 1.02)
-        out = np.clip(np.maximum(bx0 - x, x - bx1), 0, None) / max(fl, 1.0)  # 0 at the cap, 1 at the fillet toe
-        half = (fw / 2) * (1 - 0.12 * out**2) + 1  # the toe narrows a little
-        fil_a = (
-            np.clip(half[None, :] - np.abs(y - ph / 2)[:, None] + 0.5, 0, 1)
-            * (out < 1)[None, :]
-            * rng.uniform(0.85, 1.0)
-        )
-        peak = rng.uniform(0.15, 0.6)
-        shine = 0.6 + 0.8 * np.exp(-((out - peak) ** 2) / (2 * 0.12**2)) - 0.2 * out
-        yprof = 1 - 0.3 * np.clip(((y - ph / 2) / (fw / 2)) ** 2, 0, 1)
-        solder = rng.uniform(175, 225) * yprof[:, None] * shine[None, :] * (1 + 0.6 * surf)
-        pad_l = (1 + 1.3 * surf) * rng.uniform(0.75, 0.92)
-        a_f = fil_a
-        a_p = pad_a * (1 - a_f)
-        under = np.empty((ph, pw, 4), np.float32)
-        under[..., :3] = _tint(a_p * pad_l, pad_rgb) + _tint(a_f * np.clip(solder, 0, 255), tint_m)
-        under[..., 3] = np.clip(a_p + a_f, 0, 1)
-    shadow = _shadow_of(body_a, _rot(theta).T, light * (0.6 + 0.2 * width / 100), max(2.0, width * 0.05))
-    return Patch(top=top, under=under, shadow=shadow, body=(bx0, by0, bx1, by1))
+
+def _chip_pads(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    y: np.ndarray,
+    body: tuple[float, float, float, float],
+    cap_w: float,
+    pad_w: float,
+    pad_ext: float,
+    width: float,
+    pad_rgb: np.ndarray,
+    tint_m: np.ndarray,
+    surf: np.ndarray,
+) -> np.ndarray:
+    """The layer under a soldered chip (ph, pw, 4): its two pads and shiny solder fillets at the ends."""
+    bx0, _by0, bx1, _by1 = body
+    ph, pw = len(y), len(x)
+    inner = cap_w * rng.uniform(0.3, 0.9)
+    pyo = (ph - pad_w) / 2
+    pad_y = np.clip(np.minimum(y - pyo, pyo + pad_w - y) + 0.5, 0, 1)
+    pad_x = np.clip(np.minimum(x - (bx0 - pad_ext), (bx0 + inner) - x) + 0.5, 0, 1) + np.clip(
+        np.minimum(x - (bx1 - inner), (bx1 + pad_ext) - x) + 0.5, 0, 1
+    )
+    pad_a = pad_y[:, None] * np.clip(pad_x, 0, 1)[None, :]
+    fl = pad_ext * rng.uniform(0.55, 0.95)
+    fw = width * rng.uniform(0.85, 1.02)
+    out = np.clip(np.maximum(bx0 - x, x - bx1), 0, None) / max(fl, 1.0)  # 0 at the cap, 1 at the fillet toe
+    half = (fw / 2) * (1 - 0.12 * out**2) + 1  # the toe narrows a little
+    fil_a = (
+        np.clip(half[None, :] - np.abs(y - ph / 2)[:, None] + 0.5, 0, 1) * (out < 1)[None, :] * rng.uniform(0.85, 1.0)
+    )
+    peak = rng.uniform(0.15, 0.6)
+    shine = 0.6 + 0.8 * np.exp(-((out - peak) ** 2) / (2 * 0.12**2)) - 0.2 * out
+    yprof = 1 - 0.3 * np.clip(((y - ph / 2) / (fw / 2)) ** 2, 0, 1)
+    solder = rng.uniform(175, 225) * yprof[:, None] * shine[None, :] * (1 + 0.6 * surf)
+    pad_l = (1 + 1.3 * surf) * rng.uniform(0.75, 0.92)
+    a_f = fil_a
+    a_p = pad_a * (1 - a_f)
+    under = np.empty((ph, pw, 4), np.float32)
+    under[..., :3] = _tint(a_p * pad_l, pad_rgb) + _tint(a_f * np.clip(solder, 0, 255), tint_m)
+    under[..., 3] = np.clip(a_p + a_f, 0, 1)
+    return under
 
 
 def _ic_patch(
