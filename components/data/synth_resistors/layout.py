@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.data.synth_resistors.fonts import _font_advance_ratio
+from components.data.synth_resistors.looks import LAYOUT
 from components.data.synth_resistors.markings import _marking
 from components.data.synth_resistors.parts import ResistorSpec
 from components.data.synth_resistors.raster import _free, _rot, _rotated_bbox
@@ -78,54 +79,91 @@ def _layout(
     board_angle = float(rng.uniform(-MAX_ANGLE_DEG, MAX_ANGLE_DEG))
     n_want = _count(rng, st.resistor_counts)
     allowed = [p for p in PACKAGES if lo_px * zoom * 1.03 <= p[1] * scale <= hi_px * zoom * 0.97] or [main]
+    if kind == "tape":
+        specs, pockets = _layout_on_tape(rng, h, w, zoom, st, scale, board_angle, main, n_want)
+    else:
+        specs, pockets = _layout_loose(rng, kind, h, w, zoom, st, scale, board_angle, main, allowed, n_want), []
+    return scale, board_angle, specs, pockets
+
+
+def _in_frame(bb: tuple[float, float, float, float], w: int, h: int) -> bool:
+    m = LAYOUT.frame_margin_px
+    return not (bb[0] < m or bb[1] < m or bb[2] > w - m or bb[3] > h - m)
+
+
+def _layout_on_tape(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    zoom: float,
+    st: ResistorStyle,
+    scale: float,
+    board_angle: float,
+    main: tuple,
+    n_want: int,
+) -> tuple[list[ResistorSpec], list]:
+    """Resistors of the main package in the pockets of a carrier tape; returns them and every pocket."""
     specs: list[ResistorSpec] = []
     pockets: list = []
-    margin_img = 6.0
-    if kind == "tape":
-        sp0 = None
-        for _ in range(5):
-            sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st)
-            if sp0 is not None:
-                break
-        if sp0 is None:
-            return scale, board_angle, specs, pockets
-        pl, pwid = sp0.length * rng.uniform(1.12, 1.3), sp0.width * rng.uniform(1.2, 1.5)
-        pitch = max(2.0 * scale, pwid + 0.6 * sp0.width, 4.0 * scale if main[1] >= 2.0 else 0)
-        a = _rot(board_angle)
-        # the tape axis is perpendicular to the parts' long axis
-        axis = a @ np.array([0.0, 1.0])
-        c0 = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h])
-        cands = []
-        for k in range(-8, 9):
-            c = c0 + k * pitch * axis
-            bb = _rotated_bbox(board_angle, pl, pwid, *c)
-            if bb[2] < 0 or bb[0] > w or bb[3] < 0 or bb[1] > h:
-                continue
-            pockets.append((c, (pl, pwid)))
-            cands.append(c)
-        order = rng.permutation(len(cands))
-        for idx in order:
-            if len(specs) >= n_want:
-                break
-            sp = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st) if specs else sp0
-            if sp is None:
-                continue
-            sp.angle = float(np.clip(board_angle + rng.normal(0, 2.5), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
-            jit = _rot(board_angle) @ np.array(
-                [rng.uniform(-1, 1) * (pl - sp.length) * 0.3, rng.uniform(-1, 1) * (pwid - sp.width) * 0.3]
-            )
-            sp.cx, sp.cy = float(cands[idx][0] + jit[0]), float(cands[idx][1] + jit[1])
-            bb = _body_box(sp)
-            if bb[0] < margin_img or bb[1] < margin_img or bb[2] > w - margin_img or bb[3] > h - margin_img:
-                continue
-            if not _free(bb, [s.box for s in specs], 4):
-                continue
-            sp.box = bb
-            specs.append(sp)
-        return scale, board_angle, specs, pockets
+    sp0 = None
+    for _ in range(5):
+        sp0 = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st)
+        if sp0 is not None:
+            break
+    if sp0 is None:
+        return specs, pockets
+    pl, pwid = sp0.length * rng.uniform(*LAYOUT.pocket_length), sp0.width * rng.uniform(*LAYOUT.pocket_width)
+    pitch = max(2.0 * scale, pwid + 0.6 * sp0.width, 4.0 * scale if main[1] >= 2.0 else 0)
+    a = _rot(board_angle)
+    # the tape axis is perpendicular to the parts' long axis
+    axis = a @ np.array([0.0, 1.0])
+    c0 = np.array([rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.7) * h])
+    cands = []
+    for k in range(-8, 9):
+        c = c0 + k * pitch * axis
+        bb = _rotated_bbox(board_angle, pl, pwid, *c)
+        if bb[2] < 0 or bb[0] > w or bb[3] < 0 or bb[1] > h:
+            continue
+        pockets.append((c, (pl, pwid)))
+        cands.append(c)
+    order = rng.permutation(len(cands))
+    for idx in order:
+        if len(specs) >= n_want:
+            break
+        sp = _sample_resistor(rng, scale, main, board_angle, soldered=False, zoom=zoom, st=st) if specs else sp0
+        if sp is None:
+            continue
+        sp.angle = float(np.clip(board_angle + rng.normal(0, LAYOUT.tape_angle_sd), -MAX_ANGLE_DEG, MAX_ANGLE_DEG))
+        jit = _rot(board_angle) @ np.array(
+            [rng.uniform(-1, 1) * (pl - sp.length) * 0.3, rng.uniform(-1, 1) * (pwid - sp.width) * 0.3]
+        )
+        sp.cx, sp.cy = float(cands[idx][0] + jit[0]), float(cands[idx][1] + jit[1])
+        bb = _body_box(sp)
+        if not _in_frame(bb, w, h) or not _free(bb, [s.box for s in specs], LAYOUT.gap_px):
+            continue
+        sp.box = bb
+        specs.append(sp)
+    return specs, pockets
+
+
+def _layout_loose(
+    rng: np.random.Generator,
+    kind: str,
+    h: int,
+    w: int,
+    zoom: float,
+    st: ResistorStyle,
+    scale: float,
+    board_angle: float,
+    main: tuple,
+    allowed: list,
+    n_want: int,
+) -> list[ResistorSpec]:
+    """Resistors anywhere on a board or mat (soldered on a board), mostly of the main package."""
+    specs: list[ResistorSpec] = []
     for _ in range(n_want):
-        for _try in range(25):
-            pkg = main if rng.random() < 0.65 else allowed[rng.integers(len(allowed))]
+        for _try in range(LAYOUT.place_tries):
+            pkg = main if rng.random() < LAYOUT.main_package_prob else allowed[rng.integers(len(allowed))]
             sp = _sample_resistor(
                 rng,
                 scale,
@@ -139,17 +177,19 @@ def _layout(
                 continue
             sp.cx, sp.cy = float(rng.uniform(0, w)), float(rng.uniform(0, h))
             bb = _body_box(sp)
-            if bb[0] < margin_img or bb[1] < margin_img or bb[2] > w - margin_img or bb[3] > h - margin_img:
+            if not _in_frame(bb, w, h):
                 continue
             # keep other resistors (with their pads) out of this one's box and vice versa
             ext = _rotated_bbox(sp.angle, sp.length + 2 * sp.pad_ext, sp.width * 1.3, sp.cx, sp.cy)
             if not all(
-                _free(ext, [o.box], 4)
-                and _free(bb, [_rotated_bbox(o.angle, o.length + 2 * o.pad_ext, o.width * 1.3, o.cx, o.cy)], 4)
+                _free(ext, [o.box], LAYOUT.gap_px)
+                and _free(
+                    bb, [_rotated_bbox(o.angle, o.length + 2 * o.pad_ext, o.width * 1.3, o.cx, o.cy)], LAYOUT.gap_px
+                )
                 for o in specs
             ):
                 continue
             sp.box = bb
             specs.append(sp)
             break
-    return scale, board_angle, specs, pockets
+    return specs

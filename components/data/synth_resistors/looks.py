@@ -78,4 +78,18 @@ class PcbLook:
     silk_opacity: Range = (0.8, 0.97)
 
 
+@dataclass(frozen=True)
+class LayoutLook:
+    """Placing the labelled resistors (:mod:`.layout`)."""
+
+    main_package_prob: float = 0.65  # a loose resistor has the frame's main package, else another that fits
+    place_tries: int = 25  # positions tried per loose resistor before it is dropped
+    frame_margin_px: float = 6.0  # a resistor body keeps this far from the frame edge
+    gap_px: float = 4  # between resistor boxes (with their pads)
+    pocket_length: Range = (1.12, 1.3)  # tape pocket size, times the body length
+    pocket_width: Range = (1.2, 1.5)  # ... times the body width
+    tape_angle_sd: float = 2.5  # degrees a part turns in its pocket
+
+
 PCB = PcbLook()
+LAYOUT = LayoutLook()
