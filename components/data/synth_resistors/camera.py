@@ -14,13 +14,28 @@ from components.data.synth_resistors.styles import _BASE, ResistorStyle, _pick
 
 
 def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: ResistorStyle = _BASE) -> np.ndarray:
-    """Uneven light, colour cast, glare, lens blur, sensor noise and tone curve; float in, uint8 out."""
+    """Uneven light, colour cast, glare, lens blur, sensor noise and tone curve; float in, uint8 out.
+
+    ``img`` is changed in place up to the blur; ``protect`` are the ROI boxes glare stays weak over.
+    """
+    _uneven_light(rng, img, st)
+    _glare(rng, img, protect, st)
+    img = _optics(rng, img, st)
+    _sensor_noise(rng, img, st)
+    # quantise, then a tone curve through a lookup table
+    out = cv2.convertScaleAbs(np.maximum(img, 0, out=img))
+    gamma = rng.uniform(*st.gamma)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(out, lut)
+
+
+def _uneven_light(rng: np.random.Generator, img: np.ndarray, st: ResistorStyle) -> None:
+    """A light gradient, vignetting, a broad soft hot spot, exposure and colour cast (in place)."""
     h, w = img.shape[:2]
     sh, sw = h // 8, w // 8
     ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
     xs = xs / sw - 0.5
     ys = ys / sh - 0.5
-    # uneven light: a gradient, vignetting and a broad soft hot spot
     ang = rng.uniform(0, 2 * math.pi)
     gain = 1 + rng.uniform(*st.light_gradient) * (xs * math.cos(ang) + ys * math.sin(ang))
     gain *= 1 - rng.uniform(*st.vignette) * (xs**2 + ys**2) * 2
@@ -29,7 +44,11 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: Resist
     gain *= rng.uniform(*st.exposure)
     cast = np.array([rng.uniform(*st.colour_cast), 1.0, rng.uniform(*st.colour_cast)], np.float32)
     img *= cv2.resize(_tint(gain, cast), (w, h), interpolation=cv2.INTER_LINEAR)
-    # glare: small bright specular spots, kept weak over the markings so they stay readable
+
+
+def _glare(rng: np.random.Generator, img: np.ndarray, protect: list, st: ResistorStyle) -> None:
+    """Small bright specular spots (in place), kept weak over the markings so they stay readable."""
+    h, w = img.shape[:2]
     for _ in range(int(_pick(rng, range(len(st.glare_weights)), st.glare_weights))):
         gx, gy = rng.uniform(0, w), rng.uniform(0, h)
         sx, sy = rng.uniform(0.01, 0.06) * w, rng.uniform(0.01, 0.06) * h
@@ -49,7 +68,10 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: Resist
             if ix1 > ix0 and iy1 > iy0:
                 spot[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] *= 0.25
         img[y0:y1, x0:x1] += _c3(spot)
-    # optics: gaussian softness, sometimes a little defocus (disk) or motion (line) on top
+
+
+def _optics(rng: np.random.Generator, img: np.ndarray, st: ResistorStyle) -> np.ndarray:
+    """Gaussian softness, sometimes a little defocus (disk) or motion (line) on top; a new image."""
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(*st.blur_sigma), borderType=cv2.BORDER_REFLECT)
     r = rng.random()
     if r < st.defocus_prob + st.motion_prob:
@@ -67,7 +89,12 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: Resist
             c = n // 2
             cv2.line(k, (round(c - p[0]), round(c - p[1])), (round(c + p[0]), round(c + p[1])), 1.0, 1, cv2.LINE_AA)
         img = cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
-    # sensor: signal-dependent luminance noise and coarser chroma noise
+    return img
+
+
+def _sensor_noise(rng: np.random.Generator, img: np.ndarray, st: ResistorStyle) -> None:
+    """Signal-dependent luminance noise and coarser chroma noise (in place)."""
+    h, w = img.shape[:2]
     read, shot = rng.uniform(*st.read_noise), rng.uniform(*st.shot_noise)
     sd = cv2.sqrt(np.maximum(cv2.extractChannel(img, 1), 0) * np.float32(shot) + np.float32(read**2))
     # demosaicing correlates noise over ~2 px: half-resolution noise upsampled plus a fine part
@@ -78,8 +105,3 @@ def _camera(rng: np.random.Generator, img: np.ndarray, protect: list, st: Resist
     noise3 = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
     noise3 += _c3(noise)
     img += noise3
-    # quantise, then a tone curve through a lookup table
-    out = cv2.convertScaleAbs(np.maximum(img, 0, out=img))
-    gamma = rng.uniform(*st.gamma)
-    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
-    return cv2.LUT(out, lut)

@@ -91,5 +91,26 @@ class LayoutLook:
     tape_angle_sd: float = 2.5  # degrees a part turns in its pocket
 
 
+@dataclass(frozen=True)
+class TapeLook:
+    """Carrier tape (:mod:`.surfaces`): EIA-481 8 mm paper or embossed plastic tape."""
+
+    paper_grey: Range = (195, 230)
+    paper_tint: RGB = (1.0, 0.97, 0.9)
+    paper_pocket_shade: Range = (0.35, 0.55)  # pocket colour, times the paper colour
+    plastic_grey: Range = (35, 65)
+    plastic_pocket_shade: float = 0.7
+    width_mm: float = 8.0
+    pocket_line_offset: Range = (-0.1, 0.3)  # of the pocket line from the tape centre, times the width
+    machine_grey: Range = (20, 70)  # the surface beside the tape
+    hole_pitch_mm: float = 4.0  # sprocket holes: 1.5 mm diameter, 4 mm pitch, 3.5 mm from the pocket line
+    hole_offset_mm: float = 3.5
+    hole_radius_mm: float = 0.75
+    cover_tape_prob: float = 0.7  # a transparent cover tape, seen by its two sealing lines
+    seal_offset_mm: Range = (1.6, 2.6)
+    seal_width_mm: float = 0.25
+
+
 PCB = PcbLook()
 LAYOUT = LayoutLook()
+TAPE = TapeLook()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from components.data.synth_resistors.looks import TAPE
 from components.data.synth_resistors.parts import ResistorSpec, _halved
 from components.data.synth_resistors.pcb import _pcb_background
 from components.data.synth_resistors.raster import (
@@ -64,45 +65,20 @@ def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, pocket
     """Paper or black embossed carrier tape along the board angle + 90 degrees, with pockets."""
     paper = rng.random() < sc.style.tape_paper_prob
     a = _rot(sc.board_angle + 90)  # the tape runs along the rotated x axis
-    px = sc.res
-    if paper:
-        col = np.array([rng.uniform(195, 230)] * 3, np.float32) * np.array([1.0, 0.97, 0.9], np.float32)
-        fib = _smooth(rng, h // 2, w // 2, 3)  # fibres: noise smeared along the tape
-        k = 9
-        kern = np.zeros((k, k), np.float32)
-        kern[k // 2, :] = 1.0
-        kern = cv2.warpAffine(kern, cv2.getRotationMatrix2D((k // 2, k // 2), sc.board_angle + 90, 1.0), (k, k))
-        fib = cv2.resize(cv2.filter2D(fib, -1, kern / kern.sum()), (w, h), interpolation=cv2.INTER_LINEAR)
-        lum = 1 + 0.06 * fib + 0.04 * _grain(rng, h, w) + 0.03 * _smooth(rng, h, w, 40 * px)
-        pocket_col = col * rng.uniform(0.35, 0.55)
-    else:
-        g = rng.uniform(35, 65)
-        col = np.array([g, g, g * 1.03], np.float32)
-        lum = 1 + 0.05 * _grain(rng, h, w) + 0.05 * _smooth(rng, h, w, 50 * px)
-        pocket_col = col * 0.7
-    img = _tint(lum, col)
-    s = sc.scale
+    img, pocket_col = _tape_material(rng, sc, h, w, paper)
+    s, px = sc.scale, sc.res
     centre = pockets[0][0] if pockets else np.array([w / 2, h / 2])
     n_dir = a @ np.array([0.0, 1.0])
-    # tape edges: 8 mm wide tape, the pocket line off-centre; outside lies a dark machine surface
-    tape_w = 8.0 * s
-    off = float(rng.uniform(-0.1, 0.3)) * tape_w
+    # tape edges: the pocket line off-centre; outside lies a dark machine surface
+    tape_w = TAPE.width_mm * s
+    off = float(rng.uniform(*TAPE.pocket_line_offset)) * tape_w
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     dist = (xx - centre[0]) * n_dir[0] + (yy - centre[1]) * n_dir[1]
     outside = np.clip(np.abs(dist + off) - tape_w / 2 + 0.5, 0, 1)
     if outside.any():
-        surf = rng.uniform(20, 70)
+        surf = rng.uniform(*TAPE.machine_grey)
         img += (_c3(surf * (1 + 0.05 * _smooth(rng, h, w, 30 * px))) - img) * _c3(outside)
-    # sprocket holes on one side: 1.5 mm diameter, 4 mm pitch, 3.5 mm from the pocket line
-    holes = np.zeros((h, w), np.float32)
-    side = 1 if rng.random() < 0.5 else -1
-    step = 4.0 * s
-    phase = rng.uniform(0, step)
-    for k in range(-8, 9):
-        c = centre + a @ np.array([k * step + phase, side * 3.5 * s])
-        cv2.circle(holes, (int(c[0]), int(c[1])), max(1, int(0.75 * s)), 1.0, -1, cv2.LINE_AA)
-    holes = cv2.GaussianBlur(holes, (0, 0), 1.0)
-    img += (np.float32(25) - img) * _c3(holes)
+    _sprocket_holes(rng, sc, img, centre, a)
     # pockets: recesses with a shadowed wall on the lit side
     pmask = np.zeros((h, w), np.float32)
     for c, (pl, pwid) in pockets:
@@ -112,21 +88,64 @@ def _tape_background(rng: np.random.Generator, sc: Scene, h: int, w: int, pocket
     rim = np.clip(_shift(pm, -sc.light) - pm, 0, 1)
     img += (pocket_col - img) * _c3(pm * 0.85)
     img *= _c3(1 - 0.5 * wall + 0.25 * rim)
-    if rng.random() < 0.7:  # transparent cover tape: the two sealing lines
-        lm = np.zeros((h, w), np.float32)
-        for sgn in (-1, 1):
-            c0 = centre + a @ np.array([0, sgn * rng.uniform(1.6, 2.6) * s])
-            p0, p1 = c0 - a @ np.array([4 * w, 0]), c0 + a @ np.array([4 * w, 0])
-            cv2.line(
-                lm,
-                tuple(np.round(p0).astype(int)),
-                tuple(np.round(p1).astype(int)),
-                1.0,
-                max(2, int(0.25 * s)),
-                cv2.LINE_AA,
-            )
-        img *= _c3(1 - 0.1 * cv2.GaussianBlur(lm, (0, 0), 2.0))
+    if rng.random() < TAPE.cover_tape_prob:
+        _cover_tape_seals(rng, sc, img, centre, a)
     return img
+
+
+def _tape_material(rng: np.random.Generator, sc: Scene, h: int, w: int, paper: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The tape's own surface (paper fibres or black plastic) and the colour of its pockets."""
+    px = sc.res
+    if paper:
+        col = np.array([rng.uniform(*TAPE.paper_grey)] * 3, np.float32) * np.array(TAPE.paper_tint, np.float32)
+        fib = _smooth(rng, h // 2, w // 2, 3)  # fibres: noise smeared along the tape
+        k = 9
+        kern = np.zeros((k, k), np.float32)
+        kern[k // 2, :] = 1.0
+        kern = cv2.warpAffine(kern, cv2.getRotationMatrix2D((k // 2, k // 2), sc.board_angle + 90, 1.0), (k, k))
+        fib = cv2.resize(cv2.filter2D(fib, -1, kern / kern.sum()), (w, h), interpolation=cv2.INTER_LINEAR)
+        lum = 1 + 0.06 * fib + 0.04 * _grain(rng, h, w) + 0.03 * _smooth(rng, h, w, 40 * px)
+        pocket_col = col * rng.uniform(*TAPE.paper_pocket_shade)
+    else:
+        g = rng.uniform(*TAPE.plastic_grey)
+        col = np.array([g, g, g * 1.03], np.float32)
+        lum = 1 + 0.05 * _grain(rng, h, w) + 0.05 * _smooth(rng, h, w, 50 * px)
+        pocket_col = col * TAPE.plastic_pocket_shade
+    return _tint(lum, col), pocket_col
+
+
+def _sprocket_holes(rng: np.random.Generator, sc: Scene, img: np.ndarray, centre: np.ndarray, a: np.ndarray) -> None:
+    """The row of sprocket holes on one side of the pocket line (in place)."""
+    h, w = img.shape[:2]
+    s = sc.scale
+    holes = np.zeros((h, w), np.float32)
+    side = 1 if rng.random() < 0.5 else -1
+    step = TAPE.hole_pitch_mm * s
+    phase = rng.uniform(0, step)
+    for k in range(-8, 9):
+        c = centre + a @ np.array([k * step + phase, side * TAPE.hole_offset_mm * s])
+        cv2.circle(holes, (int(c[0]), int(c[1])), max(1, int(TAPE.hole_radius_mm * s)), 1.0, -1, cv2.LINE_AA)
+    holes = cv2.GaussianBlur(holes, (0, 0), 1.0)
+    img += (np.float32(25) - img) * _c3(holes)
+
+
+def _cover_tape_seals(rng: np.random.Generator, sc: Scene, img: np.ndarray, centre: np.ndarray, a: np.ndarray) -> None:
+    """The two sealing lines of a transparent cover tape (in place)."""
+    h, w = img.shape[:2]
+    s = sc.scale
+    lm = np.zeros((h, w), np.float32)
+    for sgn in (-1, 1):
+        c0 = centre + a @ np.array([0, sgn * rng.uniform(*TAPE.seal_offset_mm) * s])
+        p0, p1 = c0 - a @ np.array([4 * w, 0]), c0 + a @ np.array([4 * w, 0])
+        cv2.line(
+            lm,
+            tuple(np.round(p0).astype(int)),
+            tuple(np.round(p1).astype(int)),
+            1.0,
+            max(2, int(TAPE.seal_width_mm * s)),
+            cv2.LINE_AA,
+        )
+    img *= _c3(1 - 0.1 * cv2.GaussianBlur(lm, (0, 0), 2.0))
 
 
 def _background(
