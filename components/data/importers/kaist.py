@@ -6,6 +6,7 @@ characters join the ROI holding their centre and the text is read in reading ord
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from components.data.importers.files import (
@@ -97,107 +98,152 @@ def kaist_shapes(boxes, labels) -> tuple[list[Shape], list[str]]:
     return shapes, orphans
 
 
+@dataclass
+class _KaistImport:
+    """What one KAIST import carries from folder to folder: where it reads and writes, and which
+    names and images it has used (names are unique over the whole import, images imported once)."""
+
+    src: Path
+    tmp: Path
+    report: ImportReport
+    max_pixels: int
+    names: _Names = field(default_factory=_Names)
+    used: set[Path] = field(default_factory=set)  # images imported
+    referenced: set[Path] = field(default_factory=set)  # images any entry names, imported or not
+
+
 def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
     files = _walk(src, src, report)
     by_dir: dict[str, dict[str, Path]] = {}
     for rel, real in files:
         p = Path(rel)
         by_dir.setdefault(p.parent.as_posix(), {})[p.name] = real
-    names = _Names()
-    used: set[Path] = set()
-    referenced: set[Path] = set()
+    run = _KaistImport(src, tmp, report, max_pixels)
     for rel_dir in sorted(by_dir):
-        folder_files = by_dir[rel_dir]
-        lower = {n.lower(): n for n in folder_files}
-        folder = src / rel_dir if rel_dir != "." else src
-        image_lists = sorted(n for n in folder_files if _KAIST_IMAGES_RE.match(n))
-        paired_objects = set()
-        if not image_lists:
+        _import_kaist_folder(run, rel_dir, by_dir[rel_dir])
+    _report_unreferenced_images(files, run.referenced, src, report)
+
+
+def _import_kaist_folder(run: _KaistImport, rel_dir: str, folder_files: dict[str, Path]) -> None:
+    """Every ``<split>_images.json`` + ``<split>_objects.json`` pair of one folder, with its label map."""
+    lower = {n.lower(): n for n in folder_files}
+    folder = run.src / rel_dir if rel_dir != "." else run.src
+    image_lists = sorted(n for n in folder_files if _KAIST_IMAGES_RE.match(n))
+    paired_objects = set()
+    if not image_lists:
+        return
+    inverse, map_source = _folder_label_map(run.report, folder, folder_files, lower)
+    for images_name in image_lists:
+        split = _KAIST_IMAGES_RE.match(images_name)["split"]
+        images_file = folder / images_name
+        objects_name = lower.get(f"{split}_objects.json".lower())
+        if objects_name is None:
+            run.report.add_problem(
+                images_file, f"no matching {split}_objects.json in the same folder; split not imported"
+            )
             continue
-        inverse: dict[int, str] | None = {v: k for k, v in DEFAULT_LABEL_MAP.items()}
-        map_source = f"the default label map (no {LABEL_MAP_NAME} in {folder})"
-        if LABEL_MAP_NAME in lower:
-            map_file = folder / lower[LABEL_MAP_NAME]
-            map_source = str(map_file)
+        paired_objects.add(objects_name)
+        objects_file = folder / objects_name
+        try:
+            paths, objects = _read_split(folder_files, images_name, objects_name, images_file, objects_file)
+        except _Problem as p:
+            run.report.add_problem(p.file, p.reason)
+            continue
+        for i, (image_path, obj) in enumerate(zip(paths, objects)):
             try:
-                inverse = _read_label_map(folder_files[lower[LABEL_MAP_NAME]], map_file)
+                _import_kaist_entry(run, rel_dir, i, image_path, obj, images_file, objects_file, inverse, map_source)
             except _Problem as p:
-                report.add_problem(p.file, p.reason)
-                inverse = None
-        for images_name in image_lists:
-            split = _KAIST_IMAGES_RE.match(images_name)["split"]
-            images_file = folder / images_name
-            objects_name = lower.get(f"{split}_objects.json".lower())
-            if objects_name is None:
-                report.add_problem(
-                    images_file, f"no matching {split}_objects.json in the same folder; split not imported"
-                )
-                continue
-            paired_objects.add(objects_name)
-            objects_file = folder / objects_name
-            try:
-                paths = _load_json(folder_files[images_name], images_file)
-                objects = _load_json(folder_files[objects_name], objects_file)
-                if not isinstance(paths, list):
-                    raise _Problem(images_file, "expected a JSON list of image paths; split not imported")
-                if not isinstance(objects, list):
-                    raise _Problem(
-                        objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported"
-                    )
-                if len(paths) != len(objects):
-                    raise _Problem(
-                        objects_file,
-                        f"{len(objects)} entries but {images_name} lists {len(paths)} images; cannot pair them, "
-                        "split not imported",
-                    )
-            except _Problem as p:
-                report.add_problem(p.file, p.reason)
-                continue
-            for i, (image_path, obj) in enumerate(zip(paths, objects)):
-                try:
-                    if not isinstance(image_path, str):
-                        raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
-                    image = _resolve_image(src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
-                    referenced.add(image)
-                    if image in used:  # only an imported entry counts: a failed one must not shadow a good one
-                        raise _Problem(
-                            images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first"
-                        )
-                    where = f"entry {i} (image {image_path!r})"
-                    try:
-                        if not isinstance(obj, dict):
-                            raise TypeError("not a JSON object {boxes, labels, difficulties}")
-                        raw_boxes, raw_labels = obj.get("boxes"), obj.get("labels")
-                        if not isinstance(raw_boxes, list) or not isinstance(raw_labels, list):
-                            raise TypeError("'boxes' and 'labels' must be lists")
-                        if len(raw_boxes) != len(raw_labels):
-                            raise ValueError(f"{len(raw_boxes)} boxes but {len(raw_labels)} labels")
-                        boxes = [_box(b) for b in raw_boxes]
-                        labels = [_kaist_label(lab, inverse, map_source) for lab in raw_labels]
-                    except (TypeError, ValueError) as exc:
-                        raise _Problem(objects_file, f"{where}: {exc}") from exc
-                    if "background" in labels:
-                        raise _Problem(
-                            objects_file, f"{where}: box {labels.index('background')} has the background label"
-                        )
-                    shapes, orphans = kaist_shapes(boxes, labels)
-                    if orphans:
-                        raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
-                    w, h = _header_size(image, max_pixels, src / _join_rel(rel_dir, image_path))
-                    ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
-                    try:
-                        clip_boxes_to_image(ann, where)
-                    except AnnotationError as exc:
-                        raise _Problem(objects_file, str(exc)) from exc
-                    name = names.claim(
-                        _flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix())
-                    )
-                    _write_ocr_sample(tmp, name, image, ann, max_pixels, images_file)
-                    used.add(image)
-                    report.imported.append(name)
-                except _Problem as p:
-                    report.add_problem(p.file, p.reason)
-        for n in sorted(folder_files):
-            if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
-                report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
-    _report_unreferenced_images(files, referenced, src, report)
+                run.report.add_problem(p.file, p.reason)
+    for n in sorted(folder_files):
+        if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
+            run.report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
+
+
+def _folder_label_map(
+    report: ImportReport, folder: Path, folder_files: dict[str, Path], lower: dict[str, str]
+) -> tuple[dict[int, str] | None, str]:
+    """The folder's integer -> label map (its ``label_map.json``, else the default) and where it came
+    from; None when the folder's map is unusable (then every integer label is a problem)."""
+    inverse: dict[int, str] | None = {v: k for k, v in DEFAULT_LABEL_MAP.items()}
+    map_source = f"the default label map (no {LABEL_MAP_NAME} in {folder})"
+    if LABEL_MAP_NAME in lower:
+        map_file = folder / lower[LABEL_MAP_NAME]
+        map_source = str(map_file)
+        try:
+            inverse = _read_label_map(folder_files[lower[LABEL_MAP_NAME]], map_file)
+        except _Problem as p:
+            report.add_problem(p.file, p.reason)
+            inverse = None
+    return inverse, map_source
+
+
+def _read_split(
+    folder_files: dict[str, Path], images_name: str, objects_name: str, images_file: Path, objects_file: Path
+) -> tuple[list, list]:
+    """The image paths and object entries of one split, checked to pair up one to one."""
+    paths = _load_json(folder_files[images_name], images_file)
+    objects = _load_json(folder_files[objects_name], objects_file)
+    if not isinstance(paths, list):
+        raise _Problem(images_file, "expected a JSON list of image paths; split not imported")
+    if not isinstance(objects, list):
+        raise _Problem(objects_file, "expected a JSON list of {boxes, labels, difficulties}; split not imported")
+    if len(paths) != len(objects):
+        raise _Problem(
+            objects_file,
+            f"{len(objects)} entries but {images_name} lists {len(paths)} images; cannot pair them, split not imported",
+        )
+    return paths, objects
+
+
+def _import_kaist_entry(
+    run: _KaistImport,
+    rel_dir: str,
+    i: int,
+    image_path,
+    obj,
+    images_file: Path,
+    objects_file: Path,
+    inverse: dict[int, str] | None,
+    map_source: str,
+) -> None:
+    """Entry ``i`` of a split: its image and objects as one canonical sample; a problem raises."""
+    if not isinstance(image_path, str):
+        raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
+    image = _resolve_image(run.src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
+    run.referenced.add(image)
+    if image in run.used:  # only an imported entry counts: a failed one must not shadow a good one
+        raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
+    where = f"entry {i} (image {image_path!r})"
+    shapes = _entry_shapes(obj, inverse, map_source, objects_file, where)
+    w, h = _header_size(image, run.max_pixels, run.src / _join_rel(rel_dir, image_path))
+    ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+    try:
+        clip_boxes_to_image(ann, where)
+    except AnnotationError as exc:
+        raise _Problem(objects_file, str(exc)) from exc
+    name = run.names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
+    _write_ocr_sample(run.tmp, name, image, ann, run.max_pixels, images_file)
+    run.used.add(image)
+    run.report.imported.append(name)
+
+
+def _entry_shapes(obj, inverse: dict[int, str] | None, map_source: str, objects_file: Path, where: str) -> list[Shape]:
+    """Canonical shapes of one ``{boxes, labels, difficulties}`` entry; a malformed one raises a problem."""
+    try:
+        if not isinstance(obj, dict):
+            raise TypeError("not a JSON object {boxes, labels, difficulties}")
+        raw_boxes, raw_labels = obj.get("boxes"), obj.get("labels")
+        if not isinstance(raw_boxes, list) or not isinstance(raw_labels, list):
+            raise TypeError("'boxes' and 'labels' must be lists")
+        if len(raw_boxes) != len(raw_labels):
+            raise ValueError(f"{len(raw_boxes)} boxes but {len(raw_labels)} labels")
+        boxes = [_box(b) for b in raw_boxes]
+        labels = [_kaist_label(lab, inverse, map_source) for lab in raw_labels]
+    except (TypeError, ValueError) as exc:
+        raise _Problem(objects_file, f"{where}: {exc}") from exc
+    if "background" in labels:
+        raise _Problem(objects_file, f"{where}: box {labels.index('background')} has the background label")
+    shapes, orphans = kaist_shapes(boxes, labels)
+    if orphans:
+        raise _Problem(objects_file, f"{where}: " + "; ".join(orphans))
+    return shapes
