@@ -14,8 +14,45 @@ from components.data.importers.report import ImportReport, _Problem
 
 
 def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+    images, anns, masks = _pline_files(src, report)
+    ann_by_stem: dict[str, list[str]] = {}
+    for key in anns:
+        ann_by_stem.setdefault(key.rsplit("/", 1)[-1], []).append(key)
+    names = _Names()
+    used_anns: set[str] = set()
+    used_masks: set[str] = set()
+    seen_keys: dict[str, Path] = {}
+    for key, real, shown in _png_first(images):
+        try:
+            _claim_key(seen_keys, key, shown)
+            akey = _annotation_key(key, anns, ann_by_stem, shown)
+            used_anns.add(akey)
+            polylines = _read_polylines(*anns[akey])
+            mkey = key if key in masks else None
+            if mkey is not None:
+                used_masks.add(mkey)
+            name = names.claim(_flat_name(key))
+            _write_crack_sample(
+                tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels, ann_shown=anns[akey][1]
+            )
+            report.imported.append(name)
+        except _Problem as p:
+            report.add_problem(p.file, p.reason)
+    for key, (_, shown) in sorted(anns.items()):
+        if key not in used_anns:
+            report.add_problem(shown, "annotation has no image in images/; not imported")
+    for key, (_, shown) in sorted(masks.items()):
+        if key not in used_masks:
+            report.add_problem(shown, "mask has no image of the same name in images/; not imported")
+
+
+def _pline_files(
+    src: Path, report: ImportReport
+) -> tuple[list[tuple[str, Path, Path]], dict[str, tuple[Path, Path]], dict[str, tuple[Path, Path]]]:
+    """The images ``(key, real, shown)``, annotations and masks (``key -> (real, shown)``) of a PLINE
+    folder, keyed by their path below their folder without suffix; other files are reported."""
     img_root, ann_root, mask_root = src / cf.IMAGES_DIR, src / cf.ANNOTATIONS_DIR, src / cf.MASKS_DIR
-    images: list[tuple[str, Path, Path]] = []  # (key, real, shown)
+    images: list[tuple[str, Path, Path]] = []
     for rel, real in _walk(src, img_root, report):
         shown = src / rel
         if Path(rel).suffix.lower() not in IMAGE_EXTS:
@@ -35,42 +72,20 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -
             masks[Path(rel).relative_to(cf.MASKS_DIR).with_suffix("").as_posix()] = (real, src / rel)
         else:
             report.add_problem(src / rel, "not a mask image; not imported")
-    ann_by_stem: dict[str, list[str]] = {}
-    for key in anns:
-        ann_by_stem.setdefault(key.rsplit("/", 1)[-1], []).append(key)
-    names = _Names()
-    used_anns: set[str] = set()
-    used_masks: set[str] = set()
-    seen_keys: dict[str, Path] = {}
-    for key, real, shown in _png_first(images):
-        try:
-            _claim_key(seen_keys, key, shown)
-            akey = key if key in anns else None
-            if akey is None:
-                stem = key.rsplit("/", 1)[-1]
-                candidates = ann_by_stem.get(stem, [])
-                akey = candidates[0] if len(candidates) == 1 else None
-            if akey is None:
-                raise _Problem(
-                    shown,
-                    f"no annotation file {cf.ANNOTATIONS_DIR}/{key}{cf.PLINE_SUFFIX}; an image without cracks "
-                    "needs an annotation file with an empty 'annotations' list",
-                )
-            used_anns.add(akey)
-            polylines = _read_polylines(*anns[akey])
-            mkey = key if key in masks else None
-            if mkey is not None:
-                used_masks.add(mkey)
-            name = names.claim(_flat_name(key))
-            _write_crack_sample(
-                tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels, ann_shown=anns[akey][1]
-            )
-            report.imported.append(name)
-        except _Problem as p:
-            report.add_problem(p.file, p.reason)
-    for key, (_, shown) in sorted(anns.items()):
-        if key not in used_anns:
-            report.add_problem(shown, "annotation has no image in images/; not imported")
-    for key, (_, shown) in sorted(masks.items()):
-        if key not in used_masks:
-            report.add_problem(shown, "mask has no image of the same name in images/; not imported")
+    return images, anns, masks
+
+
+def _annotation_key(key: str, anns: dict, ann_by_stem: dict[str, list[str]], shown: Path) -> str:
+    """The annotation of image ``key``: same path, else the only one with the same file stem."""
+    akey = key if key in anns else None
+    if akey is None:
+        stem = key.rsplit("/", 1)[-1]
+        candidates = ann_by_stem.get(stem, [])
+        akey = candidates[0] if len(candidates) == 1 else None
+    if akey is None:
+        raise _Problem(
+            shown,
+            f"no annotation file {cf.ANNOTATIONS_DIR}/{key}{cf.PLINE_SUFFIX}; an image without cracks "
+            "needs an annotation file with an empty 'annotations' list",
+        )
+    return akey

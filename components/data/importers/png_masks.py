@@ -14,40 +14,8 @@ from components.data.importers.report import ImportReport, _Problem
 
 
 def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
-    img_root = src / cf.IMAGES_DIR
-    in_subdir = img_root.is_dir()
-    listed = _walk(src, img_root if in_subdir else src, report, recursive=in_subdir)
-    images: list[tuple[str, Path, Path]] = []  # (key relative to the image folder, real, shown)
-    siblings: dict[str, tuple[Path, Path]] = {}  # "<dir>/<stem>" of the image -> sibling mask
-    for rel, real in listed:
-        p = Path(rel)
-        if p.suffix.lower() not in IMAGE_EXTS:
-            if in_subdir:
-                report.add_problem(src / rel, "not an image file; not imported")
-            continue
-        stem_low = p.stem.lower()
-        for suffix in MASK_SUFFIXES:
-            if stem_low.endswith(suffix):
-                siblings[p.with_name(p.stem[: -len(suffix)]).as_posix()] = (real, src / rel)
-                break
-        else:
-            key = p.relative_to(cf.IMAGES_DIR).with_suffix("").as_posix() if in_subdir else p.with_suffix("").as_posix()
-            images.append((key, real, src / rel))
-    dir_masks: dict[str, tuple[Path, Path]] = {}
-    suffixed: list[tuple[str, tuple[Path, Path]]] = []
-    for d in MASK_DIRS:
-        for rel, real in _walk(src, src / d, report):
-            p = Path(rel)
-            if p.suffix.lower() not in IMAGE_EXTS:
-                report.add_problem(src / rel, "not a mask image; not imported")
-                continue
-            key = p.relative_to(d).with_suffix("").as_posix()
-            dir_masks.setdefault(key, (real, src / rel))
-            for suffix in MASK_SUFFIXES:
-                if key.lower().endswith(suffix):
-                    suffixed.append((key[: -len(suffix)], (real, src / rel)))
-    for key, entry in suffixed:  # masks/<stem>_mask.png also serves <stem>, unless masks/<stem>.png exists
-        dir_masks.setdefault(key, entry)
+    images, siblings = _images_and_sibling_masks(src, report)
+    dir_masks = _folder_masks(src, report)
     names = _Names()
     used_masks: set[Path] = set()
     seen_keys: dict[str, Path] = {}
@@ -72,3 +40,51 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
     for real, shown in sorted(leftovers.items(), key=lambda t: str(t[1])):
         if real not in used_masks:
             report.add_problem(shown, "mask has no image of the same name; not imported")
+
+
+def _images_and_sibling_masks(
+    src: Path, report: ImportReport
+) -> tuple[list[tuple[str, Path, Path]], dict[str, tuple[Path, Path]]]:
+    """The images ``(key relative to the image folder, real, shown)`` in ``images/`` (else the folder
+    itself, not recursively) and the masks beside them (``"<dir>/<stem>"`` of the image -> mask)."""
+    img_root = src / cf.IMAGES_DIR
+    in_subdir = img_root.is_dir()
+    listed = _walk(src, img_root if in_subdir else src, report, recursive=in_subdir)
+    images: list[tuple[str, Path, Path]] = []
+    siblings: dict[str, tuple[Path, Path]] = {}
+    for rel, real in listed:
+        p = Path(rel)
+        if p.suffix.lower() not in IMAGE_EXTS:
+            if in_subdir:
+                report.add_problem(src / rel, "not an image file; not imported")
+            continue
+        stem_low = p.stem.lower()
+        for suffix in MASK_SUFFIXES:
+            if stem_low.endswith(suffix):
+                siblings[p.with_name(p.stem[: -len(suffix)]).as_posix()] = (real, src / rel)
+                break
+        else:
+            key = p.relative_to(cf.IMAGES_DIR).with_suffix("").as_posix() if in_subdir else p.with_suffix("").as_posix()
+            images.append((key, real, src / rel))
+    return images, siblings
+
+
+def _folder_masks(src: Path, report: ImportReport) -> dict[str, tuple[Path, Path]]:
+    """Masks in ``masks/``, ``labels/`` or ``gt/`` by key (first folder wins); ``<stem>_mask`` also
+    serves ``<stem>`` unless a mask of that exact name exists."""
+    dir_masks: dict[str, tuple[Path, Path]] = {}
+    suffixed: list[tuple[str, tuple[Path, Path]]] = []
+    for d in MASK_DIRS:
+        for rel, real in _walk(src, src / d, report):
+            p = Path(rel)
+            if p.suffix.lower() not in IMAGE_EXTS:
+                report.add_problem(src / rel, "not a mask image; not imported")
+                continue
+            key = p.relative_to(d).with_suffix("").as_posix()
+            dir_masks.setdefault(key, (real, src / rel))
+            for suffix in MASK_SUFFIXES:
+                if key.lower().endswith(suffix):
+                    suffixed.append((key[: -len(suffix)], (real, src / rel)))
+    for key, entry in suffixed:
+        dir_masks.setdefault(key, entry)
+    return dir_masks
