@@ -9,6 +9,7 @@ import math
 import cv2
 import numpy as np
 
+from components.data.synth_cracks.looks import MANHOLE
 from components.data.synth_cracks.noise import _F32, _fbm, _line_coords, _smooth_noise, _smoothstep
 from components.data.synth_cracks.styles import CrackStyle, Range, _chance
 
@@ -129,50 +130,21 @@ def _oil_stain(rng, img, X, Y, sc, info):
 
 
 def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
+    """A cast-iron cover in its frame, sometimes in a concrete collar; returns the circle cracks avoid."""
     h, w = img.shape[:2]
-    R = rng.uniform(50, 100) * sc
+    R = rng.uniform(*MANHOLE.radius_px) * sc
     cx = rng.uniform(-0.3 * R, w + 0.3 * R)
     cy = rng.uniform(-0.3 * R, h + 0.3 * R)
-    fw = rng.uniform(3.5, 6.5) * sc  # frame width
-    cw = rng.uniform(6, 16) * sc if rng.random() < 0.6 else 0.0  # concrete collar
+    fw = rng.uniform(*MANHOLE.frame_px) * sc  # frame width
+    cw = rng.uniform(*MANHOLE.collar_px) * sc if rng.random() < MANHOLE.collar_prob else 0.0  # concrete collar
     dx, dy = X - cx, Y - cy
     r = np.sqrt(dx * dx + dy * dy)
-    th = np.arctan2(dy, dx)
-    p = rng.uniform(7, 11) * sc
-    style = int(rng.integers(0, 3))
-    if style == 0:  # diamond chequer plate
-        u, v = (dx + dy) / p, (dx - dy) / p
-        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(_F32)
-    elif style == 1:  # concentric rings and radial ribs
-        rings = (np.abs((r / p) % 1.0 - 0.5) < 0.2).astype(_F32)
-        ribs = (np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12).astype(_F32)
-        pat = np.maximum(rings, ribs * (r > 0.35 * R))
-    else:  # square grid of bosses
-        pat = ((np.abs((dx / p) % 1.0 - 0.5) < 0.25) & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)).astype(_F32)
-    rim_in = 0.86 * R
-    pat = np.where((r < rim_in) & (np.abs(r - 0.3 * R) > 0.08 * R), pat, 0.0)
-    pat = np.maximum(pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32))  # raised outer rim
-    hm = cv2.GaussianBlur(pat, (0, 0), 0.8 * sc)
+    hm = _manhole_relief(rng, dx, dy, r, R, sc)
     la = rng.uniform(0, 2 * math.pi)
     gx = cv2.Sobel(hm, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(hm, cv2.CV_32F, 0, 1, ksize=3)
     shading = 1.0 - 0.9 * (math.cos(la) * gx + math.sin(la) * gy) + 0.15 * hm
-    metal = rng.uniform(0.22, 0.40)
-    rust = (
-        np.clip(
-            0.3 + 0.45 * _fbm(rng, h, w, 0.3 * R, octaves=4) - rng.uniform(0.1, 0.7),
-            0.0,
-            0.8,
-        )
-        ** 1.5
-    )
-    grain = 1.0 + 0.06 * rng.standard_normal((h, w)).astype(_F32)
-    cover = np.empty_like(img)
-    base = metal * shading * grain
-    cover[..., 0] = base * (1.0 + 0.35 * rust)
-    cover[..., 1] = base * (1.0 + 0.02 * rust)
-    cover[..., 2] = base * (1.0 - 0.3 * rust)
-    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array([1.05, 1.0, 0.92], _F32)
+    cover, frame = _cast_iron(rng, img, R, shading)
     aa = 0.7 * sc
     in_cover = _smoothstep(-aa, aa, R - 1.2 * sc - r)
     in_frame = _smoothstep(-aa, aa, R + fw - r)
@@ -197,6 +169,48 @@ def _manhole(rng, img, X, Y, sc, info) -> tuple[float, float, float]:
     img *= (1.0 - 0.8 * gap)[..., None]
     info.append("manhole")
     return cx, cy, R + fw + cw + 3 * sc
+
+
+def _manhole_relief(rng, dx, dy, r, R: float, sc: float) -> np.ndarray:
+    """Height map of the cover's cast pattern (chequer plate, rings and ribs, or bosses) and its rim."""
+    th = np.arctan2(dy, dx)
+    p = rng.uniform(*MANHOLE.pattern_pitch_px) * sc
+    style = int(rng.integers(0, 3))
+    if style == 0:  # diamond chequer plate
+        u, v = (dx + dy) / p, (dx - dy) / p
+        pat = ((np.abs(u % 1.0 - 0.5) < 0.22) & (np.abs(v % 1.0 - 0.5) < 0.22)).astype(_F32)
+    elif style == 1:  # concentric rings and radial ribs
+        rings = (np.abs((r / p) % 1.0 - 0.5) < 0.2).astype(_F32)
+        ribs = (np.abs(((th * int(rng.integers(8, 17)) / (2 * math.pi)) % 1.0) - 0.5) < 0.12).astype(_F32)
+        pat = np.maximum(rings, ribs * (r > 0.35 * R))
+    else:  # square grid of bosses
+        pat = ((np.abs((dx / p) % 1.0 - 0.5) < 0.25) & (np.abs((dy / p) % 1.0 - 0.5) < 0.25)).astype(_F32)
+    rim_in = 0.86 * R
+    pat = np.where((r < rim_in) & (np.abs(r - 0.3 * R) > 0.08 * R), pat, 0.0)
+    pat = np.maximum(pat, ((r > rim_in) & (r < R - 1.5 * sc)).astype(_F32))  # raised outer rim
+    return cv2.GaussianBlur(pat, (0, 0), 0.8 * sc)
+
+
+def _cast_iron(rng, img: np.ndarray, R: float, shading: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colours of the cover (HxWx3) and of its frame: dark grey iron with patchy rust."""
+    h, w = img.shape[:2]
+    metal = rng.uniform(0.22, 0.40)
+    rust = (
+        np.clip(
+            0.3 + 0.45 * _fbm(rng, h, w, 0.3 * R, octaves=4) - rng.uniform(0.1, 0.7),
+            0.0,
+            0.8,
+        )
+        ** 1.5
+    )
+    grain = 1.0 + 0.06 * rng.standard_normal((h, w)).astype(_F32)
+    cover = np.empty_like(img)
+    base = metal * shading * grain
+    cover[..., 0] = base * (1.0 + 0.35 * rust)
+    cover[..., 1] = base * (1.0 + 0.02 * rust)
+    cover[..., 2] = base * (1.0 - 0.3 * rust)
+    frame = (metal * 1.15 * grain * (1.0 + 0.3 * rust))[..., None] * np.array([1.05, 1.0, 0.92], _F32)
+    return cover, frame
 
 
 def _shadow(rng, img, X, Y, sc, info, depth_range: Range = (0.3, 0.6)):

@@ -9,6 +9,7 @@ import math
 import cv2
 import numpy as np
 
+from components.data.synth_cracks.looks import ASPHALT
 from components.data.synth_cracks.noise import _F32, _fbm, _grid, _line_coords, _smooth1d, _smooth_noise, _smoothstep
 from components.data.synth_cracks.styles import CrackStyle, Range, _draw
 
@@ -23,44 +24,7 @@ def _asphalt(
     stone_lvl = binder + 0.03 + (0.04 + 0.10 * rng.random()) * (0.35 + worn)
     stone_spread = 0.07 + 0.10 * worn * rng.random()
     density = rng.uniform(1.0, 2.0) * (0.8 + 0.5 * worn)
-
-    # aggregate: sparse random "stone ids" grown into blobs by grey dilation, several sizes
-    ids = np.zeros((h, w), _F32)
-    for r0, dens in (
-        (0.8, 0.030),
-        (1.4, 0.011),
-        (2.3, 0.0040),
-        (3.6, 0.0014),
-        (5.5, 0.00045),
-    ):
-        r = r0 * sc * rng.uniform(0.85, 1.2)
-        n = int(dens * density * h * w / (sc * sc))
-        if n == 0:
-            continue
-        layer = np.zeros((h, w), _F32)
-        ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
-        layer[ys, xs] = rng.uniform(0.02, 1.0, n).astype(_F32)
-        k = max(1, round(2 * r) | 1)
-        kl = max(1, round(1.3 * r) | 1)
-        grown = cv2.dilate(layer, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        # some stones elongated (half the impulses through each anisotropic kernel)
-        sel = rng.random(n) < 0.5
-        for kern in ((k, kl), (kl, k)):
-            part = np.zeros((h, w), _F32)
-            part[ys[sel], xs[sel]] = layer[ys[sel], xs[sel]]
-            grown = np.maximum(
-                grown,
-                cv2.dilate(part, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, kern)),
-            )
-            sel = ~sel
-        np.maximum(ids, grown, out=ids)
-    # irregular, angular outlines: warp the id map with a small displacement field
-    X, Y = _grid(h, w)
-    amp = 1.8 * sc
-    mx = X + amp * _smooth_noise(rng, h, w, 3.0 * sc)
-    my = Y + amp * _smooth_noise(rng, h, w, 3.0 * sc)
-    ids = cv2.remap(ids, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
-
+    ids = _aggregate(rng, h, w, sc, density)
     stone = (ids > 0).astype(_F32)
     a = np.modf(ids * _F32(9973.13))[0]  # per-stone brightness (a hash of the stone id)
     t = np.modf(ids * _F32(7717.71))[0]  # per-stone tint class
@@ -72,7 +36,7 @@ def _asphalt(
     gray = np.where(stone > 0, st, bind)
     # pits / voids
     pits = np.zeros((h, w), _F32)
-    n = int(0.004 * h * w / (sc * sc))
+    n = int(ASPHALT.pit_density * h * w / (sc * sc))
     pits[rng.integers(0, h, n), rng.integers(0, w, n)] = rng.uniform(0.3, 0.8, n).astype(_F32)
     pits = cv2.GaussianBlur(cv2.dilate(pits, np.ones((2, 2), np.uint8)), (0, 0), 0.6 * sc)
     gray *= 1.0 - pits * (1.0 - stone)
@@ -85,8 +49,49 @@ def _asphalt(
     gray *= shade
     # large-scale mottling (wear, dirt, moisture)
     gray *= 1.0 + 0.07 * _fbm(rng, h, w, 70 * sc, octaves=3)
+    img = _asphalt_colour(rng, gray, stone, t, sc)
+    return img, hgt / (float(hgt.max()) + 1e-6), shade
 
-    # colour: global tint, per-stone warm/cool tints, faint large-scale colour variation
+
+def _aggregate(rng: np.random.Generator, h: int, w: int, sc: float, density: float) -> np.ndarray:
+    """Stone ids (HxW, 0 between stones): sparse random ids grown into blobs by grey dilation, one
+    layer per size of :attr:`AsphaltLook.grading`, outlines warped to look irregular and angular."""
+    ids = np.zeros((h, w), _F32)
+    for r0, dens in ASPHALT.grading:
+        r = r0 * sc * rng.uniform(*ASPHALT.stone_radius_jitter)
+        n = int(dens * density * h * w / (sc * sc))
+        if n == 0:
+            continue
+        layer = np.zeros((h, w), _F32)
+        ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+        layer[ys, xs] = rng.uniform(0.02, 1.0, n).astype(_F32)
+        k = max(1, round(2 * r) | 1)
+        kl = max(1, round(1.3 * r) | 1)
+        grown = cv2.dilate(layer, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        # some stones elongated (half the impulses through each anisotropic kernel)
+        sel = rng.random(n) < ASPHALT.elongated_share
+        for kern in ((k, kl), (kl, k)):
+            part = np.zeros((h, w), _F32)
+            part[ys[sel], xs[sel]] = layer[ys[sel], xs[sel]]
+            grown = np.maximum(
+                grown,
+                cv2.dilate(part, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, kern)),
+            )
+            sel = ~sel
+        np.maximum(ids, grown, out=ids)
+    # irregular, angular outlines: warp the id map with a small displacement field
+    X, Y = _grid(h, w)
+    amp = ASPHALT.outline_warp_px * sc
+    mx = X + amp * _smooth_noise(rng, h, w, 3.0 * sc)
+    my = Y + amp * _smooth_noise(rng, h, w, 3.0 * sc)
+    return cv2.remap(ids, mx, my, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
+
+
+def _asphalt_colour(
+    rng: np.random.Generator, gray: np.ndarray, stone: np.ndarray, t: np.ndarray, sc: float
+) -> np.ndarray:
+    """Colour of the grey asphalt: a global tint, per-stone warm/cool tints, faint large-scale variation."""
+    h, w = gray.shape
     wb = rng.normal(0.01, 0.025)  # warm (brownish, >0) or cool (bluish, <0) cast, never green/magenta
     tint = np.array([1.0 + wb, 1.0 + 0.25 * wb, 1.0 - wb]) + rng.normal(0.0, 0.006, 3)
     warm = stone * ((t >= 0.55).astype(_F32) - 2.0 * (t >= 0.85)) * rng.uniform(0.04, 0.10)
@@ -95,7 +100,7 @@ def _asphalt(
     img[..., 0] = gray * (tint[0] + warm + cvar)
     img[..., 1] = gray * tint[1]
     img[..., 2] = gray * (tint[2] - warm - cvar)
-    return img, hgt / (float(hgt.max()) + 1e-6), shade
+    return img
 
 
 def _concrete(
