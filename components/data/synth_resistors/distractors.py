@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from components.data.synth_resistors.fonts import _font, _font_advance_ratio, _font_cap_ratio, _render_glyphs
+from components.data.synth_resistors.looks import DISTRACTORS, LABEL
 from components.data.synth_resistors.markings import _marking
 from components.data.synth_resistors.parts import _chip_patch, _ic_patch, _with_text
 from components.data.synth_resistors.raster import (
@@ -36,31 +37,31 @@ def _place_distractors(rng: np.random.Generator, sc: Scene, img: np.ndarray, tak
     s, st = sc.scale, sc.style
     items = ["cap"] * _count(rng, st.caps) + ["ic"] * _count(rng, st.ics)
     for it in items:
-        for _try in range(8):
+        for _try in range(DISTRACTORS.place_tries):
             ang = (
-                sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, 1.5)
+                sc.board_angle + float(rng.choice([0, 90])) + rng.normal(0, DISTRACTORS.board_turn_sd)
                 if sc.kind == "pcb"
                 else rng.uniform(-90, 90)
             )
             cx, cy = rng.uniform(-0.05, 1.05) * w, rng.uniform(-0.05, 1.05) * h
             if it == "cap":
                 _, lmm, wmm = PACKAGES[rng.integers(len(PACKAGES))]
-                length = float(np.clip(lmm * s, 120 * sc.res, 700 * sc.res))
-                width = length * wmm / lmm * rng.uniform(0.95, 1.1)
-                pad_ext = length * rng.uniform(0.08, 0.2) if sc.kind == "pcb" else 0.0
+                lo_px, hi_px = DISTRACTORS.cap_length_px
+                length = float(np.clip(lmm * s, lo_px * sc.res, hi_px * sc.res))
+                width = length * wmm / lmm * rng.uniform(*DISTRACTORS.cap_width_jitter)
+                pad_ext = length * rng.uniform(*DISTRACTORS.cap_pad_ext) if sc.kind == "pcb" else 0.0
                 bb = _rotated_bbox(ang, length + 2 * pad_ext + 40, width * 1.3 + 40, cx, cy)
             else:
-                kind = rng.choice(3)
-                bl, bw = [(2.9, 1.3), (2.9, 1.6), (4.9, 3.9)][kind]
-                pins = [(1, 2), (3, 2), (4, 4)][kind]
-                length = float(np.clip(bl * s, 120 * sc.res, 900 * sc.res))
+                bl, bw, pins = DISTRACTORS.ic_packages[rng.choice(len(DISTRACTORS.ic_packages))]
+                lo_px, hi_px = DISTRACTORS.ic_length_px
+                length = float(np.clip(bl * s, lo_px * sc.res, hi_px * sc.res))
                 width = length * bw / bl
                 bb = _rotated_bbox(ang, length + 40, width * 1.7 + 40, cx, cy)
             if not _free(bb, sc.forbidden, 4) or not _free(bb, taken, 2):
                 continue
             if it == "cap":
-                lv = rng.uniform(0.55, 1.0)
-                tan = np.array([rng.uniform(165, 195), rng.uniform(125, 145), rng.uniform(85, 105)], np.float32) * lv
+                lv = rng.uniform(*DISTRACTORS.cap_brightness)
+                tan = np.array([rng.uniform(*r) for r in DISTRACTORS.cap_rgb], np.float32) * lv
                 patch = _chip_patch(
                     rng,
                     length,
@@ -92,7 +93,7 @@ def _mark_ic(rng: np.random.Generator, patch: Patch, length: float, width: float
     """Laser-marked (light grey) or printed (white) part code on an IC body: text that is not a resistor."""
     text = (
         str(_pick(rng, _IC_CODES))
-        if rng.random() < 0.6
+        if rng.random() < DISTRACTORS.ic_code_prob
         else "".join(rng.choice(list("0123456789ABCDEFGHJKLMNPRSTUVWXYZ"), size=int(rng.integers(2, 6))))
     )
     char_h = width * rng.uniform(0.16, 0.3)
@@ -106,7 +107,11 @@ def _mark_ic(rng: np.random.Generator, patch: Patch, length: float, width: float
     ox, oy = round(14 + (length - gw) / 2), round((ph - gh) / 2)
     if ox < 14 or oy < (ph - width) / 2 or gw > patch.top.shape[1] - 2 * 14:
         return
-    v = rng.uniform(110, 170) if rng.random() < 0.7 else rng.uniform(190, 230)
+    v = (
+        rng.uniform(*DISTRACTORS.laser_grey)
+        if rng.random() < DISTRACTORS.laser_mark_prob
+        else rng.uniform(*DISTRACTORS.print_grey)
+    )
     _with_text(rng, patch, glyphs, ox, oy, np.array([v, v, v], np.float32))
 
 
@@ -133,14 +138,14 @@ def _place_labels(rng: np.random.Generator, sc: Scene, img: np.ndarray, zoom: fl
     for _ in range(_count(rng, sc.style.labels)):
         lines = _label_lines(rng)
         font = _pick(rng, sc.style.fonts)
-        char_h = rng.uniform(18, 40) * zoom
+        char_h = rng.uniform(*LABEL.char_px) * zoom
         f = _font(font, max(8, round(char_h / _font_cap_ratio(font))))
-        lh = round(char_h * 1.7)
+        lh = round(char_h * LABEL.line_spacing)
         pad = round(char_h * rng.uniform(0.5, 1.0))
         tw = max(round(f.getlength(t)) for t in lines)
         pw, ph = tw + 2 * pad, lh * len(lines) + 2 * pad - round(0.5 * char_h)
         ang = sc.board_angle + float(rng.normal(0, 4)) + float(rng.choice([0, 90]))
-        for _try in range(8):
+        for _try in range(LABEL.place_tries):
             cx, cy = rng.uniform(0, 1) * w, rng.uniform(0, 1) * h
             bb = _rotated_bbox(ang, pw + 24, ph + 24, cx, cy)
             if _free(bb, sc.forbidden, 4):
@@ -152,9 +157,7 @@ def _place_labels(rng: np.random.Generator, sc: Scene, img: np.ndarray, zoom: fl
         for k, t in enumerate(lines):
             dr.text((pad, pad + k * lh + char_h), t, font=f, fill=255, anchor="ls")
         ink = cv2.GaussianBlur(np.asarray(text, np.float32) / 255.0, (0, 0), 0.6)
-        paper = np.array(
-            _pick(rng, ((238, 236, 228), (240, 225, 120), (235, 240, 245), (245, 190, 120))), np.float32
-        ) * rng.uniform(0.85, 1.0)
+        paper = np.array(_pick(rng, LABEL.paper_rgb), np.float32) * rng.uniform(*LABEL.paper_brightness)
         lum = 1 + 0.03 * _smooth(rng, ph, pw, 30) + 0.02 * _grain(rng, ph, pw)
         rgb = _tint(lum, paper) * _c3(1 - 0.85 * ink)
         alpha = _rrect_alpha(

@@ -111,6 +111,43 @@ class TapeLook:
     seal_width_mm: float = 0.25
 
 
+@dataclass(frozen=True)
+class DistractorLook:
+    """Unlabelled parts (:mod:`.distractors`): plain chip capacitors and SOT/SOIC packages."""
+
+    place_tries: int = 8  # positions tried per part before it is dropped
+    board_turn_sd: float = 1.5  # degrees a part on a board turns from the board axes
+    cap_length_px: Range = (120, 700)
+    cap_width_jitter: Range = (0.95, 1.1)  # times the package's width/length ratio
+    cap_pad_ext: Range = (0.08, 0.2)  # pad beyond each end on a board, times the length
+    cap_rgb: tuple[Range, Range, Range] = ((165, 195), (125, 145), (85, 105))  # tan ceramic, per channel
+    cap_brightness: Range = (0.55, 1.0)
+    # (body length mm, body width mm, (pins on one side, pins on the other)): SOT-23, SOT-23-5, SOIC-8
+    ic_packages: tuple[tuple[float, float, tuple[int, int]], ...] = (
+        (2.9, 1.3, (1, 2)),
+        (2.9, 1.6, (3, 2)),
+        (4.9, 3.9, (4, 4)),
+    )
+    ic_length_px: Range = (120, 900)
+    ic_code_prob: float = 0.6  # a real part code, else random characters
+    laser_mark_prob: float = 0.7  # laser-marked (grey) text, else printed (white)
+    laser_grey: Range = (110, 170)
+    print_grey: Range = (190, 230)
+
+
+@dataclass(frozen=True)
+class LabelLook:
+    """Printed stickers with text (:mod:`.distractors`)."""
+
+    char_px: Range = (18, 40)  # cap height of the text
+    line_spacing: float = 1.7  # times the cap height
+    place_tries: int = 8
+    paper_rgb: tuple[RGB, ...] = ((238, 236, 228), (240, 225, 120), (235, 240, 245), (245, 190, 120))
+    paper_brightness: Range = (0.85, 1.0)
+
+
 PCB = PcbLook()
 LAYOUT = LayoutLook()
 TAPE = TapeLook()
+DISTRACTORS = DistractorLook()
+LABEL = LabelLook()
