@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from components.data.synth_cracks.clipping import _clip_polyline, _cut_circles
+from components.data.synth_cracks.looks import CRACKS
 from components.data.synth_cracks.noise import _F32, _smooth1d, _smooth_noise
 from components.data.synth_cracks.styles import CrackStyle, _chance
 
@@ -97,7 +98,7 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
     """Fatigue cracking: a jittered lattice of nodes inside a blob, edges drawn as wobbly cracks."""
     cx, cy = _free_point(rng, w, h, circles, 0.2, 0.8)
     rx, ry = rng.uniform(0.25, 0.55) * w, rng.uniform(0.25, 0.6) * h
-    cell = rng.uniform(28, 50) * sc
+    cell = rng.uniform(*CRACKS.alligator_cell_px) * sc
     rot = rng.uniform(0, math.pi)
     half = max(rx, ry) * 1.2
     m = int(2 * half / cell) + 2
@@ -152,15 +153,15 @@ def _alligator(rng, cracks, w: int, h: int, sc: float, step: float, style: Crack
 
 def _crack_items(rng, w: int, h: int, sc: float, style: CrackStyle, circles) -> list:
     """The cracks of one frame, clipped to it and cut around manholes: (points, width, darkness, taper)."""
-    step = 3.0 * max(1.0, sc**0.5)
+    step = CRACKS.step_px * max(1.0, sc**0.5)
     cracks: list = []
     kinds = ["longitudinal", "transverse", "diagonal", "meander", "alligator"]
     a = style.alligator_prob
-    p = [q * (1.0 - a) / 0.82 for q in (0.27, 0.22, 0.18, 0.15)] + [a]
+    p = [q * (1.0 - a) / 0.82 for q in CRACKS.line_kind_weights] + [a]  # 0.82: the weights' sum
     first = rng.choice(kinds, p=p)
     if first == "alligator":
         _alligator(rng, cracks, w, h, sc, step, style, circles)
-        if rng.random() < 0.5:
+        if rng.random() < CRACKS.alligator_line_prob:
             _line_crack(rng, cracks, "longitudinal", w, h, sc, step, style, circles)
     else:
         _line_crack(rng, cracks, first, w, h, sc, step, style, circles)

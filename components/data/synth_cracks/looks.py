@@ -44,5 +44,18 @@ class ManholeLook:
     pattern_pitch_px: Range = (7, 11)  # of the cast pattern
 
 
+@dataclass(frozen=True)
+class CrackLook:
+    """The annotated cracks (:mod:`.cracks`); the per-family share of alligator cracking, widths and
+    darkness are in :class:`~.styles.CrackStyle`."""
+
+    step_px: float = 3.0  # polyline point spacing (times sqrt of the frame scale for large frames)
+    # first crack of a frame: longitudinal, transverse, diagonal, meander (the rest is alligator cracking)
+    line_kind_weights: tuple[float, float, float, float] = (0.27, 0.22, 0.18, 0.15)
+    alligator_line_prob: float = 0.5  # a longitudinal crack runs through alligator cracking
+    alligator_cell_px: Range = (28, 50)  # size of the fatigue-cracking cells
+
+
 ASPHALT = AsphaltLook()
+CRACKS = CrackLook()
 MANHOLE = ManholeLook()
