@@ -41,19 +41,24 @@ def dedupe(boxes: np.ndarray, scores: np.ndarray, iou_thr: float = 0.5) -> np.nd
 
 
 def line_direction(centres: np.ndarray) -> np.ndarray:
-    """Unit vector along the text line (x component >= 0); (1, 0) for fewer than two characters."""
-    if len(centres) < 2:
+    """Unit vector along the text line: the principal axis of the centres, pointed right (straight
+    down when the line is vertical, within 1e-9 so float noise cannot flip it); (1, 0) when there
+    are fewer than two distinct centres."""
+    c = np.asarray(centres, np.float64).reshape(-1, 2)
+    c = c - c.mean(0) if len(c) else c
+    if len(c) < 2 or not np.isfinite(c).all() or np.allclose(c, 0):
         return np.array([1.0, 0.0])
-    c = centres - centres.mean(0)
     _, _, vt = np.linalg.svd(c, full_matrices=False)
     d = vt[0]
-    if d[0] < 0 or (d[0] == 0 and d[1] < 0):
+    if d[0] < -1e-9 or (abs(d[0]) <= 1e-9 and d[1] < 0):
         d = -d
     return d
 
 
 def reading_order(boxes: np.ndarray) -> tuple[np.ndarray, float]:
-    """Indices of ``boxes`` in reading order and the line's angle in degrees (y down)."""
+    """Indices of ``boxes`` ``(x1, y1, x2, y2)`` in reading order (ties keep the input order) and the
+    line's angle in degrees (y down). The one reading order of the project: the importers build
+    ground-truth strings with it and the OCR builds predicted strings with it."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
     d = line_direction(centres)

@@ -67,3 +67,20 @@ def test_duplicates_across_classes_keep_the_best_and_confidence_is_geometric_mea
     assert r.text == "1B"
     assert r.confidence == pytest.approx(math.sqrt(0.9 * 0.8) * 0.5)
     assert read_string(np.zeros((0, 4)), np.zeros(0), np.zeros(0), CHAR_CLASSES).text == ""
+
+
+@pytest.mark.parametrize("angle", [-90, -60, -30, 0, 30, 60, 90])
+def test_ground_truth_and_prediction_use_the_same_order(angle):
+    """The importers' ground-truth string and the OCR's predicted string agree on the same boxes,
+    vertical lines included (their order once came from two implementations)."""
+    from components.data.importers.reading import reading_order as ground_truth_order
+
+    rng = np.random.default_rng(angle + 500)
+    for text in ["103", "4R7", "R010", "49R9", "1002"]:
+        boxes, labels = _marking(text, angle, rng, jitter=0.05)
+        perm = rng.permutation(len(text))
+        truth = "".join(CHAR_CLASSES[labels[perm][i] - 1] for i in ground_truth_order(boxes[perm]))
+        predicted = read_string(boxes[perm], labels[perm], np.full(len(text), 0.9), CHAR_CLASSES).text
+        assert truth == predicted, (angle, text, truth, predicted)
+    vertical = np.array([[10, 50, 20, 60], [10, 0, 20, 10], [10, 25, 20, 35]], float)
+    assert ground_truth_order(vertical) == [1, 2, 0]  # top to bottom
