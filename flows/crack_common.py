@@ -70,6 +70,13 @@ def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
     return out
 
 
+def crack_min_region_px(params) -> int:
+    """``crack.postprocess.min_region_area`` in pixels of the model input."""
+    from components.crack.postprocess import min_region_px
+
+    return min_region_px(params.crack.postprocess.min_region_area, params.crack.model.input_size)
+
+
 def set_metrics(result, params, suffix: str = "") -> dict[str, float]:
     """Point values and bootstrap intervals of every crack metric on one set (keys end in ``suffix``)."""
     from components.bootstrap import ratio_metrics

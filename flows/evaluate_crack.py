@@ -30,6 +30,7 @@ from flows.crack_common import (
     FLOAT_MODEL,
     PLOTS,
     QAT_MODEL,
+    crack_min_region_px,
     crack_stage,
     load_eval_sets,
     set_metrics,
@@ -47,7 +48,9 @@ def evaluate_form(root: Path, form: str, params, data):
         keras.models.load_model(root / FLOAT_MODEL, compile=False) if form == "float" else load_qat(root / QAT_MODEL)
     )
     t0 = time.perf_counter()
-    result = evaluate(model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds)
+    result = evaluate(
+        model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds, crack_min_region_px(params)
+    )
     return result, len(data) / (time.perf_counter() - t0)
 
 
@@ -64,7 +67,7 @@ def evaluate_crack(params_file: str = "params.yaml", root: Path | None = None) -
     params, e = st.params, st.params.crack.eval
     t_start = time.perf_counter()
     with st.run(data=DATA, tags={"dataset": "crack"}):
-        st.log_params(param_dict(e, "eval."))
+        st.log_params(param_dict(e, "eval.") | param_dict(params.crack.postprocess, "postprocess."))
         sets = load_eval_sets(st.root, params)
         overlays = st.path(OVERLAYS)
         shutil.rmtree(overlays, ignore_errors=True)

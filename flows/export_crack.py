@@ -33,6 +33,7 @@ from components.per_frame import PER_FRAME, table_path, write_frames
 from flows.crack_common import (
     DATA,
     QAT_MODEL,
+    crack_min_region_px,
     crack_stage,
     load_eval_sets,
     load_splits,
@@ -53,15 +54,16 @@ def pick_evenly(n: int, k: int) -> np.ndarray:
 
 
 @task(name="convert-tflite")
-def convert(root: Path, qat, train, n_images: int, forms: tuple[str, ...]) -> dict:
+def convert(root: Path, qat, train, n_images: int, forms: tuple[str, ...], postprocess: dict) -> dict:
     rep = train.images[pick_evenly(len(train), n_images)]
     extra = {
+        "postprocess": postprocess,
         "source": {
             "model": str(QAT_MODEL),
             "sha256": sha256_file(root / QAT_MODEL),
             "representative_images": len(rep),
             "git_commit": tracking.git_commit(root),
-        }
+        },
     }
     return export(qat, rep, root / EXPORT_DIR, extra, forms=forms)
 
@@ -78,7 +80,7 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
     params, x = st.params, st.params.export.crack
     log = st.log
     with st.run(data=DATA, tags={"dataset": "crack"}):
-        st.log_params(param_dict(x, "export."))
+        st.log_params(param_dict(x, "export.") | param_dict(params.crack.postprocess, "postprocess."))
         qat = load_qat(st.path(QAT_MODEL))
         size = (qat.input_shape[2], qat.input_shape[1])
         if list(size) != list(params.crack.model.input_size):
@@ -91,12 +93,14 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         test = sets["test"]
         t0 = time.perf_counter()
         forms = ("int8", "dynamic") if x.dynamic_range else ("int8",)
-        meta = convert(st.root, qat, train, x.representative_images, forms)
+        min_px = crack_min_region_px(params)
+        postprocess = {"min_region_px": min_px, "min_region_area": params.crack.postprocess.min_region_area}
+        meta = convert(st.root, qat, train, x.representative_images, forms, postprocess)
         log.info(
             "converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0
         )
 
-        qat_result = evaluate(qat, test, params.crack.eval.batch_size)
+        qat_result = evaluate(qat, test, params.crack.eval.batch_size, min_region_px=min_px)
         metrics: dict = {"qat": set_metrics(qat_result, params)}
         for form in meta["files"]:
             key = f"tflite_{form}"

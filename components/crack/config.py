@@ -2,7 +2,8 @@
 
 Split by stage so that DVC reruns only what a change touches: ``model`` and ``train`` feed the
 float training (``train_crack``), ``qat`` only the quantization-aware fine-tuning (``qat_crack``),
-``eval`` only the evaluation (``evaluate_crack``).
+``eval`` only the evaluation (``evaluate_crack``), ``postprocess`` the evaluation and the export
+(the deployed runtime applies it).
 """
 
 from __future__ import annotations
@@ -73,11 +74,17 @@ class CrackEval(Strict):
     false_alarm_min_area: float = Field(ge=0, lt=1)  # predicted crack area (share of the frame) that is an alarm
 
 
+class CrackPostprocess(Strict):
+    # predicted crack regions smaller than this share of the model input are dropped (components/crack/postprocess.py)
+    min_region_area: float = Field(0.001, ge=0, lt=1)
+
+
 class CrackParams(Strict):
     model: CrackModel
     train: CrackTrain
     qat: CrackQat
     eval: CrackEval
+    postprocess: CrackPostprocess = CrackPostprocess()
 
     @model_validator(mode="after")
     def _crop_inside_frame(self) -> CrackParams:  # training crops are cut from frames at model.input_size

@@ -29,12 +29,12 @@ class EvalResult:
     frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-image pixel counts (metrics.FRAME_COLUMNS)
 
 
-def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19) -> EvalResult:
-    acc = Accumulator()
+def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, min_region_px: int = 0) -> EvalResult:
+    """Metrics of a Keras model on a split at model size; ``min_region_px`` as the runtime drops small regions."""
+    acc = Accumulator(min_region_px)
     preds = np.zeros(data.masks.shape, bool)
     for start, logits in predict_logits(model, data.images, batch_size):
-        acc.add(logits, data.masks[start : start + len(logits)])
-        preds[start : start + len(logits)] = logits[..., 1] > logits[..., 0]
+        preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 
 

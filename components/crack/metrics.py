@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.bootstrap import Ratio
+from components.crack.postprocess import drop_small_regions_batch
 
 EPS = 1e-6
 BINS = 1000
@@ -62,9 +63,14 @@ def softmax_crack(logits: np.ndarray) -> np.ndarray:
 
 
 class Accumulator:
-    """Batches of (logits, truth) in, the split's metrics out."""
+    """Batches of (logits, truth) in, the split's metrics out.
 
-    def __init__(self) -> None:
+    ``min_region_px``: predicted crack regions smaller than this are dropped from the argmax masks
+    before scoring (components/crack/postprocess.py), as the deployed runtime drops them; the
+    precision/recall-vs-threshold histograms stay on the raw probabilities."""
+
+    def __init__(self, min_region_px: int = 0) -> None:
+        self.min_region_px = int(min_region_px)
         self.dice: list[np.ndarray] = []
         self.iou: list[np.ndarray] = []
         self.frames: list[np.ndarray] = []  # (batch, len(FRAME_COLUMNS)) pixel counts per image
@@ -72,9 +78,13 @@ class Accumulator:
         self.hist_pos = np.zeros(BINS, np.int64)
         self.hist_neg = np.zeros(BINS, np.int64)
 
+    def masks(self, logits: np.ndarray) -> np.ndarray:
+        """(N, H, W) boolean masks of a batch of logits: argmax (ties go to background), small regions dropped."""
+        return drop_small_regions_batch(logits[..., 1] > logits[..., 0], self.min_region_px)
+
     def add(self, logits: np.ndarray, truth: np.ndarray) -> np.ndarray:
-        """Add one batch; return its per-image Dice."""
-        pred = logits[..., 1] > logits[..., 0]  # argmax of 2 classes (ties go to background)
+        """Add one batch; return the masks it scored (``masks``)."""
+        pred = self.masks(logits)
         truth = truth.astype(bool)
         d = dice_per_image(pred, truth)
         self.dice.append(d)
@@ -83,7 +93,7 @@ class Accumulator:
         bins = np.minimum((softmax_crack(logits) * BINS).astype(np.int64), BINS - 1)
         self.hist_pos += np.bincount(bins[truth], minlength=BINS)
         self.hist_neg += np.bincount(bins[~truth], minlength=BINS)
-        return d
+        return pred
 
     def add_counts(self, pred: np.ndarray, truth: np.ndarray) -> None:
         """Pixel counts of one batch of boolean masks (also used by runtimes that give masks only)."""

@@ -208,10 +208,10 @@ def export(
 
 
 def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int = 19) -> EvalResult:
-    """Test-split metrics of a TFLite model with the same code as the Keras models (at model size)."""
-    acc = Accumulator()
+    """Test-split metrics of a TFLite model with the same code as the Keras models (at model size),
+    small regions dropped as the segmenter's runtime drops them (``min_region_px`` of its metadata)."""
+    acc = Accumulator(segmenter.min_region_px)
     preds = np.zeros(data.masks.shape, bool)
     for start, logits in segmenter.iter_logits(data.images):
-        acc.add(logits, data.masks[start : start + len(logits)])
-        preds[start : start + len(logits)] = logits[..., 1] > logits[..., 0]
+        preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())

@@ -233,3 +233,34 @@ def test_large_frames_are_read_in_tiles_at_full_resolution(exported):
     assert not np.array_equal(tiled.mask, shrunk.mask)
     with pytest.raises(ValueError, match="tiling"):
         seg.predict(big, tiling="sometimes")
+
+
+def test_runtime_drops_small_regions_as_the_metadata_says(exported):
+    """``postprocess.min_region_px`` in crack_meta.json: predict and evaluate_tflite drop the same regions,
+    and ``prob > 0.5`` stays the mask."""
+    from components.crack.postprocess import drop_small_regions
+
+    _, out, meta = exported
+    content = (out / FILES["int8"]).read_bytes()
+    plain = TfliteSegmenter(content, meta, "int8")
+    images = _images(4, seed=7)
+    raw = [plain.predict(im).mask for im in images]
+    sizes = sorted({int(m.sum()) for m in raw if m.any()})
+    assert sizes, "the tiny model predicts no crack at all; the test needs some"
+    min_px = max(2, sizes[len(sizes) // 2])
+    seg = TfliteSegmenter(content, meta | {"postprocess": {"min_region_px": min_px}}, "int8")
+    assert seg.min_region_px == min_px and plain.min_region_px == 0
+    for im, r in zip(images, raw, strict=True):
+        pred = seg.predict(im)
+        np.testing.assert_array_equal(pred.mask, drop_small_regions(r, min_px))
+        np.testing.assert_array_equal(pred.prob > 0.5, pred.mask)
+    split = CrackSplit(list("abcd"), images, np.zeros(images.shape[:3], np.uint8))
+    np.testing.assert_array_equal(
+        evaluate_tflite(seg, split).predictions, np.stack([seg.predict(im).mask for im in images])
+    )
+    big = TfliteSegmenter(content, meta | {"postprocess": {"min_region_px": W * H + 1}}, "int8")
+    assert not any(big.predict(im).mask.any() for im in images)
+    large = _images(1, seed=8, h=H * 3, w=W * 3)[0]  # tiles at full resolution: the rule counts those pixels
+    huge = TfliteSegmenter(content, meta | {"postprocess": {"min_region_px": large.shape[0] * large.shape[1] + 1}})
+    tiled = huge.predict(large, tiling="always")
+    assert plain.predict(large, tiling="always").mask.any() and not tiled.mask.any() and (tiled.prob <= 0.5).all()
