@@ -28,6 +28,9 @@ class Detector(Strict):
     score_threshold: float = Field(ge=0, lt=1)  # detections kept by the model (before reading)
     nms_iou: float = Field(gt=0, le=1)
     max_train_frames: int = Field(ge=0)  # 0 = all; smaller for quick experiments and tests
+    # photometric augmentation beyond the generator (components.ocr.transforms.Photometric; 0 = off)
+    low_light_prob: float = Field(0.0, ge=0, le=1)  # share of augmented images under-exposed with gain noise
+    color_swap_prob: float = Field(0.0, ge=0, le=1)  # share of augmented images with RGB channels permuted
     # trunk start of a fresh training: none (random) | imagenet (torchvision's cached file; width_mult 1.0 only)
     # | path to a torchvision mobilenet_v2 state dict of the same width (components.ocr.model.load_pretrained)
     pretrained: str = Field("none", min_length=1)

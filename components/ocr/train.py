@@ -160,7 +160,8 @@ def train_roi_model(
         pretrained.update(load_pretrained(m, p.pretrained, p.width_mult, "ocr.roi") or {})
 
     aug = distributed.replica_seed(seed)
-    tf = T.Compose([T.HorizontalFlip(0.5, aug), T.Photometric(0.8, aug + 1)])
+    photometric = T.Photometric(0.8, aug + 1, p.low_light_prob, p.color_swap_prob)
+    tf = T.Compose([T.HorizontalFlip(0.5, aug), photometric])
     train_ds = RoiDataset(train, p.input_size, tf, progress)
     val_ds = RoiDataset(val, p.input_size, None, progress)
     val_images = [val_ds[i][0] for i in range(len(val_ds))]
@@ -198,7 +199,8 @@ def char_transforms(p, seed: int) -> T.Compose:
     """Rotation (squares: anywhere in +-rotation_deg; upright strips: the small residual
     +-strip_rotation_deg the angle estimate leaves) and photometric changes."""
     deg = p.strip_rotation_deg if getattr(p, "crop", "square") == "upright" else p.rotation_deg
-    return T.Compose([T.RandomRotation(deg, p.rotation_prob, seed), T.Photometric(p.photometric_prob, seed + 1)])
+    photometric = T.Photometric(p.photometric_prob, seed + 1, p.low_light_prob, p.color_swap_prob)
+    return T.Compose([T.RandomRotation(deg, p.rotation_prob, seed), photometric])
 
 
 def crop_input_size(p) -> int | list[int]:

@@ -46,20 +46,35 @@ class HorizontalFlip:
 class Photometric:
     """Brightness, contrast, per-channel gain, gamma, blur (round or along a motion direction),
     sensor noise and JPEG compression: what another camera, lens or light does to the same part,
-    drawn anew each epoch, so a model does not learn one camera's look."""
+    drawn anew each epoch, so a model does not learn one camera's look.
 
-    def __init__(self, p: float = 0.8, seed: int = 0):
+    Two optional changes widen that to what the training generator never draws (0 = off, and then
+    no random number is drawn for them, so older runs repeat exactly):
+
+    * ``color_swap``: the RGB channels permuted, so body, ink and board colours the data does not
+      have (white ink on a blue body, a red board) look like ones it has;
+    * ``low_light``: one to two stops under-exposed with high-gain sensor noise drawn per channel
+      (chroma noise), what a camera in a dim cabinet or at the end of a shift sees.
+    """
+
+    def __init__(self, p: float = 0.8, seed: int = 0, low_light: float = 0.0, color_swap: float = 0.0):
         self.p, self.rng = p, np.random.default_rng(seed)
+        self.low_light, self.color_swap = low_light, color_swap
 
     def __call__(self, image, boxes, labels) -> Sample:
         r = self.rng
         if r.random() >= self.p:
             return image, boxes, labels
         x = image.astype(np.float32) / 255.0
+        if self.color_swap and r.random() < self.color_swap:
+            x = np.ascontiguousarray(x[..., r.permutation(3)])
         x = x * r.uniform(0.7, 1.3) + r.uniform(-0.12, 0.12)  # contrast, brightness
         x = (x - x.mean()) * r.uniform(0.75, 1.25) + x.mean()
         x = x * r.uniform(0.85, 1.15, size=3).astype(np.float32)  # colour cast
         x = np.clip(x, 0, 1) ** r.uniform(0.7, 1.4)  # gamma
+        if self.low_light and r.random() < self.low_light:
+            x = x * r.uniform(0.25, 0.7)  # 0.5 to 2 stops under
+            x = x + r.normal(0, r.uniform(0.01, 0.06), size=x.shape).astype(np.float32)  # gain noise, per channel
         if r.random() < 0.3:
             k = int(r.choice([3, 5]))
             x = cv2.GaussianBlur(x, (k, k), 0)

@@ -91,3 +91,23 @@ def test_photometric_draws_jpeg_and_motion_blur_and_keeps_boxes():
     outs = [t(image, boxes, np.arange(1, 4)) for _ in range(40)]
     assert all(o.dtype == np.uint8 and o.shape == image.shape and np.array_equal(b, boxes) for o, b, _ in outs)
     assert len({o.tobytes() for o, _, _ in outs}) == 40  # drawn anew every call
+
+
+def test_low_light_and_color_swap_are_off_by_default_and_change_the_image_when_on():
+    """At 0 the optional changes draw nothing (older runs repeat exactly); at 1 every image is darker
+    and noisier, or has its channels permuted, with the boxes untouched."""
+    image, boxes, _ = _glyphs(angle=0)
+    labels = np.arange(1, 4)
+    plain, off = Photometric(p=1.0, seed=5), Photometric(p=1.0, seed=5, low_light=0.0, color_swap=0.0)
+    for _ in range(5):
+        assert np.array_equal(plain(image, boxes, labels)[0], off(image, boxes, labels)[0])
+    dim, bright = Photometric(p=1.0, seed=5, low_light=1.0), Photometric(p=1.0, seed=5)
+    dims = [dim(image, boxes, labels) for _ in range(20)]
+    brights = [bright(image, boxes, labels)[0] for _ in range(20)]
+    assert np.mean([d[0].mean() for d in dims]) < 0.75 * np.mean([b.mean() for b in brights])
+    assert all(np.array_equal(b, boxes) for _, b, _ in dims)
+    colour = np.zeros((8, 8, 3), np.uint8)
+    colour[..., 0] = 200  # pure red
+    swapped = Photometric(p=1.0, seed=6, color_swap=1.0)
+    dominant = {int(np.argmax(swapped(colour, boxes, labels)[0].reshape(-1, 3).mean(0))) for _ in range(30)}
+    assert dominant == {0, 1, 2}
