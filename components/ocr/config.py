@@ -66,6 +66,9 @@ class CharParams(Detector):
     rotation_deg: float = Field(ge=0, le=90)  # random rotation of square training crops, +-deg ("angle50")
     rotation_prob: float = Field(ge=0, le=1)
     photometric_prob: float = Field(ge=0, le=1)
+    # glyph shapes beyond the generator's fonts (components.ocr.transforms.GlyphShape; 0 = off)
+    glyph_shear: float = Field(0.0, ge=0, le=0.6)  # largest horizontal shear |dx/dy| (slanted faces)
+    stroke_prob: float = Field(0.0, ge=0, le=1)  # share of crops with strokes made bolder or lighter
 
 
 class EvalParams(Strict):

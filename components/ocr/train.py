@@ -199,11 +199,16 @@ def train_roi_model(
 
 
 def char_transforms(p, seed: int) -> T.Compose:
-    """Rotation (squares: anywhere in +-rotation_deg; upright strips: the small residual
-    +-strip_rotation_deg the angle estimate leaves) and photometric changes."""
+    """Glyph slant and stroke weight (off by default), rotation (squares: anywhere in
+    +-rotation_deg; upright strips: the small residual +-strip_rotation_deg the angle estimate
+    leaves) and photometric changes."""
     deg = p.strip_rotation_deg if getattr(p, "crop", "square") == "upright" else p.rotation_deg
     photometric = T.Photometric(p.photometric_prob, seed + 1, p.low_light_prob, p.color_swap_prob)
-    return T.Compose([T.RandomRotation(deg, p.rotation_prob, seed), photometric])
+    rotation = T.RandomRotation(deg, p.rotation_prob, seed)
+    shear, stroke = getattr(p, "glyph_shear", 0.0), getattr(p, "stroke_prob", 0.0)
+    if not (shear or stroke):  # the composition of earlier runs, draw for draw
+        return T.Compose([rotation, photometric])
+    return T.Compose([T.GlyphShape(shear, stroke, seed + 2), rotation, photometric])
 
 
 def crop_input_size(p) -> int | list[int]:

@@ -91,6 +91,51 @@ class Photometric:
         return out, boxes, labels
 
 
+class GlyphShape:
+    """Slant and stroke weight of the glyphs: a horizontal shear (italic and oblique faces, or a
+    part seen at a slant) and a grey-level dilation or erosion (bold and light faces, ink spread or
+    worn). The generator prints with a handful of upright faces; these two changes make the letter
+    shapes, not one font's, what the character detector learns. Stage 2 only: the bodies of stage 1
+    do not change with the font.
+
+    ``shear`` is the largest |dx/dy| (0.25 is a 14 degree slant), drawn for half of the images;
+    ``stroke`` the share of images whose strokes get one to two pixels bolder or lighter. 0 = off,
+    and then no random number is drawn, so earlier runs repeat exactly.
+    """
+
+    def __init__(self, shear: float = 0.0, stroke: float = 0.0, seed: int = 0):
+        self.shear, self.stroke = shear, stroke
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, image, boxes, labels) -> Sample:
+        r = self.rng
+        if self.shear and r.random() < 0.5:
+            image, boxes = shear_x(image, boxes, r.uniform(-self.shear, self.shear))
+        if self.stroke and r.random() < self.stroke:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(r.choice([2, 3])),) * 2)
+            image = cv2.dilate(image, k) if r.random() < 0.5 else cv2.erode(image, k)
+        return image, boxes, labels
+
+
+def shear_x(image: np.ndarray, boxes: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shear ``x' = x + k (y - h/2)`` about the image's middle row, the border pixels stretched into
+    the corners it opens; boxes re-fitted like ``map_boxes`` does for a turn (half-way between the
+    sheared ellipse and the sheared corners)."""
+    h, w = image.shape[:2]
+    m = np.array([[1.0, k, -k * h / 2], [0.0, 1.0, 0.0]], np.float64)
+    out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(b):
+        return out, np.zeros((0, 4), np.float32)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    a, bh = (b[:, 2] - b[:, 0]) / 2, (b[:, 3] - b[:, 1]) / 2
+    ncx = cx + k * (cy - h / 2)
+    hw = (np.sqrt(a**2 + (k * bh) ** 2) + a + abs(k) * bh) / 2
+    nb = np.stack([ncx - hw, cy - bh, ncx + hw, cy + bh], 1)
+    nb[:, [0, 2]] = nb[:, [0, 2]].clip(0, w)
+    return out, nb.astype(np.float32)
+
+
 def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
     """A normalized line kernel: blur along a straight motion of ``length`` px at ``angle_deg``."""
     k = np.zeros((length, length), np.float32)

@@ -9,10 +9,12 @@ import pytest
 from components.ocr.metrics import box_iou
 from components.ocr.transforms import (
     Compose,
+    GlyphShape,
     HorizontalFlip,
     Photometric,
     RandomRotation,
     rotate,
+    shear_x,
     text_angle,
 )
 
@@ -111,3 +113,36 @@ def test_low_light_and_color_swap_are_off_by_default_and_change_the_image_when_o
     swapped = Photometric(p=1.0, seed=6, color_swap=1.0)
     dominant = {int(np.argmax(swapped(colour, boxes, labels)[0].reshape(-1, 3).mean(0))) for _ in range(30)}
     assert dominant == {0, 1, 2}
+
+
+@pytest.mark.parametrize("k", [-0.3, -0.1, 0.15, 0.3])
+def test_shear_refits_boxes_around_the_slanted_glyphs(k):
+    """The sheared boxes sit on the sheared ink of each glyph. A box alone cannot know where in it
+    the ink is (a 7 leans on its top bar), so single glyphs are allowed a looser fit."""
+    image, boxes, masks = _glyphs()
+    out, sheared = shear_x(image, boxes, k)
+    assert out.shape == image.shape
+    ious = []
+    for box, m in zip(sheared, masks):
+        ink = _ink_box(shear_x(np.repeat(m[..., None], 3, axis=2), np.zeros((0, 4)), k)[0][..., 0])
+        ious.append(box_iou(np.array([box]), np.array([ink], np.float32))[0, 0])
+    assert min(ious) > 0.65 and np.mean(ious) > 0.8
+
+
+def test_glyph_shape_is_off_by_default_and_slants_and_thickens_when_on():
+    """At 0 nothing changes and nothing is drawn; switched on, some images are slanted (boxes moved)
+    and some have bolder or lighter strokes (ink area changed, boxes kept)."""
+    image, boxes, _ = _glyphs()
+    labels = np.arange(1, 4)
+    off = GlyphShape(0.0, 0.0, seed=3)
+    state = off.rng.bit_generator.state
+    out, b, _ = off(image, boxes, labels)
+    assert out is image and b is boxes and off.rng.bit_generator.state == state
+    ink = (image[..., 0] > 127).sum()
+    slanted, stroked = 0, 0
+    t = GlyphShape(0.3, 0.5, seed=3)
+    for _ in range(40):
+        out, b, _ = t(image, boxes, labels)
+        slanted += not np.allclose(b, boxes)
+        stroked += np.allclose(b, boxes) and abs(int((out[..., 0] > 127).sum()) - int(ink)) > 0.1 * ink
+    assert 10 <= slanted <= 30 and stroked >= 3
