@@ -39,6 +39,7 @@ from components.ocr.evaluate import evaluate
 from components.ocr.model import build_ssd
 from components.ocr.pipeline import downsample, run_two_stage_batch
 from components.ocr.predict import TwoStageOcr
+from components.ocr.threshold import resolve_threshold
 
 DATA = REPO / "data/ocr"
 MANIFEST = REPO / "data/manifests/ocr.parquet"
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict:
     warmup, runs, tp_seconds = (2, 8, 0.5) if q else (5, 50, 2.0)
     e = load_params(REPO / "params.yaml").ocr.eval
     thresholds = {
-        "roi_score_threshold": e.roi_score_threshold,
+        "roi_score_threshold": resolve_threshold(e.roi_score_threshold, REPO / "metrics/train_roi.json"),
         "char_score_threshold": e.char_score_threshold,
         "dedupe_iou": e.dedupe_iou,
     }

@@ -211,7 +211,8 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
         char,
         cs,
         margin=p.ocr.char.crop_margin,
-        roi_score_threshold=e.roi_score_threshold,
+        # an untrained stand-in: auto (train_roi's choice for the real model) falls back to the usual 0.3
+        roi_score_threshold=0.3 if e.roi_score_threshold == "auto" else e.roi_score_threshold,
         char_score_threshold=e.char_score_threshold,
         dedupe_iou=e.dedupe_iou,
     )

@@ -323,6 +323,7 @@ def _ocr_reads(res: results.Results) -> None:
         column_config={
             "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
             "roi_score": st.column_config.NumberColumn("ROI score", format="%.3f"),
+            "read_status": st.column_config.TextColumn("status", help="read | invalid | unreadable"),
             "valid": st.column_config.CheckboxColumn("valid marking"),
             "value_ohm": st.column_config.NumberColumn("value (ohm)", format="%g"),
             "code_kind": st.column_config.TextColumn("code"),

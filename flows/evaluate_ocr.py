@@ -36,6 +36,7 @@ from flows.ocr_common import (
     PLOTS,
     ROI_MODEL,
     load_eval_frames,
+    roi_threshold,
     set_metrics,
     setup_torch,
     write_per_frame,
@@ -84,7 +85,7 @@ def evaluate_ocr(
             st.path(ROI_MODEL),
             st.path(CHAR_MODEL),
             device=str(device),
-            roi_score_threshold=e.roi_score_threshold,
+            roi_score_threshold=roi_threshold(st.root, e.roi_score_threshold),
             char_score_threshold=e.char_score_threshold,
             dedupe_iou=e.dedupe_iou,
         )

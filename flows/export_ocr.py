@@ -38,6 +38,7 @@ from flows.ocr_common import (
     MANIFEST,
     ROI_MODEL,
     load_eval_frames,
+    roi_threshold,
     set_metrics,
     write_per_frame,
 )
@@ -114,7 +115,7 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
     with st.run(data=DATA, tags={"dataset": "ocr"}):
         st.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
         thresholds = {
-            "roi_score_threshold": e.roi_score_threshold,
+            "roi_score_threshold": roi_threshold(st.root, e.roi_score_threshold),
             "char_score_threshold": e.char_score_threshold,
             "dedupe_iou": e.dedupe_iou,
         }

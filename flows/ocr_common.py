@@ -11,12 +11,16 @@ from prefect import task
 
 from components.io import write_csv
 from components.ocr.model import resolve_device
+from components.ocr.threshold import resolve_threshold
+from flows.common import METRICS_DIR
 
 DATA = Path("data/ocr")
 MANIFEST = Path("data/manifests/ocr.parquet")
 MODELS = Path("models/ocr")
 ROI_MODEL = MODELS / "roi.pt"
 CHAR_MODEL = MODELS / "char.pt"
+# train_roi's metrics hold the stage-1 threshold it chose on val by F1 (roi_score_threshold: auto)
+ROI_METRICS = METRICS_DIR / "train_roi.json"
 # Resume checkpoints live outside DVC's outs: DVC deletes a stage's outs before running it, and a
 # resumed run must still find them. Removed once the stage's model is written.
 RESUME_DIR = Path(".cache/ocr")
@@ -28,6 +32,11 @@ def setup_torch(ocr) -> torch.device:
     if ocr.threads:
         torch.set_num_threads(ocr.threads)
     return resolve_device(ocr.device)
+
+
+def roi_threshold(root: Path, value: float | str) -> float:
+    """A configured stage-1 threshold as a number: ``auto`` is the one train_roi stored in ``ROI_METRICS``."""
+    return resolve_threshold(value, root / ROI_METRICS)
 
 
 @task(name="load-frames")

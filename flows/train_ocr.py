@@ -30,6 +30,7 @@ from flows.ocr_common import (
     ROI_MODEL,
     epoch_recorder,
     load_split,
+    roi_threshold,
     setup_torch,
     train_command,
 )
@@ -101,6 +102,7 @@ def train_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pat
 
 def _train(st: Stage, train, val, roi_model, roi_spec, device, **kwargs) -> dict:
     ocr, p = st.params.ocr, st.params.ocr.char
+    p = p.model_copy(update={"roi_score_threshold": roi_threshold(st.root, p.roi_score_threshold)})
     return train_char_model(
         train,
         val,

@@ -3,7 +3,9 @@
 DVC stage ``train_roi`` runs ``python -m flows.train_roi``. Reads the validated manifest, trains on
 the train split (validation AP50 on the val split after each epoch), writes ``models/ocr/roi.pt``,
 ``plots/train_roi.csv`` (per epoch) and ``metrics/train_roi.json``; one MLflow run nested under the
-pipeline run. A run killed at any point resumes from its last checkpoint (``.cache/ocr/``) when
+pipeline run. The metrics also hold the stage-1 score threshold with the best F1 on the val split
+(``roi_threshold_f1``; ``components.ocr.threshold``), which ``roi_score_threshold: auto`` reads.
+A run killed at any point resumes from its last checkpoint (``.cache/ocr/``) when
 the same command is run again with the same params and data.
 
 ``torchrun --nproc_per_node=N -m flows.train_roi`` trains with DistributedDataParallel on N
@@ -20,7 +22,8 @@ from prefect import flow
 
 from components.io import fingerprint, write_csv
 from components.ocr import distributed
-from components.ocr.train import train_roi_model
+from components.ocr.model import load_model
+from components.ocr.train import choose_roi_threshold, train_roi_model
 from flows.ocr_common import (
     DATA,
     MANIFEST,
@@ -62,6 +65,10 @@ def train_roi(params_file: str = "params.yaml", progress: bool = True, root: Pat
             "params": summary["params"],
             "model_bytes": st.path(ROI_MODEL).stat().st_size,
         }
+        # the operating threshold for roi_score_threshold: auto (train_ocr, evaluate_ocr, export_ocr)
+        roi_model, spec = load_model(st.path(ROI_MODEL), device)
+        choice = choose_roi_threshold(roi_model, spec["size"], val, device, progress)
+        metrics.update(choice.metrics())
         st.log_artifact(plots)
         st.log_artifact(ROI_MODEL, artifact_path="model")
         st.finish(metrics)

@@ -152,13 +152,15 @@ def _fmt(x) -> str:
 def ocr_reads(res: Results) -> pd.DataFrame:
     """One row per resistor read: the string (decoded under the marking grammar), whether it is a
     valid marking, its value in ohms and code kind, the raw string, its confidence and each character
-    with its score. Tables from before the grammar show empty grammar columns."""
+    with its score, and the read status (read | invalid | unreadable). Tables from before the grammar
+    or the status show those columns empty."""
     reads = res.ok[res.ok.roi >= 0]
     chars = [
         " ".join(f"{c}:{s:.2f}" for c, s in zip(labels, scores))
         for labels, scores in zip(reads.char_labels, reads.char_scores)
     ]
-    out = reads[["image", "roi", "text", "valid", "value_ohm", "code_kind", "raw_text", "confidence", "roi_score"]]
+    columns = ["image", "roi", "text", "read_status", "valid", "value_ohm", "code_kind", "raw_text", "confidence"]
+    out = reads[[*columns, "roi_score"]]
     out = out.assign(value=[format_ohm(v) for v in out.value_ohm], characters=chars)
     return out.sort_values(["image", "roi"]).reset_index(drop=True)
 

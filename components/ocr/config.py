@@ -7,11 +7,25 @@ threshold does not retrain anything.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from components.schema import Size, Strict
+
+
+def _roi_threshold(value):
+    """``auto`` (the threshold train_roi chose on val by F1, components.ocr.threshold) or a fixed
+    number in [0, 1); checked here so a typo fails with one clear message, not a union's two."""
+    if value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"roi_score_threshold must be auto or a number in [0, 1), not {value!r}")
+    return float(value)
+
+
+# a stage-1 score threshold: a fixed number, or auto = resolved from metrics/train_roi.json
+RoiThreshold = Annotated[float | Literal["auto"], BeforeValidator(_roi_threshold)]
 
 
 class Detector(Strict):
@@ -46,7 +60,7 @@ class CharParams(Detector):
     strip_size: Size  # [w, h] of the upright strip (crop: upright)
     strip_rotation_deg: float = Field(ge=0, le=90)  # upright: random rotation +-deg (the angle error left to stage 2)
     crop_margin: float = Field(ge=0, le=1)  # ROI box grown by this share of its size on each side
-    roi_score_threshold: float = Field(ge=0, lt=1)  # stage-1 boxes kept as training crops
+    roi_score_threshold: RoiThreshold  # stage-1 boxes kept as training crops
     gt_roi_crops: bool  # also train on crops of the ground-truth ROIs
     balance_classes: bool  # sample crops with rare characters more often
     rotation_deg: float = Field(ge=0, le=90)  # random rotation of square training crops, +-deg ("angle50")
@@ -58,7 +72,7 @@ class CharParams(Detector):
 
 
 class EvalParams(Strict):
-    roi_score_threshold: float = Field(ge=0, lt=1)
+    roi_score_threshold: RoiThreshold
     char_score_threshold: float = Field(ge=0, lt=1)  # characters read into the string
     dedupe_iou: float = Field(gt=0, le=1)  # overlapping characters of any class: keep the best
     max_frames: int = Field(ge=0)  # 0 = the whole test split

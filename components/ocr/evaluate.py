@@ -10,7 +10,8 @@ unconstrained best string (``raw_text``: the best class of every character box, 
 ``string_accuracy`` measured before the grammar). ``cer`` is computed on the raw string as before.
 ``value_accuracy`` is the share of ground-truth ROIs whose label is a marking (``parse_marking``)
 and whose matched reading is valid with the same value in ohms (an undetected ROI counts as a miss);
-``valid_rate`` the share of the predicted ROIs whose reading is a valid marking.
+``valid_rate`` the share of the predicted ROIs whose reading is a valid marking, ``unreadable_rate``
+the share where stage 2 found no character at all (``RoiResult.status`` unreadable).
 
 Every string and ROI metric is also kept as per-frame counts (``Evaluation.frames``) and the
 detections with their VOC outcome (``roi_records``, ``char_records``), from which ``intervals``
@@ -43,6 +44,7 @@ from components.ocr.metrics import (
     voc_records,
     weighted_voc_map,
 )
+from components.ocr.pipeline import UNREADABLE
 from components.ocr.predict import FrameResult, TwoStageOcr
 
 
@@ -69,6 +71,7 @@ FRAME_COLUMNS = (
     "value_labels",
     "value_hits",
     "valid_rois",
+    "unreadable_rois",
 )
 
 
@@ -89,6 +92,7 @@ def _frame_counts(texts: list[str], rois, match: list[int]) -> tuple[int, ...]:
         sum(v is not None for v in values),
         sum(bool(v) for v in values),
         sum(bool(x.valid) for x in rois),
+        sum(x.status == UNREADABLE for x in rois),
     )
 
 
@@ -133,6 +137,7 @@ def evaluate(ocr: TwoStageOcr, frames: list[Frame], progress: bool = True) -> Ev
         "cer": string_scores(raw_pairs)["cer"],
         "value_accuracy": value_accuracy(values),
         "valid_rate": valid_rate(results),
+        "unreadable_rate": unreadable_rate(results),
         "frames": len(frames),
         "rois": len(pairs),
         "rois_detected": sum(r is not None for _, r in pairs),
@@ -169,6 +174,8 @@ def frame_ratios(frames: dict[str, np.ndarray]) -> dict[str, Ratio]:
             value_accuracy=Ratio(frames["value_hits"], frames["value_labels"]),
             valid_rate=Ratio(frames["valid_rois"], frames["pred_rois"]),
         )
+    if "unreadable_rois" in frames:
+        out["unreadable_rate"] = Ratio(frames["unreadable_rois"], frames["pred_rois"])
     return out
 
 
@@ -197,6 +204,13 @@ def valid_rate(results: list[FrameResult]) -> float:
     """Share of the predicted ROIs read as a valid marking (NaN when there is none)."""
     rois = [x for r in results for x in r.rois]
     return sum(x.valid for x in rois) / len(rois) if rois else float("nan")
+
+
+def unreadable_rate(results: list[FrameResult]) -> float:
+    """Share of the predicted ROIs where stage 2 found no character (status ``unreadable``; NaN
+    when there is none): ROIs found but not legible, apart from misread ones."""
+    rois = [x for r in results for x in r.rois]
+    return sum(x.status == UNREADABLE for x in rois) / len(rois) if rois else float("nan")
 
 
 def char_dets_reading(results: list[FrameResult]) -> list[dict]:

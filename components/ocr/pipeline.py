@@ -34,6 +34,12 @@ from components.ocr.reading import read_string
 CLASS_TOPK = 3  # classes per character box handed to the grammar decoding
 GRAMMAR_MIN_PROB = 0.2  # a decoded marking needs this geometric-mean probability per character
 CROP_MODES = ("square", "upright")
+# what became of an ROI's reading, so "nothing legible" is a value rather than a placeholder text:
+# read: a valid marking under the grammar (``text`` is it); invalid: characters were found but no
+# marking was probable enough (``text`` is the raw string); unreadable: stage 2 found no character
+# above its threshold (``text`` is "")
+READ, INVALID, UNREADABLE = "read", "invalid", "unreadable"
+ROI_STATUSES = (READ, INVALID, UNREADABLE)
 
 # (boxes (N, 4) in input pixels, labels (N,) 1-based, scores (N,)) of one image, after NMS; the
 # character detector adds (topk_labels (N, k) 1-based, topk_scores (N, k)): each box's k most
@@ -59,6 +65,7 @@ class RoiResult:
     valid: bool = False  # text is a resistor marking (components.ocr.grammar)
     value_ohm: float | None = None  # its value; None when not valid
     code_kind: str | None = None  # 3digit | 4digit | r_notation | eia96 | jumper; None when not valid
+    status: str = UNREADABLE  # one of ROI_STATUSES
 
 
 @dataclass
@@ -233,6 +240,7 @@ def assemble(
         topk = (det[3][keep], det[4][keep]) if len(det) >= 5 else None
         d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
+        status = roi_status(d.valid, int(keep.sum()))
         result.rois.append(
             RoiResult(
                 tuple(float(v) for v in rb),
@@ -246,12 +254,20 @@ def assemble(
                 valid=d.valid,
                 value_ohm=d.value_ohm,
                 code_kind=d.code_kind,
+                status=status,
             )
         )
     result.all_char_boxes = np.concatenate(all_b).astype(np.float32).reshape(-1, 4)
     result.all_char_labels = np.concatenate(all_l).astype(np.int64)
     result.all_char_scores = np.concatenate(all_s).astype(np.float32)
     return result
+
+
+def roi_status(valid: bool, characters: int) -> str:
+    """The ROI_STATUSES value of a reading: valid marking, characters without one, or no character."""
+    if valid:
+        return READ
+    return INVALID if characters else UNREADABLE
 
 
 def char_candidates(

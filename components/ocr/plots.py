@@ -31,7 +31,7 @@ def overlay(image: np.ndarray, result: FrameResult, frame: Frame | None = None, 
             cv2.putText(
                 img, lab, (int(b[0]), int(b[3]) + 18), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 140, 0), 2, cv2.LINE_AA
             )
-        label = f"{r.text or '?'}  {r.confidence:.2f} (roi {r.score:.2f})"
+        label = f"{r.text or r.status}  {r.confidence:.2f} (roi {r.score:.2f})"
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.9, 2)
         ty = y1 - 8 if y1 - th - 12 > 0 else y2 + th + 8
         cv2.rectangle(img, (x1, ty - th - 6), (x1 + tw + 6, ty + 6), (0, 0, 0), -1)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
+from tqdm import tqdm
 
 from components.data.ocr_format import CHAR_CLASSES
 from components.ocr import distributed
@@ -27,6 +28,7 @@ from components.ocr.data import (
     RoiDataset,
     build_crops,
     collate,
+    predict_rois,
     to_tensor,
 )
 from components.ocr.engine import (
@@ -36,7 +38,7 @@ from components.ocr.engine import (
     predict,
     seed_everything,
 )
-from components.ocr.metrics import voc_map
+from components.ocr.metrics import voc_map, voc_records
 from components.ocr.model import (
     build_ssd,
     char_spec,
@@ -45,6 +47,7 @@ from components.ocr.model import (
     roi_spec,
     save_model,
 )
+from components.ocr.threshold import ThresholdChoice, choose_threshold
 
 Log = Callable[[str], None]
 
@@ -317,3 +320,20 @@ def train_char_model(
         "pretrained": pretrained,
         "char_boxes_per_crop": float(np.mean([len(c.labels) for c in crops])) if crops else 0.0,
     }
+
+
+@torch.no_grad()
+def choose_roi_threshold(
+    roi_model, roi_size, frames: list[Frame], device: torch.device | str = "cpu", progress: bool = True
+) -> ThresholdChoice:
+    """The stage-1 threshold with the best F1 on ``frames`` (the val split): every detection the
+    model keeps (its own ``score_threshold``) matched VOC-style at IoU 0.5 to the frame's ROIs, in
+    full-frame pixels as the pipeline sees them (``components.ocr.threshold.choose_threshold``)."""
+    roi_model = roi_model.to(device).eval()
+    dets, gts = [], []
+    for f in tqdm(frames, desc="roi threshold", unit="img", disable=not progress, dynamic_ncols=True):
+        boxes, scores = predict_rois(roi_model, f.image(), roi_size, 0.0, device)
+        dets.append({"boxes": boxes, "labels": np.ones(len(boxes), np.int64), "scores": scores})
+        gts.append({"boxes": f.rois, "labels": np.ones(len(f.rois), np.int64)})
+    rec = voc_records(dets, gts)
+    return choose_threshold(rec.score, rec.tp, int(rec.gt_counts.sum()))

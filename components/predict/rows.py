@@ -7,7 +7,9 @@ processed" from "failed":
   frame has none; character boxes, labels and scores are lists in reading order. ``text`` is the
   marking decoded under the grammar of resistor codes when ``valid`` (then ``value_ohm`` and
   ``code_kind`` say what it means), else the raw string; ``raw_text`` is always the raw string
-  (each character box's best class, what ``char_labels`` spell).
+  (each character box's best class, what ``char_labels`` spell). ``read_status`` says what became
+  of the reading (``components.ocr.pipeline.ROI_STATUSES``: read, invalid, unreadable; null on the
+  ``roi = -1`` rows); it is not ``status``, which says whether the image was processed.
 * crack: one row per image with the masking rate and the mask in CSR form (``mask_indptr``,
   ``mask_indices``: ``scipy.sparse.csr_matrix((ones, indices, indptr), shape=(height, width))``).
 * a failure (unreadable file, model error): ``status = "error"``, ``error`` = the reason, the
@@ -49,6 +51,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("char_labels", pa.list_(pa.string())),
             ("char_scores", pa.list_(pa.float64())),
             ("model", pa.string()),
+            ("read_status", pa.string()),
         ]
     ),
     "crack": pa.schema(
@@ -64,8 +67,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 # columns added after tables were first written: a table without them is still of its kind, and
-# reads as if they were null (the OCR grammar's columns)
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"ocr": ("raw_text", "valid", "value_ohm", "code_kind"), "crack": ()}
+# reads as if they were null (the OCR grammar's columns; the ROI read status, last in the schema so
+# the older columns keep their places)
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ocr": ("raw_text", "valid", "value_ohm", "code_kind", "read_status"),
+    "crack": (),
+}
 # the columns a table must have to be of a kind
 REQUIRED_COLUMNS = {kind: [n for n in schema.names if n not in ADDED_COLUMNS[kind]] for kind, schema in SCHEMAS.items()}
 # columns written to CSV as JSON strings
@@ -99,6 +106,7 @@ def roi_fields(k: int, r: RoiResult) -> dict:
         "valid": bool(r.valid),
         "value_ohm": None if r.value_ohm is None else float(r.value_ohm),
         "code_kind": r.code_kind,
+        "read_status": r.status,
         "char_boxes": np.asarray(r.char_boxes, float).reshape(-1, 4).round(1).tolist(),
         "char_labels": [str(c) for c in r.char_labels],
         "char_scores": np.asarray(r.char_scores, float).round(4).tolist(),
@@ -126,6 +134,7 @@ def _ocr_empty(key: str, status: str, error: str, model: str) -> dict:
         "char_labels": [],
         "char_scores": [],
         "model": model,
+        "read_status": None,
     }
 
 

@@ -12,7 +12,8 @@ Runtime or LiteRT, numpy and OpenCV, so a serving container stays small.
 
 * ``resistor-ocr`` returns one row per resistor found: its box, the read text and confidence, the
   raw string, whether the text is a valid marking with its value in ohms and code kind (None when
-  not valid; ``components.ocr.grammar``), and the character boxes, labels and scores in reading order.
+  not valid; ``components.ocr.grammar``), ``read_status`` (read | invalid | unreadable:
+  ``components.ocr.pipeline.ROI_STATUSES``), and the character boxes, labels and scores in reading order.
 * ``road-crack-segmenter`` returns one row per image: the masking rate (share of crack pixels) and
   the mask in CSR form (``mask_indptr``, ``mask_indices``; reload with
   ``scipy.sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(height, width))``).
@@ -60,6 +61,7 @@ OCR_COLUMNS = [
     "valid",
     "value_ohm",
     "code_kind",
+    "read_status",
     "char_boxes",
     "char_labels",
     "char_scores",

@@ -72,6 +72,7 @@ MODELS = {
                 ColSpec("boolean", "valid"),
                 ColSpec("double", "value_ohm", required=False),
                 ColSpec("string", "code_kind", required=False),
+                ColSpec("string", "read_status"),
                 ColSpec(Array(Array("double")), "char_boxes"),
                 ColSpec(Array("string"), "char_labels"),
                 ColSpec(Array("double"), "char_scores"),

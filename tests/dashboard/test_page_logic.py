@@ -179,7 +179,7 @@ def test_ocr_results(results_root):
     assert results.map_points(res) is None, "no coordinates, no map"
     assert results.overlay(res, "b.jpg").name == "b.jpg.png"
     assert results.display_table(res).char_labels.tolist()[:2] == ["4 R 7", "1 0 3"]
-    assert {"valid", "value_ohm", "code_kind", "raw_text", "value"} <= set(reads.columns)
+    assert {"valid", "value_ohm", "code_kind", "raw_text", "value", "read_status"} <= set(reads.columns)
     assert [results.format_ohm(v) for v in (4.7, 10e3, 2.2e6, 0.0, None, float("nan"))] == [
         "4.7 Ohm",
         "10 kOhm",

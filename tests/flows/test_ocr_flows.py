@@ -54,6 +54,12 @@ def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
     assert roi["epochs"] == 1 and json.loads((project / "metrics/train_roi.json").read_text())["train_frames"] == 4
     rows = list(csv.DictReader((project / "plots/train_roi.csv").open()))
     assert [r["epoch"] for r in rows] == ["1"] and {"loss", "val_roi_ap50", "lr"} <= set(rows[0])
+    # the operating threshold chosen on val, which roi_score_threshold: auto reads back
+    stored = json.loads((project / "metrics/train_roi.json").read_text())
+    assert 0.0 <= stored["roi_threshold_f1"] < 1.0 and 0.0 <= stored["roi_threshold_f1_score"] <= 1.0
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ocr"]["eval"]["roi_score_threshold"] = "auto"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
 
     train_ocr(progress=False, root=project)
     assert (project / "models/ocr/char.pt").exists()

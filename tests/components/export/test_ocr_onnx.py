@@ -144,7 +144,13 @@ def _same(a, b, char_atol: float = 0.05):
     for x, y in zip(a.rois, b.rois):
         np.testing.assert_allclose(x.box, y.box, atol=0.05)
         assert x.text == y.text and x.char_labels == y.char_labels
-        assert (x.raw_text, x.valid, x.value_ohm, x.code_kind) == (y.raw_text, y.valid, y.value_ohm, y.code_kind)
+        assert (x.raw_text, x.valid, x.value_ohm, x.code_kind, x.status) == (
+            y.raw_text,
+            y.valid,
+            y.value_ohm,
+            y.code_kind,
+            y.status,
+        )
         np.testing.assert_allclose(x.score, y.score, atol=1e-4)
         np.testing.assert_allclose(x.char_boxes, y.char_boxes, atol=char_atol)
     np.testing.assert_array_equal(a.all_char_labels, b.all_char_labels)

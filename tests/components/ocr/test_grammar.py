@@ -315,6 +315,42 @@ def test_assemble_decodes_each_roi_from_the_top_k():
     assert (r.text, r.raw_text, r.valid, r.value_ohm, r.code_kind) == ("435B", "435B", False, None, None)
 
 
+def test_assemble_sets_the_roi_status_read_invalid_unreadable():
+    from components.ocr.pipeline import INVALID, READ, ROI_STATUSES, UNREADABLE
+
+    names = tuple("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    idx = {c: i + 1 for i, c in enumerate(names)}
+    cfg = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names, char_score_threshold=0.3)
+    roi, rs = np.array([[0, 0, 64, 64]], np.float32), np.array([0.95], np.float32)
+
+    def chars(text: str, score: float):
+        boxes = np.array([[4 + 12 * i, 20, 14 + 12 * i, 36] for i in range(len(text))], np.float32).reshape(-1, 4)
+        return boxes, np.array([idx[c] for c in text], np.int64), np.full(len(text), score, np.float32)
+
+    (r,) = assemble(roi, rs, MAPS, [chars("472", 0.9)], cfg).rois
+    assert (r.status, r.text, r.valid) == (READ, "472", True)
+    (r,) = assemble(roi, rs, MAPS, [chars("XQ", 0.9)], cfg).rois
+    assert (r.status, r.text, r.raw_text, r.valid) == (INVALID, "XQ", "XQ", False)
+    # characters below the threshold only, and none at all: nothing to read
+    for det in (chars("472", 0.1), chars("", 0.9)):
+        (r,) = assemble(roi, rs, MAPS, [det], cfg).rois
+        assert (r.status, r.text, r.valid) == (UNREADABLE, "", False)
+    assert ROI_STATUSES == ("read", "invalid", "unreadable")
+
+
+def test_unreadable_rate_counts_the_rois_without_characters():
+    from components.ocr.evaluate import unreadable_rate
+    from components.ocr.pipeline import FrameResult, RoiResult
+
+    def roi(status: str) -> RoiResult:
+        return RoiResult((0, 0, 1, 1), 0.9, "", 0.5, np.zeros((0, 4)), [], np.zeros(0), status=status)
+
+    assert unreadable_rate([FrameResult([roi("read"), roi("unreadable")]), FrameResult([roi("invalid")])]) == (
+        pytest.approx(1 / 3)
+    )
+    assert math.isnan(unreadable_rate([FrameResult([])]))
+
+
 def test_char_candidates_merge_the_label_and_the_top_k():
     names = ["8", "B"]
     out = char_candidates([0], np.array([2]), np.array([0.6]), (np.array([[2, 1]]), np.array([[0.6, 0.3]])), names)

@@ -106,8 +106,14 @@ def test_ocr_rows_carry_the_grammar_reading():
         435e8,
         "4digit",
     )
+    assert row["read_status"] == "unreadable"  # the RoiResult default; assemble sets it
+    roi.status = "read"
+    (row,) = ocr_rows("a.jpg", FrameResult([roi]), MODEL)
+    assert row["read_status"] == "read" and row["status"] == "ok"
     (row,) = ocr_rows("a.jpg", FrameResult([_roi("4X")]), MODEL)
     assert (row["valid"], row["value_ohm"], row["code_kind"]) == (False, None, None)
+    (empty,) = ocr_rows("b.jpg", FrameResult(), MODEL)
+    assert empty["read_status"] is None
     assert to_table("ocr", [row]).schema == SCHEMAS["ocr"]
 
 
@@ -121,3 +127,10 @@ def test_tables_written_before_the_grammar_columns_still_load(tmp_path):
     table, _ = ResultStore(tmp_path, "ocr").load()
     assert table.schema == SCHEMAS["ocr"] and table.column("text").to_pylist() == ["47"]
     assert table.column("valid").to_pylist() == [None] and table.column("value_ohm").to_pylist() == [None]
+    assert table.column("read_status").to_pylist() == [None]
+    # an older table without only the status resumes with the status column last and empty
+    older = to_table("ocr", ocr_rows("a.jpg", FrameResult([_roi("47")]), MODEL)).drop_columns(["read_status"])
+    pq.write_table(older, tmp_path / RESULTS)
+    table, _ = ResultStore(tmp_path, "ocr").load()
+    assert table.schema == SCHEMAS["ocr"] and table.column("read_status").to_pylist() == [None]
+    assert SCHEMAS["ocr"].names[-1] == "read_status"
