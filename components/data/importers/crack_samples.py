@@ -116,8 +116,8 @@ class _CrackJob:
 
 
 def _convert_crack(where: _Where, job: _CrackJob) -> _Converted:
-    """Convert job: read the polylines, check the image and mask and stage the sample. ``named``
-    once the polylines are read, where the sequential loop took the sample's mask and name."""
+    """Convert job: read the polylines, check the image and mask and stage the sample; ``named``
+    once the polylines are read (from there a sample holds its mask and its name)."""
     try:
         polylines = _read_polylines(*job.ann) if job.ann else []
     except _Problem as p:

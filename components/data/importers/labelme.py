@@ -58,12 +58,8 @@ class _LabelmeJob:
 
 def _import_labelme(src: Path, tmp: Path, report: ImportReport, max_pixels: int, fanout: Fanout) -> None:
     files = _walk(src, src, report)
-    steps = [
-        _LabelmeJob(str(i), rel, real)
-        for i, (rel, real) in enumerate(
-            (rel, real) for rel, real in files if rel.lower().endswith(".json") and not _is_special_json(Path(rel).name)
-        )
-    ]
+    annotations = [(r, real) for r, real in files if r.lower().endswith(".json") and not _is_special_json(Path(r).name)]
+    steps = [_LabelmeJob(str(i), rel, real) for i, (rel, real) in enumerate(annotations)]
     where = _Where(src, tmp / STAGING_DIR, max_pixels)
     names = _Names()
     used: set[Path] = set()

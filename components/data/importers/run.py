@@ -120,7 +120,7 @@ def _run(
     tmp = _prepare_dst(src, dst, formats, layout_ok)
     try:
         report = ImportReport(format=fmt)
-        importers[fmt](src, tmp, report, max_pixels, fanout)
+        importers[fmt](src, tmp, report, max_pixels, fanout.of_format(fmt))
         shutil.rmtree(tmp / STAGING_DIR, ignore_errors=True)  # what failed or duplicate samples staged
         _hint_format(src, report, detect)
         _finish(tmp, dst, report)
@@ -146,8 +146,8 @@ def import_ocr(
     complete). Bad samples are listed in the report (and ``dst/import_report.json``), never raised.
     Images are copied byte for byte; only formats other than JPEG/PNG are decoded (to PNG). The
     samples are converted in ``workers`` processes or on ``client``'s Dask cluster from ``min_jobs``
-    samples on (None: ``MIN_FANOUT_SAMPLES``; ``components.fanout``), in this process below that;
-    the result does not depend on where.
+    samples on (None: the format's measured crossover, ``convert.MIN_FANOUT_SAMPLES``, which keeps
+    the OCR formats in this process), in this process below that; the result does not depend on where.
     """
     return _run(
         src,

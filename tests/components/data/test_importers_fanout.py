@@ -94,7 +94,7 @@ SOURCES = {
 def test_import_on_two_dask_workers_matches_one_process(fmt, tmp_path, dask_client):
     importer, make = SOURCES[fmt]
     src = make(tmp_path)
-    one = importer(src, tmp_path / "one", fmt=fmt)  # fewer samples than MIN_FANOUT_SAMPLES: this process
+    one = importer(src, tmp_path / "one", fmt=fmt)  # workers=1: this process
     two, batches = on_cluster(
         dask_client,
         lambda: importer(src, tmp_path / "two", fmt=fmt, workers=2, client=dask_client, min_jobs=2),
@@ -120,16 +120,19 @@ def test_name_claims_follow_the_samples_before(tmp_path):
 
 
 def test_prepare_passes_the_cluster_to_the_import(tmp_path, dask_client, monkeypatch):
-    monkeypatch.setattr(importer_convert, "MIN_FANOUT_SAMPLES", 2)
     src = tmp_path / "data/sources/shots"
     make_ocr_dataset(src, n=4)
     kwargs = dict(num_frames=0, width=0, height=0, seed=0, max_pixels=50_000_000, progress=False, root=tmp_path)
-    summary, batches = on_cluster(
-        dask_client,
-        lambda: prepare_dataset(
+
+    def prepare():
+        return prepare_dataset(
             "ocr", "data/sources/shots", "auto", tmp_path / "out", workers=2, client=dask_client, **kwargs
-        ),
-    )
+        )
+
+    assert importer_convert.MIN_FANOUT_SAMPLES["labelme"] is None  # copies gain nothing on a cluster
+    assert on_cluster(dask_client, prepare)[1] == [], "by default an OCR import stays in this process"
+    monkeypatch.setitem(importer_convert.MIN_FANOUT_SAMPLES, "labelme", 2)
+    summary, batches = on_cluster(dask_client, prepare)
     assert batches and summary["samples"] == 4 and summary["import_problems"] == 0
     assert (tmp_path / "out" / REPORT_NAME).is_file()
     assert not [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
