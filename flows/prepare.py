@@ -1,8 +1,9 @@
 """Prepare flow: synthetic generation or import of real data into the canonical layout.
 
 DVC stages ``prepare_ocr`` and ``prepare_crack`` run ``python -m flows.prepare {ocr,crack}``.
-Generation fans out on the flow's Dask task runner (``flows/fanout.py``): a LocalCluster of
-``data.workers`` processes, or the cluster at ``--scheduler`` / ``$DASK_SCHEDULER_ADDRESS``.
+Generation and the import of real data fan out on the flow's Dask task runner (``flows/fanout.py``):
+a LocalCluster of ``data.workers`` processes, or the cluster at ``--scheduler`` /
+``$DASK_SCHEDULER_ADDRESS``; small inputs stay in the flow's process.
 """
 
 from __future__ import annotations

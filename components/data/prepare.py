@@ -83,7 +83,8 @@ def prepare_dataset(
 
     ``families`` are the generator's style families to draw from (synthetic only; None: its
     defaults). Real data keeps the ``families.csv`` of its source folder when it has one. Generation
-    fans out over ``workers`` processes or ``client``'s Dask cluster (``components.fanout``).
+    and the import of real data fan out over ``workers`` processes or ``client``'s Dask cluster
+    (``components.fanout``), each only from its own crossover on.
     """
     from components.data.synth_cracks import generate_crack_dataset
     from components.data.synth_resistors import generate_resistor_dataset
@@ -108,7 +109,7 @@ def prepare_dataset(
         )
         summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:
-        report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels)
+        report = import_real(src, tmp, fmt=fmt, max_pixels=max_pixels, workers=workers, client=client)
         if (src / FAMILIES_FILE).is_file():
             write_families(tmp, read_families(src).items())
         summary = {

@@ -24,11 +24,16 @@ symlinks that lead outside); images are decoded (with a pixel limit) only where 
 the result is built in a hidden temporary folder and moved into place only when complete, with
 ``import_report.json`` (``{"format", "imported": n, "problems": [{"file", "reason"}]}``) inside.
 
+Fan-out: each reader plans in this process (walk, pairing, order-dependent decisions), converts
+each sample in a job run by ``components.fanout`` (``workers`` processes or a Dask ``client``, from
+a per-format crossover on) and folds the results in input order, so the folder and the report are
+the same with any number of workers.
+
 Modules: :mod:`.run` (``import_ocr`` / ``import_crack``: one import as a transaction),
 :mod:`.formats` (names and detection), one reader per format (:mod:`.labelme`, :mod:`.kaist`,
 :mod:`.pline`, :mod:`.png_masks`) over what the readers of a task share (:mod:`.ocr_samples`,
-:mod:`.crack_samples`), :mod:`.files` (safe access to the source folder), :mod:`.reading` and
-:mod:`.report`. This module re-exports the public names.
+:mod:`.crack_samples`), :mod:`.convert` (plan, jobs and fold), :mod:`.files` (safe access to the
+source folder), :mod:`.reading` and :mod:`.report`. This module re-exports the public names.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""What both crack readers share: reading PLINE polylines, masks of any encoding as {0, 1}, and
-writing one canonical sample (decoding only for a conversion or a mask size check).
+"""What both crack readers share: reading PLINE polylines, masks of any encoding as {0, 1}, writing
+one canonical sample (decoding only for a conversion or a mask size check) and the convert job that
+does it for one image (``.convert``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from components.data import crack_format as cf
+from components.data.importers.convert import _Converted, _Where
 from components.data.importers.files import _copy_file, _decode, _encode_png, _header_size, _load_json
 from components.data.importers.formats import LOSSY_EXTS
 from components.data.importers.report import _Problem
@@ -51,20 +54,21 @@ def _mask_from_file(real: Path, max_pixels: int, shown: str | Path) -> np.ndarra
 
 
 def _write_crack_sample(
-    tmp: Path,
-    name: str,
+    root: Path,
+    stem: str,
     image: Path,
     image_shown: Path,
     polylines: list[np.ndarray],
     mask_file: tuple[Path, Path] | None,
     max_pixels: int,
     ann_shown: Path | None = None,
-) -> None:
-    """Write one canonical crack sample; decodes only for a conversion or a mask size check.
+) -> tuple[str, ...]:
+    """Write one canonical crack sample under ``root`` named ``stem``; decodes only for a conversion or
+    a mask size check. Returns the files written, relative to ``root``; a problem leaves none.
 
     ``mask_file`` is (real path, path to show) of the sample's mask image, if any.
     """
-    mask = png = None
+    mask_png = png = None
     if mask_file is not None or image.suffix.lower() != ".png":
         arr = _decode(image, max_pixels, image_shown)
         if mask_file is not None:
@@ -75,6 +79,7 @@ def _write_crack_sample(
                     f"mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_shown.name} is "
                     f"{arr.shape[1]}x{arr.shape[0]}",
                 )
+            mask_png = _encode_png(mask * np.uint8(255), mask_file[1])
         if image.suffix.lower() != ".png":
             png = _encode_png(arr, image_shown)
         h, w = arr.shape[:2]
@@ -83,14 +88,54 @@ def _write_crack_sample(
     problem = cf.polyline_problem(polylines, w, h) if polylines else None
     if problem:
         raise _Problem(ann_shown or image_shown, f"{problem}; sample not imported")
-    out_image = tmp / cf.IMAGES_DIR / f"{name}.png"
+    out_image = root / cf.IMAGES_DIR / f"{stem}.png"
     if png is None:
         _copy_file(image, out_image, image_shown)
     else:
         atomic_write_bytes(out_image, png)
-    if mask is not None:
-        atomic_write_bytes(tmp / cf.MASKS_DIR / f"{name}.png", _encode_png(mask * np.uint8(255), mask_file[1]))
-    cf.write_pline(polylines, cf.annotation_path(tmp, name))
+    written = [out_image]
+    if mask_png is not None:
+        written.append(root / cf.MASKS_DIR / f"{stem}.png")
+        atomic_write_bytes(written[-1], mask_png)
+    written.append(cf.annotation_path(root, stem))
+    cf.write_pline(polylines, written[-1])
+    return tuple(p.relative_to(root).as_posix() for p in written)
+
+
+@dataclass(frozen=True)
+class _CrackJob:
+    """One crack image to convert (both readers): its key below the image folder, real path and path
+    to show, its PLINE file and its mask (``(real, shown)``, each None when it has none)."""
+
+    stem: str
+    key: str
+    real: Path
+    shown: Path
+    ann: tuple[Path, Path] | None
+    mask: tuple[Path, Path] | None
+
+
+def _convert_crack(where: _Where, job: _CrackJob) -> _Converted:
+    """Convert job: read the polylines, check the image and mask and stage the sample; ``named``
+    once the polylines are read (from there a sample holds its mask and its name)."""
+    try:
+        polylines = _read_polylines(*job.ann) if job.ann else []
+    except _Problem as p:
+        return _Converted.failed(p, named=False)
+    try:
+        staged = _write_crack_sample(
+            where.stage,
+            job.stem,
+            job.real,
+            job.shown,
+            polylines,
+            job.mask,
+            where.max_pixels,
+            ann_shown=job.ann[1] if job.ann else None,
+        )
+    except _Problem as p:
+        return _Converted.failed(p, named=True)
+    return _Converted(named=True, staged=staged)
 
 
 def _strip_suffix(rel: str, suffix: str) -> str:

@@ -1,6 +1,8 @@
 """Reader of the KAIST/SSD-tutorial pairs (``format: kaist``): ``<split>_images.json`` +
 ``<split>_objects.json``, integer labels through ``label_map.json`` or :data:`DEFAULT_LABEL_MAP`;
-characters join the ROI holding their centre and the text is read in reading order.
+characters join the ROI holding their centre and the text is read in reading order. The lists and
+label maps are read while planning; one convert job per entry (``.convert``), and the fold decides
+which entry of an image listed twice is kept and names the samples in list order.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _Where
 from components.data.importers.files import (
     _flat_name,
     _header_size,
@@ -19,7 +22,12 @@ from components.data.importers.files import (
     _walk,
 )
 from components.data.importers.formats import _KAIST_IMAGES_RE, _KAIST_OBJECTS_RE, DEFAULT_LABEL_MAP, LABEL_MAP_NAME
-from components.data.importers.ocr_samples import _canon_label, _report_unreferenced_images, _write_ocr_sample
+from components.data.importers.ocr_samples import (
+    _canon_label,
+    _place_ocr_sample,
+    _report_unreferenced_images,
+    _write_ocr_image,
+)
 from components.data.importers.reading import reading_order
 from components.data.importers.report import ImportReport, _Problem
 from components.data.ocr_format import (
@@ -98,69 +106,110 @@ def kaist_shapes(boxes, labels) -> tuple[list[Shape], list[str]]:
     return shapes, orphans
 
 
+@dataclass(frozen=True)
+class _KaistJob:
+    """Entry ``i`` of a split to convert: its image (resolved) and object entry, the files that list
+    them (named by problems) and the integer -> label map of their folder."""
+
+    stem: str
+    rel_dir: str
+    i: int
+    image_path: str
+    image: Path
+    obj: object
+    images_file: Path
+    objects_file: Path
+    inverse: dict[int, str] | None
+    map_source: str
+
+
 @dataclass
-class _KaistImport:
-    """What one KAIST import carries from folder to folder: where it reads and writes, and which
-    names and images it has used (names are unique over the whole import, images imported once)."""
+class _KaistPlan:
+    """The plan of one KAIST import: the steps (entries to convert and problems found on the way, in
+    the order of the folders, splits and entries) and every image an entry names, imported or not."""
 
     src: Path
-    tmp: Path
-    report: ImportReport
-    max_pixels: int
-    names: _Names = field(default_factory=_Names)
-    used: set[Path] = field(default_factory=set)  # images imported
-    referenced: set[Path] = field(default_factory=set)  # images any entry names, imported or not
+    steps: list = field(default_factory=list)
+    referenced: set[Path] = field(default_factory=set)
+
+    def problem(self, file: str | Path, reason: str) -> None:
+        self.steps.append(_Problem(file, reason))
 
 
-def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int, fanout: Fanout) -> None:
     files = _walk(src, src, report)
     by_dir: dict[str, dict[str, Path]] = {}
     for rel, real in files:
         p = Path(rel)
         by_dir.setdefault(p.parent.as_posix(), {})[p.name] = real
-    run = _KaistImport(src, tmp, report, max_pixels)
+    plan = _KaistPlan(src)
     for rel_dir in sorted(by_dir):
-        _import_kaist_folder(run, rel_dir, by_dir[rel_dir])
-    _report_unreferenced_images(files, run.referenced, src, report)
+        _plan_kaist_folder(plan, rel_dir, by_dir[rel_dir])
+    where = _Where(src, tmp / STAGING_DIR, max_pixels)
+    names = _Names()
+    used: set[Path] = set()  # images imported: a later entry of the same image is a duplicate
+
+    def fold(job: _KaistJob, done: _Converted) -> None:
+        if job.image in used:  # only an imported entry counts: a failed one must not shadow a good one
+            report.add_problem(
+                job.images_file, f"entry {job.i}: image {job.image_path!r} is listed more than once; kept the first"
+            )
+            return
+        rel = PurePosixPath(_join_rel(job.rel_dir, job.image_path)).with_suffix("").as_posix()
+        name = names.claim(_flat_name(rel)) if done.named else ""
+        if done.problem:
+            report.add_problem(*done.problem)
+            return
+        _place_ocr_sample(where.stage, tmp, job.stem, name, done.staged[0], done.extra)
+        used.add(job.image)
+        report.imported.append(name)
+
+    _convert_all(plan.steps, _convert_kaist, where, fanout, report, fold)
+    _report_unreferenced_images(files, plan.referenced, src, report)
 
 
-def _import_kaist_folder(run: _KaistImport, rel_dir: str, folder_files: dict[str, Path]) -> None:
+def _plan_kaist_folder(plan: _KaistPlan, rel_dir: str, folder_files: dict[str, Path]) -> None:
     """Every ``<split>_images.json`` + ``<split>_objects.json`` pair of one folder, with its label map."""
     lower = {n.lower(): n for n in folder_files}
-    folder = run.src / rel_dir if rel_dir != "." else run.src
+    folder = plan.src / rel_dir if rel_dir != "." else plan.src
     image_lists = sorted(n for n in folder_files if _KAIST_IMAGES_RE.match(n))
     paired_objects = set()
     if not image_lists:
         return
-    inverse, map_source = _folder_label_map(run.report, folder, folder_files, lower)
+    inverse, map_source = _folder_label_map(plan, folder, folder_files, lower)
     for images_name in image_lists:
         split = _KAIST_IMAGES_RE.match(images_name)["split"]
         images_file = folder / images_name
         objects_name = lower.get(f"{split}_objects.json".lower())
         if objects_name is None:
-            run.report.add_problem(
-                images_file, f"no matching {split}_objects.json in the same folder; split not imported"
-            )
+            plan.problem(images_file, f"no matching {split}_objects.json in the same folder; split not imported")
             continue
         paired_objects.add(objects_name)
         objects_file = folder / objects_name
         try:
             paths, objects = _read_split(folder_files, images_name, objects_name, images_file, objects_file)
         except _Problem as p:
-            run.report.add_problem(p.file, p.reason)
+            plan.steps.append(p)
             continue
         for i, (image_path, obj) in enumerate(zip(paths, objects)):
             try:
-                _import_kaist_entry(run, rel_dir, i, image_path, obj, images_file, objects_file, inverse, map_source)
+                if not isinstance(image_path, str):
+                    raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
+                image = _resolve_image(plan.src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
             except _Problem as p:
-                run.report.add_problem(p.file, p.reason)
+                plan.steps.append(p)
+                continue
+            plan.referenced.add(image)
+            stem = str(len(plan.steps))
+            job = _KaistJob(stem, rel_dir, i, image_path, image, obj, images_file, objects_file, inverse, map_source)
+            plan.steps.append(job)
     for n in sorted(folder_files):
         if _KAIST_OBJECTS_RE.match(n) and n not in paired_objects:
-            run.report.add_problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
+            plan.problem(folder / n, "no matching <split>_images.json in the same folder; not imported")
 
 
 def _folder_label_map(
-    report: ImportReport, folder: Path, folder_files: dict[str, Path], lower: dict[str, str]
+    plan: _KaistPlan, folder: Path, folder_files: dict[str, Path], lower: dict[str, str]
 ) -> tuple[dict[int, str] | None, str]:
     """The folder's integer -> label map (its ``label_map.json``, else the default) and where it came
     from; None when the folder's map is unusable (then every integer label is a problem)."""
@@ -172,7 +221,7 @@ def _folder_label_map(
         try:
             inverse = _read_label_map(folder_files[lower[LABEL_MAP_NAME]], map_file)
         except _Problem as p:
-            report.add_problem(p.file, p.reason)
+            plan.steps.append(p)
             inverse = None
     return inverse, map_source
 
@@ -195,36 +244,26 @@ def _read_split(
     return paths, objects
 
 
-def _import_kaist_entry(
-    run: _KaistImport,
-    rel_dir: str,
-    i: int,
-    image_path,
-    obj,
-    images_file: Path,
-    objects_file: Path,
-    inverse: dict[int, str] | None,
-    map_source: str,
-) -> None:
-    """Entry ``i`` of a split: its image and objects as one canonical sample; a problem raises."""
-    if not isinstance(image_path, str):
-        raise _Problem(images_file, f"entry {i}: {image_path!r} is not an image path")
-    image = _resolve_image(run.src, rel_dir, image_path, str(images_file), prefix=f"entry {i}: ")
-    run.referenced.add(image)
-    if image in run.used:  # only an imported entry counts: a failed one must not shadow a good one
-        raise _Problem(images_file, f"entry {i}: image {image_path!r} is listed more than once; kept the first")
-    where = f"entry {i} (image {image_path!r})"
-    shapes = _entry_shapes(obj, inverse, map_source, objects_file, where)
-    w, h = _header_size(image, run.max_pixels, run.src / _join_rel(rel_dir, image_path))
-    ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+def _convert_kaist(where: _Where, job: _KaistJob) -> _Converted:
+    """Convert job: one entry's objects and image as a canonical sample, its image staged
+    (``extra``: the annotation). Whether it is a duplicate is the fold's to say."""
+    at = f"entry {job.i} (image {job.image_path!r})"
     try:
-        clip_boxes_to_image(ann, where)
-    except AnnotationError as exc:
-        raise _Problem(objects_file, str(exc)) from exc
-    name = run.names.claim(_flat_name(PurePosixPath(_join_rel(rel_dir, image_path)).with_suffix("").as_posix()))
-    _write_ocr_sample(run.tmp, name, image, ann, run.max_pixels, images_file)
-    run.used.add(image)
-    run.report.imported.append(name)
+        shapes = _entry_shapes(job.obj, job.inverse, job.map_source, job.objects_file, at)
+        shown = where.src / _join_rel(job.rel_dir, job.image_path)
+        w, h = _header_size(job.image, where.max_pixels, shown)
+        ann = OcrAnnotation(image_path="", width=w, height=h, shapes=shapes)
+        try:
+            clip_boxes_to_image(ann, at)
+        except AnnotationError as exc:
+            raise _Problem(job.objects_file, str(exc)) from exc
+    except _Problem as p:
+        return _Converted.failed(p, named=False)
+    try:
+        staged = _write_ocr_image(where.stage, job.stem, job.image, where.max_pixels, job.images_file)
+    except _Problem as p:
+        return _Converted.failed(p, named=True)
+    return _Converted(named=True, staged=(staged,), extra=ann)
 
 
 def _entry_shapes(obj, inverse: dict[int, str] | None, map_source: str, objects_file: Path, where: str) -> list[Shape]:

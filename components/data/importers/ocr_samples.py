@@ -1,11 +1,13 @@
 """What both OCR readers share: label spelling, ROI texts from their characters, writing one
-canonical sample (image bytes unchanged where possible) and naming the images nobody references.
+canonical sample (its image by a convert job, bytes unchanged where possible; its annotation, which
+names the image, by the fold once the name is claimed) and naming the images nobody references.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from components.data.importers.convert import _commit
 from components.data.importers.files import _copy_file, _decode, _encode_png
 from components.data.importers.formats import IMAGE_EXTS
 from components.data.importers.reading import reading_order
@@ -35,20 +37,27 @@ def _fill_texts(ann: OcrAnnotation) -> None:
             roi.text = "".join(chars[i].label for i in reading_order([c.box for c in chars]))
 
 
-def _write_ocr_sample(
-    tmp: Path, name: str, image: Path, ann: OcrAnnotation, max_pixels: int, shown: str | Path
-) -> None:
+def _write_ocr_image(root: Path, stem: str, image: Path, max_pixels: int, shown: str | Path) -> str:
+    """Write a sample's image as ``root/<stem>.jpg`` or ``.png`` and return that file name: JPEG and
+    PNG bytes unchanged, any other format decoded and written as PNG (a convert job, any worker)."""
     ext = image.suffix.lower()
     if ext in (".jpg", ".jpeg"):
-        out_ext = ".jpg"
-        _copy_file(image, tmp / f"{name}{out_ext}", shown)
+        out = f"{stem}.jpg"
+        _copy_file(image, root / out, shown)
     elif ext == ".png":
-        out_ext = ".png"
-        _copy_file(image, tmp / f"{name}{out_ext}", shown)
+        out = f"{stem}.png"
+        _copy_file(image, root / out, shown)
     else:  # only JPEG and PNG are canonical: convert, which needs a decode
-        out_ext = ".png"
-        atomic_write_bytes(tmp / f"{name}{out_ext}", _encode_png(_decode(image, max_pixels, shown), shown))
-    ann.image_path = f"{name}{out_ext}"
+        out = f"{stem}.png"
+        atomic_write_bytes(root / out, _encode_png(_decode(image, max_pixels, shown), shown))
+    return out
+
+
+def _place_ocr_sample(stage: Path, tmp: Path, stem: str, name: str, image_file: str, ann: OcrAnnotation) -> None:
+    """Move a staged image (``image_file``, written under ``stem``) to ``tmp/<name>.<ext>`` and write
+    its annotation beside it, which names that image (the fold, in this process)."""
+    _commit(stage, tmp, stem, name, (image_file,))
+    ann.image_path = name + Path(image_file).suffix
     write_labelme(ann, tmp / f"{name}.json")
 
 

@@ -1,5 +1,6 @@
 """Reader of AI-Hub style polylines (``format: pline``): ``images/`` + ``annotations/*_PLINE.json``,
-and canonical folders, whose ``masks/`` are kept.
+and canonical folders, whose ``masks/`` are kept. Images are paired with their files while planning;
+one convert job per image (``.convert``), named in key order by the fold.
 """
 
 from __future__ import annotations
@@ -7,37 +8,47 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.data import crack_format as cf
-from components.data.importers.crack_samples import _read_polylines, _strip_suffix, _write_crack_sample
+from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _Where
+from components.data.importers.crack_samples import _convert_crack, _CrackJob, _strip_suffix
 from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
 from components.data.importers.formats import IMAGE_EXTS
 from components.data.importers.report import ImportReport, _Problem
 
 
-def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int, fanout: Fanout) -> None:
     images, anns, masks = _pline_files(src, report)
     ann_by_stem: dict[str, list[str]] = {}
     for key in anns:
         ann_by_stem.setdefault(key.rsplit("/", 1)[-1], []).append(key)
-    names = _Names()
+    steps: list = []
     used_anns: set[str] = set()
-    used_masks: set[str] = set()
     seen_keys: dict[str, Path] = {}
     for key, real, shown in _png_first(images):
         try:
             _claim_key(seen_keys, key, shown)
             akey = _annotation_key(key, anns, ann_by_stem, shown)
-            used_anns.add(akey)
-            polylines = _read_polylines(*anns[akey])
-            mkey = key if key in masks else None
-            if mkey is not None:
-                used_masks.add(mkey)
-            name = names.claim(_flat_name(key))
-            _write_crack_sample(
-                tmp, name, real, shown, polylines, masks[mkey] if mkey else None, max_pixels, ann_shown=anns[akey][1]
-            )
-            report.imported.append(name)
         except _Problem as p:
-            report.add_problem(p.file, p.reason)
+            steps.append(p)
+            continue
+        used_anns.add(akey)
+        steps.append(_CrackJob(str(len(steps)), key, real, shown, anns[akey], masks.get(key)))
+    where = _Where(src, tmp / STAGING_DIR, max_pixels)
+    names = _Names()
+    used_masks: set[str] = set()
+
+    def fold(job: _CrackJob, done: _Converted) -> None:
+        name = ""
+        if done.named:  # its polylines were read: the sample takes its mask and its name
+            if job.mask is not None:
+                used_masks.add(job.key)
+            name = names.claim(_flat_name(job.key))
+        if done.problem:
+            report.add_problem(*done.problem)
+        else:
+            _commit(where.stage, tmp, job.stem, name, done.staged)
+            report.imported.append(name)
+
+    _convert_all(steps, _convert_crack, where, fanout, report, fold)
     for key, (_, shown) in sorted(anns.items()):
         if key not in used_anns:
             report.add_problem(shown, "annotation has no image in images/; not imported")

@@ -1,5 +1,7 @@
 """Reader of mask datasets (``format: png_masks``, CrackForest/DeepCrack style): images with masks of
-the same stem in ``masks/``, ``labels/``, ``gt/`` or beside the image (``_mask`` / ``_label``).
+the same stem in ``masks/``, ``labels/``, ``gt/`` or beside the image (``_mask`` / ``_label``). Images
+are paired with their masks while planning; one convert job per image (``.convert``), named in key
+order by the fold.
 """
 
 from __future__ import annotations
@@ -7,16 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.data import crack_format as cf
-from components.data.importers.crack_samples import _write_crack_sample
+from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _Where
+from components.data.importers.crack_samples import _convert_crack, _CrackJob
 from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
 from components.data.importers.formats import IMAGE_EXTS, MASK_DIRS, MASK_SUFFIXES
 from components.data.importers.report import ImportReport, _Problem
 
 
-def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: int) -> None:
+def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: int, fanout: Fanout) -> None:
     images, siblings = _images_and_sibling_masks(src, report)
     dir_masks = _folder_masks(src, report)
-    names = _Names()
+    steps: list = []
     used_masks: set[Path] = set()
     seen_keys: dict[str, Path] = {}
     for key, real, shown in _png_first(images):
@@ -30,12 +33,23 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
                     f"no mask found (looked for {', '.join(f'{d}/{key}.*' for d in MASK_DIRS)} and "
                     f"{stem}_mask.* / {stem}_label.* beside the image)",
                 )
-            used_masks.add(found[0])
-            name = names.claim(_flat_name(key))
-            _write_crack_sample(tmp, name, real, shown, [], found, max_pixels)
-            report.imported.append(name)
         except _Problem as p:
-            report.add_problem(p.file, p.reason)
+            steps.append(p)
+            continue
+        used_masks.add(found[0])
+        steps.append(_CrackJob(str(len(steps)), key, real, shown, None, found))
+    where = _Where(src, tmp / STAGING_DIR, max_pixels)
+    names = _Names()
+
+    def fold(job: _CrackJob, done: _Converted) -> None:
+        name = names.claim(_flat_name(job.key))  # a job without polylines always gets this far
+        if done.problem:
+            report.add_problem(*done.problem)
+        else:
+            _commit(where.stage, tmp, job.stem, name, done.staged)
+            report.imported.append(name)
+
+    _convert_all(steps, _convert_crack, where, fanout, report, fold)
     leftovers = {real: shown for real, shown in list(dir_masks.values()) + list(siblings.values())}
     for real, shown in sorted(leftovers.items(), key=lambda t: str(t[1])):
         if real not in used_masks:

@@ -1,6 +1,6 @@
 """What an import did: :class:`ImportReport` (names written, ``(file, reason)`` left out) and the
-per-sample :class:`_Problem` every reader raises and the loop turns into a report entry, so one bad
-sample never stops an import.
+per-sample :class:`_Problem` every reader raises and its plan or convert job turns into a report
+entry, so one bad sample never stops an import.
 """
 
 from __future__ import annotations

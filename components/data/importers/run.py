@@ -1,5 +1,7 @@
 """One import as a transaction: pick the reader (or detect it), fill a hidden temporary folder, and
-move it into place only when complete, so ``dst`` never holds half an import.
+move it into place only when complete, so ``dst`` never holds half an import. The readers' per-sample
+work fans out (``.convert``: ``workers`` processes or ``client``'s Dask cluster, from ``min_jobs``
+samples on) with the same files and report as in one process.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from components.data import crack_format as cf
+from components.data.importers.convert import STAGING_DIR, Fanout
 from components.data.importers.files import _inside, _src_dir
 from components.data.importers.formats import CRACK_FORMATS, OCR_FORMATS, detect_crack_format, detect_ocr_format
 from components.data.importers.kaist import _import_kaist
@@ -17,6 +20,7 @@ from components.data.importers.labelme import _import_labelme
 from components.data.importers.pline import _import_pline
 from components.data.importers.png_masks import _import_png_masks
 from components.data.importers.report import REPORT_NAME, ImportReport
+from components.fanout import ClientSource
 from components.io import (
     DEFAULT_MAX_PIXELS,
     atomic_write_text,
@@ -102,10 +106,11 @@ def _hint_format(src: Path, report: ImportReport, detect) -> None:
 
 
 def _run(
-    src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok, max_pixels: int
+    src: Path, dst: Path, fmt: str, kind: str, importers: dict, detect, layout_ok, max_pixels: int, fanout: Fanout
 ) -> ImportReport:
     """One import of either task: ``fmt`` (``auto``: detected) picks the reader in ``importers``
-    (format -> reader), which fills a fresh folder that then replaces ``dst``."""
+    (format -> reader), which fills a fresh folder that then replaces ``dst``; its convert jobs run
+    where ``fanout`` says and stage their files in a folder removed before the move."""
     src = _src_dir(src)
     formats = tuple(importers)
     if fmt == "auto":
@@ -115,7 +120,8 @@ def _run(
     tmp = _prepare_dst(src, dst, formats, layout_ok)
     try:
         report = ImportReport(format=fmt)
-        importers[fmt](src, tmp, report, max_pixels)
+        importers[fmt](src, tmp, report, max_pixels, fanout.of_format(fmt))
+        shutil.rmtree(tmp / STAGING_DIR, ignore_errors=True)  # what failed or duplicate samples staged
         _hint_format(src, report, detect)
         _finish(tmp, dst, report)
         return report
@@ -124,12 +130,24 @@ def _run(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportReport:
+def import_ocr(
+    src: Path,
+    dst: Path,
+    fmt: str = "auto",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    workers: int = 1,
+    client: ClientSource | None = None,
+    min_jobs: int | None = None,
+) -> ImportReport:
     """Convert a LabelMe tree or KAIST pairs in ``src`` into a canonical OCR folder ``dst``.
 
     ``dst`` must be new, empty or hold a previous import (replaced as a whole once the new one is
     complete). Bad samples are listed in the report (and ``dst/import_report.json``), never raised.
-    Images are copied byte for byte; only formats other than JPEG/PNG are decoded (to PNG).
+    Images are copied byte for byte; only formats other than JPEG/PNG are decoded (to PNG). The
+    samples are converted in ``workers`` processes or on ``client``'s Dask cluster from ``min_jobs``
+    samples on (None: the format's measured crossover, ``convert.MIN_FANOUT_SAMPLES``, which keeps
+    the OCR formats in this process), in this process below that; the result does not depend on where.
     """
     return _run(
         src,
@@ -140,14 +158,25 @@ def import_ocr(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAUL
         detect_ocr_format,
         _ocr_layout_ok,
         max_pixels,
+        Fanout(workers, client, min_jobs),
     )
 
 
-def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS) -> ImportReport:
+def import_crack(
+    src: Path,
+    dst: Path,
+    fmt: str = "auto",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    *,
+    workers: int = 1,
+    client: ClientSource | None = None,
+    min_jobs: int | None = None,
+) -> ImportReport:
     """Convert AI-Hub polylines or PNG masks in ``src`` into a canonical crack folder ``dst``.
 
     PNG images are copied byte for byte; JPEG and other images are decoded (pixel limit) and written
     as PNG; masks become 0/255 PNGs beside an empty polyline file. Bad samples go to the report.
+    Fan-out (``workers``, ``client``, ``min_jobs``) as for :func:`import_ocr`.
     """
     return _run(
         src,
@@ -158,4 +187,5 @@ def import_crack(src: Path, dst: Path, fmt: str = "auto", max_pixels: int = DEFA
         detect_crack_format,
         _crack_layout_ok,
         max_pixels,
+        Fanout(workers, client, min_jobs),
     )
