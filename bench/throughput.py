@@ -42,12 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.common import REPO as RUN  # the project root: its exported models and fixed evaluation sets
 from components.predict.predictors import PredictorSpec, loaded
 from components.predict.runner import run_batch
 from components.predict.sources import IMAGE_EXTENSIONS, FolderSource
 from components.predict.store import ResultStore
-
-RUN = Path("/work/run")
 
 
 def first_images(folder: Path, n: int, into: Path) -> int:

@@ -44,7 +44,7 @@ from components.predict.store import ResultStore
 
 #: Below this many images a Dask cluster's start-up costs more than it saves, per kind
 #: (crossovers on 2 free cores, docs/operations.md#fan-out-on-dask).
-MIN_FANOUT_IMAGES = {"ocr": 200, "crack": 700}
+MIN_FANOUT_IMAGES = {"ocr": 200, "crack": 200}
 
 
 @dataclass
