@@ -1,6 +1,6 @@
-"""Spread over training seeds: the crack recipe trained N times, each model scored on the fixed sets.
+"""Spread over training seeds: a recipe trained N times, each model scored on the fixed sets.
 
-    python -m bench.seeds [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
+    python -m bench.seeds [--model crack|ocr] [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
 
 One trained model is one draw: the same recipe on another seed (or another CPU) gives another
 model. This trains the float crack segmenter of ``params.yaml`` once per seed, on the prepared
@@ -12,6 +12,11 @@ keys, YAML values), so two recipes can be compared over the same seeds without t
 ``params.yaml`` or DVC's state. Nothing is tracked in MLflow or registered.
 
 The float model is what is compared: the quantized forms follow it within the quantization gate.
+
+``--model ocr`` does the same for stage 2 of the OCR: the character detector is trained once per seed
+on crops of the frozen stage-1 model in ``models/ocr/roi.pt`` (the pipeline's), and each two-stage
+model (PyTorch fp32, ``ocr.eval`` thresholds) is scored on the fixed sets; results in
+``bench/results/seeds_ocr[_<tag>].json``. Stage 1 stays one draw: its own spread is not included.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from pathlib import Path
 
 import yaml
 
-HEADLINE = ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice")
+HEADLINES = {
+    "crack": ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice"),
+    "ocr": ("string_accuracy", "cer", "char_map50", "value_accuracy"),
+}
 
 
 def _override(raw: dict, assignment: str) -> None:
@@ -82,10 +90,57 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
     return out
 
 
-def summarize(runs: list[dict]) -> dict:
+def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
+    """Train one stage-2 model with ``seed`` on crops of the frozen stage 1; the two-stage model's
+    metrics (with intervals) on each evaluation set."""
+    from components.ocr.evaluate import evaluate
+    from components.ocr.model import load_model
+    from components.ocr.predict import TwoStageOcr
+    from components.ocr.train import train_char_model
+    from flows.ocr_common import ROI_MODEL, roi_threshold, set_metrics, setup_torch
+
+    root, ocr, e = Path.cwd(), params.ocr, params.ocr.eval
+    device = setup_torch(ocr)
+    char = params.ocr.char
+    char = char.model_copy(update={"roi_score_threshold": roi_threshold(root, char.roi_score_threshold)})
+    roi_model, roi_spec = load_model(root / ROI_MODEL, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = Path(tmp) / "char.pt"
+        t0 = time.perf_counter()
+        summary = train_char_model(
+            splits["train"],
+            splits["val"],
+            char,
+            roi_model,
+            roi_spec["size"],
+            device=device,
+            checkpoint=Path(tmp) / "char_last.pt",
+            fingerprint=f"bench-seed-{seed}",
+            out=out_path,
+            seed=seed,
+            progress=False,
+            log=lambda *_: None,
+        )
+        train_s = time.perf_counter() - t0
+        model = TwoStageOcr.load(
+            root / ROI_MODEL,
+            out_path,
+            device=str(device),
+            roi_score_threshold=roi_threshold(root, e.roi_score_threshold),
+            char_score_threshold=e.char_score_threshold,
+            dedupe_iou=e.dedupe_iou,
+        )
+        out = {"seed": seed, "train_s": round(train_s, 1), "crops_s": round(summary["crops_s"], 1)}
+        for name, frames in sets.items():
+            suffix = "" if name == "test" else f"_{name}"
+            out.update(set_metrics(evaluate(model, frames, False), params, suffix))
+    return out
+
+
+def summarize(runs: list[dict], headline: tuple[str, ...]) -> dict:
     """Mean, min and max over seeds of every headline metric on both sets."""
     out = {}
-    for key in HEADLINE:
+    for key in headline:
         for suffix in ("", "_ood"):
             values = [r[key + suffix] for r in runs if key + suffix in r]
             if values:
@@ -99,6 +154,7 @@ def summarize(runs: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.seeds", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(HEADLINES), default="crack")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--tag", default="", help="suffix of the results file (e.g. the recipe's name)")
@@ -107,26 +163,44 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from components.config import parse_params
-    from flows.crack_common import load_eval_sets, load_splits
 
     raw = yaml.safe_load(Path(args.params).read_text(encoding="utf-8"))
     for assignment in args.overrides:
         _override(raw, assignment)
     params = parse_params(raw)
-    splits = load_splits.fn(Path.cwd(), params, ("train", "val"))
-    sets = load_eval_sets.fn(Path.cwd(), params)
+    if args.model == "ocr":
+        from flows.ocr_common import load_eval_frames, load_split
+
+        p = params.ocr.char
+        splits = {
+            "train": load_split.fn(Path.cwd(), "train", p.max_train_frames),
+            "val": load_split.fn(Path.cwd(), "val"),
+        }
+        sets, train_one = load_eval_frames(Path.cwd(), params.ocr.eval.max_frames), train_and_score_ocr
+    else:
+        from flows.crack_common import load_eval_sets, load_splits
+
+        splits = load_splits.fn(Path.cwd(), params, ("train", "val"))
+        sets, train_one = load_eval_sets.fn(Path.cwd(), params), train_and_score
+    headline = HEADLINES[args.model]
     runs = []
     for seed in args.seeds:
-        runs.append(train_and_score(params, seed, splits, sets))
+        runs.append(train_one(params, seed, splits, sets))
         r = runs[-1]
         print(
             f"seed {seed}: "
-            + ", ".join(f"{k} {r[k]:.4f} / ood {r[k + '_ood']:.4f}" for k in HEADLINE)
+            + ", ".join(f"{k} {r[k]:.4f} / ood {r[k + '_ood']:.4f}" for k in headline)
             + f" ({r['train_s']:.0f} s)",
             flush=True,
         )
-    result = {"recipe": args.overrides, "seeds": args.seeds, "summary": summarize(runs), "runs": runs}
-    out = args.out or Path(f"bench/results/seeds_crack{'_' + args.tag if args.tag else ''}.json")
+    result = {
+        "model": args.model,
+        "recipe": args.overrides,
+        "seeds": args.seeds,
+        "summary": summarize(runs, headline),
+        "runs": runs,
+    }
+    out = args.out or Path(f"bench/results/seeds_{args.model}{'_' + args.tag if args.tag else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"over seeds {args.seeds} (mean [min, max]):")

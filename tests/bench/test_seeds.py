@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.seeds import _override, summarize
+from bench.seeds import HEADLINES, _override, summarize
 
 
 def test_overrides_take_yaml_values_and_refuse_unknown_keys():
@@ -18,7 +18,7 @@ def test_overrides_take_yaml_values_and_refuse_unknown_keys():
 
 def test_summary_is_mean_and_range_over_seeds():
     runs = [{"dice": 0.7, "dice_ood": 0.5}, {"dice": 0.8, "dice_ood": 0.4}, {"dice": 0.75, "dice_ood": 0.6}]
-    s = summarize(runs)
+    s = summarize(runs, HEADLINES["crack"])
     assert s["dice"] == {"mean": 0.75, "min": 0.7, "max": 0.8}
     assert s["dice_ood"] == {"mean": 0.5, "min": 0.4, "max": 0.6}
     assert "pixel_dice" not in s
