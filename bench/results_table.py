@@ -21,13 +21,8 @@ from pathlib import Path
 START, END = "<!-- results:start (python -m bench.results_table --write) -->", "<!-- results:end -->"
 PEERS_START, PEERS_END = "<!-- peers:start (python -m bench.results_table --write) -->", "<!-- peers:end -->"
 PEERS_FILE = Path("bench/results/ocr_peers.json")
-READERS = {
-    "ours_int8": "ours (int8 ONNX)",
-    "rapidocr": "RapidOCR (PP-OCRv4 ONNX)",
-    "easyocr": "EasyOCR (CRAFT + English)",
-    "tesseract": "Tesseract 5 (prepared crop)",
-}
-CROPS = {"stage1_crops": "whole frame, our stage-1 ROIs", "gt_crops": "labelled ROIs (reader alone)"}
+READERS = {"ours_int8": "ours (int8)", "rapidocr": "RapidOCR", "easyocr": "EasyOCR", "tesseract": "Tesseract 5"}
+CROPS = {"stage1_crops": "frame, our stage 1", "gt_crops": "labelled ROIs"}
 ROWS = {
     "crack": (
         ("export_crack.json", "tflite_int8", "int8 TFLite"),

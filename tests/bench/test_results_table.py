@@ -48,7 +48,7 @@ def test_peers_table_compares_each_reader_with_ours_on_the_same_input(tmp_path):
     path.write_text(json.dumps({"sets": sets}))
     rows = peers_table(path).splitlines()
     assert len(rows) == 2 + 4, "a row per reader and input, no row for a reader not run (tesseract, easyocr)"
-    rapid = next(r for r in rows if r.startswith("| RapidOCR") and "stage-1" in r)
+    rapid = next(r for r in rows if r.startswith("| RapidOCR") and "stage 1" in r)
     assert "0.800 [0.750, 0.850] | 0.700 [0.650, 0.750] | 0.200 / 0.300 | 700.0 | 70x |" in rapid
     rapid_gt = next(r for r in rows if r.startswith("| RapidOCR") and "labelled" in r)
     assert rapid_gt.endswith("| - | 0.150 / - | 500.0 | 100x |"), "labelled-ROI speed is against ours on labelled ROIs"
