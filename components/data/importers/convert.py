@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from components.data.importers.files import _Names
 from components.data.importers.report import ImportReport, _Problem
 from components.fanout import ClientSource, map_ordered
 
@@ -118,6 +119,25 @@ def _convert_all(
                 fold(step, next(results))
     finally:
         results.close()
+
+
+def _settle(
+    done: _Converted,
+    base: str,
+    names: _Names,
+    report: ImportReport,
+    place: Callable[[str], None],
+) -> bool:
+    """The part every reader's fold shares: a sample that got past parsing claims a name from
+    ``base`` (kept even when it failed later); a failed one goes to ``report``, a converted one is
+    ``place``d under its name and listed as imported. Returns whether it was imported."""
+    name = names.claim(base) if done.named else ""
+    if done.problem:
+        report.add_problem(*done.problem)
+        return False
+    place(name)
+    report.imported.append(name)
+    return True
 
 
 def _commit(stage: Path, tmp: Path, stem: str, name: str, staged: tuple[str, ...]) -> None:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _Where
+from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _settle, _Where
 from components.data.importers.files import (
     _flat_name,
     _header_size,
@@ -156,13 +156,14 @@ def _import_kaist(src: Path, tmp: Path, report: ImportReport, max_pixels: int, f
             )
             return
         rel = PurePosixPath(_join_rel(job.rel_dir, job.image_path)).with_suffix("").as_posix()
-        name = names.claim(_flat_name(rel)) if done.named else ""
-        if done.problem:
-            report.add_problem(*done.problem)
-            return
-        _place_ocr_sample(where.stage, tmp, job.stem, name, done.staged[0], done.extra)
-        used.add(job.image)
-        report.imported.append(name)
+        if _settle(
+            done,
+            _flat_name(rel),
+            names,
+            report,
+            lambda name: _place_ocr_sample(where.stage, tmp, job.stem, name, done.staged[0], done.extra),
+        ):
+            used.add(job.image)
 
     _convert_all(plan.steps, _convert_kaist, where, fanout, report, fold)
     _report_unreferenced_images(files, plan.referenced, src, report)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _Where
+from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _settle, _Where
 from components.data.importers.files import _flat_name, _header_size, _load_json, _Names, _resolve_image, _walk
 from components.data.importers.formats import _is_special_json
 from components.data.importers.ocr_samples import (
@@ -68,12 +68,13 @@ def _import_labelme(src: Path, tmp: Path, report: ImportReport, max_pixels: int,
         image, ann = done.extra
         if image is not None:  # its path resolved: the image counts as referenced, imported or not
             used.add(image)
-        name = names.claim(_flat_name(job.rel[: -len(".json")])) if done.named else ""
-        if done.problem:
-            report.add_problem(*done.problem)
-        else:
-            _place_ocr_sample(where.stage, tmp, job.stem, name, done.staged[0], ann)
-            report.imported.append(name)
+        _settle(
+            done,
+            _flat_name(job.rel[: -len(".json")]),
+            names,
+            report,
+            lambda name: _place_ocr_sample(where.stage, tmp, job.stem, name, done.staged[0], ann),
+        )
 
     _convert_all(steps, _convert_labelme, where, fanout, report, fold)
     _report_unreferenced_images(files, used, src, report)

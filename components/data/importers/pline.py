@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.data import crack_format as cf
-from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _Where
+from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _settle, _Where
 from components.data.importers.crack_samples import _convert_crack, _CrackJob, _strip_suffix
 from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
 from components.data.importers.formats import IMAGE_EXTS
@@ -37,16 +37,15 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int, f
     used_masks: set[str] = set()
 
     def fold(job: _CrackJob, done: _Converted) -> None:
-        name = ""
-        if done.named:  # its polylines were read: the sample takes its mask and its name
-            if job.mask is not None:
-                used_masks.add(job.key)
-            name = names.claim(_flat_name(job.key))
-        if done.problem:
-            report.add_problem(*done.problem)
-        else:
-            _commit(where.stage, tmp, job.stem, name, done.staged)
-            report.imported.append(name)
+        if done.named and job.mask is not None:  # its polylines were read: the sample takes its mask
+            used_masks.add(job.key)
+        _settle(
+            done,
+            _flat_name(job.key),
+            names,
+            report,
+            lambda name: _commit(where.stage, tmp, job.stem, name, done.staged),
+        )
 
     _convert_all(steps, _convert_crack, where, fanout, report, fold)
     for key, (_, shown) in sorted(anns.items()):
