@@ -43,8 +43,8 @@ import cv2
 import numpy as np
 
 from bench.common import REPO, finish, load_average, parse_common
+from bench.ocr_tesseract import WHITELIST, clean
 from components.bootstrap import Ratio, ratio_metrics
-from components.data.ocr_format import CHAR_CLASSES
 from components.export.ocr_runtime import OnnxTwoStageOcr
 from components.latency import summarize
 from components.ocr.data import Frame, load_frames
@@ -53,16 +53,10 @@ from components.ocr.pipeline import assemble, find_rois, roi_crops
 from components.ocr.preprocess import crop_window
 from flows.paths import set_dir, set_manifest
 
-EXPORT_DIR = REPO / "models/export/ocr"
-VOCABULARY = set(CHAR_CLASSES)
+EXPORT_DIR = Path("models/export/ocr")  # under --root
 INSTALL_HINT = "the OCR peers are an optional group: run `uv sync --group peers` (RapidOCR, EasyOCR), then rerun"
 
 Reader = Callable[[np.ndarray], str]  # RGB uint8 crop -> text in our vocabulary
-
-
-def clean(text: str) -> str:
-    """A peer's text -> our vocabulary: upper case, anything outside the 36 marking characters dropped."""
-    return "".join(c for c in text.upper() if c in VOCABULARY)
 
 
 def join_lines(lines: list[tuple[np.ndarray, str]]) -> str:
@@ -92,17 +86,15 @@ def easyocr_reader() -> Reader:
     reader = easyocr.Reader(
         ["en"], gpu=False, model_storage_directory=model_dir(), download_enabled=False, verbose=False
     )
-    allow = "".join(CHAR_CLASSES)
 
     def read(crop: np.ndarray) -> str:
-        result = reader.readtext(crop, allowlist=allow)
+        result = reader.readtext(crop, allowlist=WHITELIST)
         return join_lines([(np.asarray(box, np.float32), text) for box, text, _ in result])
 
     return read
 
 
 def tesseract_reader(folder: Path) -> Reader:
-    from bench.ocr_tesseract import clean as tesseract_clean
     from bench.ocr_tesseract import prepared, tesseract_cmd
 
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
@@ -111,7 +103,7 @@ def tesseract_reader(folder: Path) -> Reader:
     def read(crop: np.ndarray) -> str:
         cv2.imwrite(str(path), prepared(crop))
         r = subprocess.run(tesseract_cmd(str(path)), capture_output=True, text=True, env=env, check=False)
-        return clean(tesseract_clean(r.stdout))
+        return clean(r.stdout)
 
     return read
 
@@ -149,7 +141,7 @@ class Tally:
         }
 
 
-def windows(frame: Frame, image: np.ndarray, boxes: np.ndarray, margin: float) -> list[np.ndarray]:
+def windows(image: np.ndarray, boxes: np.ndarray, margin: float) -> list[np.ndarray]:
     h, w = image.shape[:2]
     out = []
     for b in boxes:
@@ -187,7 +179,7 @@ def bench_set(frames: list[Frame], ocr: OnnxTwoStageOcr, readers: dict[str, Read
         # the peers on stage-1 windows (stage 1 timed once per frame) and on labelled windows
         (rboxes, rscores), stage1_ms = timed(find_rois, image, ocr.detect_rois, cfg)
         match = match_rois(rboxes, rscores, f.rois)
-        s1_windows, gt_windows = windows(f, image, rboxes, cfg.margin), windows(f, image, f.rois, cfg.margin)
+        s1_windows, gt_windows = windows(image, rboxes, cfg.margin), windows(image, f.rois, cfg.margin)
         for name, read in readers.items():
             texts, ms = timed(lambda ws, rd=read: [rd(w) for w in ws], s1_windows)
             tallies[f"{name}/stage1_crops"].add(f.texts, [texts[m] if m >= 0 else None for m in match], stage1_ms + ms)
@@ -224,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     args = parse_common(argv, __doc__.splitlines()[0], extra)
     n = 4 if args.quick else args.frames
-    ocr = OnnxTwoStageOcr.load(args.root / "models/export/ocr", "int8", threads=1)
+    ocr = OnnxTwoStageOcr.load(args.root / EXPORT_DIR, "int8", threads=1)
     result: dict = {"frames_per_set": n, "threads": 1, "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         readers = make_readers(args.peers, Path(tmp))

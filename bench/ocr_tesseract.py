@@ -63,7 +63,8 @@ def tesseract_cmd(image: str, psm: int = 7) -> list[str]:
 
 
 def clean(text: str) -> str:
-    """Tesseract's line -> our vocabulary: upper case, whitespace and anything else dropped."""
+    """A reader's text (Tesseract's line, a peer's in ``bench.ocr_peers``) -> our vocabulary: upper case,
+    whitespace and anything outside the 36 marking characters dropped."""
     return "".join(c for c in text.upper() if c in WHITELIST)
 
 
