@@ -11,10 +11,18 @@ from pathlib import Path
 import numpy as np
 
 from components.data import crack_format as cf
-from components.data.importers.convert import _Converted, _Where
-from components.data.importers.files import _copy_file, _decode, _encode_png, _header_size, _load_json
+from components.data.importers.convert import _commit, _Converted, _settle, _Where
+from components.data.importers.files import (
+    _copy_file,
+    _decode,
+    _encode_png,
+    _flat_name,
+    _header_size,
+    _load_json,
+    _Names,
+)
 from components.data.importers.formats import LOSSY_EXTS
-from components.data.importers.report import _Problem
+from components.data.importers.report import ImportReport, _Problem
 from components.io import (
     atomic_write_bytes,
 )
@@ -136,6 +144,13 @@ def _convert_crack(where: _Where, job: _CrackJob) -> _Converted:
     except _Problem as p:
         return _Converted.failed(p, named=True)
     return _Converted(named=True, staged=staged)
+
+
+def _settle_crack(
+    job: _CrackJob, done: _Converted, names: _Names, report: ImportReport, stage: Path, tmp: Path
+) -> None:
+    """The fold of both crack readers for one job: named after its key, its staged files committed."""
+    _settle(done, _flat_name(job.key), names, report, lambda name: _commit(stage, tmp, job.stem, name, done.staged))
 
 
 def _strip_suffix(rel: str, suffix: str) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.data import crack_format as cf
-from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _settle, _Where
-from components.data.importers.crack_samples import _convert_crack, _CrackJob, _strip_suffix
-from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
+from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _Where
+from components.data.importers.crack_samples import _convert_crack, _CrackJob, _settle_crack, _strip_suffix
+from components.data.importers.files import _claim_key, _Names, _png_first, _walk
 from components.data.importers.formats import IMAGE_EXTS
 from components.data.importers.report import ImportReport, _Problem
 
@@ -39,13 +39,7 @@ def _import_pline(src: Path, tmp: Path, report: ImportReport, max_pixels: int, f
     def fold(job: _CrackJob, done: _Converted) -> None:
         if done.named and job.mask is not None:  # its polylines were read: the sample takes its mask
             used_masks.add(job.key)
-        _settle(
-            done,
-            _flat_name(job.key),
-            names,
-            report,
-            lambda name: _commit(where.stage, tmp, job.stem, name, done.staged),
-        )
+        _settle_crack(job, done, names, report, where.stage, tmp)
 
     _convert_all(steps, _convert_crack, where, fanout, report, fold)
     for key, (_, shown) in sorted(anns.items()):

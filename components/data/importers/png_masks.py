@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.data import crack_format as cf
-from components.data.importers.convert import STAGING_DIR, Fanout, _commit, _convert_all, _Converted, _settle, _Where
-from components.data.importers.crack_samples import _convert_crack, _CrackJob
-from components.data.importers.files import _claim_key, _flat_name, _Names, _png_first, _walk
+from components.data.importers.convert import STAGING_DIR, Fanout, _convert_all, _Converted, _Where
+from components.data.importers.crack_samples import _convert_crack, _CrackJob, _settle_crack
+from components.data.importers.files import _claim_key, _Names, _png_first, _walk
 from components.data.importers.formats import IMAGE_EXTS, MASK_DIRS, MASK_SUFFIXES
 from components.data.importers.report import ImportReport, _Problem
 
@@ -41,15 +41,8 @@ def _import_png_masks(src: Path, tmp: Path, report: ImportReport, max_pixels: in
     where = _Where(src, tmp / STAGING_DIR, max_pixels)
     names = _Names()
 
-    def fold(job: _CrackJob, done: _Converted) -> None:
-        # a job without polylines is always named
-        _settle(
-            done,
-            _flat_name(job.key),
-            names,
-            report,
-            lambda name: _commit(where.stage, tmp, job.stem, name, done.staged),
-        )
+    def fold(job: _CrackJob, done: _Converted) -> None:  # a job without polylines is always named
+        _settle_crack(job, done, names, report, where.stage, tmp)
 
     _convert_all(steps, _convert_crack, where, fanout, report, fold)
     leftovers = {real: shown for real, shown in list(dir_masks.values()) + list(siblings.values())}
