@@ -69,11 +69,17 @@ class EvalSets(Strict):
     ood_families: list[str] = Field(min_length=1)  # synthetic ood: families never used in training
 
 
+class CrackEvalSets(EvalSets):
+    # synthetic test set only: crack-free frames added after the num_frames, so the false-alarm rate
+    # (and the gates on it) rests on thousands of frames, not the ~240 crack-free ones among 1,000
+    test_crack_free: int = Field(ge=0)
+
+
 class EvalDataParams(Strict):
     seed: int  # its own seed: no frame is shared with the training data
     num_frames: int = Field(gt=0)  # per synthetic set
     ocr: EvalSets
-    crack: EvalSets
+    crack: CrackEvalSets
 
 
 class BootstrapParams(Strict):

@@ -9,7 +9,10 @@ Each builds two sets under ``data/eval/<task>/``:
 
 Both are generated with their own seed (``eval_data.seed``) and size (``eval_data.num_frames``),
 so they do not change when the training data grows or is regenerated: a metric moves only when the
-model does. Either set may instead be a folder of real data under ``data/sources/``. The stage then
+model does. The synthetic crack ``test`` set also gets ``eval_data.crack.test_crack_free`` frames
+without cracks after its ``num_frames``: the false-alarm rate is a share of crack-free frames, and
+the quantization and champion gates on it need thousands of them to tell a point from noise.
+Either set may instead be a folder of real data under ``data/sources/``. The stage then
 builds each set's manifest (``data/manifests/<task>_<set>.parquet``, every row in split ``test`` or
 ``ood``) and runs the same Great Expectations checks as the training data; a bad sample fails the
 stage under ``validation.on_error: fail``. Generation and reading fan out on the flow's Dask task
@@ -64,6 +67,7 @@ def build_set(project: Path, dataset: str, name: str, params: Params, scheduler:
         families=families,
         root=project,
         client=flow_client(params.data.workers, scheduler),
+        crack_free_frames=sets.test_crack_free if dataset == "crack" and name == "test" else 0,
     )
 
 

@@ -78,13 +78,15 @@ def prepare_dataset(
     progress: bool = True,
     root: str | Path = ".",
     client: ClientSource | None = None,
+    crack_free_frames: int = 0,
 ) -> dict:
     """Write the canonical ``ocr`` or ``crack`` dataset to ``out``; return what was done (for tracking).
 
     ``families`` are the generator's style families to draw from (synthetic only; None: its
     defaults). Real data keeps the ``families.csv`` of its source folder when it has one. Generation
     and the import of real data fan out over ``workers`` processes or ``client``'s Dask cluster
-    (``components.fanout``), each only from its own crossover on.
+    (``components.fanout``), each only from its own crossover on. ``crack_free_frames``: synthetic
+    crack data only, frames without cracks added after the ``num_frames`` (``generate_crack_dataset``).
     """
     from components.data.synth_cracks import generate_crack_dataset
     from components.data.synth_resistors import generate_resistor_dataset
@@ -93,6 +95,9 @@ def prepare_dataset(
         "ocr": (generate_resistor_dataset, import_ocr, "labelme"),
         "crack": (generate_crack_dataset, import_crack, "pline"),
     }[dataset]
+    if crack_free_frames and dataset != "crack":
+        raise ValueError(f"crack_free_frames is for the crack dataset, not {dataset!r}")
+    extra = {"crack_free_frames": crack_free_frames} if crack_free_frames else {}
     src = resolve_source(source, root)
     tmp = _fresh_tmp(Path(out))
     if src is None:
@@ -106,6 +111,7 @@ def prepare_dataset(
             progress=progress,
             families=families,
             client=client,
+            **extra,
         )
         summary = {"source": SYNTHETIC, "format": synthetic_format, "samples": len(names), "import_problems": 0}
     else:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.integration.helpers import make_tiny_clone, run
+from tests.integration.helpers import CRACK_FREE_EXTRA, make_tiny_clone, run
 
 pytestmark = pytest.mark.integration  # a tiny clone of the repository, real DVC/Prefect/MLflow
 
@@ -66,7 +66,8 @@ def test_outputs_metrics_and_plots(clone, repro):
         assert len(list((clone / "plots/crack/overlays").glob(f"{form}_*.png"))) == 4  # best + worst, test + ood
         for eval_set in ("test", "ood"):
             table = pd.read_parquet(clone / f"reports/per_frame/evaluate_crack/{form}_{eval_set}.parquet")
-            assert len(table) == metrics[f"{eval_set}_images"] == FRAMES
+            extra = CRACK_FREE_EXTRA if eval_set == "test" else 0  # eval_data.crack.test_crack_free
+            assert len(table) == metrics[f"{eval_set}_images"] == FRAMES + extra
     train = json.loads((clone / "metrics/train_crack.json").read_text())
     assert train["params"] > 0 and train["train_images_per_s"] > 0
     assert len((clone / "plots/crack/train_float.csv").read_text().splitlines()) == 1 + 2  # header + 2 epochs

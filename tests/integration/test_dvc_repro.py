@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.integration.helpers import FRAMES, clean_env, make_tiny_clone, run
+from tests.integration.helpers import CRACK_FREE_EXTRA, FRAMES, clean_env, make_tiny_clone, run
 from tests.integration.team_servers import s3_server
 
 pytestmark = pytest.mark.integration  # a tiny clone of the repository, real DVC/Prefect/MLflow
@@ -76,14 +76,18 @@ def test_fixed_evaluation_sets_hold_training_styles_and_held_out_styles(clone, r
         train = pd.read_parquet(clone / f"data/manifests/{ds}.parquet")
         test = pd.read_parquet(clone / f"data/manifests/{ds}_test.parquet")
         ood = pd.read_parquet(clone / f"data/manifests/{ds}_ood.parquet")
-        assert len(test) == len(ood) == FRAMES and (test.status == "ok").all() and (ood.status == "ok").all()
+        extra = CRACK_FREE_EXTRA if ds == "crack" else 0  # eval_data.crack.test_crack_free
+        assert len(test) == FRAMES + extra and len(ood) == FRAMES
+        assert (test.status == "ok").all() and (ood.status == "ok").all()
+        if extra:
+            assert (test.sort_values("path").tail(extra).n_polylines == 0).all()
         assert set(test.split) == {"test"} and set(ood.split) == {"ood"}
         assert set(train.family) <= set(params["data"][ds]["families"])
         assert set(test.family) <= set(params["data"][ds]["families"])
         assert set(ood.family) <= set(params["eval_data"][ds]["ood_families"]) and len(set(ood.family)) > 1
         assert not set(test.sha256) & set(train.sha256) and not set(ood.sha256) & set(test.sha256)
         stats = json.loads((clone / f"metrics/eval_data_{ds}.json").read_text())
-        assert stats["test"]["samples_ok"] == stats["ood"]["samples_ok"] == FRAMES
+        assert stats["test"]["samples_ok"] == FRAMES + extra and stats["ood"]["samples_ok"] == FRAMES
     # the evaluation sets do not depend on the size of the training data
     params["data"]["crack"]["num_frames"] = FRAMES + 4
     original = (clone / "params.yaml").read_text()

@@ -17,10 +17,10 @@ from components.fanout import ClientSource, map_ordered
 from components.io import atomic_write_bytes
 
 
-def _write_one(args: tuple[str, int, int, int, int, str]) -> str:
-    out_dir, seed, i, width, height, family = args
+def _write_one(args: tuple[str, int, int, int, int, str, bool]) -> str:
+    out_dir, seed, i, width, height, family, crack_free = args
     name = f"crack_{i:06d}"
-    img, polylines = render_crack_frame([seed, i], width, height, family)
+    img, polylines = render_crack_frame([seed, i], width, height, family, crack_free)
     ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError(f"{name}: PNG encoding failed")
@@ -44,6 +44,7 @@ def generate_crack_dataset(
     families: Sequence[str] | None = None,
     progress: bool = True,
     client: ClientSource | None = None,
+    crack_free_frames: int = 0,
 ) -> list[str]:
     """Write ``num_frames`` frames in the canonical crack format under ``out_dir``; return their names.
 
@@ -53,9 +54,13 @@ def generate_crack_dataset(
     in this process).
     ``families.csv`` (name, family) is written at ``out_dir``. Images and annotations are written
     atomically; frames of a ``frame_scale`` family are written at their larger size.
+
+    ``crack_free_frames`` more frames follow, numbered on from ``num_frames`` in the same family
+    cycle but drawn without cracks (``render_crack_frame(..., crack_free=True)``). The first
+    ``num_frames`` stay exactly as without them, so a test set that gains them keeps its old frames.
     """
-    if num_frames < 0:
-        raise ValueError(f"num_frames must be >= 0, got {num_frames}")
+    if num_frames < 0 or crack_free_frames < 0:
+        raise ValueError(f"num_frames and crack_free_frames must be >= 0, got {num_frames}, {crack_free_frames}")
     fams = tuple(DEFAULT_TRAIN_FAMILIES if families is None else families)
     if not fams:
         raise ValueError("families must name at least one family")
@@ -63,7 +68,10 @@ def generate_crack_dataset(
     out_dir = Path(out_dir)
     (out_dir / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     (out_dir / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
-    jobs = [(str(out_dir), int(seed), i, int(width), int(height), fams[i % len(fams)]) for i in range(num_frames)]
+    jobs = [
+        (str(out_dir), int(seed), i, int(width), int(height), fams[i % len(fams)], i >= num_frames)
+        for i in range(num_frames + crack_free_frames)
+    ]
     names = list(
         map_ordered(
             _write_one,

@@ -9,6 +9,7 @@ import pytest
 
 from components.data.crack_format import rasterize, read_pline
 from components.data.families import read_families
+from components.data.prepare import prepare_dataset
 from components.data.synth_cracks import (
     CRACK_FREE_PROB,
     DEFAULT_FAMILY,
@@ -82,6 +83,45 @@ def test_about_a_quarter_crack_free():
     for i in range(12):
         _, lines = render_crack_frame([0, i])
         assert (len(lines) == 0) == free[i], i
+
+
+def test_crack_free_frames_follow_the_dataset_unchanged(tmp_path):
+    # eval_data.crack.test_crack_free: frames without cracks appended after num_frames; the first
+    # num_frames are the same files as without them, so a test set that gains them keeps its frames
+    fams = ["default", "wet"]
+    plain = generate_crack_dataset(tmp_path / "plain", 3, seed=5, workers=1, families=fams, progress=False)
+    more = generate_crack_dataset(
+        tmp_path / "more", 3, seed=5, workers=1, families=fams, progress=False, crack_free_frames=4
+    )
+    assert more == plain + [f"crack_{i:06d}" for i in range(3, 7)]
+    for name in plain:
+        assert (tmp_path / "plain/images" / f"{name}.png").read_bytes() == (
+            tmp_path / "more/images" / f"{name}.png"
+        ).read_bytes()
+    for i, name in enumerate(more[3:], start=3):
+        assert read_pline(tmp_path / "more/annotations" / f"{name}_PLINE.json") == []
+        img, lines = render_crack_frame([5, i], family=fams[i % 2], crack_free=True)
+        assert lines == [] and img.shape == (H, W, 3)
+    assert read_families(tmp_path / "more") == {n: fams[i % 2] for i, n in enumerate(more)}
+    # a frame that would have held cracks comes out without any
+    cracked = next(i for i in range(20) if render_crack_frame([5, i])[1])
+    assert render_crack_frame([5, cracked], crack_free=True)[1] == []
+    with pytest.raises(ValueError, match="crack_free_frames"):
+        generate_crack_dataset(tmp_path / "bad", 1, seed=5, workers=1, progress=False, crack_free_frames=-1)
+    with pytest.raises(ValueError, match="crack_free_frames is for the crack dataset"):
+        prepare_dataset(
+            "ocr",
+            "synthetic",
+            "auto",
+            tmp_path / "ocr",
+            num_frames=1,
+            width=640,
+            height=480,
+            seed=0,
+            workers=1,
+            max_pixels=10**7,
+            crack_free_frames=1,
+        )
 
 
 def test_polylines_inside_image_and_reasonably_sampled(frames):
