@@ -1,6 +1,6 @@
 """Spread over training seeds: a recipe trained N times, each model scored on the fixed sets.
 
-    python -m bench.seeds [--model crack|ocr] [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
+    python -m bench.seeds [--model crack|ocr|roi] [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
 
 One trained model is one draw: the same recipe on another seed (or another CPU) gives another
 model. This trains the float crack segmenter of ``params.yaml`` once per seed, on the prepared
@@ -17,6 +17,11 @@ The float model is what is compared: the quantized forms follow it within the qu
 on crops of the frozen stage-1 model in ``models/ocr/roi.pt`` (the pipeline's), and each two-stage
 model (PyTorch fp32, ``ocr.eval`` thresholds) is scored on the fixed sets; results in
 ``bench/results/seeds_ocr[_<tag>].json``. Stage 1 stays one draw: its own spread is not included.
+
+``--model roi`` is the other half: stage 1 is trained once per seed, and each is scored on the fixed
+sets alone (``roi_precision``, ``roi_recall``) and together with the pipeline's stage 2
+(``models/ocr/char.pt``, trained on crops of the pipeline's stage 1) as the two-stage model; results
+in ``bench/results/seeds_roi[_<tag>].json``. ``roi_score_threshold: auto`` is chosen on val per seed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import yaml
 HEADLINES = {
     "crack": ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice"),
     "ocr": ("string_accuracy", "cer", "char_map50", "value_accuracy"),
+    "roi": ("roi_precision", "roi_recall", "string_accuracy", "cer"),
 }
 
 
@@ -137,6 +143,53 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
     return out
 
 
+def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
+    """Train one stage-1 model with ``seed``; with the pipeline's stage 2, the two-stage model's
+    metrics (stage-1 precision and recall among them, with intervals) on each evaluation set."""
+    from components.ocr.evaluate import evaluate
+    from components.ocr.model import load_model
+    from components.ocr.predict import TwoStageOcr
+    from components.ocr.threshold import AUTO
+    from components.ocr.train import choose_roi_threshold, train_roi_model
+    from flows.ocr_common import CHAR_MODEL, set_metrics, setup_torch
+
+    root, ocr, e = Path.cwd(), params.ocr, params.ocr.eval
+    device = setup_torch(ocr)
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = Path(tmp) / "roi.pt"
+        t0 = time.perf_counter()
+        train_roi_model(
+            splits["train"],
+            splits["val"],
+            ocr.roi,
+            device=device,
+            checkpoint=Path(tmp) / "roi_last.pt",
+            fingerprint=f"bench-seed-{seed}",
+            out=out_path,
+            seed=seed,
+            progress=False,
+            log=lambda *_: None,
+        )
+        train_s = time.perf_counter() - t0
+        threshold = e.roi_score_threshold
+        if threshold == AUTO:
+            roi_model, spec = load_model(out_path, device)
+            threshold = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
+        model = TwoStageOcr.load(
+            out_path,
+            root / CHAR_MODEL,
+            device=str(device),
+            roi_score_threshold=float(threshold),
+            char_score_threshold=e.char_score_threshold,
+            dedupe_iou=e.dedupe_iou,
+        )
+        out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": float(threshold)}
+        for name, frames in sets.items():
+            suffix = "" if name == "test" else f"_{name}"
+            out.update(set_metrics(evaluate(model, frames, False), params, suffix))
+    return out
+
+
 def summarize(runs: list[dict], headline: tuple[str, ...]) -> dict:
     """Mean, min and max over seeds of every headline metric on both sets."""
     out = {}
@@ -168,15 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.overrides:
         _override(raw, assignment)
     params = parse_params(raw)
-    if args.model == "ocr":
+    if args.model in ("ocr", "roi"):
         from flows.ocr_common import load_eval_frames, load_split
 
-        p = params.ocr.char
+        p = params.ocr.char if args.model == "ocr" else params.ocr.roi
         splits = {
             "train": load_split.fn(Path.cwd(), "train", p.max_train_frames),
             "val": load_split.fn(Path.cwd(), "val"),
         }
-        sets, train_one = load_eval_frames(Path.cwd(), params.ocr.eval.max_frames), train_and_score_ocr
+        sets = load_eval_frames(Path.cwd(), params.ocr.eval.max_frames)
+        train_one = train_and_score_ocr if args.model == "ocr" else train_and_score_roi
     else:
         from flows.crack_common import load_eval_sets, load_splits
 
