@@ -57,7 +57,7 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
     from components.crack.evaluate import evaluate
     from components.crack.model import from_params, twin
     from components.crack.train import fit, setup_tf
-    from flows.crack_common import set_metrics
+    from flows.crack_common import crack_min_region_px, set_metrics
 
     c, t = params.crack, params.crack.train
     setup_tf(seed)
@@ -92,7 +92,8 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
     out = {"seed": seed, "val_dice": result.best_dice, "best_epoch": result.best_epoch, "train_s": round(train_s, 1)}
     for name, data in sets.items():
         suffix = "" if name == "test" else f"_{name}"
-        out.update(set_metrics(evaluate(best["model"], data, c.eval.batch_size), params, suffix))
+        result = evaluate(best["model"], data, c.eval.batch_size, min_region_px=crack_min_region_px(params))
+        out.update(set_metrics(result, params, suffix))
     return out
 
 
