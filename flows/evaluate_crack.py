@@ -16,12 +16,14 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import tf_keras as keras
 from prefect import flow, task
 
 from components.crack.evaluate import evaluate, plot_pr, write_overlays
+from components.crack.metrics import frame_ratios
 from components.crack.qat import load_qat
 from components.io import write_csv
 from components.per_frame import PER_FRAME, table_path, write_frames
@@ -35,6 +37,7 @@ from flows.crack_common import (
     load_eval_sets,
     set_metrics,
 )
+from flows.family_report import family_report
 from flows.stage import command, param_dict
 
 STAGE = "evaluate_crack"
@@ -93,6 +96,7 @@ def evaluate_crack(params_file: str = "params.yaml", root: Path | None = None) -
             st.log_artifact(path, artifact_path="plots")
         if overlays.exists():
             st.log_artifacts(OVERLAYS, artifact_path="overlays")
+        family_report(st, "crack", partial(frame_ratios, min_area=params.crack.eval.false_alarm_min_area))
         st.finish(metrics)
     return metrics
 

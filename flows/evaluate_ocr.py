@@ -27,9 +27,10 @@ from prefect import flow, task
 
 from components.data.ocr_format import CHAR_CLASSES, write_labelme
 from components.io import atomic_write_text
-from components.ocr.evaluate import evaluate, latency
+from components.ocr.evaluate import evaluate, frame_ratios, latency
 from components.ocr.plots import confusion_png, overlay, write_png
 from components.ocr.predict import TwoStageOcr
+from flows.family_report import family_report
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
@@ -113,6 +114,7 @@ def evaluate_ocr(
         lat = run_latency(ocr, frames, e)
         metrics.update({k: (round(v, 5) if isinstance(v, float) else v) for k, v in lat.items() if k != "threads"})
         metrics["latency_threads"] = lat["threads"]
+        family_report(st, "ocr", frame_ratios)
         st.finish(metrics)
 
         plot_dir = st.path(PLOT_DIR)

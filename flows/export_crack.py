@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from prefect import flow, task
 
 from components import tracking
 from components.crack.evaluate import evaluate
+from components.crack.metrics import frame_ratios
 from components.crack.qat import load_qat
 from components.export.crack_runtime import TfliteSegmenter
 from components.export.crack_tflite import evaluate_tflite, export
@@ -39,6 +41,7 @@ from flows.crack_common import (
     load_splits,
     set_metrics,
 )
+from flows.family_report import family_report
 from flows.stage import command, param_dict
 
 STAGE = "export_crack"
@@ -148,6 +151,7 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         metrics.update({f"{name}_images": len(data) for name, data in sets.items()})
         st.set_tags({f"{form}_sha256": f["sha256"] for form, f in meta["files"].items()})
         st.log_artifacts(EXPORT_DIR, artifact_path="export/crack")
+        family_report(st, "crack", partial(frame_ratios, min_area=params.crack.eval.false_alarm_min_area))
         st.finish(metrics)
     return metrics
 

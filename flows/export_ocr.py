@@ -29,9 +29,10 @@ from components.export.ocr_onnx import export_ocr as export_models
 from components.export.ocr_runtime import FORMS, OnnxTwoStageOcr
 from components.io import sha256_file
 from components.ocr.data import load_frames
-from components.ocr.evaluate import evaluate, latency
+from components.ocr.evaluate import evaluate, frame_ratios, latency
 from components.ocr.predict import TwoStageOcr
 from flows.common import flat
+from flows.family_report import family_report
 from flows.ocr_common import (
     CHAR_MODEL,
     DATA,
@@ -149,6 +150,7 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
         for name in ("onnx_fp32", "onnx_int8"):
             for k in ("char_map50", "string_accuracy"):
                 metrics[name][f"{k}_delta_vs_torch"] = round(metrics[name][k] - metrics["torch_fp32"][k], 5)
+        family_report(st, "ocr", frame_ratios)
         st.finish(metrics)
         mlflow.log_metrics(flat({"parity": meta["parity"]}))
         st.set_tags({f"{k}_sha256": f["sha256"] for k, f in meta["files"].items()})

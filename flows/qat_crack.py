@@ -2,8 +2,11 @@
 
 Loads ``models/crack/float.keras``, wraps it with tfmot's ``quantize_model`` and fine-tunes with
 ``crack.qat`` (own epochs, learning rate and cosine schedule; loss and augmentation as in float
-training). Writes ``models/crack/qat.h5`` (best validation Dice; the float model's own validation
-Dice under fake quantization is the epoch-0 baseline), ``plots/crack/train_qat.csv`` and
+training). With ``crack.qat.distill`` the target is the float model's own softmax instead of the
+labels: the int8 model should make its parent's decisions, and fine-tuning on the labels moved its
+operating point towards more false alarms. Writes ``models/crack/qat.h5`` (best validation Dice;
+the float model's own validation Dice under fake quantization is the epoch-0 baseline),
+``plots/crack/train_qat.csv`` and
 ``metrics/qat_crack.json``. Depends on ``crack.qat`` but not on the float training's epochs or lr,
 so changing only QAT parameters never retrains the float model.
 """
@@ -100,6 +103,7 @@ def qat_crack(params_file: str = "params.yaml", root: Path | None = None) -> dic
             save=save,
             log=log.info,
             on_epoch=log_epoch,
+            teacher=twin(float_model, from_params(c.model, flexible=True)) if q.distill else None,
         )
         write_csv(
             [

@@ -65,6 +65,7 @@ class CrackQat(Strict):
     freeze_batch_norm: bool  # fine-tune with the float model's batch-norm statistics fixed
     save_cycle: int = Field(gt=0)
     augment: bool  # same augmentation and crop as float training, or whole frames as they are
+    distill: bool  # fine-tune towards the float model's own predictions instead of the labels
 
 
 class CrackEval(Strict):

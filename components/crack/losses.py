@@ -11,6 +11,10 @@ metric, with +1 to keep gradients finite on empty images), averaging what the me
 among 50,000; the metric scores that frame 0 instead of 1. The per-image Dice term sees it the way
 the metric does (a crack-free frame's term is ``1 - 1 / (1 + predicted crack mass)``), while
 cross-entropy keeps the argmax well calibrated.
+
+``distillation`` is for quantization-aware fine-tuning only: cross-entropy against a teacher's
+softmax (the float parent's) instead of the labels, so the int8 model learns to make the float
+model's decisions, false alarms and misses included, rather than being trained once more.
 """
 
 from __future__ import annotations
@@ -52,3 +56,8 @@ def get_loss(name: str, focal_gamma: float = 2.0, crack_weight: float = 1.0):
     if name == "ce_dice":
         return lambda labels, logits: cross_entropy(labels, logits, crack_weight) + soft_dice(labels, logits)
     raise ValueError(f"unknown loss {name!r} (ce | focal | dice | ce_dice)")
+
+
+def distillation(teacher_probs, logits):
+    """Cross-entropy of ``logits`` against the soft targets ``teacher_probs`` (B, H, W, 2)."""
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=teacher_probs, logits=logits))

@@ -36,7 +36,7 @@ from components.crack.data import (
     steps_per_epoch,
     train_dataset,
 )
-from components.crack.losses import get_loss
+from components.crack.losses import distillation, get_loss
 from components.crack.metrics import Accumulator
 from components.io import atomic_path
 
@@ -145,6 +145,7 @@ def fit(
     val_batch_size: int = 16,
     start_dice: float | None = None,
     init: Callable[[keras.Model], None] | None = None,
+    teacher: keras.Model | None = None,
 ) -> FitResult:
     """Train ``model`` in place; return the best validation Dice, its epoch and the history.
 
@@ -153,16 +154,22 @@ def fit(
 
     ``start_dice``, the validation Dice of the model as given, makes it the epoch-0 candidate: when
     no epoch beats it (fine-tuning that only hurts), the starting weights are what is saved.
+
+    ``teacher``: train towards this model's softmax on the same (augmented) crops instead of the
+    labels (``losses.distillation``; ``loss`` is then unused): QAT that keeps the float model's
+    operating point.
     """
     state_dir = Path(state_dir)
     state_path, best_path = state_dir / "last.npz", state_dir / "best.npz"
     steps = steps_per_epoch(len(train), batch_size)
     schedule = cosine_schedule(lr, epochs, steps)
     optimizer = keras.optimizers.Adam(schedule)
-    loss_fn = get_loss(loss, focal_gamma, crack_weight)
+    loss_fn = distillation if teacher is not None else get_loss(loss, focal_gamma, crack_weight)
 
     @tf.function
     def train_step(x, y):
+        if teacher is not None:
+            y = tf.nn.softmax(teacher(x, training=False))
         with tf.GradientTape() as tape:
             value = loss_fn(y, model(x, training=True))
         grads = tape.gradient(value, model.trainable_variables)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -73,6 +74,10 @@ def test_ocr_flows_train_evaluate_and_save_json_round_trip(project, tmp_path):
     # the OOD set holds the same frames here: the same model gives the same numbers
     assert on_disk["string_accuracy_ood"] == on_disk["string_accuracy"] and on_disk["cer_ood"] == on_disk["cer"]
     assert (project / "reports/per_frame/evaluate_ocr/torch_fp32_ood_chars.parquet").exists()
+    families = pd.read_csv(project / "reports/families/evaluate_ocr.csv")  # the same metrics per family
+    assert set(zip(families["form"], families["set"])) == {("torch_fp32", "test"), ("torch_fp32", "ood")}
+    assert families.groupby("set")["frames"].sum().to_dict() == {"test": 4, "ood": 4}
+    assert {"string_accuracy", "roi_recall_ci_high"} <= set(families.columns)
     assert all(0.0 <= on_disk[k] <= 1.0 for k in ("roi_ap50", "char_map50", "char_map", "string_accuracy"))
     assert on_disk["latency_ms_p50"] > 0 and metrics["fps"] > 0
     assert (project / "plots/evaluate_ocr/confusion.png").stat().st_size > 1000

@@ -68,6 +68,12 @@ def test_outputs_metrics_and_plots(clone, repro):
             table = pd.read_parquet(clone / f"reports/per_frame/evaluate_crack/{form}_{eval_set}.parquet")
             extra = CRACK_FREE_EXTRA if eval_set == "test" else 0  # eval_data.crack.test_crack_free
             assert len(table) == metrics[f"{eval_set}_images"] == FRAMES + extra
+    families = pd.read_csv(clone / "reports/families/evaluate_crack.csv")  # the same metrics per family
+    assert set(zip(families["form"], families["set"])) == {(f, s) for f in ("float", "qat") for s in ("test", "ood")}
+    assert families.query("form == 'float'").groupby("set")["frames"].sum().to_dict() == {
+        "test": FRAMES + CRACK_FREE_EXTRA,
+        "ood": FRAMES,
+    }
     train = json.loads((clone / "metrics/train_crack.json").read_text())
     assert train["params"] > 0 and train["train_images_per_s"] > 0
     assert len((clone / "plots/crack/train_float.csv").read_text().splitlines()) == 1 + 2  # header + 2 epochs

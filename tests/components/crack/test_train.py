@@ -108,6 +108,45 @@ def test_a_start_dice_no_epoch_beats_keeps_the_starting_weights(tmp_path):
     assert not list(tmp_path.glob("*.npz"))
 
 
+@pytest.mark.slow
+def test_distillation_trains_on_the_teachers_softmax_not_the_labels(tmp_path):
+    """crack.qat.distill: each step's target is the teacher's softmax on the same augmented crop.
+    With lr 0 the weights stay put, so the epoch's loss must equal the distillation loss computed
+    here on the same batches, and differ from the loss on the labels."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from components.crack.data import train_dataset
+    from components.crack.losses import cross_entropy, distillation
+    from components.crack.model import build_unet
+    from components.crack.train import fit, setup_tf
+
+    inp = keras.Input((None, None, 3))  # a teacher that calls the dark pixels crack
+    dark = keras.layers.Lambda(lambda x: 6.0 * (-1.0 - tf.reduce_mean(x, -1, keepdims=True)))(inp)
+    teacher = keras.Model(inp, keras.layers.Concatenate()([keras.layers.Lambda(tf.zeros_like)(dark), dark]))
+    setup_tf(0)
+    student, data = build_unet(**TINY, flexible=True), tiny_split(8)
+    batches = list(train_dataset(data, 4, seed=3, epoch=0))
+    expected = np.mean([float(distillation(tf.nn.softmax(teacher(x)), student(x, training=True))) for x, _ in batches])
+    on_labels = np.mean([float(cross_entropy(y, student(x, training=True))) for x, y in batches])
+    result = fit(
+        student,
+        data,
+        tiny_split(4, seed=1),
+        epochs=1,
+        batch_size=4,
+        lr=1e-12,
+        seed=3,
+        state_dir=tmp_path,
+        fingerprint="d",
+        save=lambda m: None,
+        log=lambda s: None,
+        teacher=teacher,
+    )
+    assert result.history[0]["loss"] == pytest.approx(expected, rel=1e-4)
+    assert result.history[0]["loss"] != pytest.approx(on_labels, rel=1e-3)  # the labels' loss is told apart
+
+
 TRAIN_SCRIPT = """
 import json
 from components.crack.model import build_unet
