@@ -97,22 +97,53 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
     return out
 
 
+def _run_files(tmp: Path, stem: str, seed: int) -> dict:
+    """What a bench run of an OCR trainer writes to (a temporary folder) and how it is told apart."""
+    return {
+        "checkpoint": tmp / f"{stem}_last.pt",
+        "fingerprint": f"bench-seed-{seed}",
+        "out": tmp / f"{stem}.pt",
+        "seed": seed,
+        "progress": False,
+        "log": lambda *_: None,
+    }
+
+
+def score_two_stage(roi_path: Path, char_path: Path, roi_score_threshold: float, params, sets: dict, device) -> dict:
+    """The two-stage model of these weights (``ocr.eval`` thresholds but ``roi_score_threshold``),
+    scored on each evaluation set: metrics with intervals, ``_<set>`` keys beyond ``test``."""
+    from components.ocr.evaluate import evaluate
+    from components.ocr.predict import TwoStageOcr
+    from flows.ocr_common import set_metrics
+
+    e = params.ocr.eval
+    model = TwoStageOcr.load(
+        roi_path,
+        char_path,
+        device=str(device),
+        roi_score_threshold=roi_score_threshold,
+        char_score_threshold=e.char_score_threshold,
+        dedupe_iou=e.dedupe_iou,
+    )
+    out: dict = {}
+    for name, frames in sets.items():
+        out.update(set_metrics(evaluate(model, frames, False), params, "" if name == "test" else f"_{name}"))
+    return out
+
+
 def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
     """Train one stage-2 model with ``seed`` on crops of the frozen stage 1; the two-stage model's
     metrics (with intervals) on each evaluation set."""
-    from components.ocr.evaluate import evaluate
     from components.ocr.model import load_model
-    from components.ocr.predict import TwoStageOcr
     from components.ocr.train import train_char_model
-    from flows.ocr_common import ROI_MODEL, roi_threshold, set_metrics, setup_torch
+    from flows.ocr_common import ROI_MODEL, roi_threshold, setup_torch
 
-    root, ocr, e = Path.cwd(), params.ocr, params.ocr.eval
+    root, ocr = Path.cwd(), params.ocr
     device = setup_torch(ocr)
     char = params.ocr.char
     char = char.model_copy(update={"roi_score_threshold": roi_threshold(root, char.roi_score_threshold)})
     roi_model, roi_spec = load_model(root / ROI_MODEL, device)
     with tempfile.TemporaryDirectory() as tmp:
-        out_path = Path(tmp) / "char.pt"
         t0 = time.perf_counter()
         summary = train_char_model(
             splits["train"],
@@ -121,73 +152,42 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
             roi_model,
             roi_spec["size"],
             device=device,
-            checkpoint=Path(tmp) / "char_last.pt",
-            fingerprint=f"bench-seed-{seed}",
-            out=out_path,
-            seed=seed,
-            progress=False,
-            log=lambda *_: None,
+            **_run_files(Path(tmp), "char", seed),
         )
         train_s = time.perf_counter() - t0
-        model = TwoStageOcr.load(
-            root / ROI_MODEL,
-            out_path,
-            device=str(device),
-            roi_score_threshold=roi_threshold(root, e.roi_score_threshold),
-            char_score_threshold=e.char_score_threshold,
-            dedupe_iou=e.dedupe_iou,
-        )
+        threshold = roi_threshold(root, ocr.eval.roi_score_threshold)
         out = {"seed": seed, "train_s": round(train_s, 1), "crops_s": round(summary["crops_s"], 1)}
-        for name, frames in sets.items():
-            suffix = "" if name == "test" else f"_{name}"
-            out.update(set_metrics(evaluate(model, frames, False), params, suffix))
+        out.update(score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", threshold, params, sets, device))
     return out
 
 
 def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
     """Train one stage-1 model with ``seed``; with the pipeline's stage 2, the two-stage model's
     metrics (stage-1 precision and recall among them, with intervals) on each evaluation set."""
-    from components.ocr.evaluate import evaluate
     from components.ocr.model import load_model
-    from components.ocr.predict import TwoStageOcr
     from components.ocr.threshold import AUTO
     from components.ocr.train import choose_roi_threshold, train_roi_model
-    from flows.ocr_common import CHAR_MODEL, set_metrics, setup_torch
+    from flows.ocr_common import CHAR_MODEL, setup_torch
 
-    root, ocr, e = Path.cwd(), params.ocr, params.ocr.eval
+    root, ocr = Path.cwd(), params.ocr
     device = setup_torch(ocr)
     with tempfile.TemporaryDirectory() as tmp:
-        out_path = Path(tmp) / "roi.pt"
         t0 = time.perf_counter()
         train_roi_model(
             splits["train"],
             splits["val"],
             ocr.roi,
             device=device,
-            checkpoint=Path(tmp) / "roi_last.pt",
-            fingerprint=f"bench-seed-{seed}",
-            out=out_path,
-            seed=seed,
-            progress=False,
-            log=lambda *_: None,
+            **_run_files(Path(tmp), "roi", seed),
         )
         train_s = time.perf_counter() - t0
-        threshold = e.roi_score_threshold
+        out_path = Path(tmp) / "roi.pt"
+        threshold = ocr.eval.roi_score_threshold
         if threshold == AUTO:
             roi_model, spec = load_model(out_path, device)
             threshold = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
-        model = TwoStageOcr.load(
-            out_path,
-            root / CHAR_MODEL,
-            device=str(device),
-            roi_score_threshold=float(threshold),
-            char_score_threshold=e.char_score_threshold,
-            dedupe_iou=e.dedupe_iou,
-        )
         out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": float(threshold)}
-        for name, frames in sets.items():
-            suffix = "" if name == "test" else f"_{name}"
-            out.update(set_metrics(evaluate(model, frames, False), params, suffix))
+        out.update(score_two_stage(out_path, root / CHAR_MODEL, float(threshold), params, sets, device))
     return out
 
 
