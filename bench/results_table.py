@@ -27,7 +27,8 @@ ROWS = {
     "crack": (
         ("export_crack.json", "tflite_int8", "int8 TFLite"),
         ("evaluate_crack.json", "float", "float"),
-        ("dice_cracked", "false_alarm_rate", "pixel_dice", "dice"),
+        # not the per-image mean `dice`: it leans on the share of crack-free frames, which test and OOD differ in
+        ("dice_cracked", "false_alarm_rate", "pixel_dice"),
     ),
     "ocr": (
         ("export_ocr.json", "onnx_int8", "int8 ONNX"),
