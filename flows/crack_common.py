@@ -31,11 +31,23 @@ def crack_stage(name: str, params_file: str | Path, root: Path | None) -> Stage:
 
 @task(name="load-crack-splits")
 def load_splits(root: Path, params, splits: tuple[str, ...]) -> dict[str, CrackSplit]:
-    """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size."""
+    """Decode the manifest's ``status == ok`` samples of each split into memory at the model input size
+    (and large frames at full resolution too, see below)."""
     manifest = pd.read_parquet(root / MANIFEST)
     size = tuple(params.crack.model.input_size)
+    # large frames are kept at full resolution where they are read in tiles: always for validation
+    # (scored as the runtime reads them), for training when crack.train.native_tiles is on
+    keep = {"train": params.crack.train.native_tiles}
     out = {
-        s: load_split(manifest, root / DATA, s, size, params.data.crack.line_thickness, params.data.max_pixels)
+        s: load_split(
+            manifest,
+            root / DATA,
+            s,
+            size,
+            params.data.crack.line_thickness,
+            params.data.max_pixels,
+            keep_large=keep.get(s, True),
+        )
         for s in splits
     }
     empty = [s for s, data in out.items() if not len(data)]
@@ -49,7 +61,8 @@ def load_splits(root: Path, params, splits: tuple[str, ...]) -> dict[str, CrackS
 
 @task(name="load-crack-eval-sets")
 def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
-    """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input size."""
+    """The fixed evaluation sets (``test``: training styles, ``ood``: held-out styles) at the model input
+    size, their large frames also at full resolution (scored in tiles, as the runtime reads them)."""
     from flows.paths import SETS, set_dir, set_manifest
 
     size = tuple(params.crack.model.input_size)
@@ -61,6 +74,7 @@ def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
             size,
             params.data.crack.line_thickness,
             params.data.max_pixels,
+            keep_large=True,
         )
         for name in SETS
     }

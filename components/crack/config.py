@@ -53,6 +53,7 @@ class CrackTrain(Strict):
     crack_weight: float = Field(gt=0)  # ce/focal: weight of crack pixels (1 = unweighted)
     augment: CrackAugment
     crop_size: Size  # [width, height] random training crop; = input_size: whole frames
+    native_tiles: bool = False  # also train on a full-resolution window of each frame the runtime tiles
     save_cycle: int = Field(gt=0)  # epochs between resume checkpoints
     seed: int
 

@@ -5,12 +5,17 @@ decoded once with the pixel limit of components.io and masks rasterised from the
 ``data.crack.line_thickness`` (crack_format.load_mask), both resized to the model input when a
 frame has another size (image bilinear, mask nearest). The demo split (480 frames of 384x288) is
 about 160 MB as uint8, so it stays in memory and every epoch skips decoding.
+
+Frames the runtime reads in tiles (more than twice the model input, components/crack/tiling.py)
+can also be kept at full resolution (``keep_large``): validation and evaluation score them the way
+the runtime reads them, and training with ``crack.train.native_tiles`` adds one random
+full-resolution window of each to every epoch, so the model has seen the road at that scale.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -20,6 +25,7 @@ import tensorflow as tf
 
 from components.crack.augment import augment, random_crop
 from components.crack.model import IMAGENET_MEAN, IMAGENET_STD
+from components.crack.tiling import should_tile, split_logits
 from components.data import crack_format
 from components.io import DEFAULT_MAX_PIXELS, read_image, resolve_inside
 
@@ -29,9 +35,34 @@ class CrackSplit:
     names: list[str]
     images: np.ndarray  # (N, H, W, 3) uint8
     masks: np.ndarray  # (N, H, W) uint8 in {0, 1}
+    # index -> (image, mask) at full resolution, for the frames the runtime reads in tiles
+    # (components/crack/tiling.py); filled only when load_split is asked to keep them
+    large: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def large_images(self) -> dict[int, np.ndarray]:
+        return {i: image for i, (image, _) in self.large.items()}
+
+    def epoch_arrays(self, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Images and masks of one training epoch: every frame at model size, then one random
+        model-size window at full resolution of each large frame (another window every epoch)."""
+        if not self.large:
+            return self.images, self.masks
+        height, width = self.images.shape[1:3]
+        rng = np.random.default_rng([seed, epoch, 7])
+        tiles, tile_masks = [], []
+        for i in sorted(self.large):
+            image, mask = self.large[i]
+            y = int(rng.integers(0, image.shape[0] - height + 1))
+            x = int(rng.integers(0, image.shape[1] - width + 1))
+            tiles.append(image[y : y + height, x : x + width])
+            tile_masks.append(mask[y : y + height, x : x + width])
+        return np.concatenate([self.images, np.stack(tiles)]), np.concatenate([self.masks, np.stack(tile_masks)])
+
+    def epoch_size(self) -> int:
+        return len(self) + len(self.large)
 
 
 def load_split(
@@ -42,8 +73,12 @@ def load_split(
     thickness: int = crack_format.DEFAULT_THICKNESS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     limit: int | None = None,
+    keep_large: bool = False,
 ) -> CrackSplit:
-    """Images and {0, 1} masks of one split (``train``/``val``/``test``), at ``input_size`` (width, height)."""
+    """Images and {0, 1} masks of one split (``train``/``val``/``test``), at ``input_size`` (width, height).
+
+    ``keep_large``: also keep, at full resolution, the frames the runtime reads in tiles
+    (``CrackSplit.large``): evaluation scores them that way, and training can learn from their tiles."""
     rows = manifest if isinstance(manifest, pd.DataFrame) else pd.read_parquet(manifest)
     rows = rows[(rows.status == "ok") & (rows.split == split)].sort_values("name")
     if limit is not None:
@@ -51,15 +86,18 @@ def load_split(
     width, height = input_size
     images = np.empty((len(rows), height, width, 3), np.uint8)
     masks = np.empty((len(rows), height, width), np.uint8)
+    large = {}
     for i, row in enumerate(rows.itertuples()):
         img = read_image(resolve_inside(root, row.path), max_pixels=max_pixels)
         h, w = img.shape[:2]
         mask = crack_format.load_mask(Path(root), row.name, h, w, thickness)
+        if keep_large and should_tile(img.shape, input_size):
+            large[i] = (img, mask)
         if (w, h) != (width, height):
             img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
             mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
         images[i], masks[i] = img, mask
-    return CrackSplit(list(rows.name), images, masks)
+    return CrackSplit(list(rows.name), images, masks, large)
 
 
 def normalize(images):
@@ -76,9 +114,10 @@ def train_dataset(
     Dropping the last partial batch keeps the number of steps per epoch exactly ``len // batch``,
     which is what the learning-rate schedule counts with.
     """
-    n = len(data)
-    crop = crop_size is not None and tuple(crop_size) != (data.images.shape[2], data.images.shape[1])
-    ds = tf.data.Dataset.from_tensor_slices((data.images, data.masks[..., None]))
+    images, masks = data.epoch_arrays(seed, epoch)
+    n = len(images)
+    crop = crop_size is not None and tuple(crop_size) != (images.shape[2], images.shape[1])
+    ds = tf.data.Dataset.from_tensor_slices((images, masks[..., None]))
     ds = ds.enumerate().shuffle(n, seed=seed * 1000 + epoch, reshuffle_each_iteration=False)
 
     def prepare(i, pair):
@@ -102,10 +141,10 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 _INFER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def predict_logits(model, images: np.ndarray, batch_size: int = 16):
-    """Yield (start index, logits batch as numpy) over uint8 images, without augmentation."""
+def predict_logits(model, data: CrackSplit, batch_size: int = 16):
+    """Yield (start index, logits batch as numpy, at model size) over a split, without augmentation;
+    its large frames (if kept) read in tiles at full resolution, as the runtime reads them."""
     infer = _INFER.get(model)
     if infer is None:  # one traced function per model, reused by every validation pass
         infer = _INFER[model] = tf.function(lambda x: model(normalize(x), training=False))
-    for start in range(0, len(images), batch_size):
-        yield start, infer(images[start : start + batch_size]).numpy()
+    yield from split_logits(lambda x: infer(x).numpy(), data.images, data.large_images(), batch_size)

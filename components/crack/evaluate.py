@@ -33,7 +33,7 @@ def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19,
     """Metrics of a Keras model on a split at model size; ``min_region_px`` as the runtime drops small regions."""
     acc = Accumulator(min_region_px)
     preds = np.zeros(data.masks.shape, bool)
-    for start, logits in predict_logits(model, data.images, batch_size):
+    for start, logits in predict_logits(model, data, batch_size):
         preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 

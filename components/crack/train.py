@@ -79,7 +79,7 @@ class FitResult:
 
 def validate(model, data: CrackSplit, batch_size: int = 16) -> float:
     acc = Accumulator()
-    for start, logits in predict_logits(model, data.images, batch_size):
+    for start, logits in predict_logits(model, data, batch_size):
         acc.add(logits, data.masks[start : start + len(logits)])
     return acc.result()["dice"]
 
@@ -161,7 +161,7 @@ def fit(
     """
     state_dir = Path(state_dir)
     state_path, best_path = state_dir / "last.npz", state_dir / "best.npz"
-    steps = steps_per_epoch(len(train), batch_size)
+    steps = steps_per_epoch(train.epoch_size(), batch_size)
     schedule = cosine_schedule(lr, epochs, steps)
     optimizer = keras.optimizers.Adam(schedule)
     loss_fn = distillation if teacher is not None else get_loss(loss, focal_gamma, crack_weight)

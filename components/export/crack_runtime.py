@@ -16,10 +16,9 @@ pixels, components/crack/postprocess.py) are dropped first, and their probabilit
 below 0.5, so ``prob > 0.5`` stays exactly the mask. Exports without that key drop nothing.
 
 Frames much larger than the model input (``tiling="auto"``: more than ``TILE_FACTOR`` times the
-input in width or height) are not shrunk whole: a 2-px crack in a 1920x1080 frame would be 0.4 px
-at 384x288 and vanish. They are read in model-size tiles at full resolution, overlapping by
-``TILE_OVERLAP``, and the logit differences are blended with weights that fall towards each tile's
-border (a tile's edge has the least context). ``bench/crack_tiling.py`` compares both on such frames.
+input in width or height) are not shrunk whole but read in model-size tiles at full resolution
+(components/crack/tiling.py, the rule the evaluation stages score with too).
+``bench/crack_tiling.py`` compares both on such frames.
 """
 
 from __future__ import annotations
@@ -33,12 +32,12 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from components.crack.postprocess import drop_small_regions
+from components.crack.tiling import TILE_OVERLAP, tiled_margin
+from components.crack.tiling import should_tile as tiling_rule
 from components.export.integrity import ExportIntegrityError, verified_bytes
 from components.export.integrity import read_meta as _read_meta
 
 SCHEMA_VERSION = 1
-TILE_FACTOR = 2.0
-TILE_OVERLAP = 0.25
 DROPPED_MARGIN = -0.01  # logit margin given to dropped regions: probability 0.4975, just below the mask's 0.5
 META_FILE = "crack_meta.json"
 FILES = {"int8": "crack_int8.tflite", "dynamic": "crack_dynamic.tflite"}
@@ -169,7 +168,7 @@ class TfliteSegmenter:
         if images.ndim != 4 or images.shape[1:] != (height, width, 3):
             raise ValueError(f"images must be (N, {height}, {width}, 3) at the model size, got {images.shape}")
         for start in range(0, len(images), batch_size):
-            yield start, np.stack([self.logits(im) for im in images[start : start + batch_size]])
+            yield start, self.batch_logits(images[start : start + batch_size])
 
     # -- any size ---------------------------------------------------------------------------------
 
@@ -189,31 +188,24 @@ class TfliteSegmenter:
     def should_tile(self, shape: tuple[int, ...], tiling: str = "auto") -> bool:
         if tiling not in ("auto", "always", "never"):
             raise ValueError(f"tiling must be auto, always or never, got {tiling!r}")
-        width, height = self.input_size
-        big = shape[1] > TILE_FACTOR * width or shape[0] > TILE_FACTOR * height
-        return tiling == "always" or (tiling == "auto" and big)
+        return tiling == "always" or (tiling == "auto" and tiling_rule(shape, self.input_size))
 
     def tiled_margin(self, image: np.ndarray, overlap: float = TILE_OVERLAP) -> np.ndarray:
         """(H, W) crack logit margin of a large image from overlapping model-size tiles at full resolution."""
-        width, height = self.input_size
-        h, w = image.shape[:2]
-        pad_h, pad_w = max(0, height - h), max(0, width - w)
-        if pad_h or pad_w:
-            image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
-        weight = tile_weight(height, width)
-        total = np.zeros(image.shape[:2], np.float32)
-        norm = np.zeros(image.shape[:2], np.float32)
-        for y in tile_starts(image.shape[0], height, overlap):
-            for x in tile_starts(image.shape[1], width, overlap):
-                total[y : y + height, x : x + width] += weight * self.crack_margin(image[y : y + height, x : x + width])
-                norm[y : y + height, x : x + width] += weight
-        return (total / norm)[:h, :w]
+        return tiled_margin(
+            lambda tiles: np.stack([self.crack_margin(t) for t in tiles]), image, self.input_size, overlap
+        )
+
+    def batch_logits(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, labels) logits of uint8 images at model size (the interpreter runs batch 1)."""
+        return np.stack([self.logits(im) for im in images])
 
     def predict(self, image: np.ndarray, tiling: str = "auto") -> CrackPrediction:
         """Crack probability and mask of one RGB uint8 image of any size, at that size.
 
-        ``tiling``: ``auto`` reads frames more than ``TILE_FACTOR`` x the model input in tiles at
-        full resolution and shrinks the others; ``always`` / ``never`` force one way."""
+        ``tiling``: ``auto`` reads frames more than ``TILE_FACTOR`` x the model input
+        (components/crack/tiling.py) in tiles at full resolution and shrinks the others;
+        ``always`` / ``never`` force one way."""
         image = as_rgb(image)
         h, w = image.shape[:2]
         width, height = self.input_size
@@ -233,19 +225,3 @@ class TfliteSegmenter:
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
             mask = prob > 0.5
         return CrackPrediction(prob, mask, float(mask.mean()))
-
-
-def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
-    """Start offsets of tiles of ``tile`` px covering ``length`` px, neighbours sharing ``overlap``."""
-    if length <= tile:
-        return [0]
-    stride = max(1, int(tile * (1.0 - overlap)))
-    starts = list(range(0, length - tile, stride))
-    return starts + [length - tile]
-
-
-def tile_weight(height: int, width: int) -> np.ndarray:
-    """Blending weights of a tile: 1 in the middle, falling linearly to 0.1 at the border."""
-    ramp_y = np.minimum(np.arange(height) + 1, height - np.arange(height)) / (height / 2)
-    ramp_x = np.minimum(np.arange(width) + 1, width - np.arange(width)) / (width / 2)
-    return np.clip(np.minimum.outer(ramp_y, ramp_x), 0.1, 1.0).astype(np.float32)

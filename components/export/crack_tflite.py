@@ -35,6 +35,7 @@ from components.crack.data import CrackSplit, normalize
 from components.crack.evaluate import EvalResult
 from components.crack.metrics import Accumulator
 from components.crack.model import IMAGENET_MEAN, IMAGENET_STD
+from components.crack.tiling import split_logits
 from components.export.crack_runtime import (
     FILES,
     LABELS,
@@ -208,10 +209,11 @@ def export(
 
 
 def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int = 19) -> EvalResult:
-    """Test-split metrics of a TFLite model with the same code as the Keras models (at model size),
-    small regions dropped as the segmenter's runtime drops them (``min_region_px`` of its metadata)."""
+    """Test-split metrics of a TFLite model with the same code as the Keras models (at model size,
+    large frames read in tiles), small regions dropped as the segmenter's runtime drops them
+    (``min_region_px`` of its metadata)."""
     acc = Accumulator(segmenter.min_region_px)
     preds = np.zeros(data.masks.shape, bool)
-    for start, logits in segmenter.iter_logits(data.images):
+    for start, logits in split_logits(segmenter.batch_logits, data.images, data.large_images()):
         preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())

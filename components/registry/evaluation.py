@@ -63,7 +63,13 @@ def evaluate_export(
 
         segmenter = TfliteSegmenter.load(export_dir, form="int8")
         test = load_split(
-            manifest, data, split, segmenter.input_size, params.data.crack.line_thickness, params.data.max_pixels
+            manifest,
+            data,
+            split,
+            segmenter.input_size,
+            params.data.crack.line_thickness,
+            params.data.max_pixels,
+            keep_large=True,
         )
         result = evaluate_tflite(segmenter, test)
         ratios = frame_ratios(result.frames, params.crack.eval.false_alarm_min_area)

@@ -208,7 +208,7 @@ def test_runtime_imports_neither_tensorflow_nor_torch():
 
 
 def test_tiles_cover_the_frame_with_the_stated_overlap():
-    from components.export.crack_runtime import tile_starts, tile_weight
+    from components.crack.tiling import tile_starts, tile_weight
 
     assert tile_starts(100, 100, 0.25) == [0] and tile_starts(60, 100, 0.25) == [0]
     starts = tile_starts(1920, 384, 0.25)
@@ -233,6 +233,25 @@ def test_large_frames_are_read_in_tiles_at_full_resolution(exported):
     assert not np.array_equal(tiled.mask, shrunk.mask)
     with pytest.raises(ValueError, match="tiling"):
         seg.predict(big, tiling="sometimes")
+
+
+@pytest.mark.slow
+def test_evaluation_reads_large_frames_as_the_runtime_does(exported):
+    """A split's large frames (``CrackSplit.large``) are scored from the tiled full-resolution read,
+    the one ``predict`` serves, brought to model size; the other frames as they are."""
+    from components.crack.postprocess import drop_small_regions
+    from components.crack.tiling import margin_at_model_size
+
+    _, out, _ = exported
+    seg = TfliteSegmenter.load(out, "int8")
+    images = _images(2, seed=8)
+    big = np.tile(images[0], (3, 3, 1))
+    split = CrackSplit(["big", "small"], images, np.zeros(images.shape[:3], np.uint8), {0: (big, big[..., 0])})
+    got = evaluate_tflite(seg, split).predictions
+    tiled = margin_at_model_size(seg.tiled_margin(big), seg.input_size)
+    np.testing.assert_array_equal(got[0], drop_small_regions(tiled[..., 1] > 0, seg.min_region_px))
+    assert not np.array_equal(got[0], seg.predict(images[0]).mask)  # not the shrunk frame's reading
+    np.testing.assert_array_equal(got[1], seg.predict(images[1]).mask)
 
 
 def test_runtime_drops_small_regions_as_the_metadata_says(exported):
