@@ -32,7 +32,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
+
+from components.bootstrap import Ratio
 
 HEADLINES = {
     "crack": ("dice", "dice_cracked", "false_alarm_rate", "pixel_dice"),
@@ -90,11 +93,28 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
         )
         train_s = time.perf_counter() - t0
     out = {"seed": seed, "val_dice": result.best_dice, "best_epoch": result.best_epoch, "train_s": round(train_s, 1)}
+    out["families"] = {}
     for name, data in sets.items():
         suffix = "" if name == "test" else f"_{name}"
         result = evaluate(best["model"], data, c.eval.batch_size, min_region_px=crack_min_region_px(params))
         out.update(set_metrics(result, params, suffix))
+        out["families"][name] = family_values(result, data, params, name)
     return out
+
+
+def family_values(result, data, params, set_name: str) -> dict[str, dict[str, float]]:
+    """Point values of the crack metrics per style family of one fixed set (no intervals: the
+    spread over seeds is what this bench reports)."""
+    from components.breakdown import manifest_families
+    from components.crack.metrics import frame_ratios
+    from flows.paths import set_manifest
+
+    families = np.asarray(manifest_families(set_manifest("crack", set_name), data.names), dtype=object)
+    ratios = frame_ratios(result.frames, params.crack.eval.false_alarm_min_area)
+    return {
+        fam: {k: float(Ratio(r.num[families == fam], r.den[families == fam]).value()) for k, r in ratios.items()}
+        for fam in sorted(set(families))
+    }
 
 
 def _run_files(tmp: Path, stem: str, seed: int) -> dict:
