@@ -39,9 +39,10 @@ def test_seed_configuration_has_about_12_4_million_parameters():
     assert 12.0e6 < count_params(seed) < 12.8e6
 
 
-def test_demo_default_is_much_lighter():
+def test_demo_default_is_at_most_a_tenth_of_the_seed():
+    """The demo model must stay small enough to train on 2 cores and ship to a camera (seed: 12.4 M)."""
     demo = from_params(load_params(REPO / "params.yaml").crack.model)
-    assert count_params(demo) < 1.0e6
+    assert count_params(demo) < 1.24e6
 
 
 def test_input_size_must_be_multiple_of_32():
