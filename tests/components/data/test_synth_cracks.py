@@ -3,6 +3,9 @@ and the named style families (each renders, differs from the others, train and O
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from components.data.synth_cracks import (
 )
 from components.data.synth_cracks import dataset as synth_dataset
 from components.data.synth_cracks.frames import _render
+from tests.helpers import REPO
 from tests.helpers.fanout import on_cluster
 
 W, H = 384, 288
@@ -307,3 +311,19 @@ def test_unknown_family_is_an_error_naming_it(tmp_path):
     assert not (tmp_path / "x" / "images").exists() or not list((tmp_path / "x" / "images").iterdir())
     with pytest.raises(ValueError):
         generate_crack_dataset(tmp_path / "y", 2, seed=1, families=[], progress=False)
+
+
+@pytest.mark.parametrize("package", ["synth_cracks", "synth_resistors"])
+def test_contact_sheet_command_help_writes_nothing(package):
+    """``--help`` prints the usage and exits; it used to redraw the sheets under docs/."""
+    docs_before = {p: p.stat().st_mtime_ns for p in (REPO / "docs").rglob("*.png")}
+    done = subprocess.run(
+        [sys.executable, "-m", f"components.data.{package}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"python -m components.data.{package}" in done.stdout
+    assert {p: p.stat().st_mtime_ns for p in (REPO / "docs").rglob("*.png")} == docs_before
