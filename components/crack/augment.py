@@ -89,6 +89,24 @@ def camera(
     return image, mask
 
 
+def uneven_light(image, mask, seed, falloff: float = 0.0):
+    """Image only: light that falls off away from a random point in the frame (a flash, headlights,
+    a street lamp): the image is multiplied by ``exp(-4 s d^2)``, ``d`` the distance to that point
+    over the frame's diagonal and ``s`` drawn in ``[0, falloff]``, so at ``s = 1`` a pixel half a
+    diagonal away keeps 37 % of its light. Cracks in the dark part keep their shape but lose contrast."""
+    if falloff <= 0:
+        return image, mask
+    s_p, s_s = _split(seed, 2)
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    centre = tf.random.stateless_uniform([2], s_p) * tf.stack([h, w])
+    yy = (tf.range(h) - centre[0])[:, None]
+    xx = (tf.range(w) - centre[1])[None, :]
+    d2 = (tf.square(yy) + tf.square(xx)) / (h * h + w * w)
+    strength = tf.random.stateless_uniform([], s_s, 0.0, falloff)
+    return image * tf.exp(-4.0 * strength * d2)[..., None], mask
+
+
 def affine_matrix(angle_rad, zoom, height, width):
     """The 8 projective coefficients mapping *output* pixels to input pixels for a rotation by
     ``angle_rad`` and a zoom by ``zoom`` (> 1 enlarges) about the image centre."""
@@ -134,9 +152,11 @@ def random_crop(image, mask, seed, width: int, height: int):
 def augment(image, mask, seed, cfg):
     """All augmentations of ``cfg`` (a CrackAugment), geometric first."""
     s_f, s_g, s_p, s_c = _split(seed, 4)
+    s_l = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 5)  # the others' draws as before
     image, mask = flip(image, mask, s_f, cfg.hflip, cfg.vflip)
     image, mask = rotate_scale(image, mask, s_g, cfg.rotate_deg, cfg.scale)
     image, mask = brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)
+    image, mask = uneven_light(image, mask, s_l, cfg.falloff)
     return camera(
         image,
         mask,

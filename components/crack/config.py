@@ -42,6 +42,7 @@ class CrackAugment(Strict):
     noise: float = Field(0.0, ge=0, le=0.2)  # sensor noise std up to this share of 255
     jpeg_prob: float = Field(0.0, ge=0, le=1)  # share of crops JPEG-compressed ...
     jpeg_quality: int = Field(95, ge=5, le=95)  # ... at a quality in [jpeg_quality, 95]
+    falloff: float = Field(0.0, ge=0, le=2)  # light falling off from a random point (flash): strength up to this
 
 
 class CrackTrain(Strict):

@@ -118,3 +118,31 @@ def test_camera_augmentation_changes_the_image_only_and_each_part_does_something
     assert edge(blurred) < 0.8 * edge(image)
     off, _ = aug.camera(image, mask, tf.constant([5, 6]))
     assert np.array_equal(off.numpy(), image.numpy())
+
+
+def test_uneven_light_darkens_away_from_its_centre_and_keeps_the_mask():
+    image = tf.fill([H, W, 3], 200.0)
+    mask = _marker_pair()[1]
+    dimmest = []
+    for seed in SEEDS:
+        out, out_m = aug.uneven_light(image, mask, tf.constant([seed, 1]), falloff=1.0)
+        assert np.array_equal(out_m.numpy(), mask.numpy())
+        px = out.numpy()[..., 0]
+        assert px.max() <= 200.0 + 1e-3 and px.min() > 0
+        dimmest.append(px.min())
+    assert min(dimmest) < 0.6 * 200  # a strong falloff is drawn for some seeds
+    off, _ = aug.uneven_light(image, mask, tf.constant([0, 1]), falloff=0.0)
+    assert np.array_equal(off.numpy(), image.numpy())
+
+
+def test_falloff_off_leaves_the_other_draws_unchanged():
+    """Adding a key must not reshuffle the draws of the recipe trained before it."""
+    image, mask = _marker_pair()
+    cfg = CrackAugment(hflip=True, vflip=True, brightness=0.1, contrast=0.2, rotate_deg=10, scale=0.1, gamma=0.3)
+    seed = tf.constant([3, 4])
+    s_f, s_g, s_p, s_c = aug._split(seed, 4)
+    expected, m = aug.rotate_scale(*aug.flip(image, mask, s_f), s_g, 10, 0.1)
+    expected, m = aug.brightness_contrast(expected, m, s_p, 0.1, 0.2)
+    expected, _ = aug.camera(expected, m, s_c, gamma=0.3)
+    got, _ = aug.augment(image, mask, seed, cfg)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-4)
