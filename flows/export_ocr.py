@@ -2,7 +2,8 @@
 
 Writes ``models/export/ocr/`` (``roi_fp32.onnx``, ``char_fp32.onnx``, ``roi_int8.onnx``,
 ``char_int8.onnx`` and ``ocr_meta.json``: sizes, classes, thresholds, NMS, crop margin and the
-sha256 of each model; everything inference needs, so serving never reads params.yaml). The fp32
+sha256 of each model; everything inference needs, so serving never reads params.yaml). A detector in
+``export.ocr.float_detectors`` has no int8 file: the int8 form uses its fp32 graph. The fp32
 graphs must reproduce PyTorch within ``export.ocr.parity_atol`` or the stage fails. Then the whole
 two-stage path of each form (PyTorch fp32, ONNX fp32, ONNX int8) is evaluated on the test split by
 the same evaluator as ``evaluate_ocr`` on the fixed ``test`` and ``ood`` sets (95 % bootstrap

@@ -16,7 +16,9 @@ in those frames (the same glue as inference). Normalization, box decoding and so
 default (``float_tail``):
 they run on the dequantized outputs of the head's convolutions; quantized as well, 8-bit box
 coordinates cost 1.2 points of roi_ap50 and 3.5 of COCO char mAP on the demo test split, for no
-measurable time.
+measurable time. A detector named in ``float_detectors`` is not quantized at all: the int8 form's
+entry for it in ``ocr_meta.json`` points at its fp32 file (the default keeps stage 1 fp32: its 8-bit
+activations cost a point of string accuracy on some models, wherever they were quantized).
 """
 
 from __future__ import annotations
@@ -308,11 +310,12 @@ class ExportSettings:
     parity_atol: float = 1e-3
     calibration_method: str = "minmax"
     float_tail: bool = True
+    float_detectors: tuple[str, ...] = ()  # detectors whose deployable (int8) form is their fp32 graph
 
     @classmethod
     def from_params(cls, p) -> ExportSettings:
         """From ``params.export.ocr`` (components.export.config.OcrExport)."""
-        return cls(p.opset, p.per_channel, p.parity_atol, p.calibration_method, p.float_tail)
+        return cls(p.opset, p.per_channel, p.parity_atol, p.calibration_method, p.float_tail, tuple(p.float_detectors))
 
 
 def detector_meta(spec: dict) -> dict[str, Any]:
@@ -371,17 +374,21 @@ def export_ocr(
         fp32 = export_fp32(model, spec, out_dir / f"{name}_fp32.onnx", settings.opset, spec["kind"] == "char")
         meta["parity"][name] = check_parity(fp32, model, spec, inputs[:PARITY_BATCHES], settings.parity_atol)
         log(f"{name}: fp32 parity, max |diff| " + ", ".join(f"{k} {v:.2g}" for k, v in meta["parity"][name].items()))
-        meta["quantization"][name] = quantize_int8(
-            fp32,
-            out_dir / f"{name}_int8.onnx",
-            inputs,
-            per_channel=settings.per_channel,
-            method=settings.calibration_method,
-            float_tail=settings.float_tail,
-        )
+        kept_fp32 = name in settings.float_detectors
+        if kept_fp32:  # the int8 form reads this detector's fp32 file: no second copy, no misleading name
+            meta["quantization"][name] = {"kept_fp32": True}
+        else:
+            meta["quantization"][name] = quantize_int8(
+                fp32,
+                out_dir / f"{name}_int8.onnx",
+                inputs,
+                per_channel=settings.per_channel,
+                method=settings.calibration_method,
+                float_tail=settings.float_tail,
+            )
         meta["detectors"][name] = detector_meta(spec)
         for form in FORMS:
-            f = out_dir / f"{name}_{form}.onnx"
+            f = out_dir / f"{name}_{'fp32' if kept_fp32 else form}.onnx"
             meta["files"][f"{name}_{form}"] = {"path": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size}
         log(
             f"{name}: " + ", ".join(f"{form} {meta['files'][f'{name}_{form}']['bytes'] / 1e6:.2f} MB" for form in FORMS)

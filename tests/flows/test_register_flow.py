@@ -30,6 +30,7 @@ from components.crack.data import normalize
 from components.crack.qat import quantize
 from components.data.manifest import Splits, build_crack_manifest
 from components.registry.pyfunc_models import MAX_IMAGE_BYTES
+from flows.evaluate_crack import evaluate_crack
 from flows.export_crack import export_crack
 from flows.register import register
 from tests.components.export.tiny_models import H, W, mini_unet
@@ -86,10 +87,12 @@ def project(tmp_path_factory, tracking_server):
     )
     make_eval_sets(root)
     tf.keras.utils.set_random_seed(0)
-    qat = quantize(mini_unet())  # the UNet's layer types; converts in seconds
+    parent = mini_unet()
+    qat = quantize(parent)  # the UNet's layer types; converts in seconds
     qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
     (root / "models/crack").mkdir(parents=True)
     qat.save(root / "models/crack/qat.h5")
+    parent.save(root / "models/crack/float.keras")  # evaluate_crack scores both; export_crack reads its QAT scores
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
     params["crack"]["train"]["crop_size"] = [W, H]  # a crop is cut from a frame of the input size
@@ -116,7 +119,15 @@ def _metrics(root: Path, quantized: float, float_parent: float, names: list[str]
 
 
 def test_export_crack_flow_writes_both_forms_and_their_metrics(project):
+    with pytest.raises(FileNotFoundError, match="evaluate_crack"):  # it reads the QAT model's scores from there
+        export_crack(root=project)
+    evaluate_crack(root=project)
     metrics = export_crack(root=project)
+    evaluated = json.loads((project / "metrics/evaluate_crack.json").read_text())
+    assert metrics["qat"] == evaluated["qat"]
+    int8 = metrics["tflite_int8"]
+    assert 0.0 <= int8["mask_agreement_vs_qat"] <= 1.0  # a share of pixels (an untrained model: about half)
+    assert int8["dice_delta_vs_qat"] == pytest.approx(int8["dice"] - evaluated["qat"]["dice"], abs=1e-4)
     assert {"qat", "tflite_int8", "tflite_dynamic"} <= set(metrics)
     assert {"dice", "latency_ms_p50", "latency_ms_p50_2t", "model_bytes"} <= set(metrics["tflite_int8"])
     assert json.loads((project / "metrics/export_crack.json").read_text()) == json.loads(json.dumps(metrics))

@@ -102,10 +102,12 @@ def project(tmp_path_factory, team):
     )
     make_eval_sets(root)
     tf.keras.utils.set_random_seed(0)
-    qat = quantize(mini_unet())
+    parent = mini_unet()
+    qat = quantize(parent)
     qat(normalize(np.random.default_rng(0).integers(0, 255, (4, H, W, 3), np.uint8)), training=True)
     (root / "models/crack").mkdir(parents=True)
     qat.save(root / "models/crack/qat.h5")
+    parent.save(root / "models/crack/float.keras")  # evaluate_crack scores both; export_crack reads its QAT scores
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["crack"]["model"]["input_size"] = [W, H]
     params["crack"]["train"]["crop_size"] = [W, H]  # a crop is cut from a frame of the input size
@@ -122,8 +124,10 @@ def project(tmp_path_factory, team):
     os.environ["MLFLOW_TRACKING_URI"] = team.mlflow  # the only change from the one-machine setup
     try:
         with temporary_settings(updates={PREFECT_API_URL: team.prefect_api}):
+            from flows.evaluate_crack import evaluate_crack
             from flows.export_crack import export_crack
 
+            evaluate_crack(root=root)
             export_crack(root=root)
             yield root
     finally:
@@ -156,7 +160,7 @@ def test_register_lands_in_postgres_and_s3_and_serves_from_there(team, project):
     stages = dict(
         pg.query("SELECT r.run_uuid, t.value FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid WHERE t.key = 'stage'")
     )
-    assert sorted(stages.values()) == ["export_crack", "register_crack"]
+    assert sorted(stages.values()) == ["evaluate_crack", "export_crack", "register_crack"]
     export_run = next(k for k, v in stages.items() if v == "export_crack")
     assert ("export.representative_images", "4") in pg.query(
         "SELECT key, value FROM params WHERE run_uuid = %s", (export_run,)

@@ -244,3 +244,40 @@ def test_staged_dir_publishes_only_complete_exports(tmp_path):
         raise RuntimeError("interrupted")
     assert (dest / "a.onnx").read_text() == "1"
     assert [p.name for p in tmp_path.iterdir()] == ["ocr"]  # no leftovers beside it
+
+
+def test_a_detector_kept_fp32_is_the_int8_forms_fp32_graph(ocr_export, ocr_frames, tmp_path):
+    """``float_detectors``: stage 1 is not quantized; the int8 form loads its fp32 file (meta points
+    there, no second copy) and gives exactly the fp32 form's ROIs, while stage 2 is still int8."""
+    from components.export.ocr_onnx import ExportSettings, export_ocr
+
+    out = tmp_path / "ocr"
+    meta = export_ocr(ocr_export.ocr, ocr_frames, out, ExportSettings(float_detectors=("roi",)), log=lambda *a: None)
+    assert meta["quantization"]["roi"] == {"kept_fp32": True} and meta["quantization"]["char"]["per_channel"]
+    assert meta["files"]["roi_int8"] == meta["files"]["roi_fp32"] and not (out / "roi_int8.onnx").exists()
+    assert qdq_count(out / "char_int8.onnx") > 20
+    int8, fp32 = OnnxTwoStageOcr.load(out, "int8"), OnnxTwoStageOcr.load(out, "fp32")
+    x = np.random.default_rng(4).random((1, 3, *reversed(int8.roi.size)), dtype=np.float32)
+    for a, b in zip(int8.roi.raw(x), fp32.roi.raw(x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_float_detectors_accepts_only_detector_names():
+    from pydantic import ValidationError
+
+    from components.export.config import OcrExport
+
+    good = {
+        "opset": 17,
+        "calibration_frames": 8,
+        "per_channel": True,
+        "calibration_method": "minmax",
+        "float_tail": True,
+        "parity_atol": 1e-3,
+        "latency_runs": 2,
+        "latency_warmup": 1,
+        "max_eval_frames": 0,
+    }
+    assert OcrExport(**good, float_detectors=["roi"]).float_detectors == ["roi"]
+    with pytest.raises(ValidationError, match="float_detectors"):
+        OcrExport(**good, float_detectors=["stage1"])
