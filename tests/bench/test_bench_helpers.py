@@ -245,3 +245,13 @@ def test_linear_fit_recovers_fixed_and_per_frame_cost():
     fit = scaling.linear_fit(runs)
     assert (fit["a"]["fixed_s"], fit["a"]["per_frame_s"]) == (10.0, 0.5) and fit["b"]["per_frame_s"] == 0
     assert "once" not in fit
+
+
+def test_roi_recall_body_colour_reads_the_body_not_the_marking_or_the_board():
+    from bench.roi_recall import BLUE_MARGIN, body_colour
+
+    image = np.full((100, 200, 3), (20, 120, 30), np.uint8)  # green board
+    image[20:80, 40:160] = (30, 48, 112)  # a blue body in the box ...
+    image[45:55, 95:105] = (235, 210, 110)  # ... with a small ink mark in its middle
+    r, g, b = body_colour(image, (40, 20, 160, 80))
+    assert (r, g, b) == (30, 48, 112) and b - r > BLUE_MARGIN
