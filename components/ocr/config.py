@@ -52,6 +52,8 @@ class Detector(Strict):
 
 class RoiParams(Detector):
     input_size: Size  # [width, height] of the downsampled frame (frame / 4)
+    # share of labelled bodies whose dark grey pixels get a random colour (transforms.BodyTint; 0 = off)
+    body_tint_prob: float = Field(0.0, ge=0, le=1)
 
 
 class CharParams(Detector):

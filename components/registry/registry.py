@@ -11,6 +11,7 @@ model card. Only a version that passes every gate gets the ``champion`` alias.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -113,11 +114,25 @@ def split_fingerprint(manifest: str | Path | pd.DataFrame, split: str = "test") 
     return h.hexdigest()
 
 
+def deployable_files(export_dir: Path, picked: set[Path]) -> set[Path]:
+    """Files the metadata lists for the int8 form beyond the name patterns: a detector kept fp32
+    (``export.ocr.float_detectors``) is read from its ``*_fp32.onnx`` file."""
+    extra = set()
+    for meta in (p for p in picked if p.suffix == ".json"):
+        files = json.loads(meta.read_text()).get("files", {})
+        for key, entry in files.items() if isinstance(files, dict) else ():
+            name = entry.get("path") or entry.get("file") if isinstance(entry, dict) else None
+            if name and (key == "int8" or key.endswith("_int8")) and (export_dir / name).is_file():
+                extra.add(export_dir / name)
+    return extra
+
+
 def stage_export(model: DeployableModel, export_dir: str | Path, dst: Path) -> Path:
     """Copy the files the deployable form needs (int8 model(s) + metadata) into ``dst``."""
     export_dir = Path(export_dir)
     dst.mkdir(parents=True, exist_ok=True)
-    picked = sorted({p for pattern in model.ships for p in export_dir.glob(pattern) if p.is_file()})
+    picked = {p for pattern in model.ships for p in export_dir.glob(pattern) if p.is_file()}
+    picked = sorted(picked | deployable_files(export_dir, picked))
     if not any(p.suffix in (".onnx", ".tflite") for p in picked):
         raise FileNotFoundError(
             f"{export_dir}: no {' or '.join(model.ships)} files to register (run the export stage first)"

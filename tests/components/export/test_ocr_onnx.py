@@ -260,6 +260,12 @@ def test_a_detector_kept_fp32_is_the_int8_forms_fp32_graph(ocr_export, ocr_frame
     x = np.random.default_rng(4).random((1, 3, *reversed(int8.roi.size)), dtype=np.float32)
     for a, b in zip(int8.roi.raw(x), fp32.roi.raw(x)):
         np.testing.assert_array_equal(a, b)
+    # what the registry ships for the int8 form: its files as the metadata lists them, the fp32 stage 1 included
+    from components.registry.registry import MODELS, stage_export
+
+    shipped = stage_export(MODELS["ocr"], out, tmp_path / "shipped")
+    assert sorted(p.name for p in shipped.iterdir()) == ["char_int8.onnx", META_FILE, "roi_fp32.onnx"]
+    assert OnnxTwoStageOcr.load(shipped, "int8").config == int8.config
 
 
 def test_float_detectors_accepts_only_detector_names():
