@@ -119,10 +119,11 @@ def deployable_files(export_dir: Path, picked: set[Path]) -> set[Path]:
     (``export.ocr.float_detectors``) is read from its ``*_fp32.onnx`` file."""
     extra = set()
     for meta in (p for p in picked if p.suffix == ".json"):
-        files = json.loads(meta.read_text()).get("files", {})
-        for key, entry in files.items() if isinstance(files, dict) else ():
-            name = entry.get("path") or entry.get("file") if isinstance(entry, dict) else None
-            if name and (key == "int8" or key.endswith("_int8")) and (export_dir / name).is_file():
+        for key, entry in json.loads(meta.read_text()).get("files", {}).items():
+            if key != "int8" and not key.endswith("_int8"):
+                continue
+            name = entry.get("path") or entry.get("file")  # ocr_meta.json: path, crack_meta.json: file
+            if (export_dir / name).is_file():
                 extra.add(export_dir / name)
     return extra
 

@@ -271,19 +271,10 @@ def test_a_detector_kept_fp32_is_the_int8_forms_fp32_graph(ocr_export, ocr_frame
 def test_float_detectors_accepts_only_detector_names():
     from pydantic import ValidationError
 
+    from components.config import load_params
     from components.export.config import OcrExport
 
-    good = {
-        "opset": 17,
-        "calibration_frames": 8,
-        "per_channel": True,
-        "calibration_method": "minmax",
-        "float_tail": True,
-        "parity_atol": 1e-3,
-        "latency_runs": 2,
-        "latency_warmup": 1,
-        "max_eval_frames": 0,
-    }
+    good = load_params(REPO / "params.yaml").export.ocr.model_dump(exclude={"float_detectors"})
     assert OcrExport(**good, float_detectors=["roi"]).float_detectors == ["roi"]
     with pytest.raises(ValidationError, match="float_detectors"):
         OcrExport(**good, float_detectors=["stage1"])
