@@ -274,3 +274,26 @@ def test_a_path_dvc_yaml_does_not_declare_is_named(tmp_path):
     assert undeclared_paths(tmp_path) == [
         "flows/job.py:4: models/m/qat.h5 is neither a path of dvc.yaml nor a folder of one"
     ]
+
+
+def test_python_bytecode_is_not_part_of_a_folder_dependency(tmp_path):
+    """A folder dep (``components/data/importers``) hashes its sources only: with ``__pycache__`` counted,
+    merely importing the package in one checkout and not in another changed the hash in dvc.lock."""
+    import shutil
+    import subprocess
+    import sys
+
+    from dvc.repo import Repo
+
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=tmp_path, check=True)
+    shutil.copy(REPO / ".dvcignore", tmp_path / ".dvcignore")
+    _write(tmp_path / "pkg/mod.py", "X = 1\n")
+    _write(tmp_path / "pkg/__pycache__/mod.cpython-311.pyc", "bytecode")
+    _write(tmp_path / "pkg/sub/stray.pyc", "bytecode")
+    with Repo(str(tmp_path)) as repo:
+        seen = sorted(
+            str(PurePosixPath(Path(root).relative_to(tmp_path)) / name)
+            for root, _, files in repo.dvcignore.walk(repo.fs, str(tmp_path / "pkg"))
+            for name in files
+        )
+    assert seen == ["pkg/mod.py"]
