@@ -1,12 +1,13 @@
 """ONNX export of both OCR detectors: fp32, then int8 by ONNX Runtime static quantization (QDQ).
 
 Each detector is exported as one graph: normalization ((x - 0.5) / 0.25, what the SSD transform
-does) -> MobileNetV2 taps -> SSD head -> box decoding against the model's default boxes with
-torchvision's BoxCoder (weights 10, 10, 5, 5; log-size clamp) and clipping to the input -> class
-softmax. Input ``images``: float32 NCHW RGB in [0, 1] at the model's fixed size (stage 2 has a
-dynamic batch so all crops of a frame go in one call). Outputs ``boxes`` (N, A, 4, xyxy in input
-pixels) and ``scores`` (N, A, C, softmax, column 0 = background). Per-class thresholding, top-k and
-NMS are left to numpy (``components.export.ocr_runtime``), as is everything data dependent.
+does, or each image standardized on its own with ``input_norm: per_image``) -> MobileNetV2 taps ->
+SSD head -> box decoding against the model's default boxes with torchvision's BoxCoder (weights 10,
+10, 5, 5; log-size clamp) and clipping to the input -> class softmax. Input ``images``: float32 NCHW
+RGB in [0, 1] at the model's fixed size (stage 2 has a dynamic batch so all crops of a frame go in
+one call). Outputs ``boxes`` (N, A, 4, xyxy in input pixels) and ``scores`` (N, A, C, softmax,
+column 0 = background). Per-class thresholding, top-k and NMS are left to numpy
+(``components.export.ocr_runtime``), as is everything data dependent.
 
 int8: ``quant_pre_process`` (shape inference + graph clean-up), then ``quantize_static`` with QDQ
 nodes, int8 per-channel weights and uint8 activations (ONNX Runtime's fast path on x86), and
@@ -52,6 +53,7 @@ from torchvision.ops import boxes as box_ops
 
 from components.export.ocr_runtime import FORMS, META_FILE, SCHEMA_VERSION
 from components.io import atomic_path, atomic_write_text, sha256_file
+from components.ocr.model import standardize
 from components.ocr.pipeline import find_rois, roi_crops
 from components.ocr.predict import TwoStageOcr
 from components.ocr.preprocess import downsample, to_chw
@@ -81,6 +83,7 @@ class ExportWrapper(nn.Module):
         t = ssd.transform
         self.register_buffer("mean", torch.tensor(t.image_mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(t.image_std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.per_image = spec.get("input_norm", "fixed") == "per_image"
         h, w = _input_hw(spec)
         anchors = default_boxes(ssd, spec)  # (A, 4) xyxy pixels
         wh = anchors[:, 2:] - anchors[:, :2]
@@ -91,7 +94,7 @@ class ExportWrapper(nn.Module):
         self.clamp = float(ssd.box_coder.bbox_xform_clip)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = (images - self.mean) / self.std
+        x = standardize(images) if self.per_image else (images - self.mean) / self.std
         out = self.head(list(self.backbone(x).values()))
         rel = out["bbox_regression"] / self.weights  # (N, A, 4): dx dy dw dh
         ctr = rel[..., :2] * self.anchor_wh + self.anchor_ctr

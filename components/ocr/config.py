@@ -48,6 +48,10 @@ class Detector(Strict):
     # trunk start of a fresh training: none (random) | imagenet (torchvision's cached file; width_mult 1.0 only)
     # | path to a torchvision mobilenet_v2 state dict of the same width (components.ocr.model.load_pretrained)
     pretrained: str = Field("none", min_length=1)
+    # input scaling: fixed ((x - 0.5) / 0.25, every image alike) | per_image (each image to zero mean and
+    # unit spread over its pixels, components.ocr.model.standardize): a dim or flat image reaches the
+    # trunk with the contrast of a well-lit one
+    input_norm: Literal["fixed", "per_image"] = "fixed"
 
 
 class RoiParams(Detector):

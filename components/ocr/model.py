@@ -182,9 +182,31 @@ class _CachedDefaultBoxes(DefaultBoxGenerator):
         return self._cache[key]
 
 
+#: ``input_norm: per_image`` divides by the image's spread, but never by less than this (pixels in [0, 1]):
+#: a strip of bare body would otherwise have its sensor noise blown up to full contrast.
+MIN_SPREAD = 0.02
+
+
+def standardize(images: torch.Tensor) -> torch.Tensor:
+    """Each image (C, H, W, or a batch N, C, H, W) to zero mean and unit standard deviation over all
+    its pixels and channels (``input_norm: per_image``). Colours keep their relations; only the
+    exposure and the contrast go. Training, PyTorch inference and the ONNX graph all call this."""
+    dims = (-3, -2, -1)
+    mean = images.mean(dim=dims, keepdim=True)
+    spread = torch.sqrt(((images - mean) ** 2).mean(dim=dims, keepdim=True))
+    return (images - mean) / torch.clamp(spread, min=MIN_SPREAD)
+
+
 class _SameSizeTransform(GeneralizedRCNNTransform):
     """SSD's transform, minus the bilinear resize when the input already has the model's size
-    (the /4 frames and the letterboxed crops always do): a few ms per image on one core."""
+    (the /4 frames and the letterboxed crops always do): a few ms per image on one core. With
+    ``per_image`` set, each image is standardized on its own (``standardize``) instead of by the fixed
+    mean and std."""
+
+    per_image = False
+
+    def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        return standardize(image) if self.per_image else super().normalize(image)
 
     def resize(self, image, target=None):
         w, h = self.fixed_size
@@ -267,7 +289,14 @@ def build_ssd(spec: dict[str, Any]) -> SSD:
     model.transform = _SameSizeTransform(
         t.min_size[0], t.max_size, t.image_mean, t.image_std, size_divisible=1, fixed_size=t.fixed_size
     )
+    model.transform.per_image = spec.get("input_norm", "fixed") == "per_image"
     return model
+
+
+def _input_norm(p) -> dict[str, str]:
+    """The spec entry for ``input_norm``; absent when fixed, so earlier models' specs stay as they were."""
+    norm = getattr(p, "input_norm", "fixed")
+    return {} if norm == "fixed" else {"input_norm": norm}
 
 
 def roi_spec(p) -> dict[str, Any]:
@@ -286,6 +315,7 @@ def roi_spec(p) -> dict[str, Any]:
         "nms_iou": p.nms_iou,
         "detections": 20,
         "match_iou": 0.5,
+        **_input_norm(p),
     }
 
 
@@ -311,6 +341,7 @@ def char_spec(p, classes: tuple[str, ...]) -> dict[str, Any]:
         "detections": 40,
         "match_iou": 0.4,
         "fuse": True,
+        **_input_norm(p),
     }
     if crop == "upright":
         return {

@@ -50,18 +50,24 @@ def _settle_batchnorm(model, size: tuple[int, int], gen: torch.Generator) -> Non
     model.eval()
 
 
-def tiny_two_stage(seed: int = 0, crop: str = "square") -> TwoStageOcr:
+def tiny_two_stage(seed: int = 0, crop: str = "square", input_norm: str = "fixed") -> TwoStageOcr:
     """Untrained detectors at the smallest sizes (stage 1 160x120, stage 2 64 px crops), with
     settled BatchNorm statistics and the classification heads scaled up so that scores spread out:
     untrained softmax scores sit within float noise of each other, which would make top-k and NMS
     comparisons between PyTorch and ONNX Runtime a matter of luck. ``crop: upright``: stage 2 on 96x48
-    upright strips instead of 64 px squares."""
+    upright strips instead of 64 px squares; ``input_norm`` is stage 2's."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rs = roi_spec(SimpleNamespace(width_mult=0.25, input_size=(160, 120), score_threshold=0.05, nms_iou=0.45))
     cs = char_spec(
         SimpleNamespace(
-            width_mult=0.25, crop_size=64, score_threshold=0.05, nms_iou=0.45, crop=crop, strip_size=(96, 48)
+            width_mult=0.25,
+            crop_size=64,
+            score_threshold=0.05,
+            nms_iou=0.45,
+            crop=crop,
+            strip_size=(96, 48),
+            input_norm=input_norm,
         ),
         CHAR_CLASSES,
     )

@@ -15,9 +15,11 @@ import pytest
 import torch
 
 from components.export.ocr_onnx import (
+    ExportSettings,
     ParityError,
     check_parity,
     default_boxes,
+    export_ocr,
     parity,
     qdq_count,
     staged_dir,
@@ -31,6 +33,7 @@ from components.export.ocr_runtime import (
 )
 from components.ocr.pipeline import roi_crops
 from tests.helpers import REPO
+from tests.helpers.ocr import tiny_two_stage
 
 
 def test_fp32_graphs_match_pytorch_and_pass_the_checker(ocr_export):
@@ -195,6 +198,34 @@ def test_upright_strips_export_and_run_the_same_on_onnx(ocr_export_upright, ocr_
             np.testing.assert_allclose(t[2][:n], o[2][:n], atol=1e-4)
     int8 = OnnxTwoStageOcr.load(ocr_export_upright.dir, form="int8", threads=1)(ocr_frames[0])
     assert len(int8.rois) > 0
+
+
+def test_per_image_input_norm_ignores_exposure_and_exports_the_same(ocr_frames, tmp_path):
+    """``input_norm: per_image``: a strip at a third of the light with a raised black level gives the
+    stage-2 model the same input, hence the same scores (the point of the option; the fixed scaling
+    does not), and the ONNX graph standardizes as PyTorch does."""
+    torch.set_num_threads(1)
+    ocr = tiny_two_stage(crop="upright", input_norm="per_image")
+    assert ocr.char_spec["input_norm"] == "per_image" and "input_norm" not in ocr.roi_spec
+    rboxes = np.array([r.box for r in ocr(ocr_frames[0]).rois], np.float32)
+    _, strips = roi_crops(ocr_frames[0], rboxes, ocr.config)
+    x = torch.from_numpy(np.stack(strips)).permute(0, 3, 1, 2).float() / 255
+    fixed = tiny_two_stage(crop="upright").char_model
+    for model, invariant in ((ocr.char_model, True), (fixed, False)):
+        with torch.no_grad():
+            a, b = (
+                model.head(list(model.backbone(model.transform(list(v))[0].tensors).values()))
+                for v in (x, x / 3 + 0.05)
+            )
+        same = torch.allclose(a["cls_logits"], b["cls_logits"], atol=1e-3)
+        assert same == invariant
+    out = tmp_path / "ocr"
+    export_ocr(ocr, ocr_frames, out, ExportSettings(opset=17), source={"test": "tiny"}, log=lambda *a: None)
+    onnx_ocr = OnnxTwoStageOcr.load(out, form="fp32", threads=1)
+    for t, o in zip(ocr.detect_chars(strips), onnx_ocr.detect_chars(strips)):
+        n = min(5, len(t[0]))
+        np.testing.assert_array_equal(t[1][:n], o[1][:n])
+        np.testing.assert_allclose(t[2][:n], o[2][:n], atol=1e-4)
 
 
 def test_runtime_does_not_import_torch(ocr_export, ocr_frames, tmp_path):
