@@ -79,10 +79,11 @@ def _main_module_hidden() -> Iterator[None]:
 #: Dask sets that to hand freed memory back to the OS at once; it also pins glibc's mmap threshold at
 #: 128 KiB, so every frame-sized numpy temporary a generator makes is a fresh mapping whose pages fault
 #: in again. Measured on 1280x960 resistor frames: 74,000 page faults and 0.15 s of system time per
-#: frame against 1,200 and 0.03 s with these values; 100 frames on 2 workers took 37 s against 20 s
-#: (``bench/data_generators.py`` gives the throughputs). A worker now keeps up to 256 MiB of freed heap
-#: for reuse (arrays below 64 MiB come from the heap). Set before the workers start: glibc reads them
-#: once. A value in the environment of the process that starts the cluster still wins.
+#: frame against 1,200 and 0.03 s with these values; the ``prepare_ocr`` stage (2,000 frames, 2 idle
+#: cores) took 174 s against 298-337 s (docs/operations.md#fan-out-on-dask). A worker now keeps up to
+#: 256 MiB of freed heap for reuse (arrays below 64 MiB come from the heap). Set before the workers
+#: start: glibc reads them once. A value in the environment of the process that starts the cluster
+#: still wins.
 WORKER_MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": 256 * 2**20, "MALLOC_MMAP_THRESHOLD_": 64 * 2**20}
 
 
