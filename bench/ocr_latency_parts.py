@@ -44,7 +44,7 @@ def parts_of_frame(ocr: OnnxTwoStageOcr, image: np.ndarray) -> dict[str, float]:
     t: dict[str, float] = {}
     t["whole path"], _ = _ms(lambda: ocr(image))
     t["downsample /4"], small = _ms(lambda: downsample(image, cfg.roi_size))
-    t["stage 1: ONNX"], raw = _ms(lambda: ocr.roi.raw(to_chw(small)[None]))
+    t["stage 1: ONNX"], _ = _ms(lambda: ocr.roi.raw(to_chw(small)[None]))
     t["stage 1: NMS, boxes"], (rboxes, rscores) = _ms(lambda: rois_from_detections(ocr.roi([small])[0], w, h, cfg))
     t["stage 1: NMS, boxes"] -= t["stage 1: ONNX"]  # ocr.roi() runs the session again: keep only the rest
     windows = [crop_window(b, cfg.margin, w, h) for b in rboxes]
@@ -57,7 +57,6 @@ def parts_of_frame(ocr: OnnxTwoStageOcr, image: np.ndarray) -> dict[str, float]:
         t["stage 2: NMS"] -= t["stage 2: ONNX"]
         t["reading, grammar"], _ = _ms(lambda: assemble(rboxes, rscores, maps, dets, cfg))
     t["rois"] = float(len(rboxes))
-    del raw
     return t
 
 

@@ -83,7 +83,7 @@ class ExportWrapper(nn.Module):
         t = ssd.transform
         self.register_buffer("mean", torch.tensor(t.image_mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(t.image_std, dtype=torch.float32).view(1, 3, 1, 1))
-        self.per_image = spec.get("input_norm", "fixed") == "per_image"
+        self.per_image = t.per_image  # input_norm: per_image (components.ocr.model.standardize)
         h, w = _input_hw(spec)
         anchors = default_boxes(ssd, spec)  # (A, 4) xyxy pixels
         wh = anchors[:, 2:] - anchors[:, :2]
