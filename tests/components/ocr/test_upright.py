@@ -18,6 +18,7 @@ from components.ocr.predict import TwoStageOcr
 from components.ocr.preprocess import (
     GLYPH_ASPECT,
     crop_window,
+    downsample,
     estimate_angle,
     map_boxes,
     unturn_boxes,
@@ -136,6 +137,29 @@ def test_angle_of_generator_frames_matches_the_character_line():
             got = estimate_angle(image, crop_window(roi.box, 0.08, image.shape[1], image.shape[0]))
             errors.append(abs((got - truth + 90) % 180 - 90))
     assert len(errors) >= 4 and max(errors) < 8 and np.median(errors) < 3
+
+
+def test_the_angle_does_not_depend_on_how_far_the_window_is_shrunk():
+    """estimate_angle shrinks a large window by exact halvings and a short bilinear step (fast) rather
+    than one area resize: the same chip at 1x, 2x and 3x the size must give the same angle."""
+    image, box, _ = _chip(23.0)
+    win = crop_window(box, 0.08, image.shape[1], image.shape[0])
+    angles = []
+    for scale in (1, 2, 3):
+        big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        angles.append(estimate_angle(big, [v * scale for v in win]))
+    assert max(angles) - min(angles) < 0.5
+    assert angles[0] == pytest.approx(23.0, abs=3.5)
+
+
+@pytest.mark.parametrize("size", [(1280, 960), (1001, 757), (640, 480)])
+def test_downsampling_by_halvings_is_the_area_resize(size):
+    """downsample halves exactly while it can (OpenCV's fast 2x path) and area-resizes the rest: within
+    one grey level of one area resize, whatever the frame size."""
+    image, _ = render_resistor_frame([5, 0], *size)
+    got, want = downsample(image, (320, 240)), cv2.resize(image, (320, 240), interpolation=cv2.INTER_AREA)
+    assert got.shape == want.shape == (240, 320, 3)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
 
 
 def test_pipeline_config_refuses_an_unknown_crop_or_a_missing_strip():
