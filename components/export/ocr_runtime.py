@@ -43,6 +43,9 @@ def load_meta(export_dir: str | Path) -> dict[str, Any]:
     return read_meta(Path(export_dir) / META_FILE, SCHEMA_VERSION)
 
 
+NMS_TABLE_MAX = 512  # candidates up to which NMS computes all pairwise overlaps at once
+
+
 def batched_nms(
     boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float, limit: int | None = None
 ) -> np.ndarray:
@@ -53,21 +56,29 @@ def batched_nms(
     b = boxes[order].astype(np.float32, copy=False)
     lab = labels[order]
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    alive = np.ones(len(order), bool)
+
+    x1, y1, x2, y2 = b.T
+
+    def suppresses(i, j) -> np.ndarray:  # whether box i suppresses box j (indices broadcast)
+        iw = np.clip(np.minimum(x2[i], x2[j]) - np.maximum(x1[i], x1[j]), 0, None)
+        ih = np.clip(np.minimum(y2[i], y2[j]) - np.maximum(y1[i], y1[j]), 0, None)
+        inter = iw * ih
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (inter / (area[i] + area[j] - inter) > iou) & (lab[i] == lab[j])
+
+    # A frame has tens of candidates: all pairs at once (one numpy pass) instead of one pass per kept box.
+    n = len(order)
+    table = suppresses(np.arange(n)[:, None], np.arange(n)[None, :]) if n <= NMS_TABLE_MAX else None
+    alive = np.ones(n, bool)
     keep: list[int] = []
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for i in range(len(order)):
-            if not alive[i]:
-                continue
-            keep.append(i)
-            if limit is not None and len(keep) >= limit:
-                break
-            rest = slice(i + 1, None)
-            iw = np.clip(np.minimum(b[i, 2], b[rest, 2]) - np.maximum(b[i, 0], b[rest, 0]), 0, None)
-            ih = np.clip(np.minimum(b[i, 3], b[rest, 3]) - np.maximum(b[i, 1], b[rest, 1]), 0, None)
-            inter = iw * ih
-            ovr = inter / (area[i] + area[rest] - inter)
-            alive[rest] &= ~((ovr > iou) & (lab[rest] == lab[i]))
+    for i in range(n):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        if limit is not None and len(keep) >= limit:
+            break
+        rest = slice(i + 1, None)
+        alive[rest] &= ~(table[i, rest] if table is not None else suppresses(i, rest))
     return order[np.array(keep, np.int64)]
 
 
@@ -83,23 +94,30 @@ def postprocess(
     """One image's decoded boxes (A, 4) and softmax scores (A, C) -> (boxes, labels, scores), and
     with ``class_topk`` > 0 also each kept box's ``class_topk`` most probable classes (background
     excluded; labels 1-based, (N, k)) and their probabilities, as ``TopKSSD`` gives them."""
-    cand_b, cand_s, cand_l, cand_a = [], [], [], []
-    for c in range(1, scores.shape[1]):
-        s = scores[:, c]
-        idx = np.flatnonzero(s > score_threshold)
-        if len(idx) > topk:
-            idx = idx[np.argsort(-s[idx], kind="stable")[:topk]]
-        cand_b.append(boxes[idx])
-        cand_s.append(s[idx])
-        cand_l.append(np.full(len(idx), c, np.int64))
-        cand_a.append(idx)
-    b, s, lab = np.concatenate(cand_b), np.concatenate(cand_s), np.concatenate(cand_l)
+    fg = scores[:, 1:]
+    # candidates class by class, anchors ascending within a class (the order NMS breaks ties in),
+    # found in one pass over the contiguous scores instead of one strided numpy call per class
+    above = scores > score_threshold
+    above[:, 0] = False
+    idx, cls = np.nonzero(above)
+    by_class = np.argsort(cls, kind="stable")
+    idx, cls = idx[by_class], cls[by_class] - 1
+    counts = np.bincount(cls, minlength=fg.shape[1])
+    if len(counts) and counts.max() > topk:  # a class with more candidates than topk keeps its best
+        ends = np.cumsum(counts)
+        segments = [idx[e - n : e] for n, e in zip(counts, ends)]
+        segments = [
+            g if len(g) <= topk else g[np.argsort(-fg[g, c], kind="stable")[:topk]] for c, g in enumerate(segments)
+        ]
+        idx = np.concatenate(segments)
+        cls = np.repeat(np.arange(len(segments)), [len(g) for g in segments])
+    b, s, lab = boxes[idx], fg[idx, cls], cls.astype(np.int64) + 1
     keep = batched_nms(b, s, lab, nms_iou, detections)
     out = (b[keep].astype(np.float32), lab[keep], s[keep].astype(np.float32))
     if class_topk <= 0:
         return out
     k = max(1, min(int(class_topk), scores.shape[1] - 1))
-    rows = scores[np.concatenate(cand_a).astype(np.int64)[keep], 1:]
+    rows = fg[idx[keep]]
     top = np.argsort(-rows, axis=1, kind="stable")[:, :k]
     return (*out, (top + 1).astype(np.int64), np.take_along_axis(rows, top, 1).astype(np.float32))
 

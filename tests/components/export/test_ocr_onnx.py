@@ -26,8 +26,10 @@ from components.export.ocr_onnx import (
 )
 from components.export.ocr_runtime import (
     META_FILE,
+    NMS_TABLE_MAX,
     ExportIntegrityError,
     OnnxTwoStageOcr,
+    batched_nms,
     load_meta,
     postprocess,
 )
@@ -102,6 +104,22 @@ def test_meta_holds_what_inference_needs(ocr_export):
         )
     assert sorted(meta["files"]) == ["char_fp32", "char_int8", "roi_fp32", "roi_int8"]
     assert all(len(f["sha256"]) == 64 for f in meta["files"].values())
+
+
+@pytest.mark.parametrize("n", [3, 60, NMS_TABLE_MAX, NMS_TABLE_MAX + 300])
+def test_batched_nms_keeps_what_torchvision_keeps(n):
+    """Both ways of computing the overlaps (all pairs at once up to NMS_TABLE_MAX candidates, one row
+    per kept box above it) give torchvision's batched_nms, ties in score included."""
+    from torchvision.ops import batched_nms as tv_batched_nms
+
+    rng = np.random.default_rng(n)
+    xy = rng.uniform(0, 150, (n, 2)).astype(np.float32)
+    boxes = np.concatenate([xy, xy + rng.uniform(0, 40, (n, 2)).astype(np.float32)], 1)
+    scores = np.round(rng.uniform(0, 1, n), 2).astype(np.float32)  # rounded: many ties
+    labels = rng.integers(1, 4, n)
+    ref = tv_batched_nms(torch.from_numpy(boxes), torch.from_numpy(scores), torch.from_numpy(labels), 0.45)
+    np.testing.assert_array_equal(batched_nms(boxes, scores, labels, 0.45), ref.numpy())
+    np.testing.assert_array_equal(batched_nms(boxes, scores, labels, 0.45, limit=5), ref.numpy()[:5])
 
 
 def test_postprocess_matches_torchvision_ssd(ocr_export):
