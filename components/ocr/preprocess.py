@@ -178,7 +178,8 @@ def estimate_angle(image: np.ndarray, window: Sequence[int]) -> float:
     energy = gx * gx + gy * gy
     re2, im2 = gx * gx - gy * gy, 2 * gx * gy  # z^2 of z = gx + i gy
     norm = centre_weight(ANGLE_SIGMA) / (energy + 1e-6)  # z^4 below, divided by |z|^2
-    t = 0.25 * np.degrees(np.arctan2(float((2 * re2 * im2 * norm).sum()), float(((re2 * re2 - im2 * im2) * norm).sum())))
+    im4, re4 = float((2 * re2 * im2 * norm).sum()), float(((re2 * re2 - im2 * im2) * norm).sum())
+    t = 0.25 * np.degrees(np.arctan2(im4, re4))
     # Spread of the gradient magnitude e along direction a: sum e (u^2 - v^2) with u, v the turned
     # coordinates = cos 2a sum e (x^2 - y^2) + sin 2a sum 2 e x y. The two candidates (t and t +- 90)
     # give opposite signs, so the long axis is t where this is positive.
