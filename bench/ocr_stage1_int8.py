@@ -7,12 +7,13 @@ The deployable form keeps stage 1 (the ROI detector) in fp32 (``export.ocr.float
 models, more than the quantization gate allows. Each variant here re-quantizes the exported fp32
 stage 1 (``roi_fp32.onnx``) with ONNX Runtime static QDQ, calibrated as ``export_ocr`` does (the
 first ``export.ocr.calibration_frames`` training frames, downsampled), and runs it with the export's
-int8 stage 2 on the fixed test and OOD sets. Reported per variant: string accuracy and char mAP50
-with intervals, the paired shortfall against the deployable form (stage 1 fp32) with its one-sided
-95 % upper bound, the quantity the quantization gate compares with its margin
-(``registry.ocr.max_quantization_drop``), and the p50 latency of the whole path at one thread.
-Variants: the calibration method (minmax, entropy, percentile) and node groups kept in float
-(``--keep-float`` prefixes of ONNX node names, e.g. ``/head/`` for the whole SSD head).
+int8 stage 2 on the fixed test and OOD sets. Reported per variant and set: string accuracy, char
+mAP50, ROI precision and recall, CER; on the test set the paired shortfall of string accuracy and
+char mAP50 against the deployable form (stage 1 fp32) with its one-sided 95 % upper bound, the
+quantity the quantization gate compares with its margin (``registry.ocr.max_quantization_drop``);
+and the p50 latency of the whole path at one thread. Variants (``VARIANTS``): the calibration
+method (minmax, entropy, percentile) and node groups kept in float (prefixes of ONNX node names,
+``/head/`` for the whole SSD head).
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ import cv2
 
 from bench.common import REPO, load_average
 from components.config import load_params
-from components.export.ocr_onnx import quantize_int8
+from components.export.ocr_onnx import calibration_inputs, quantize_int8
 from components.export.ocr_runtime import OnnxDetector, OnnxTwoStageOcr, load_meta
 from components.latency import time_calls
 from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate
-from components.ocr.preprocess import downsample, to_chw
 from components.registry.evaluation import frame_scores
 from components.registry.gates import Bootstrap, paired_shortfall
 from flows.ocr_common import DATA, MANIFEST, load_eval_frames
@@ -71,7 +71,7 @@ def compare(export: Path, sets: dict, calibration: list, params, variants, laten
     latency_images = [f.image() for f in sets["test"][:latency_frames]]
     deployable = OnnxTwoStageOcr.load(export, form="int8", threads=1)
     roi_fp32 = export / meta["files"]["roi_fp32"]["path"]
-    inputs = [to_chw(downsample(image, deployable.config.roi_size))[None] for image in calibration]
+    inputs, _ = calibration_inputs(deployable, calibration)  # stage 1's, exactly as export_ocr calibrates
 
     def run(name: str, ocr) -> tuple[dict, dict]:
         metrics, scores = score(ocr, sets, params)

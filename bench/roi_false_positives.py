@@ -13,7 +13,7 @@ counts against) gets a kind:
 
 Printed: counts by kind x stage-2 status (read / invalid / unreadable), by family, and by stage-1
 score; the contact sheet shows the first false positives' windows, for looking at. One model, one
-draw; about 2 minutes per 1,000 frames on one core.
+draw.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def false_positive_rows(ocr, frames, families: dict[str, str], set_name: str) ->
         for i, roi in enumerate(result.rois):
             if i in hit:
                 continue
-            near = iou[i] >= DUPLICATE_IOU if len(gt) else np.zeros(0, bool)
+            near = iou[i] >= DUPLICATE_IOU
             kind = "background" if not near.any() else ("duplicate" if found_gt[near].all() else "misplaced")
             rows.append(
                 {
@@ -89,12 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     from components.data.contact_sheet import contact_sheet, save_png
     from components.export.ocr_runtime import OnnxTwoStageOcr
     from flows.ocr_common import load_eval_frames
+    from flows.paths import set_manifest
 
     cv2.setNumThreads(1)
     ocr = OnnxTwoStageOcr.load(args.export, form=args.form, threads=1)
     rows, crops = [], []
     for name, frames in load_eval_frames(REPO, args.max_frames).items():
-        manifest = pd.read_parquet(REPO / f"data/manifests/ocr_{name}.parquet")
+        manifest = pd.read_parquet(REPO / set_manifest("ocr", name))
         r, c = false_positive_rows(ocr, frames, dict(zip(manifest["name"], manifest["family"])), name)
         rows, crops = rows + r, crops + c
         print(f"{name}: {len(frames)} frames, {len(r)} false positives", flush=True)

@@ -66,13 +66,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from components.ocr.predict import TwoStageOcr
     from flows.ocr_common import CHAR_MODEL, ROI_MODEL, load_eval_frames
+    from flows.paths import set_manifest
 
     torch.set_num_threads(1)
     ocr = TwoStageOcr.load(REPO / ROI_MODEL, REPO / CHAR_MODEL, device="cpu", roi_score_threshold=args.threshold)
     sets = load_eval_frames(REPO, args.max_frames)
     rows = []
     for name, frames in sets.items():
-        manifest = pd.read_parquet(REPO / f"data/manifests/ocr_{name}.parquet")
+        manifest = pd.read_parquet(REPO / set_manifest("ocr", name))
         rows += resistor_rows(ocr, frames, dict(zip(manifest["name"], manifest["family"])), name)
     d = pd.DataFrame(rows)
     d["brightness"] = pd.cut(d["brightness"], [0, 20, 35, 60, 100, 255], include_lowest=True)
