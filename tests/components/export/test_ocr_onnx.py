@@ -22,6 +22,7 @@ from components.export.ocr_onnx import (
     export_ocr,
     parity,
     qdq_count,
+    quantize_int8,
     staged_dir,
 )
 from components.export.ocr_runtime import (
@@ -80,6 +81,39 @@ def test_int8_has_qdq_nodes_keeps_the_tail_float_and_is_smaller(ocr_export):
         assert tail and all(consumers.get(n.output[0]) != "QuantizeLinear" for n in tail)
         q = ocr_export.meta["quantization"][name]
         assert q["float_tail"] and q["per_channel"] and q["calibration_images"] >= 1
+
+
+def _activation_ranges(path) -> dict[str, tuple[float, int]]:
+    """(scale, zero point) of each activation QuantizeLinear in a QDQ graph."""
+    model = onnx.load(str(path))
+    init = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+    return {
+        n.input[0]: (float(init[n.input[1]]), int(init[n.input[2]]))
+        for n in model.graph.node
+        if n.op_type == "QuantizeLinear" and n.input[0] not in init
+    }
+
+
+def test_entropy_calibration_clips_outliers_that_minmax_keeps(tmp_path):
+    """ONNX Runtime's quantize_static runs entropy with 128 histogram bins, which leaves one candidate
+    range, the full one: "entropy" was minmax. Ours must clip rare outliers, and a ReLU output must
+    keep zero at the bottom of its uint8 range."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 3)).eval()
+    fp32 = tmp_path / "net.onnx"
+    torch.onnx.export(net, torch.zeros(1, 3, 16, 16), str(fp32), input_names=["images"], dynamo=False)
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal((1, 3, 16, 16)).astype(np.float32) for _ in range(16)]
+    inputs[3][0, 0, 5, 5] = 60.0  # one outlier pixel, 15 sigma out
+    ranges = {}
+    for method in ("minmax", "entropy"):
+        quantize_int8(fp32, tmp_path / f"{method}.onnx", inputs, per_channel=True, method=method, float_tail=False)
+        ranges[method] = _activation_ranges(tmp_path / f"{method}.onnx")
+    assert ranges["minmax"].keys() == ranges["entropy"].keys()
+    x_minmax, x_entropy = ranges["minmax"]["images"][0], ranges["entropy"]["images"][0]
+    assert x_entropy < 0.5 * x_minmax  # the input's scale is no longer set by the one outlier
+    relu = [k for k in ranges["entropy"] if "Relu" in k]
+    assert relu and all(ranges["entropy"][k][1] == 0 for k in relu)
 
 
 def test_meta_holds_what_inference_needs(ocr_export):
