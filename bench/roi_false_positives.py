@@ -11,9 +11,11 @@ counts against) gets a kind:
 * ``misplaced``: it overlaps a resistor no report matched (the box is off, or the body is cut);
 * ``background``: it overlaps no resistor (a capacitor, a tape pocket, a label, texture).
 
-Printed: counts by kind x stage-2 status (read / invalid / unreadable), by family, and by stage-1
-score; the contact sheet shows the first false positives' windows, for looking at. One model, one
-draw.
+Matched reports get the kind ``resistor``. Printed: counts by kind x stage-2 status (read / invalid /
+unreadable), by family, and by stage-1 score; then ROI precision and recall as reported, and as they
+would be if a ROI where stage 2 reads no character were not reported unless stage 1 is at least this
+sure of it (what an unreadable ROI costs, in real resistors lost against false ones removed). The
+contact sheet shows the first false positives' windows, for looking at. One model, one draw.
 """
 
 from __future__ import annotations
@@ -29,26 +31,30 @@ from bench.common import REPO
 DUPLICATE_IOU = 0.1  # overlap with a resistor above which a report is about that resistor
 
 
-def false_positive_rows(ocr, frames, families: dict[str, str], set_name: str) -> tuple[list[dict], list]:
-    """One row per reported resistor that matches none, and (image, box) of each for the sheet."""
+def report_rows(ocr, frames, families: dict[str, str], set_name: str) -> tuple[list[dict], list, int]:
+    """One row per reported resistor (kind ``resistor`` when it matches one), (image, box) of each
+    false one for the sheet, and the number of labelled resistors."""
     from components.ocr.metrics import box_iou, match_rois
 
-    rows, crops = [], []
+    rows, crops, labelled = [], [], 0
     for f in frames:
         image = f.image()
         result = ocr(image)
         boxes = np.array([r.box for r in result.rois], np.float64).reshape(-1, 4)
         scores = np.array([r.score for r in result.rois], np.float64)
         gt = np.asarray(f.rois, np.float64).reshape(-1, 4)
+        labelled += len(gt)
         matched = match_rois(boxes, scores, gt)
         hit = set(m for m in matched if m >= 0)
         iou = box_iou(boxes, gt) if len(gt) and len(boxes) else np.zeros((len(boxes), len(gt)))
         found_gt = np.array([m >= 0 for m in matched], bool)
         for i, roi in enumerate(result.rois):
-            if i in hit:
-                continue
             near = iou[i] >= DUPLICATE_IOU
-            kind = "background" if not near.any() else ("duplicate" if found_gt[near].all() else "misplaced")
+            if i in hit:
+                kind = "resistor"
+            else:
+                kind = "background" if not near.any() else ("duplicate" if found_gt[near].all() else "misplaced")
+                crops.append((image, roi.box))
             rows.append(
                 {
                     "set": set_name,
@@ -59,8 +65,26 @@ def false_positive_rows(ocr, frames, families: dict[str, str], set_name: str) ->
                     "text": roi.text,
                 }
             )
-            crops.append((image, roi.box))
-    return rows, crops
+    return rows, crops, labelled
+
+
+def unreadable_rule(rows: pd.DataFrame, labelled: int, min_scores=(0.3, 0.5, 0.7, 0.9, 1.01)) -> pd.DataFrame:
+    """ROI precision and recall of one set if unreadable ROIs were reported only from stage-1 score
+    ``min_score`` on (the first row, at or under the report threshold, is what is reported now)."""
+    out = []
+    for t in min_scores:
+        kept = rows[(rows["status"] != "unreadable") | (rows["score"] >= t)]
+        real = int((kept["kind"] == "resistor").sum())
+        out.append(
+            {
+                "unreadable_min_score": t,
+                "reported": len(kept),
+                "real": real,
+                "precision": real / max(len(kept), 1),
+                "recall": real / max(labelled, 1),
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def crop_with_context(image: np.ndarray, box, context: float = 1.0) -> np.ndarray:
@@ -93,17 +117,23 @@ def main(argv: list[str] | None = None) -> int:
 
     cv2.setNumThreads(1)
     ocr = OnnxTwoStageOcr.load(args.export, form=args.form, threads=1)
-    rows, crops = [], []
+    rows, crops, labelled = [], [], {}
     for name, frames in load_eval_frames(REPO, args.max_frames).items():
         manifest = pd.read_parquet(REPO / set_manifest("ocr", name))
-        r, c = false_positive_rows(ocr, frames, dict(zip(manifest["name"], manifest["family"])), name)
+        r, c, labelled[name] = report_rows(ocr, frames, dict(zip(manifest["name"], manifest["family"])), name)
         rows, crops = rows + r, crops + c
-        print(f"{name}: {len(frames)} frames, {len(r)} false positives", flush=True)
-    d = pd.DataFrame(rows, columns=["set", "family", "kind", "status", "score", "text"])
+        print(f"{name}: {len(frames)} frames, {len(c)} false positives", flush=True)
+    every = pd.DataFrame(rows, columns=["set", "family", "kind", "status", "score", "text"])
+    d = every[every["kind"] != "resistor"].copy()
     d["score"] = pd.cut(d["score"], [0, 0.4, 0.5, 0.7, 0.9, 1.0], include_lowest=True)
     pd.set_option("display.width", 140)
-    for by in (["set", "kind", "status"], ["set", "family", "kind"], ["set", "score"]):
+    print(f"\nall reports by set, kind, status:\n{every.groupby(['set', 'kind', 'status']).size().to_string()}")
+    for by in (["set", "family", "kind"], ["set", "score"]):
         print(f"\nfalse positives by {', '.join(by)}:\n{d.groupby(by, observed=True).size().to_string()}")
+    for name, n in labelled.items():
+        table = unreadable_rule(every[every["set"] == name], n)
+        print(f"\n{name}: unreadable ROIs reported only from this stage-1 score on")
+        print(table.round(4).to_string(index=False))
     if args.sheet and crops:
         sheet = contact_sheet([crop_with_context(im, box) for im, box in crops[:48]], cols=8, thumb_width=160)
         Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)
