@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from components.schema import Size, Strict
 
@@ -58,6 +58,16 @@ class RoiParams(Detector):
     input_size: Size  # [width, height] of the downsampled frame (frame / 4)
     # share of labelled bodies whose dark grey pixels get a random colour (transforms.BodyTint; 0 = off)
     body_tint_prob: float = Field(0.0, ge=0, le=1)
+    # share of frames seen closer or farther (transforms.RandomZoom; 0 = off), by a factor in zoom = [lo, hi]
+    zoom_prob: float = Field(0.0, ge=0, le=1)
+    zoom: Annotated[tuple[float, float], Field(strict=False)] = (1.0, 1.0)
+
+    @model_validator(mode="after")
+    def _zoom_range(self):
+        lo, hi = self.zoom
+        if not 0.1 <= lo <= 1.0 <= hi <= 4.0:
+            raise ValueError(f"ocr.roi.zoom: [{lo}, {hi}]: expected 0.1 <= lo <= 1 <= hi <= 4")
+        return self
 
 
 class CharParams(Detector):

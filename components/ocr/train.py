@@ -164,7 +164,8 @@ def train_roi_model(
 
     aug = distributed.replica_seed(seed)
     photometric = T.Photometric(0.8, aug + 1, p.low_light_prob, p.color_swap_prob)
-    tf = T.Compose([T.HorizontalFlip(0.5, aug), T.BodyTint(p.body_tint_prob, aug + 3), photometric])
+    flip, tint = T.HorizontalFlip(0.5, aug), T.BodyTint(p.body_tint_prob, aug + 3)
+    tf = T.Compose([flip, tint, T.RandomZoom(p.zoom_prob, p.zoom, aug + 4), photometric])
     train_ds = RoiDataset(train, p.input_size, tf, progress)
     val_ds = RoiDataset(val, p.input_size, None, progress)
     val_images = [val_ds[i][0] for i in range(len(val_ds))]

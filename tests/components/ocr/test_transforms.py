@@ -13,6 +13,7 @@ from components.ocr.transforms import (
     HorizontalFlip,
     Photometric,
     RandomRotation,
+    RandomZoom,
     rotate,
     shear_x,
     text_angle,
@@ -146,3 +147,43 @@ def test_glyph_shape_is_off_by_default_and_slants_and_thickens_when_on():
         slanted += not np.allclose(b, boxes)
         stroked += np.allclose(b, boxes) and abs(int((out[..., 0] > 127).sum()) - int(ink)) > 0.1 * ink
     assert 10 <= slanted <= 30 and stroked >= 3
+
+
+def test_zoom_moves_boxes_with_the_image_and_drops_parts_cut_by_the_edge():
+    image = np.zeros((120, 160, 3), np.uint8)
+    boxes = np.array([[40, 30, 80, 50], [150, 100, 160, 120]], np.float32)  # a body, and one at the corner
+    for x1, y1, x2, y2 in boxes.astype(int):
+        image[y1:y2, x1:x2] = 255
+    zoom = RandomZoom(1.0, (0.5, 2.0), seed=3)
+    seen = {"in": 0, "out": 0}
+    for _ in range(40):
+        out, b, labels = zoom(image, boxes, np.array([1, 1]))
+        assert out.shape == image.shape and len(b) == len(labels) >= 0
+        for x1, y1, x2, y2 in b:  # each kept box lies on bright pixels, and they fill it
+            assert out[int(y1) + 1 : int(y2) - 1, int(x1) + 1 : int(x2) - 1].mean() > 200
+        scale = (b[0, 2] - b[0, 0]) / 40 if len(b) and b[0, 2] - b[0, 0] < 80 else None
+        if scale is not None:
+            seen["in" if scale > 1 else "out"] += 1
+    assert seen["in"] and seen["out"]  # both ways drawn
+    # the corner body leaves the frame whenever the view moves away from it: dropped, not clipped to a sliver
+    counts = [len(zoom(image, boxes, np.array([1, 1]))[1]) for _ in range(40)]
+    assert min(counts) <= 1
+
+
+def test_zoom_is_off_by_default_and_draws_nothing_then():
+    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    boxes = np.array([[10, 10, 30, 20]], np.float32)
+    zoom = RandomZoom()
+    state = zoom.rng.bit_generator.state
+    out, b, _ = zoom(image, boxes, np.array([1]))
+    assert out is image and b is boxes and zoom.rng.bit_generator.state == state
+
+
+def test_zoom_range_is_checked():
+    from components.config import load_params
+    from components.ocr.config import RoiParams
+
+    base = load_params().ocr.roi.model_dump()
+    assert RoiParams(**{**base, "zoom": [0.6, 1.5]}).zoom == (0.6, 1.5)
+    with pytest.raises(ValueError, match="ocr.roi.zoom"):
+        RoiParams(**{**base, "zoom": [1.2, 1.5]})
