@@ -174,6 +174,7 @@ def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out
         roi_score_threshold=resolve_threshold(e.roi_score_threshold, args.root / "metrics/train_roi.json"),
         char_score_threshold=e.char_score_threshold,
         dedupe_iou=e.dedupe_iou,
+        unreadable_roi_threshold=resolve_threshold(e.unreadable_roi_threshold, args.root / "metrics/train_roi.json"),
     )
     b = params.bootstrap
     res = {

@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         "roi_score_threshold": resolve_threshold(e.roi_score_threshold, REPO / "metrics/train_roi.json"),
         "char_score_threshold": e.char_score_threshold,
         "dedupe_iou": e.dedupe_iou,
+        "unreadable_roi_threshold": resolve_threshold(e.unreadable_roi_threshold, REPO / "metrics/train_roi.json"),
     }
     frames = load_frames(MANIFEST, DATA, "test", 10 if q else 0)
     images = [f.image() for f in frames]

@@ -129,9 +129,12 @@ def _run_files(tmp: Path, stem: str, seed: int) -> dict:
     }
 
 
-def score_two_stage(roi_path: Path, char_path: Path, roi_score_threshold: float, params, sets: dict, device) -> dict:
-    """The two-stage model of these weights (``ocr.eval`` thresholds but ``roi_score_threshold``),
-    scored on each evaluation set: metrics with intervals, ``_<set>`` keys beyond ``test``."""
+def score_two_stage(
+    roi_path: Path, char_path: Path, roi_score_threshold: float, params, sets: dict, device, unreadable: float = 0.0
+) -> dict:
+    """The two-stage model of these weights (``ocr.eval`` thresholds but ``roi_score_threshold`` and
+    ``unreadable``, the resolved ``unreadable_roi_threshold``), scored on each evaluation set: metrics
+    with intervals, ``_<set>`` keys beyond ``test``."""
     from components.ocr.evaluate import evaluate
     from components.ocr.predict import TwoStageOcr
     from flows.ocr_common import set_metrics
@@ -144,6 +147,7 @@ def score_two_stage(roi_path: Path, char_path: Path, roi_score_threshold: float,
         roi_score_threshold=roi_score_threshold,
         char_score_threshold=e.char_score_threshold,
         dedupe_iou=e.dedupe_iou,
+        unreadable_roi_threshold=unreadable,
     )
     out: dict = {}
     for name, frames in sets.items():
@@ -176,8 +180,11 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
         )
         train_s = time.perf_counter() - t0
         threshold = roi_threshold(root, ocr.eval.roi_score_threshold)
+        unreadable = roi_threshold(root, ocr.eval.unreadable_roi_threshold)
         out = {"seed": seed, "train_s": round(train_s, 1), "crops_s": round(summary["crops_s"], 1)}
-        out.update(score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", threshold, params, sets, device))
+        out.update(
+            score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", threshold, params, sets, device, unreadable)
+        )
     return out
 
 
@@ -202,12 +209,15 @@ def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
         )
         train_s = time.perf_counter() - t0
         out_path = Path(tmp) / "roi.pt"
-        threshold = ocr.eval.roi_score_threshold
-        if threshold == AUTO:
+        threshold, unreadable = ocr.eval.roi_score_threshold, ocr.eval.unreadable_roi_threshold
+        if AUTO in (threshold, unreadable):  # this model's own F1 choice on val
             roi_model, spec = load_model(out_path, device)
-            threshold = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
+            f1 = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
+            threshold, unreadable = (f1 if t == AUTO else t for t in (threshold, unreadable))
         out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": float(threshold)}
-        out.update(score_two_stage(out_path, root / CHAR_MODEL, float(threshold), params, sets, device))
+        out.update(
+            score_two_stage(out_path, root / CHAR_MODEL, float(threshold), params, sets, device, float(unreadable))
+        )
     return out
 
 

@@ -89,6 +89,7 @@ def evaluate_ocr(
             roi_score_threshold=roi_threshold(st.root, e.roi_score_threshold),
             char_score_threshold=e.char_score_threshold,
             dedupe_iou=e.dedupe_iou,
+            unreadable_roi_threshold=roi_threshold(st.root, e.unreadable_roi_threshold),
         )
         t0 = time.perf_counter()
         sets = load_eval_frames(st.root, e.max_frames)

@@ -120,6 +120,7 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
             "roi_score_threshold": roi_threshold(st.root, e.roi_score_threshold),
             "char_score_threshold": e.char_score_threshold,
             "dedupe_iou": e.dedupe_iou,
+            "unreadable_roi_threshold": roi_threshold(st.root, e.unreadable_roi_threshold),
         }
         models = st.path(ROI_MODEL), st.path(CHAR_MODEL)
         as_trained = TwoStageOcr.load(*models, device="cpu", fuse=False, **thresholds)  # what is exported

@@ -400,6 +400,7 @@ def export_ocr(
             "dedupe_iou": float(ocr.dedupe_iou),
             "grammar_min_prob": float(ocr.grammar_min_prob),
             "crop": ocr.crop,
+            "unreadable_roi_threshold": float(ocr.unreadable_roi_thr),
         },
         "parity": {},
         "quantization": {},

@@ -206,6 +206,7 @@ class OnnxTwoStageOcr:
             grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)),
             crop=str(p.get("crop", "square")),
             strip_size=tuple(int(v) for v in c["input_size"]),
+            unreadable_roi_threshold=float(p.get("unreadable_roi_threshold", 0.0)),  # older exports: all
         )
         return cls(det["roi"], det["char"], config, form, threads)
 

@@ -91,6 +91,9 @@ class EvalParams(Strict):
     roi_score_threshold: RoiThreshold
     char_score_threshold: float = Field(ge=0, lt=1)  # characters read into the string
     dedupe_iou: float = Field(gt=0, le=1)  # overlapping characters of any class: keep the best
+    # a ROI where stage 2 reads no character is reported only from this stage-1 score on; auto = train_roi's
+    # F1 choice on val; 0 = always reported
+    unreadable_roi_threshold: RoiThreshold = 0.0
     max_frames: int = Field(ge=0)  # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)

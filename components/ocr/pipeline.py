@@ -136,6 +136,8 @@ class PipelineConfig:
     grammar_min_prob: float = GRAMMAR_MIN_PROB  # below it a reading is not valid (raw text kept)
     crop: str = "square"  # square: letterboxed crop_size^2 | upright: strip turned by the text's angle
     strip_size: tuple[int, int] = (0, 0)  # [w, h] of the upright strip (crop: upright)
+    # a ROI where stage 2 finds no character is reported only from this stage-1 score on (0 = always)
+    unreadable_roi_threshold: float = 0.0
 
     def __post_init__(self):
         if self.crop not in CROP_MODES:
@@ -224,7 +226,8 @@ def assemble(
 ) -> FrameResult:
     """One frame's result from its ROIs, their maps frame -> crop (``roi_crops``) and stage 2's
     detections per crop: characters thresholded and read in order in the crop (where upright text
-    runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes."""
+    runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes.
+    A ROI with no character under ``unreadable_roi_threshold`` is left out (docs/ocr.md#roi-read-status)."""
     result = FrameResult()
     names = list(cfg.names)
     all_b, all_l, all_s = [], [], []
@@ -241,6 +244,8 @@ def assemble(
         d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
         status = roi_status(d.valid, int(keep.sum()))
+        if status == UNREADABLE and rs < cfg.unreadable_roi_threshold:
+            continue  # nothing legible and stage 1 unsure: a tape hole or a blank pad, not a part
         result.rois.append(
             RoiResult(
                 tuple(float(v) for v in rb),

@@ -45,6 +45,7 @@ class TwoStageOcr:
         char_score_threshold: float = 0.3,
         dedupe_iou: float = 0.35,
         grammar_min_prob: float = GRAMMAR_MIN_PROB,
+        unreadable_roi_threshold: float = 0.0,
         device: str | torch.device = "cpu",
     ):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
@@ -52,6 +53,7 @@ class TwoStageOcr:
         self.margin, self.device = margin, torch.device(device)
         self.roi_thr, self.char_thr, self.dedupe_iou = roi_score_threshold, char_score_threshold, dedupe_iou
         self.grammar_min_prob = grammar_min_prob
+        self.unreadable_roi_thr = unreadable_roi_threshold
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
         self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
@@ -83,6 +85,7 @@ class TwoStageOcr:
             self.grammar_min_prob,
             self.crop,
             tuple(int(v) for v in self.char_spec["size"]),
+            self.unreadable_roi_thr,
         )
 
     @torch.no_grad()

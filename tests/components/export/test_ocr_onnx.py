@@ -127,6 +127,7 @@ def test_meta_holds_what_inference_needs(ocr_export):
         "dedupe_iou": 0.35,
         "grammar_min_prob": 0.2,
         "crop": "square",
+        "unreadable_roi_threshold": 0.0,
     }
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
@@ -138,6 +139,14 @@ def test_meta_holds_what_inference_needs(ocr_export):
         )
     assert sorted(meta["files"]) == ["char_fp32", "char_int8", "roi_fp32", "roi_int8"]
     assert all(len(f["sha256"]) == 64 for f in meta["files"].values())
+
+
+def test_the_unreadable_roi_rule_travels_with_the_export(ocr_frames, tmp_path):
+    ocr = tiny_two_stage()
+    ocr.unreadable_roi_thr = 0.7
+    export_ocr(ocr, ocr_frames, tmp_path / "ocr", ExportSettings(opset=17), {}, log=lambda *a: None)
+    assert load_meta(tmp_path / "ocr")["pipeline"]["unreadable_roi_threshold"] == 0.7
+    assert OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config.unreadable_roi_threshold == 0.7
 
 
 @pytest.mark.parametrize("n", [3, 60, NMS_TABLE_MAX, NMS_TABLE_MAX + 300])

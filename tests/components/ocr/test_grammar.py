@@ -338,6 +338,27 @@ def test_assemble_sets_the_roi_status_read_invalid_unreadable():
     assert ROI_STATUSES == ("read", "invalid", "unreadable")
 
 
+def test_an_unreadable_roi_needs_a_surer_stage_1_to_be_reported():
+    names = tuple("0123456789R")
+    cfg = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names, unreadable_roi_threshold=0.5)
+    rois = np.array([[0, 0, 64, 64], [0, 0, 64, 64], [0, 0, 64, 64]], np.float32)
+    scores = np.array([0.9, 0.45, 0.45], np.float32)
+    nothing = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    legible = (np.array([[4, 20, 14, 36], [16, 20, 26, 36]], np.float32), np.array([5, 8]), np.array([0.9, 0.9]))
+    res = assemble(rois, scores, MAPS * 3, [nothing, nothing, legible], cfg)
+    # kept: the sure unreadable one and the unsure one with characters; dropped: the unsure blank one
+    assert [(r.score, r.status) for r in res.rois] == [
+        (pytest.approx(0.9), "unreadable"),
+        (pytest.approx(0.45), "invalid"),
+    ]
+    assert len(res.all_char_boxes) == 2  # what stage 2 saw still counts for the character mAP
+    off = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names)
+    assert (
+        off.unreadable_roi_threshold == 0.0
+        and len(assemble(rois, scores, MAPS * 3, [nothing, nothing, legible], off).rois) == 3
+    )
+
+
 def test_unreadable_rate_counts_the_rois_without_characters():
     from components.ocr.evaluate import unreadable_rate
     from components.ocr.pipeline import FrameResult, RoiResult
