@@ -40,8 +40,8 @@ from components.ocr.pipeline import find_rois
 from components.ocr.predict import TwoStageOcr
 from components.ocr.preprocess import crop_window
 from components.ocr.reading import line_direction
-from components.ocr.threshold import resolve_threshold
 from components.ocr.train import train_char_model
+from flows.ocr_common import reading_thresholds
 
 KEYS = ("string_accuracy", "raw_string_accuracy", "cer", "value_accuracy", "char_map50", "roi_recall")
 
@@ -171,10 +171,7 @@ def run_mode(crop: str, args, params, train, val, sets, roi_model, roi_spec, out
     ocr = TwoStageOcr.load(
         args.roi_path,
         char_path,
-        roi_score_threshold=resolve_threshold(e.roi_score_threshold, args.root / "metrics/train_roi.json"),
-        char_score_threshold=e.char_score_threshold,
-        dedupe_iou=e.dedupe_iou,
-        unreadable_roi_threshold=resolve_threshold(e.unreadable_roi_threshold, args.root / "metrics/train_roi.json"),
+        **reading_thresholds(args.root, e),
     )
     b = params.bootstrap
     res = {

@@ -39,7 +39,7 @@ from components.ocr.evaluate import evaluate
 from components.ocr.model import build_ssd
 from components.ocr.pipeline import downsample, run_two_stage_batch
 from components.ocr.predict import TwoStageOcr
-from components.ocr.threshold import resolve_threshold
+from flows.ocr_common import reading_thresholds
 
 DATA = REPO / "data/ocr"
 MANIFEST = REPO / "data/manifests/ocr.parquet"
@@ -154,12 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
     q = args.quick
     warmup, runs, tp_seconds = (2, 8, 0.5) if q else (5, 50, 2.0)
     e = load_params(REPO / "params.yaml").ocr.eval
-    thresholds = {
-        "roi_score_threshold": resolve_threshold(e.roi_score_threshold, REPO / "metrics/train_roi.json"),
-        "char_score_threshold": e.char_score_threshold,
-        "dedupe_iou": e.dedupe_iou,
-        "unreadable_roi_threshold": resolve_threshold(e.unreadable_roi_threshold, REPO / "metrics/train_roi.json"),
-    }
+    thresholds = reading_thresholds(REPO, e)
     frames = load_frames(MANIFEST, DATA, "test", 10 if q else 0)
     images = [f.image() for f in frames]
     lat_images = images[:16]

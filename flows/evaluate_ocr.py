@@ -37,7 +37,7 @@ from flows.ocr_common import (
     PLOTS,
     ROI_MODEL,
     load_eval_frames,
-    roi_threshold,
+    reading_thresholds,
     set_metrics,
     setup_torch,
     write_per_frame,
@@ -86,10 +86,7 @@ def evaluate_ocr(
             st.path(ROI_MODEL),
             st.path(CHAR_MODEL),
             device=str(device),
-            roi_score_threshold=roi_threshold(st.root, e.roi_score_threshold),
-            char_score_threshold=e.char_score_threshold,
-            dedupe_iou=e.dedupe_iou,
-            unreadable_roi_threshold=roi_threshold(st.root, e.unreadable_roi_threshold),
+            **reading_thresholds(st.root, e),
         )
         t0 = time.perf_counter()
         sets = load_eval_frames(st.root, e.max_frames)

@@ -40,7 +40,7 @@ from flows.ocr_common import (
     MANIFEST,
     ROI_MODEL,
     load_eval_frames,
-    roi_threshold,
+    reading_thresholds,
     set_metrics,
     write_per_frame,
 )
@@ -116,12 +116,7 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
         torch.set_num_threads(params.ocr.threads)
     with st.run(data=DATA, tags={"dataset": "ocr"}):
         st.log_params({**param_dict(x, "export.ocr."), **param_dict(e, "ocr.eval.")})
-        thresholds = {
-            "roi_score_threshold": roi_threshold(st.root, e.roi_score_threshold),
-            "char_score_threshold": e.char_score_threshold,
-            "dedupe_iou": e.dedupe_iou,
-            "unreadable_roi_threshold": roi_threshold(st.root, e.unreadable_roi_threshold),
-        }
+        thresholds = reading_thresholds(st.root, e)
         models = st.path(ROI_MODEL), st.path(CHAR_MODEL)
         as_trained = TwoStageOcr.load(*models, device="cpu", fuse=False, **thresholds)  # what is exported
         torch_ocr = TwoStageOcr.load(*models, device="cpu", **thresholds)  # served: BatchNorm folded

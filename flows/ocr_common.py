@@ -39,6 +39,17 @@ def roi_threshold(root: Path, value: float | str) -> float:
     return resolve_threshold(value, root / ROI_METRICS)
 
 
+def reading_thresholds(root: Path, e) -> dict:
+    """``ocr.eval``'s settings as ``TwoStageOcr`` keyword arguments (``auto`` resolved by ``roi_threshold``):
+    one place, so every flow and bench reports and reads ROIs as the pipeline does."""
+    return {
+        "roi_score_threshold": roi_threshold(root, e.roi_score_threshold),
+        "char_score_threshold": e.char_score_threshold,
+        "dedupe_iou": e.dedupe_iou,
+        "unreadable_roi_threshold": roi_threshold(root, e.unreadable_roi_threshold),
+    }
+
+
 @task(name="load-frames")
 def load_split(root: Path, split: str, limit: int = 0):
     """The manifest's ``status == ok`` frames of one split of ``data/ocr`` (the first ``limit`` when > 0)."""
