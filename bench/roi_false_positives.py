@@ -14,7 +14,8 @@ counts against) gets a kind:
 Matched reports get the kind ``resistor``. Printed: counts by kind x stage-2 status (read / invalid /
 unreadable), by family, and by stage-1 score; then ROI precision and recall as reported, and as they
 would be if a ROI where stage 2 reads no character were not reported unless stage 1 is at least this
-sure of it (what an unreadable ROI costs, in real resistors lost against false ones removed). The
+sure of it (what an unreadable ROI costs, in real resistors lost against false ones removed), and
+the same with ``invalid`` ROIs (characters that form no valid marking) held to that score too. The
 contact sheet shows the first false positives' windows, for looking at. One model, one draw.
 """
 
@@ -68,12 +69,19 @@ def report_rows(ocr, frames, families: dict[str, str], set_name: str) -> tuple[l
     return rows, crops, labelled
 
 
-def unreadable_rule(rows: pd.DataFrame, labelled: int, min_scores=(0.3, 0.5, 0.7, 0.9, 1.01)) -> pd.DataFrame:
-    """ROI precision and recall of one set if unreadable ROIs were reported only from stage-1 score
-    ``min_score`` on (the first row, at or under the report threshold, is what is reported now)."""
+def unreadable_rule(
+    rows: pd.DataFrame,
+    labelled: int,
+    min_scores=(0.3, 0.5, 0.7, 0.9, 1.01),
+    statuses: tuple[str, ...] = ("unreadable",),
+) -> pd.DataFrame:
+    """ROI precision and recall of one set if ROIs of ``statuses`` (unreadable ones; with
+    ``("unreadable", "invalid")`` also those whose characters form no valid marking) were reported
+    only from stage-1 score ``min_score`` on (the first row, at or under the report threshold, is
+    what is reported now)."""
     out = []
     for t in min_scores:
-        kept = rows[(rows["status"] != "unreadable") | (rows["score"] >= t)]
+        kept = rows[~rows["status"].isin(statuses) | (rows["score"] >= t)]
         real = int((kept["kind"] == "resistor").sum())
         out.append(
             {
@@ -131,9 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     for by in (["set", "family", "kind"], ["set", "score"]):
         print(f"\nfalse positives by {', '.join(by)}:\n{d.groupby(by, observed=True).size().to_string()}")
     for name, n in labelled.items():
-        table = unreadable_rule(every[every["set"] == name], n)
-        print(f"\n{name}: unreadable ROIs reported only from this stage-1 score on")
-        print(table.round(4).to_string(index=False))
+        for statuses in (("unreadable",), ("unreadable", "invalid")):
+            table = unreadable_rule(every[every["set"] == name], n, statuses=statuses)
+            print(f"\n{name}: {' and '.join(statuses)} ROIs reported only from this stage-1 score on")
+            print(table.round(4).to_string(index=False))
     if args.sheet and crops:
         sheet = contact_sheet([crop_with_context(im, box) for im, box in crops[:48]], cols=8, thumb_width=160)
         Path(args.sheet).parent.mkdir(parents=True, exist_ok=True)

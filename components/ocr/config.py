@@ -61,12 +61,22 @@ class RoiParams(Detector):
     # share of frames seen closer or farther (transforms.RandomZoom; 0 = off), by a factor in zoom = [lo, hi]
     zoom_prob: float = Field(0.0, ge=0, le=1)
     zoom: Annotated[tuple[float, float], Field(strict=False)] = (1.0, 1.0)
+    # default-box sizes as fractions of the input: [stride-8 map, stride-16 map, upper bound]
+    # (components.ocr.model.roi_spec); the first sets the smallest bodies that get a well-matched box
+    anchor_scales: Annotated[tuple[float, float, float], Field(strict=False)] = (0.16, 0.32, 0.55)
 
     @model_validator(mode="after")
     def _zoom_range(self):
         lo, hi = self.zoom
         if not 0.1 <= lo <= 1.0 <= hi <= 4.0:
             raise ValueError(f"ocr.roi.zoom: [{lo}, {hi}]: expected 0.1 <= lo <= 1 <= hi <= 4")
+        return self
+
+    @model_validator(mode="after")
+    def _anchor_order(self):
+        a = self.anchor_scales
+        if not 0 < a[0] < a[1] < a[2] <= 1:
+            raise ValueError(f"ocr.roi.anchor_scales: {list(a)}: expected 0 < first < second < bound <= 1")
         return self
 
 

@@ -309,7 +309,7 @@ def roi_spec(p) -> dict[str, Any]:
         "size": list(p.input_size),
         "num_classes": 2,
         "classes": ["resistor"],
-        "anchor_scales": [0.16, 0.32, 0.55],
+        "anchor_scales": [float(v) for v in getattr(p, "anchor_scales", (0.16, 0.32, 0.55))],
         "aspect_ratios": [[2], [2, 3]],
         "score_threshold": p.score_threshold,
         "nms_iou": p.nms_iou,

@@ -52,3 +52,7 @@ def test_the_unreadable_rule_trades_real_resistors_for_false_ones():
     assert t.loc[0.3, "reported"] == 5 and t.loc[0.3, "precision"] == 0.4 and t.loc[0.3, "recall"] == 0.5
     assert t.loc[0.7, "reported"] == 3 and t.loc[0.7, "real"] == 2  # two false unreadable ones dropped
     assert t.loc[1.01, "reported"] == 2 and t.loc[1.01, "recall"] == 0.25  # the real unreadable one lost
+    # invalid ROIs held to the same score too: the false invalid one (0.95) goes as well
+    only = unreadable_rule(rows, labelled=4, min_scores=(0.96,))
+    both = unreadable_rule(rows, labelled=4, min_scores=(0.96,), statuses=("unreadable", "invalid"))
+    assert only.loc[0, "reported"] == 2 and both.loc[0, "reported"] == 1 and both.loc[0, "precision"] == 1.0

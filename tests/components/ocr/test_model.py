@@ -49,6 +49,40 @@ def test_roi_model_taps_strides_8_and_16_and_anchors_tile_them():
     assert set(out) == {"boxes", "scores", "labels"}
 
 
+def _default_boxes(model, h: int = 240, w: int = 320) -> torch.Tensor:
+    from torchvision.models.detection.image_list import ImageList
+
+    feats = list(model.backbone(torch.zeros(1, 3, h, w)).values())
+    return model.anchor_generator(ImageList(torch.zeros(1, 3, h, w), [(h, w)]), feats)[0]
+
+
+def test_roi_anchor_scales_set_the_smallest_default_box_and_travel_with_the_model(tmp_path):
+    """``ocr.roi.anchor_scales``: the first value sizes the stride-8 default boxes (small bodies, as in
+    wide_view frames); a saved model keeps the anchors it was trained with, whatever params say later."""
+    small = roi_spec(SimpleNamespace(**{**vars(ROI), "anchor_scales": (0.12, 0.3, 0.8)}))
+    assert small["anchor_scales"] == [0.12, 0.3, 0.8] and roi_spec(ROI)["anchor_scales"] == [0.16, 0.32, 0.55]
+    default, smaller = _default_boxes(build_ssd(roi_spec(ROI))), _default_boxes(build_ssd(small))
+    assert default.shape == smaller.shape  # same boxes per location, other sizes
+    # the first (square) box of the first stride-8 cell is 0.16 resp. 0.12 of the input wide
+    assert torch.allclose(default[0, 2] - default[0, 0], torch.tensor(0.16 * 320))
+    assert torch.allclose(smaller[0, 2] - smaller[0, 0], torch.tensor(0.12 * 320))
+    save_model(freeze(build_ssd(small)), small, tmp_path / "roi.pt")
+    loaded, spec = load_model(tmp_path / "roi.pt")
+    assert spec["anchor_scales"] == [0.12, 0.3, 0.8]
+    assert torch.allclose(_default_boxes(loaded), smaller)
+
+
+def test_roi_anchor_scales_must_grow():
+    from components.config import load_params
+    from components.ocr.config import RoiParams
+
+    base = load_params().ocr.roi.model_dump()
+    assert RoiParams(**{**base, "anchor_scales": [0.12, 0.3, 0.8]}).anchor_scales == (0.12, 0.3, 0.8)
+    for bad in ([0.3, 0.12, 0.8], [0.0, 0.3, 0.8], [0.12, 0.3, 1.2]):
+        with pytest.raises(ValueError, match="ocr.roi.anchor_scales"):
+            RoiParams(**{**base, "anchor_scales": bad})
+
+
 def test_width_multiplier_changes_the_backbone():
     small = build_ssd(roi_spec(SimpleNamespace(**{**vars(ROI), "width_mult": 0.25})))
     big = build_ssd(roi_spec(SimpleNamespace(**{**vars(ROI), "width_mult": 0.75})))
