@@ -129,26 +129,15 @@ def _run_files(tmp: Path, stem: str, seed: int) -> dict:
     }
 
 
-def score_two_stage(
-    roi_path: Path, char_path: Path, roi_score_threshold: float, params, sets: dict, device, unreadable: float = 0.0
-) -> dict:
-    """The two-stage model of these weights (``ocr.eval`` thresholds but ``roi_score_threshold`` and
-    ``unreadable``, the resolved ``unreadable_roi_threshold``), scored on each evaluation set: metrics
-    with intervals, ``_<set>`` keys beyond ``test``."""
+def score_two_stage(roi_path: Path, char_path: Path, thresholds: dict, params, sets: dict, device) -> dict:
+    """The two-stage model of these weights, reading as the pipeline does with ``thresholds``
+    (``flows.ocr_common.reading_thresholds``), scored on each evaluation set: metrics with intervals,
+    ``_<set>`` keys beyond ``test``."""
     from components.ocr.evaluate import evaluate
     from components.ocr.predict import TwoStageOcr
     from flows.ocr_common import set_metrics
 
-    e = params.ocr.eval
-    model = TwoStageOcr.load(
-        roi_path,
-        char_path,
-        device=str(device),
-        roi_score_threshold=roi_score_threshold,
-        char_score_threshold=e.char_score_threshold,
-        dedupe_iou=e.dedupe_iou,
-        unreadable_roi_threshold=unreadable,
-    )
+    model = TwoStageOcr.load(roi_path, char_path, device=str(device), **thresholds)
     out: dict = {}
     for name, frames in sets.items():
         out.update(set_metrics(evaluate(model, frames, False), params, "" if name == "test" else f"_{name}"))
@@ -160,7 +149,7 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
     metrics (with intervals) on each evaluation set."""
     from components.ocr.model import load_model
     from components.ocr.train import train_char_model
-    from flows.ocr_common import ROI_MODEL, roi_threshold, setup_torch
+    from flows.ocr_common import ROI_MODEL, reading_thresholds, roi_threshold, setup_torch
 
     root, ocr = Path.cwd(), params.ocr
     device = setup_torch(ocr)
@@ -179,12 +168,9 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
             **_run_files(Path(tmp), "char", seed),
         )
         train_s = time.perf_counter() - t0
-        threshold = roi_threshold(root, ocr.eval.roi_score_threshold)
-        unreadable = roi_threshold(root, ocr.eval.unreadable_roi_threshold)
         out = {"seed": seed, "train_s": round(train_s, 1), "crops_s": round(summary["crops_s"], 1)}
-        out.update(
-            score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", threshold, params, sets, device, unreadable)
-        )
+        thresholds = reading_thresholds(root, ocr.eval)
+        out.update(score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", thresholds, params, sets, device))
     return out
 
 
@@ -194,7 +180,7 @@ def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
     from components.ocr.model import load_model
     from components.ocr.threshold import AUTO
     from components.ocr.train import choose_roi_threshold, train_roi_model
-    from flows.ocr_common import CHAR_MODEL, setup_torch
+    from flows.ocr_common import CHAR_MODEL, STAGE1_THRESHOLDS, reading_thresholds, setup_torch
 
     root, ocr = Path.cwd(), params.ocr
     device = setup_torch(ocr)
@@ -209,15 +195,15 @@ def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
         )
         train_s = time.perf_counter() - t0
         out_path = Path(tmp) / "roi.pt"
-        threshold, unreadable = ocr.eval.roi_score_threshold, ocr.eval.unreadable_roi_threshold
-        if AUTO in (threshold, unreadable):  # this model's own F1 choice on val
+        e = ocr.eval
+        auto = [k for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO]
+        if auto:  # this model's own F1 choice on val, not the pipeline model's
             roi_model, spec = load_model(out_path, device)
             f1 = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
-            threshold, unreadable = (f1 if t == AUTO else t for t in (threshold, unreadable))
-        out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": float(threshold)}
-        out.update(
-            score_two_stage(out_path, root / CHAR_MODEL, float(threshold), params, sets, device, float(unreadable))
-        )
+            e = e.model_copy(update={k: float(f1) for k in auto})
+        thresholds = reading_thresholds(root, e)
+        out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": thresholds["roi_score_threshold"]}
+        out.update(score_two_stage(out_path, root / CHAR_MODEL, thresholds, params, sets, device))
     return out
 
 

@@ -215,6 +215,7 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
         char_score_threshold=e.char_score_threshold,
         dedupe_iou=e.dedupe_iou,
         unreadable_roi_threshold=0.0 if e.unreadable_roi_threshold == "auto" else e.unreadable_roi_threshold,
+        invalid_roi_threshold=0.0 if e.invalid_roi_threshold == "auto" else e.invalid_roi_threshold,
     )
     frames = [read_image(f) for f in sorted(frames_dir.glob("*.jpg"))[:8]]
     export_ocr(

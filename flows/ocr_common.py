@@ -39,14 +39,17 @@ def roi_threshold(root: Path, value: float | str) -> float:
     return resolve_threshold(value, root / ROI_METRICS)
 
 
+# ocr.eval's stage-1 score thresholds: each a number or auto (train_roi's F1 choice on val)
+STAGE1_THRESHOLDS = ("roi_score_threshold", "unreadable_roi_threshold", "invalid_roi_threshold")
+
+
 def reading_thresholds(root: Path, e) -> dict:
     """``ocr.eval``'s settings as ``TwoStageOcr`` keyword arguments (``auto`` resolved by ``roi_threshold``):
     one place, so every flow and bench reports and reads ROIs as the pipeline does."""
     return {
-        "roi_score_threshold": roi_threshold(root, e.roi_score_threshold),
+        **{k: roi_threshold(root, getattr(e, k)) for k in STAGE1_THRESHOLDS},
         "char_score_threshold": e.char_score_threshold,
         "dedupe_iou": e.dedupe_iou,
-        "unreadable_roi_threshold": roi_threshold(root, e.unreadable_roi_threshold),
     }
 
 

@@ -401,6 +401,7 @@ def export_ocr(
             "grammar_min_prob": float(ocr.grammar_min_prob),
             "crop": ocr.crop,
             "unreadable_roi_threshold": float(ocr.unreadable_roi_thr),
+            "invalid_roi_threshold": float(ocr.invalid_roi_thr),
         },
         "parity": {},
         "quantization": {},

@@ -207,6 +207,7 @@ class OnnxTwoStageOcr:
             crop=str(p.get("crop", "square")),
             strip_size=tuple(int(v) for v in c["input_size"]),
             unreadable_roi_threshold=float(p.get("unreadable_roi_threshold", 0.0)),  # older exports: all
+            invalid_roi_threshold=float(p.get("invalid_roi_threshold", 0.0)),
         )
         return cls(det["roi"], det["char"], config, form, threads)
 

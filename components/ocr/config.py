@@ -62,8 +62,9 @@ class RoiParams(Detector):
     zoom_prob: float = Field(0.0, ge=0, le=1)
     zoom: Annotated[tuple[float, float], Field(strict=False)] = (1.0, 1.0)
     # default-box sizes as fractions of the input: [stride-8 map, stride-16 map, upper bound]
-    # (components.ocr.model.roi_spec); the first sets the smallest bodies that get a well-matched box
-    anchor_scales: Annotated[tuple[float, float, float], Field(strict=False)] = (0.16, 0.32, 0.55)
+    # (components.ocr.model.roi_spec); the first sets the smallest bodies that get a well-matched box,
+    # the last the largest (docs/ocr.md: 0.16, 0.32, 0.55 left a fifth of wide_view and macro_closeup unmatched)
+    anchor_scales: Annotated[tuple[float, float, float], Field(strict=False)] = (0.12, 0.3, 0.8)
 
     @model_validator(mode="after")
     def _zoom_range(self):
@@ -104,6 +105,8 @@ class EvalParams(Strict):
     # a ROI where stage 2 reads no character is reported only from this stage-1 score on; auto = train_roi's
     # F1 choice on val; 0 = always reported
     unreadable_roi_threshold: RoiThreshold = 0.0
+    # likewise a ROI whose characters form no valid marking (status invalid); 0 = always reported
+    invalid_roi_threshold: RoiThreshold = 0.0
     max_frames: int = Field(ge=0)  # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)

@@ -301,15 +301,16 @@ def _input_norm(p) -> dict[str, str]:
 
 def roi_spec(p) -> dict[str, Any]:
     """Stage 1: one class (resistor) on the frame / 4. Bodies are 220-480 px long at full
-    resolution (55-120 px at /4) and rotated up to 50 degrees, so their boxes span ~0.15-0.55 of the
-    input: the stride-8 map covers the small ones, stride 16 the rest."""
+    resolution (55-120 px at /4), down to ~160 px in wide views and over half the frame in close-ups,
+    and rotated up to 50 degrees: ``anchor_scales`` (default 0.12, 0.3, 0.8 of the input) gives the
+    stride-8 map the small ones and stride 16 the rest."""
     return {
         "kind": "roi",
         "width_mult": p.width_mult,
         "size": list(p.input_size),
         "num_classes": 2,
         "classes": ["resistor"],
-        "anchor_scales": [float(v) for v in getattr(p, "anchor_scales", (0.16, 0.32, 0.55))],
+        "anchor_scales": [float(v) for v in getattr(p, "anchor_scales", (0.12, 0.3, 0.8))],
         "aspect_ratios": [[2], [2, 3]],
         "score_threshold": p.score_threshold,
         "nms_iou": p.nms_iou,

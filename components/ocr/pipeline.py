@@ -138,6 +138,8 @@ class PipelineConfig:
     strip_size: tuple[int, int] = (0, 0)  # [w, h] of the upright strip (crop: upright)
     # a ROI where stage 2 finds no character is reported only from this stage-1 score on (0 = always)
     unreadable_roi_threshold: float = 0.0
+    # a ROI whose characters form no valid marking, likewise: marked parts and labels that are not resistors
+    invalid_roi_threshold: float = 0.0
 
     def __post_init__(self):
         if self.crop not in CROP_MODES:
@@ -227,7 +229,8 @@ def assemble(
     """One frame's result from its ROIs, their maps frame -> crop (``roi_crops``) and stage 2's
     detections per crop: characters thresholded and read in order in the crop (where upright text
     runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes.
-    A ROI with no character under ``unreadable_roi_threshold`` is left out (docs/ocr.md#roi-read-status)."""
+    A ROI with no character under ``unreadable_roi_threshold``, or with no valid marking under
+    ``invalid_roi_threshold``, is left out (docs/ocr.md#roi-read-status)."""
     result = FrameResult()
     names = list(cfg.names)
     all_b, all_l, all_s = [], [], []
@@ -246,6 +249,8 @@ def assemble(
         status = roi_status(d.valid, int(keep.sum()))
         if status == UNREADABLE and rs < cfg.unreadable_roi_threshold:
             continue  # nothing legible and stage 1 unsure: a tape hole or a blank pad, not a part
+        if status == INVALID and rs < cfg.invalid_roi_threshold:
+            continue  # text that is no marking and stage 1 unsure: an IC package or a sticker, not a resistor
         result.rois.append(
             RoiResult(
                 tuple(float(v) for v in rb),

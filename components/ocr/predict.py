@@ -46,6 +46,7 @@ class TwoStageOcr:
         dedupe_iou: float = 0.35,
         grammar_min_prob: float = GRAMMAR_MIN_PROB,
         unreadable_roi_threshold: float = 0.0,
+        invalid_roi_threshold: float = 0.0,
         device: str | torch.device = "cpu",
     ):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
@@ -54,6 +55,7 @@ class TwoStageOcr:
         self.roi_thr, self.char_thr, self.dedupe_iou = roi_score_threshold, char_score_threshold, dedupe_iou
         self.grammar_min_prob = grammar_min_prob
         self.unreadable_roi_thr = unreadable_roi_threshold
+        self.invalid_roi_thr = invalid_roi_threshold
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
         self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
@@ -86,6 +88,7 @@ class TwoStageOcr:
             self.crop,
             tuple(int(v) for v in self.char_spec["size"]),
             self.unreadable_roi_thr,
+            self.invalid_roi_thr,
         )
 
     @torch.no_grad()

@@ -128,6 +128,7 @@ def test_meta_holds_what_inference_needs(ocr_export):
         "grammar_min_prob": 0.2,
         "crop": "square",
         "unreadable_roi_threshold": 0.0,
+        "invalid_roi_threshold": 0.0,
     }
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
@@ -143,10 +144,12 @@ def test_meta_holds_what_inference_needs(ocr_export):
 
 def test_the_unreadable_roi_rule_travels_with_the_export(ocr_frames, tmp_path):
     ocr = tiny_two_stage()
-    ocr.unreadable_roi_thr = 0.7
+    ocr.unreadable_roi_thr, ocr.invalid_roi_thr = 0.7, 0.6
     export_ocr(ocr, ocr_frames, tmp_path / "ocr", ExportSettings(opset=17), {}, log=lambda *a: None)
-    assert load_meta(tmp_path / "ocr")["pipeline"]["unreadable_roi_threshold"] == 0.7
-    assert OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config.unreadable_roi_threshold == 0.7
+    pipeline = load_meta(tmp_path / "ocr")["pipeline"]
+    assert (pipeline["unreadable_roi_threshold"], pipeline["invalid_roi_threshold"]) == (0.7, 0.6)
+    config = OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config
+    assert (config.unreadable_roi_threshold, config.invalid_roi_threshold) == (0.7, 0.6)
 
 
 @pytest.mark.parametrize("n", [3, 60, NMS_TABLE_MAX, NMS_TABLE_MAX + 300])

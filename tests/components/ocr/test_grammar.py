@@ -359,6 +359,32 @@ def test_an_unreadable_roi_needs_a_surer_stage_1_to_be_reported():
     )
 
 
+def test_an_invalid_roi_needs_a_surer_stage_1_to_be_reported():
+    """Characters that form no marking (an IC package's code, a sticker) on a ROI stage 1 is unsure
+    of: left out from ``invalid_roi_threshold``; a valid marking is kept at any score."""
+    names = tuple("0123456789R")
+    cfg = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names, invalid_roi_threshold=0.5)
+    rois = np.array([[0, 0, 64, 64]] * 3, np.float32)
+    scores = np.array([0.9, 0.45, 0.45], np.float32)
+    one_glyph = (np.array([[4, 20, 14, 36]], np.float32), np.array([5]), np.array([0.9]))  # "4": no marking
+    marking = (
+        np.array([[4 + 12 * i, 20, 14 + 12 * i, 36] for i in range(3)], np.float32),
+        np.array([5, 8, 3]),
+        np.full(3, 0.9),
+    )
+    res = assemble(rois, scores, MAPS * 3, [one_glyph, one_glyph, marking], cfg)
+    assert [(r.score, r.status, r.text) for r in res.rois] == [
+        (pytest.approx(0.9), "invalid", "4"),
+        (pytest.approx(0.45), "read", "472"),
+    ]
+    off = PipelineConfig(roi_size=(160, 120), crop_size=64, margin=0.0, names=names)
+    assert [r.status for r in assemble(rois, scores, MAPS * 3, [one_glyph, one_glyph, marking], off).rois] == [
+        "invalid",
+        "invalid",
+        "read",
+    ]
+
+
 def test_unreadable_rate_counts_the_rois_without_characters():
     from components.ocr.evaluate import unreadable_rate
     from components.ocr.pipeline import FrameResult, RoiResult

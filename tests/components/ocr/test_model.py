@@ -59,17 +59,18 @@ def _default_boxes(model, h: int = 240, w: int = 320) -> torch.Tensor:
 def test_roi_anchor_scales_set_the_smallest_default_box_and_travel_with_the_model(tmp_path):
     """``ocr.roi.anchor_scales``: the first value sizes the stride-8 default boxes (small bodies, as in
     wide_view frames); a saved model keeps the anchors it was trained with, whatever params say later."""
-    small = roi_spec(SimpleNamespace(**{**vars(ROI), "anchor_scales": (0.12, 0.3, 0.8)}))
-    assert small["anchor_scales"] == [0.12, 0.3, 0.8] and roi_spec(ROI)["anchor_scales"] == [0.16, 0.32, 0.55]
-    default, smaller = _default_boxes(build_ssd(roi_spec(ROI))), _default_boxes(build_ssd(small))
-    assert default.shape == smaller.shape  # same boxes per location, other sizes
+    new = roi_spec(ROI)  # the default sizes
+    assert new["anchor_scales"] == [0.12, 0.3, 0.8]
+    old = roi_spec(SimpleNamespace(**{**vars(ROI), "anchor_scales": (0.16, 0.32, 0.55)}))  # before 2026-12-06
+    old_boxes, new_boxes = _default_boxes(build_ssd(old)), _default_boxes(build_ssd(new))
+    assert old_boxes.shape == new_boxes.shape  # same boxes per location, other sizes
     # the first (square) box of the first stride-8 cell is 0.16 resp. 0.12 of the input wide
-    assert torch.allclose(default[0, 2] - default[0, 0], torch.tensor(0.16 * 320))
-    assert torch.allclose(smaller[0, 2] - smaller[0, 0], torch.tensor(0.12 * 320))
-    save_model(freeze(build_ssd(small)), small, tmp_path / "roi.pt")
+    assert torch.allclose(old_boxes[0, 2] - old_boxes[0, 0], torch.tensor(0.16 * 320))
+    assert torch.allclose(new_boxes[0, 2] - new_boxes[0, 0], torch.tensor(0.12 * 320))
+    save_model(freeze(build_ssd(old)), old, tmp_path / "roi.pt")  # a model trained before the change
     loaded, spec = load_model(tmp_path / "roi.pt")
-    assert spec["anchor_scales"] == [0.12, 0.3, 0.8]
-    assert torch.allclose(_default_boxes(loaded), smaller)
+    assert spec["anchor_scales"] == [0.16, 0.32, 0.55]
+    assert torch.allclose(_default_boxes(loaded), old_boxes)
 
 
 def test_roi_anchor_scales_must_grow():
