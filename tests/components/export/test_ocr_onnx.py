@@ -289,7 +289,9 @@ def test_per_image_input_norm_ignores_exposure_and_exports_the_same(ocr_frames, 
     for t, o in zip(ocr.detect_chars(strips), onnx_ocr.detect_chars(strips)):
         n = min(5, len(t[0]))
         np.testing.assert_array_equal(t[1][:n], o[1][:n])
-        np.testing.assert_allclose(t[2][:n], o[2][:n], atol=1e-4)
+        # dividing by a strip's own spread (floored at 0.02, not 0.25) magnifies float rounding up to
+        # ~12x; a graph that standardized otherwise would be off by tenths
+        np.testing.assert_allclose(t[2][:n], o[2][:n], atol=5e-4)
 
 
 def test_runtime_does_not_import_torch(ocr_export, ocr_frames, tmp_path):
