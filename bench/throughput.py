@@ -191,6 +191,8 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
     from components.io import read_image
     from components.ocr.model import build_ssd, char_spec, roi_spec
     from components.ocr.predict import TwoStageOcr
+    from components.ocr.threshold import AUTO
+    from flows.ocr_common import STAGE1_THRESHOLDS, reading_thresholds
     from tests.helpers.ocr import _settle_batchnorm
 
     p = load_params()
@@ -204,19 +206,11 @@ def proxy_ocr(out: Path, frames_dir: Path) -> Path:
             for conv in m.head.classification_head.module_list:
                 conv.weight.mul_(gain)
     e = p.ocr.eval
-    ocr = TwoStageOcr(
-        roi,
-        rs,
-        char,
-        cs,
-        margin=p.ocr.char.crop_margin,
-        # an untrained stand-in: auto (train_roi's choice for the real model) falls back to the usual 0.3
-        roi_score_threshold=0.3 if e.roi_score_threshold == "auto" else e.roi_score_threshold,
-        char_score_threshold=e.char_score_threshold,
-        dedupe_iou=e.dedupe_iou,
-        unreadable_roi_threshold=0.0 if e.unreadable_roi_threshold == "auto" else e.unreadable_roi_threshold,
-        invalid_roi_threshold=0.0 if e.invalid_roi_threshold == "auto" else e.invalid_roi_threshold,
-    )
+    # an untrained stand-in has no train_roi choice: auto falls back to the usual 0.3 for reporting a ROI
+    # and to 0 (every ROI) for the unreadable and invalid rules
+    stand_in = {k: 0.3 if k == "roi_score_threshold" else 0.0 for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO}
+    thresholds = reading_thresholds(RUN, e.model_copy(update=stand_in))
+    ocr = TwoStageOcr(roi, rs, char, cs, margin=p.ocr.char.crop_margin, **thresholds)
     frames = [read_image(f) for f in sorted(frames_dir.glob("*.jpg"))[:8]]
     export_ocr(
         ocr,

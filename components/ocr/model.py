@@ -28,9 +28,12 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform
 from torchvision.ops import boxes as box_ops
 
 from components.io import sha256_file
+from components.ocr.config import RoiParams
 from components.ocr.pipeline import CLASS_TOPK
 
 STRIDES = (8, 16)
+# stage 1's default-box sizes when the settings object has none: ocr.roi's own default, one copy
+DEFAULT_ANCHOR_SCALES = RoiParams.model_fields["anchor_scales"].default
 
 
 class MobileNetV2Taps(nn.Module):
@@ -310,7 +313,7 @@ def roi_spec(p) -> dict[str, Any]:
         "size": list(p.input_size),
         "num_classes": 2,
         "classes": ["resistor"],
-        "anchor_scales": [float(v) for v in getattr(p, "anchor_scales", (0.12, 0.3, 0.8))],
+        "anchor_scales": [float(v) for v in getattr(p, "anchor_scales", DEFAULT_ANCHOR_SCALES)],
         "aspect_ratios": [[2], [2, 3]],
         "score_threshold": p.score_threshold,
         "nms_iou": p.nms_iou,
