@@ -3,7 +3,11 @@
 Writes ``models/export/ocr/`` (``roi_fp32.onnx``, ``char_fp32.onnx``, ``roi_int8.onnx``,
 ``char_int8.onnx`` and ``ocr_meta.json``: sizes, classes, thresholds, NMS, crop margin and the
 sha256 of each model; everything inference needs, so serving never reads params.yaml). A detector in
-``export.ocr.float_detectors`` has no int8 file: the int8 form uses its fp32 graph. The fp32
+``export.ocr.float_detectors`` has no int8 file: the int8 form uses its fp32 graph. A detector in
+``export.ocr.checked_detectors`` keeps its int8 file only when the deployable reading of the
+validation split loses no more than ``registry.ocr.max_quantization_drop`` against it in fp32
+(``components.export.ocr_check``; the decision is in ``ocr_meta.json``, in the MLflow tags and as
+``<detector>_int8`` in the int8 metrics). The fp32
 graphs must reproduce PyTorch within ``export.ocr.parity_atol`` or the stage fails. Then the whole
 two-stage path of each form (PyTorch fp32, ONNX fp32, ONNX int8) is evaluated on the test split by
 the same evaluator as ``evaluate_ocr`` on the fixed ``test`` and ``ood`` sets (95 % bootstrap
@@ -25,13 +29,15 @@ import torch
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from components.export.ocr_check import check_quantized_detector, record_check
 from components.export.ocr_onnx import ExportSettings, staged_dir
 from components.export.ocr_onnx import export_ocr as export_models
-from components.export.ocr_runtime import FORMS, OnnxTwoStageOcr
+from components.export.ocr_runtime import FORMS, OnnxTwoStageOcr, load_meta
 from components.io import sha256_file
 from components.ocr.data import load_frames
 from components.ocr.evaluate import evaluate, frame_ratios, latency
 from components.ocr.predict import TwoStageOcr
+from components.registry.gates import Bootstrap
 from flows.common import flat
 from flows.family_report import family_report
 from flows.ocr_common import (
@@ -83,6 +89,19 @@ def run_export(st: Stage, ocr: TwoStageOcr, calibration_frames, out_dir: Path, s
     return export_models(ocr, (f.image() for f in calibration_frames), out_dir, settings, source, log=log.info)
 
 
+@task(name="check-int8-detector", cache_policy=NO_CACHE)
+def check_detector(st: Stage, out: Path, name: str, frames) -> bool:
+    """Keep detector ``name`` in int8 only if the validation reading holds (components.export.ocr_check)."""
+    params, b = st.params, st.params.bootstrap
+    margins = params.registry.ocr.max_quantization_drop
+    result = check_quantized_detector(out, name, frames, margins, Bootstrap(b.resamples, b.seed, b.confidence))
+    kept = record_check(out, name, result, "val", len(frames))
+    verdict = "kept in int8" if kept else "kept in fp32 (the int8 form uses its fp32 graph)"
+    get_run_logger().info("%s detector %s: %s", name, verdict, "; ".join(c.detail for c in result.checks))
+    st.set_tags({f"{name}_int8": "kept" if kept else "check failed: fp32"})
+    return kept
+
+
 @task(name="evaluate-form", cache_policy=NO_CACHE)
 def evaluate_form(st: Stage, name: str, make, sets: dict, images, progress: bool) -> dict:
     """Metrics of one form on each evaluation set (evaluate_ocr's evaluator, with intervals; ``_ood``
@@ -128,6 +147,10 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
         images = [f.image() for f in test[:LATENCY_FRAMES]]
         with staged_dir(st.path(EXPORT_DIR)) as out:
             meta = run_export(st, as_trained, calibration, out, ExportSettings.from_params(x))
+            if x.checked_detectors:
+                val = load_frames(st.path(MANIFEST), st.path(DATA), "val")
+                kept = {name: check_detector(st, out, name, val) for name in x.checked_detectors}
+                meta = load_meta(out)
             sizes = {
                 f"onnx_{form}": sum(meta["files"][f"{d}_{form}"]["bytes"] for d in ("roi", "char")) for form in FORMS
             }
@@ -143,6 +166,8 @@ def export_ocr(params_file: str = "params.yaml", progress: bool = True, root: Pa
             for name, make in makers.items():
                 m = evaluate_form(st, name, make, sets, images, progress)
                 m["model_bytes"] = sizes[name]
+                if name == "onnx_int8" and x.checked_detectors:
+                    m.update({f"{d}_int8": int(k) for d, k in kept.items()})
                 metrics[name] = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in m.items()}
         for name in ("onnx_fp32", "onnx_int8"):
             for k in ("char_map50", "string_accuracy"):

@@ -44,12 +44,14 @@ STAGE1_THRESHOLDS = ("roi_score_threshold", "unreadable_roi_threshold", "invalid
 
 
 def reading_thresholds(root: Path, e) -> dict:
-    """``ocr.eval``'s settings as ``TwoStageOcr`` keyword arguments (``auto`` resolved by ``roi_threshold``):
+    """``ocr.eval``'s reading settings as ``TwoStageOcr`` keyword arguments (``auto`` resolved by ``roi_threshold``):
     one place, so every flow and bench reports and reads ROIs as the pipeline does."""
     return {
         **{k: roi_threshold(root, getattr(e, k)) for k in STAGE1_THRESHOLDS},
         "char_score_threshold": e.char_score_threshold,
         "dedupe_iou": e.dedupe_iou,
+        "zoom_glyph_height": e.zoom_glyph_height,
+        "zoom_max": e.zoom_max,
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from components.schema import Strict
 
@@ -24,10 +24,20 @@ class OcrExport(Strict):
     # detectors the deployable (int8) form keeps in fp32: stage 1 lost a point of string accuracy
     # in int8 on one CPU's model and no layer exclusion recovered it (docs/experiments.md)
     float_detectors: list[Literal["roi", "char"]]
+    # detectors quantized but kept in int8 only when the deployable reading on the validation split loses
+    # no more than registry.ocr.max_quantization_drop against this detector in fp32 (components/export/ocr_check.py)
+    checked_detectors: list[Literal["roi", "char"]] = []
     parity_atol: float = Field(gt=0)  # fp32 ONNX vs PyTorch: largest |diff| of scores, and of boxes / input size
     latency_runs: int = Field(gt=0)
     latency_warmup: int = Field(ge=0)
     max_eval_frames: int = Field(ge=0)  # 0 = whole test split
+
+    @model_validator(mode="after")
+    def _fp32_or_checked(self) -> OcrExport:
+        both = sorted(set(self.float_detectors) & set(self.checked_detectors))
+        if both:
+            raise ValueError(f"{both}: a detector is either kept fp32 (float_detectors) or checked, not both")
+        return self
 
 
 class CrackExport(Strict):

@@ -18,8 +18,9 @@ default (``float_tail``):
 they run on the dequantized outputs of the head's convolutions; quantized as well, 8-bit box
 coordinates cost 1.2 points of roi_ap50 and 3.5 of COCO char mAP on the demo test split, for no
 measurable time. A detector named in ``float_detectors`` is not quantized at all: the int8 form's
-entry for it in ``ocr_meta.json`` points at its fp32 file (the default keeps stage 1 fp32: its 8-bit
-activations cost a point of string accuracy on some models, wherever they were quantized).
+entry for it in ``ocr_meta.json`` points at its fp32 file. Whether stage 1's 8-bit activations cost
+accuracy depends on the model, so by default it is quantized and then checked
+(``components.export.ocr_check``), which falls back to the same fp32 entry when the check fails.
 """
 
 from __future__ import annotations
@@ -402,6 +403,8 @@ def export_ocr(
             "crop": ocr.crop,
             "unreadable_roi_threshold": float(ocr.unreadable_roi_thr),
             "invalid_roi_threshold": float(ocr.invalid_roi_thr),
+            "zoom_glyph_height": float(ocr.zoom_glyph_height),
+            "zoom_max": float(ocr.zoom_max),
         },
         "parity": {},
         "quantization": {},

@@ -175,16 +175,27 @@ class OnnxTwoStageOcr:
         self.roi, self.char, self.config, self.form, self.threads = roi, char, config, form, threads
 
     @classmethod
-    def load(cls, export_dir: str | Path, form: str = "int8", threads: int = 1, spin: bool = False) -> OnnxTwoStageOcr:
+    def load(
+        cls,
+        export_dir: str | Path,
+        form: str = "int8",
+        threads: int = 1,
+        spin: bool = False,
+        forms: dict[str, str] | None = None,
+    ) -> OnnxTwoStageOcr:
         """Both detectors of ``form`` from an export folder, each file checked against its sha256
-        in ``ocr_meta.json``; ``threads`` intra-op threads per session, ``spin`` lets idle ones spin."""
-        if form not in FORMS:
-            raise ValueError(f"form {form!r}: expected one of {FORMS}")
+        in ``ocr_meta.json``; ``threads`` intra-op threads per session, ``spin`` lets idle ones spin.
+        ``forms`` takes a detector from another form (``{"roi": "fp32"}``: the int8 form with stage 1
+        in fp32, what ``components.export.ocr_check`` compares against)."""
+        forms = {"roi": form, "char": form, **(forms or {})}
+        bad = sorted(f for f in {form, *forms.values()} if f not in FORMS)
+        if bad or set(forms) != {"roi", "char"}:
+            raise ValueError(f"form(s) {bad or sorted(forms)}: expected forms {FORMS} of detectors roi, char")
         export_dir = Path(export_dir)
         meta = load_meta(export_dir)
         det = {}
         for name in ("roi", "char"):
-            f = meta["files"][f"{name}_{form}"]
+            f = meta["files"][f"{name}_{forms[name]}"]
             det[name] = OnnxDetector(
                 verified_bytes(export_dir / f["path"], f["sha256"], META_FILE),
                 meta["detectors"][name],
@@ -208,6 +219,8 @@ class OnnxTwoStageOcr:
             strip_size=tuple(int(v) for v in c["input_size"]),
             unreadable_roi_threshold=float(p.get("unreadable_roi_threshold", 0.0)),  # older exports: all
             invalid_roi_threshold=float(p.get("invalid_roi_threshold", 0.0)),
+            zoom_glyph_height=float(p.get("zoom_glyph_height", 0.0)),  # older exports: one pass
+            zoom_max=float(p.get("zoom_max", 2.5)),
         )
         return cls(det["roi"], det["char"], config, form, threads)
 

@@ -107,6 +107,10 @@ class EvalParams(Strict):
     unreadable_roi_threshold: RoiThreshold = 0.0
     # likewise a ROI whose characters form no valid marking (status invalid); 0 = always reported
     invalid_roi_threshold: RoiThreshold = 0.0
+    # a ROI whose glyphs fill less than this share of the strip's height is read again from a closer strip
+    # (components.ocr.pipeline.zoom_maps; upright strips only); 0 = one pass
+    zoom_glyph_height: float = Field(0.0, ge=0, lt=1)
+    zoom_max: float = Field(2.5, ge=1)  # the closer strip magnifies at most this much
     max_frames: int = Field(ge=0)  # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)

@@ -28,6 +28,7 @@ from components.ocr.preprocess import (
     map_boxes,
     square_map,
     upright_strip,
+    warp,
 )
 from components.ocr.reading import read_string
 
@@ -140,6 +141,10 @@ class PipelineConfig:
     unreadable_roi_threshold: float = 0.0
     # a ROI whose characters form no valid marking, likewise: marked parts and labels that are not resistors
     invalid_roi_threshold: float = 0.0
+    # upright strips: a ROI whose glyphs fill less of the strip's height than this is read a second time
+    # from a closer strip centred on its text (zoomed by up to zoom_max); 0 = one pass (``zoom_maps``)
+    zoom_glyph_height: float = 0.0
+    zoom_max: float = 2.5
 
     def __post_init__(self):
         if self.crop not in CROP_MODES:
@@ -187,6 +192,57 @@ def roi_crops(image: np.ndarray, rboxes: np.ndarray, cfg: PipelineConfig) -> tup
     return maps, crops
 
 
+ZOOM_MIN_SCORE = 0.1  # character boxes from this score on locate the text for the closer strip
+ZOOM_MIN = 1.25  # a closer strip must magnify at least this much, or the first reading stands
+ZOOM_FILL = 0.9  # the text may fill at most this share of the closer strip's width
+
+
+def zoom_maps(dets: list[Detections], maps: list[np.ndarray], cfg: PipelineConfig) -> dict[int, np.ndarray]:
+    """ROIs to read again from a closer strip, each with the map frame -> closer strip.
+
+    A strip covers the whole body, so a marking printed small reaches stage 2 with glyphs of 10-15
+    px, half the height it mostly trained on, and it misses or confuses them. Where the median
+    height of the character boxes (from ``ZOOM_MIN_SCORE`` on, faint ones included: they show where
+    the text is) is under ``zoom_glyph_height`` of the strip, the strip is cut again around the text,
+    magnified to bring the glyphs to that height (at most ``zoom_max``, and the text no wider than
+    ``ZOOM_FILL`` of the strip)."""
+    if cfg.crop != "upright" or cfg.zoom_glyph_height <= 0:
+        return {}
+    w, h = (float(v) for v in cfg.strip_size)
+    target = cfg.zoom_glyph_height * h
+    out = {}
+    for i, (det, m) in enumerate(zip(dets, maps)):
+        boxes = det[0][det[2] >= ZOOM_MIN_SCORE]
+        if not len(boxes):
+            continue
+        glyph = float(np.median(boxes[:, 3] - boxes[:, 1]))
+        x1, y1 = boxes[:, :2].min(0)
+        x2, y2 = boxes[:, 2:].max(0)
+        z = min(target / max(glyph, 1.0), cfg.zoom_max, ZOOM_FILL * w / max(float(x2 - x1), 1.0))
+        if z < ZOOM_MIN:
+            continue
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        closer = np.array([[z, 0, w / 2 - z * cx], [0, z, h / 2 - z * cy], [0, 0, 1]], np.float64)
+        out[i] = (closer @ np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))[:2]
+    return out
+
+
+def read_closer(
+    image: np.ndarray, dets: list[Detections], maps: list[np.ndarray], detect_chars: CharDetector, cfg: PipelineConfig
+) -> tuple[list[Detections], list[np.ndarray]]:
+    """``dets`` and ``maps`` with the ROIs ``zoom_maps`` picks read again from their closer strips
+    (one more stage-2 call for all of them)."""
+    closer = zoom_maps(dets, maps, cfg)
+    if not closer:
+        return dets, maps
+    idx = list(closer)
+    again = detect_chars([warp(image, closer[i], cfg.strip_size) for i in idx])
+    dets, maps = list(dets), list(maps)
+    for i, d in zip(idx, again):
+        dets[i], maps[i] = d, closer[i]
+    return dets, maps
+
+
 def run_two_stage(
     image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector, cfg: PipelineConfig
 ) -> FrameResult:
@@ -195,7 +251,8 @@ def run_two_stage(
     if not len(rboxes):
         return FrameResult()
     maps, crops = roi_crops(image, rboxes, cfg)
-    return assemble(rboxes, rscores, maps, detect_chars(crops), cfg)
+    dets, maps = read_closer(image, detect_chars(crops), maps, detect_chars, cfg)
+    return assemble(rboxes, rscores, maps, dets, cfg)
 
 
 def run_two_stage_batch(
@@ -205,8 +262,8 @@ def run_two_stage_batch(
     cfg: PipelineConfig,
 ) -> list[FrameResult]:
     """The same path on several frames at once: stage 1 on all downsampled frames in one call,
-    stage 2 on the crops of all frames in one call (throughput at batch > 1; same results per frame
-    as ``run_two_stage``)."""
+    stage 2 on the crops of all frames in one call, the closer strips (``zoom_maps``) in one more
+    call per frame that has any (throughput at batch > 1; same results per frame as ``run_two_stage``)."""
     roi_dets = detect_rois_batch([downsample(im, cfg.roi_size) for im in images])
     per_frame, all_crops = [], []
     for image, dets in zip(images, roi_dets):
@@ -217,8 +274,12 @@ def run_two_stage_batch(
         all_crops += crops
     char_dets = detect_chars(all_crops) if all_crops else []
     out, k = [], 0
-    for rboxes, rscores, maps, n in per_frame:
-        out.append(assemble(rboxes, rscores, maps, char_dets[k : k + n], cfg) if n else FrameResult())
+    for image, (rboxes, rscores, maps, n) in zip(images, per_frame):
+        if n:
+            dets, maps = read_closer(image, char_dets[k : k + n], maps, detect_chars, cfg)
+            out.append(assemble(rboxes, rscores, maps, dets, cfg))
+        else:
+            out.append(FrameResult())
         k += n
     return out
 

@@ -47,6 +47,8 @@ class TwoStageOcr:
         grammar_min_prob: float = GRAMMAR_MIN_PROB,
         unreadable_roi_threshold: float = 0.0,
         invalid_roi_threshold: float = 0.0,
+        zoom_glyph_height: float = 0.0,
+        zoom_max: float = 2.5,
         device: str | torch.device = "cpu",
     ):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
@@ -56,6 +58,7 @@ class TwoStageOcr:
         self.grammar_min_prob = grammar_min_prob
         self.unreadable_roi_thr = unreadable_roi_threshold
         self.invalid_roi_thr = invalid_roi_threshold
+        self.zoom_glyph_height, self.zoom_max = zoom_glyph_height, zoom_max
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
         self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
@@ -89,6 +92,8 @@ class TwoStageOcr:
             tuple(int(v) for v in self.char_spec["size"]),
             self.unreadable_roi_thr,
             self.invalid_roi_thr,
+            self.zoom_glyph_height,
+            self.zoom_max,
         )
 
     @torch.no_grad()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.per_frame import read_frames, read_records, table_path
-from components.registry.gates import FrameScores
+from components.registry.gates import FrameScores, ocr_frame_scores
 
 
 def frame_scores(key: str, names, columns: dict, params, rois=None, chars=None) -> FrameScores:
@@ -20,10 +20,7 @@ def frame_scores(key: str, names, columns: dict, params, rois=None, chars=None) 
         from components.crack.metrics import frame_ratios
 
         return FrameScores(tuple(names), frame_ratios(columns, params.crack.eval.false_alarm_min_area))
-    from components.ocr.evaluate import frame_ratios
-
-    detections = {k: v for k, v in (("roi_ap50", rois), ("char_map50", chars)) if v is not None}
-    return FrameScores(tuple(names), frame_ratios(columns), detections)
+    return ocr_frame_scores(names, columns, rois, chars)
 
 
 def read_frame_scores(key: str, root: str | Path, form: str, params, eval_set: str = "test") -> FrameScores:

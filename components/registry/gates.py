@@ -68,6 +68,16 @@ class FrameScores:
         return key in self.ratios or key in self.detections
 
 
+def ocr_frame_scores(
+    names, columns: dict, rois: DetectionRecords | None, chars: DetectionRecords | None
+) -> FrameScores:
+    """An OCR evaluation's per-frame columns and detection outcomes as the scores the gates compare."""
+    from components.ocr.evaluate import frame_ratios
+
+    detections = {k: v for k, v in (("roi_ap50", rois), ("char_map50", chars)) if v is not None}
+    return FrameScores(tuple(names), frame_ratios(columns), detections)
+
+
 @dataclass(frozen=True)
 class Bootstrap:
     resamples: int = 1000
@@ -130,6 +140,21 @@ def _paired_check(
         f"{key}: shortfall vs {what} {point:+.4f}, {boot.confidence:.0%} upper bound {upper:+.4f} "
         f"{'<=' if ok else '>'} margin {tol} (paired bootstrap over {len(candidate.names)} frames)",
     )
+
+
+def paired_checks(
+    candidate: FrameScores, reference: FrameScores, margins: dict[str, float], boot: Bootstrap, what: str, kind: str
+) -> GateResult:
+    """``kind.<key>`` for every key of ``margins``: the candidate's paired shortfall against
+    ``reference`` (``what``) within the key's margin. Both must hold per-frame scores for every key:
+    there is no fallback to point values here."""
+    checks = []
+    for key, tol in sorted(margins.items()):
+        check = _paired_check(f"{kind}.{key}", key, candidate, reference, tol, boot, what)
+        if check is None:
+            raise ValueError(f"{key}: no per-frame scores to compare against {what}")
+        checks.append(check)
+    return GateResult(tuple(checks))
 
 
 def check_gates(

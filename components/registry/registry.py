@@ -116,7 +116,8 @@ def split_fingerprint(manifest: str | Path | pd.DataFrame, split: str = "test") 
 
 def deployable_files(export_dir: Path, picked: set[Path]) -> set[Path]:
     """Files the metadata lists for the int8 form beyond the name patterns: a detector kept fp32
-    (``export.ocr.float_detectors``) is read from its ``*_fp32.onnx`` file."""
+    (``export.ocr.float_detectors``, or a checked one that failed its check) is read from its
+    ``*_fp32.onnx`` file."""
     extra = set()
     for meta in (p for p in picked if p.suffix == ".json"):
         for key, entry in json.loads(meta.read_text()).get("files", {}).items():

@@ -34,8 +34,11 @@ from components.export.ocr_runtime import (
     load_meta,
     postprocess,
 )
+from components.ocr.data import load_frames
 from components.ocr.pipeline import roi_crops
+from components.registry.gates import Bootstrap
 from tests.helpers import REPO
+from tests.helpers.data import make_resistor_dataset
 from tests.helpers.ocr import tiny_two_stage
 
 
@@ -129,6 +132,8 @@ def test_meta_holds_what_inference_needs(ocr_export):
         "crop": "square",
         "unreadable_roi_threshold": 0.0,
         "invalid_roi_threshold": 0.0,
+        "zoom_glyph_height": 0.0,
+        "zoom_max": 2.5,
     }
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
@@ -142,14 +147,23 @@ def test_meta_holds_what_inference_needs(ocr_export):
     assert all(len(f["sha256"]) == 64 for f in meta["files"].values())
 
 
-def test_the_unreadable_roi_rule_travels_with_the_export(ocr_frames, tmp_path):
+def test_the_unreadable_roi_rule_and_the_closer_read_travel_with_the_export(ocr_frames, tmp_path):
     ocr = tiny_two_stage()
     ocr.unreadable_roi_thr, ocr.invalid_roi_thr = 0.7, 0.6
+    ocr.zoom_glyph_height, ocr.zoom_max = 0.25, 2.0
     export_ocr(ocr, ocr_frames, tmp_path / "ocr", ExportSettings(opset=17), {}, log=lambda *a: None)
     pipeline = load_meta(tmp_path / "ocr")["pipeline"]
     assert (pipeline["unreadable_roi_threshold"], pipeline["invalid_roi_threshold"]) == (0.7, 0.6)
+    assert (pipeline["zoom_glyph_height"], pipeline["zoom_max"]) == (0.25, 2.0)
     config = OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config
     assert (config.unreadable_roi_threshold, config.invalid_roi_threshold) == (0.7, 0.6)
+    assert (config.zoom_glyph_height, config.zoom_max) == (0.25, 2.0)
+    # an export from before the closer read has no such keys: it reads in one pass
+    meta = load_meta(tmp_path / "ocr")
+    for key in ("zoom_glyph_height", "zoom_max"):
+        del meta["pipeline"][key]
+    (tmp_path / "ocr" / META_FILE).write_text(json.dumps(meta))
+    assert OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config.zoom_glyph_height == 0.0
 
 
 @pytest.mark.parametrize("n", [3, 60, NMS_TABLE_MAX, NMS_TABLE_MAX + 300])
@@ -365,13 +379,63 @@ def test_a_detector_kept_fp32_is_the_int8_forms_fp32_graph(ocr_export, ocr_frame
     assert OnnxTwoStageOcr.load(shipped, "int8").config == int8.config
 
 
+@pytest.mark.parametrize("margin", [0.5, -0.5])
+def test_a_checked_detector_stays_int8_only_when_the_check_passes(ocr_export, tmp_path, margin):
+    """``checked_detectors``: the int8 form is read twice (stage 1 int8, stage 1 fp32) and compared frame
+    by frame. The export's own two forms read these frames alike, so the shortfall is 0: within a
+    margin of +0.5, never within -0.5. Passed: stage 1 stays int8 and the decision is in the metadata.
+    Failed: its int8 file goes, the int8 form reads the fp32 file, as for ``float_detectors``."""
+    from components.export.ocr_check import check_quantized_detector, record_check
+
+    out = tmp_path / "ocr"
+    shutil.copytree(ocr_export.dir, out)
+    data = make_resistor_dataset(tmp_path / "data", n=4)
+    frames = load_frames(data / "data/manifests/ocr.parquet", data / "data/ocr", "test")
+    result = check_quantized_detector(out, "roi", frames, {"string_accuracy": margin}, Bootstrap(resamples=200))
+    assert result.passed == (margin > 0)
+    assert f"paired bootstrap over {len(frames)} frames" in result.checks[0].detail
+    kept = record_check(out, "roi", result, "val", len(frames))
+    meta = load_meta(out)
+    assert kept == result.passed and meta["quantization"]["roi"]["check"]["passed"] == kept
+    assert meta["quantization"]["roi"]["check"]["frames"] == len(frames) > 0
+    assert (out / "roi_int8.onnx").exists() == kept
+    assert (meta["files"]["roi_int8"] == meta["files"]["roi_fp32"]) == (not kept)
+    assert qdq_count(out / "char_int8.onnx") > 20  # stage 2 is not touched either way
+    int8 = OnnxTwoStageOcr.load(out, "int8")  # sha256 of every file still checks out
+    x = np.random.default_rng(4).random((1, 3, *reversed(int8.roi.size)), dtype=np.float32)
+    fp32_roi = OnnxTwoStageOcr.load(out, "int8", forms={"roi": "fp32"}).roi
+    same = all(np.array_equal(a, b) for a, b in zip(int8.roi.raw(x), fp32_roi.raw(x)))
+    assert same == (not kept)
+
+
+def test_forms_take_a_detector_from_another_form_and_refuse_unknown_ones(ocr_export):
+    mixed = OnnxTwoStageOcr.load(ocr_export.dir, "int8", forms={"roi": "fp32"})
+    assert qdq_count(ocr_export.dir / "char_int8.onnx") > 20 and mixed.form == "int8"
+    with pytest.raises(ValueError, match="fp16"):
+        OnnxTwoStageOcr.load(ocr_export.dir, "int8", forms={"roi": "fp16"})
+    with pytest.raises(ValueError, match="stage1"):
+        OnnxTwoStageOcr.load(ocr_export.dir, "int8", forms={"stage1": "fp32"})
+
+
+def test_a_detector_is_kept_fp32_or_checked_not_both():
+    from pydantic import ValidationError
+
+    from components.config import load_params
+    from components.export.config import OcrExport
+
+    good = load_params(REPO / "params.yaml").export.ocr.model_dump(exclude={"float_detectors", "checked_detectors"})
+    assert OcrExport(**good, float_detectors=["char"], checked_detectors=["roi"]).checked_detectors == ["roi"]
+    with pytest.raises(ValidationError, match="either kept fp32"):
+        OcrExport(**good, float_detectors=["roi"], checked_detectors=["roi"])
+
+
 def test_float_detectors_accepts_only_detector_names():
     from pydantic import ValidationError
 
     from components.config import load_params
     from components.export.config import OcrExport
 
-    good = load_params(REPO / "params.yaml").export.ocr.model_dump(exclude={"float_detectors"})
+    good = load_params(REPO / "params.yaml").export.ocr.model_dump(exclude={"float_detectors", "checked_detectors"})
     assert OcrExport(**good, float_detectors=["roi"]).float_detectors == ["roi"]
     with pytest.raises(ValidationError, match="float_detectors"):
         OcrExport(**good, float_detectors=["stage1"])

@@ -178,3 +178,21 @@ def test_ap_keys_are_compared_through_their_detections():
     assert check_gates({}, {}, None, gates, {"quantized": scores(good), "float": scores(good)}).passed
     r = check_gates({}, {}, None, gates, {"quantized": scores(bad), "float": scores(good)})
     assert not r.passed and r.reasons[0].startswith("char_map50: shortfall vs its float parent +0.")
+
+
+def test_paired_checks_decide_each_margin_and_need_per_frame_scores():
+    """``paired_checks`` (the export's int8 check): one check per margin key, decided by the paired
+    bootstrap like the gates; no point-value fallback, so a key without per-frame scores is an error."""
+    from components.registry.gates import paired_checks
+
+    dice, alarms = _model()
+    same, parent = _crack_scores(dice, alarms), _crack_scores(dice, alarms)
+    worse = _crack_scores(np.clip(dice - 0.05, 0, 1), alarms)
+    margins = {"dice_cracked": 0.01, "false_alarm_rate": 0.02}
+    ok = paired_checks(same, parent, margins, Bootstrap(), "stage 1 in fp32", "quantization")
+    assert ok.passed and [c.name for c in ok.checks] == ["quantization.dice_cracked", "quantization.false_alarm_rate"]
+    bad = paired_checks(worse, parent, margins, Bootstrap(), "stage 1 in fp32", "quantization")
+    assert not bad.passed and [c.name for c in bad.checks if not c.passed] == ["quantization.dice_cracked"]
+    assert "shortfall vs stage 1 in fp32 +0.05" in bad.reasons[0]
+    with pytest.raises(ValueError, match="string_accuracy: no per-frame scores"):
+        paired_checks(same, parent, {"string_accuracy": 0.01}, Bootstrap(), "stage 1 in fp32", "quantization")
