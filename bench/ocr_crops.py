@@ -99,19 +99,14 @@ class GroundTruthRois:
         self.config = ocr.config
 
     def __call__(self, image):
-        from components.ocr.pipeline import assemble, roi_crops
+        from components.ocr.pipeline import read_rois
 
         f = self.by_image.get(id(image))
         if f is None:
             f = self.frames[self.i % len(self.frames)]
             self.i += 1
         boxes = f.rois.astype(np.float32)
-        if not len(boxes):
-            from components.ocr.pipeline import FrameResult
-
-            return FrameResult()
-        maps, crops = roi_crops(image, boxes, self.config)
-        return assemble(boxes, np.ones(len(boxes), np.float32), maps, self.ocr.detect_chars(crops), self.config)
+        return read_rois(image, boxes, np.ones(len(boxes), np.float32), self.ocr.detect_chars, self.config)
 
 
 class OracleAngle:

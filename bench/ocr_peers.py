@@ -49,7 +49,7 @@ from components.export.ocr_runtime import OnnxTwoStageOcr
 from components.latency import summarize
 from components.ocr.data import Frame, load_frames
 from components.ocr.metrics import edit_distance, match_rois
-from components.ocr.pipeline import assemble, find_rois, roi_crops
+from components.ocr.pipeline import find_rois, read_rois
 from components.ocr.preprocess import crop_window
 from flows.paths import set_dir, set_manifest
 
@@ -168,14 +168,9 @@ def bench_set(frames: list[Frame], ocr: OnnxTwoStageOcr, readers: dict[str, Read
         tallies["ours_int8/stage1_crops"].add(f.texts, [result.rois[m].text if m >= 0 else None for m in match], ms)
         # ours, stage 2 on the labelled ROIs
         t0 = time.perf_counter()
-        maps, crops = roi_crops(image, f.rois, cfg)
-        gt_result = (
-            assemble(f.rois, np.ones(len(f.rois), np.float32), maps, ocr.detect_chars(crops), cfg)
-            if len(f.rois)
-            else None
-        )
+        gt_result = read_rois(image, f.rois, np.ones(len(f.rois), np.float32), ocr.detect_chars, cfg)
         ms = (time.perf_counter() - t0) * 1000
-        tallies["ours_int8/gt_crops"].add(f.texts, [r.text for r in gt_result.rois] if gt_result else [], ms)
+        tallies["ours_int8/gt_crops"].add(f.texts, [r.text for r in gt_result.rois], ms)
         # the peers on stage-1 windows (stage 1 timed once per frame) and on labelled windows
         (rboxes, rscores), stage1_ms = timed(find_rois, image, ocr.detect_rois, cfg)
         match = match_rois(rboxes, rscores, f.rois)
@@ -211,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict:
     def extra(ap):
         ap.add_argument("--frames", type=int, default=200, help="first N frames of each fixed set (0 = all)")
         ap.add_argument("--sets", nargs="+", default=["test", "ood"], choices=["test", "ood"])
-        ap.add_argument("--peers", nargs="+", default=["rapidocr", "easyocr", "tesseract"])
+        ap.add_argument("--peers", nargs="*", default=["rapidocr", "easyocr", "tesseract"], help="none: ours only")
         ap.add_argument("--root", type=Path, default=REPO, help="project root holding data/ and models/")
 
     args = parse_common(argv, __doc__.splitlines()[0], extra)

@@ -44,7 +44,7 @@ from components.export.ocr_runtime import OnnxTwoStageOcr
 from components.latency import summarize
 from components.ocr.data import load_frames
 from components.ocr.metrics import match_rois, string_scores
-from components.ocr.pipeline import assemble, find_rois, roi_crops
+from components.ocr.pipeline import find_rois, read_rois
 from components.ocr.preprocess import crop_window
 from components.ocr.transforms import rotate, text_angle
 
@@ -143,13 +143,12 @@ def main(argv: list[str] | None = None) -> dict:
         for fi, f in enumerate(frames):
             image = f.image()
             rboxes, rscores = find_rois(image, ocr.detect_rois, cfg)
-            maps, letterboxed = roi_crops(image, rboxes, cfg)
-            for k, (m, lb) in enumerate(zip(maps, letterboxed)):
+            for k in range(len(rboxes)):
                 x1, y1, x2, y2 = crop_window(rboxes[k], cfg.margin, image.shape[1], image.shape[0])
                 full = np.ascontiguousarray(image[y1:y2, x1:x2])
-                # ours on this one crop, batch 1: detector + mapping + reading order
+                # ours on this one crop, batch 1: crop, detector (the closer read where small) and reading
                 t0 = time.perf_counter()
-                res = assemble(rboxes[k : k + 1], rscores[k : k + 1], [m], ocr.detect_chars([lb]), cfg)
+                res = read_rois(image, rboxes[k : k + 1], rscores[k : k + 1], ocr.detect_chars, cfg)
                 ours_ms.append((time.perf_counter() - t0) * 1000)
                 ours_texts.append(res.rois[0].text)
                 cx, cy = (f.chars[:, 0] + f.chars[:, 2]) / 2, (f.chars[:, 1] + f.chars[:, 3]) / 2

@@ -22,14 +22,20 @@ model (PyTorch fp32, ``ocr.eval`` thresholds) is scored on the fixed sets; resul
 sets alone (``roi_precision``, ``roi_recall``) and together with the pipeline's stage 2
 (``models/ocr/char.pt``, trained on crops of the pipeline's stage 1) as the two-stage model; results
 in ``bench/results/seeds_roi[_<tag>].json``. ``roi_score_threshold: auto`` is chosen on val per seed.
+
+``--rescore ocr.eval.KEY=VALUE`` (OCR only, repeatable): each trained model is scored a second time
+with these reading settings (thresholds, the closer read), under ``rescored`` in each run and
+``summary_rescored``: an inference-time setting compared on the same models of several seeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -144,9 +150,25 @@ def score_two_stage(roi_path: Path, char_path: Path, thresholds: dict, params, s
     return out
 
 
-def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
+def rescore_params(raw: dict, assignments: list[str]):
+    """``raw`` params with the ``--rescore`` assignments (``ocr.eval`` keys only), parsed; None if none."""
+    from components.config import parse_params
+
+    if not assignments:
+        return None
+    other = [a for a in assignments if not a.startswith("ocr.eval.")]
+    if other:
+        raise ValueError(f"--rescore {', '.join(other)}: only ocr.eval settings can change after training")
+    raw = copy.deepcopy(raw)
+    for assignment in assignments:
+        _override(raw, assignment)
+    return parse_params(raw)
+
+
+def train_and_score_ocr(params, seed: int, splits: dict, sets: dict, rescore=None) -> dict:
     """Train one stage-2 model with ``seed`` on crops of the frozen stage 1; the two-stage model's
-    metrics (with intervals) on each evaluation set."""
+    metrics (with intervals) on each evaluation set, and with ``rescore``'s reading settings under
+    ``rescored`` when given."""
     from components.ocr.model import load_model
     from components.ocr.train import train_char_model
     from flows.ocr_common import ROI_MODEL, reading_thresholds, roi_threshold, setup_torch
@@ -171,12 +193,16 @@ def train_and_score_ocr(params, seed: int, splits: dict, sets: dict) -> dict:
         out = {"seed": seed, "train_s": round(train_s, 1), "crops_s": round(summary["crops_s"], 1)}
         thresholds = reading_thresholds(root, ocr.eval)
         out.update(score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", thresholds, params, sets, device))
+        if rescore is not None:
+            again = reading_thresholds(root, rescore.ocr.eval)
+            out["rescored"] = score_two_stage(root / ROI_MODEL, Path(tmp) / "char.pt", again, params, sets, device)
     return out
 
 
-def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
+def train_and_score_roi(params, seed: int, splits: dict, sets: dict, rescore=None) -> dict:
     """Train one stage-1 model with ``seed``; with the pipeline's stage 2, the two-stage model's
-    metrics (stage-1 precision and recall among them, with intervals) on each evaluation set."""
+    metrics (stage-1 precision and recall among them, with intervals) on each evaluation set, and
+    with ``rescore``'s reading settings under ``rescored`` when given."""
     from components.ocr.model import load_model
     from components.ocr.threshold import AUTO
     from components.ocr.train import choose_roi_threshold, train_roi_model
@@ -195,15 +221,22 @@ def train_and_score_roi(params, seed: int, splits: dict, sets: dict) -> dict:
         )
         train_s = time.perf_counter() - t0
         out_path = Path(tmp) / "roi.pt"
-        e = ocr.eval
-        auto = [k for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO]
-        if auto:  # this model's own F1 choice on val, not the pipeline model's
-            roi_model, spec = load_model(out_path, device)
-            f1 = choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold
-            e = e.model_copy(update={k: float(f1) for k in auto})
-        thresholds = reading_thresholds(root, e)
+        f1: list[float] = []
+
+        def own_thresholds(e) -> dict:
+            """``e`` with ``auto`` as this model's own F1 choice on val, not the pipeline model's."""
+            auto = [k for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO]
+            if auto and not f1:
+                roi_model, spec = load_model(out_path, device)
+                f1.append(float(choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold))
+            return reading_thresholds(root, e.model_copy(update={k: f1[0] for k in auto}))
+
+        thresholds = own_thresholds(ocr.eval)
         out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": thresholds["roi_score_threshold"]}
         out.update(score_two_stage(out_path, root / CHAR_MODEL, thresholds, params, sets, device))
+        if rescore is not None:
+            again = own_thresholds(rescore.ocr.eval)
+            out["rescored"] = score_two_stage(out_path, root / CHAR_MODEL, again, params, sets, device)
     return out
 
 
@@ -227,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=sorted(HEADLINES), default="crack")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--rescore", action="append", default=[], metavar="ocr.eval.KEY=VALUE", help="also score with these"
+    )
     parser.add_argument("--tag", default="", help="suffix of the results file (e.g. the recipe's name)")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", type=Path)
@@ -238,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     for assignment in args.overrides:
         _override(raw, assignment)
     params = parse_params(raw)
+    if args.rescore and args.model not in ("ocr", "roi"):
+        parser.error("--rescore is for --model ocr or roi")
+    try:
+        rescore = rescore_params(raw, args.rescore)
+    except (KeyError, ValueError) as exc:
+        parser.error(str(exc))
     if args.model in ("ocr", "roi"):
         from flows.ocr_common import load_eval_frames, load_split
 
@@ -247,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             "val": load_split.fn(Path.cwd(), "val"),
         }
         sets = load_eval_frames(Path.cwd(), params.ocr.eval.max_frames)
-        train_one = train_and_score_ocr if args.model == "ocr" else train_and_score_roi
+        train_one = partial(train_and_score_ocr if args.model == "ocr" else train_and_score_roi, rescore=rescore)
     else:
         from flows.crack_common import load_eval_sets, load_splits
 
@@ -271,12 +313,17 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summarize(runs, headline),
         "runs": runs,
     }
+    if rescore is not None:
+        result["rescore"] = args.rescore
+        result["summary_rescored"] = summarize([r["rescored"] for r in runs], headline)
     out = args.out or Path(f"bench/results/seeds_{args.model}{'_' + args.tag if args.tag else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"over seeds {args.seeds} (mean [min, max]):")
     for key, s in result["summary"].items():
         print(f"  {key:24s} {s['mean']:.4f} [{s['min']:.4f}, {s['max']:.4f}]")
+    for key, s in result.get("summary_rescored", {}).items():
+        print(f"  {key:24s} {s['mean']:.4f} [{s['min']:.4f}, {s['max']:.4f}]  rescored {' '.join(args.rescore)}")
     print(f"wrote {out}")
     return 0
 

@@ -2,7 +2,8 @@
 
 frame (full resolution, RGB uint8) -> /4 -> stage 1 -> ROI boxes -> margin, crop and letterbox
 from the full-resolution frame (``crop: square``), or turned by the text's angle into an upright
-strip (``crop: upright``) -> stage 2 on all crops of the frame in one batch -> reading order per ROI
+strip (``crop: upright``) -> stage 2 on all crops of the frame in one batch (small print once more,
+from a closer strip around its text: ``zoom_maps``) -> reading order per ROI
 in the crop's coordinates -> characters mapped back to frame pixels -> the marking decoded under the
 grammar of resistor codes (``components.ocr.grammar``) from each character's top-k classes.
 
@@ -243,16 +244,24 @@ def read_closer(
     return dets, maps
 
 
-def run_two_stage(
-    image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector, cfg: PipelineConfig
+def read_rois(
+    image: np.ndarray, rboxes: np.ndarray, rscores: np.ndarray, detect_chars: CharDetector, cfg: PipelineConfig
 ) -> FrameResult:
-    """The whole two-stage path on one frame (RGB uint8, full resolution)."""
-    rboxes, rscores = find_rois(image, detect_rois, cfg)
+    """Stage 2 and the reading on given ROIs of a frame (stage 1's, or labelled ones in a bench):
+    crops, stage 2, the closer read of small print, the reading."""
     if not len(rboxes):
         return FrameResult()
     maps, crops = roi_crops(image, rboxes, cfg)
     dets, maps = read_closer(image, detect_chars(crops), maps, detect_chars, cfg)
     return assemble(rboxes, rscores, maps, dets, cfg)
+
+
+def run_two_stage(
+    image: np.ndarray, detect_rois: RoiDetector, detect_chars: CharDetector, cfg: PipelineConfig
+) -> FrameResult:
+    """The whole two-stage path on one frame (RGB uint8, full resolution)."""
+    rboxes, rscores = find_rois(image, detect_rois, cfg)
+    return read_rois(image, rboxes, rscores, detect_chars, cfg)
 
 
 def run_two_stage_batch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.seeds import HEADLINES, _override, summarize
+from bench.seeds import HEADLINES, _override, rescore_params, summarize
 
 
 def test_overrides_take_yaml_values_and_refuse_unknown_keys():
@@ -22,3 +22,21 @@ def test_summary_is_mean_and_range_over_seeds():
     assert s["dice"] == {"mean": 0.75, "min": 0.7, "max": 0.8}
     assert s["dice_ood"] == {"mean": 0.5, "min": 0.4, "max": 0.6}
     assert "pixel_dice" not in s
+
+
+def test_rescore_changes_only_reading_settings():
+    """``--rescore``: the same trained models read again with other ``ocr.eval`` settings; a training
+    setting cannot change after training, and an unknown key is refused."""
+    import yaml
+
+    from tests.helpers import REPO
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert rescore_params(raw, []) is None
+    p = rescore_params(raw, ["ocr.eval.zoom_glyph_height=0", "ocr.eval.char_score_threshold=0.2"])
+    assert (p.ocr.eval.zoom_glyph_height, p.ocr.eval.char_score_threshold) == (0.0, 0.2)
+    assert raw["ocr"]["eval"]["zoom_glyph_height"] == 0.25  # the run's own params untouched
+    with pytest.raises(ValueError, match="only ocr.eval"):
+        rescore_params(raw, ["ocr.char.epochs=3"])
+    with pytest.raises(KeyError, match="ocr.eval.zoom"):
+        rescore_params(raw, ["ocr.eval.zoom=1"])
