@@ -408,6 +408,16 @@ def test_a_checked_detector_stays_int8_only_when_the_check_passes(ocr_export, tm
     assert same == (not kept)
 
 
+def test_without_validation_frames_a_checked_detector_stays_fp32(ocr_export, tmp_path):
+    from components.export.ocr_check import check_quantized_detector, record_check
+
+    out = tmp_path / "ocr"
+    shutil.copytree(ocr_export.dir, out)
+    result = check_quantized_detector(out, "roi", [], {"string_accuracy": 0.01}, Bootstrap(resamples=200))
+    assert not result.passed and "no validation frames" in result.reasons[0]
+    assert not record_check(out, "roi", result, "val", 0) and not (out / "roi_int8.onnx").exists()
+
+
 def test_forms_take_a_detector_from_another_form_and_refuse_unknown_ones(ocr_export):
     mixed = OnnxTwoStageOcr.load(ocr_export.dir, "int8", forms={"roi": "fp32"})
     assert qdq_count(ocr_export.dir / "char_int8.onnx") > 20 and mixed.form == "int8"
