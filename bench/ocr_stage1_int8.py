@@ -67,8 +67,7 @@ def compare(export: Path, sets: dict, calibration: list, params, variants, laten
     """One row per variant, stage 1 in fp32 first (the reference): metrics per set, the paired
     shortfall on the test set against the reference, p50 latency at one thread."""
     export, meta, x = Path(export), load_meta(export), params.export.ocr
-    b = params.bootstrap
-    boot = Bootstrap(resamples=b.resamples, seed=b.seed, confidence=b.confidence)
+    boot = Bootstrap.from_params(params.bootstrap)
     latency_images = [f.image() for f in sets["test"][:latency_frames]]
     reference = OnnxTwoStageOcr.load(export, form="int8", threads=1, forms={"roi": "fp32"})
     roi_fp32 = export / meta["files"]["roi_fp32"]["path"]

@@ -221,15 +221,15 @@ def train_and_score_roi(params, seed: int, splits: dict, sets: dict, rescore=Non
         )
         train_s = time.perf_counter() - t0
         out_path = Path(tmp) / "roi.pt"
-        f1: list[float] = []
+        evals = [ocr.eval] + ([rescore.ocr.eval] if rescore is not None else [])
+        f1 = None  # this model's own F1 choice on val, not the pipeline model's, where a setting is auto
+        if any(getattr(e, k) == AUTO for e in evals for k in STAGE1_THRESHOLDS):
+            roi_model, spec = load_model(out_path, device)
+            f1 = float(choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold)
 
         def own_thresholds(e) -> dict:
-            """``e`` with ``auto`` as this model's own F1 choice on val, not the pipeline model's."""
-            auto = [k for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO]
-            if auto and not f1:
-                roi_model, spec = load_model(out_path, device)
-                f1.append(float(choose_roi_threshold(roi_model, spec["size"], splits["val"], device, False).threshold))
-            return reading_thresholds(root, e.model_copy(update={k: f1[0] for k in auto}))
+            auto = {k: f1 for k in STAGE1_THRESHOLDS if getattr(e, k) == AUTO}
+            return reading_thresholds(root, e.model_copy(update=auto))
 
         thresholds = own_thresholds(ocr.eval)
         out = {"seed": seed, "train_s": round(train_s, 1), "roi_score_threshold": thresholds["roi_score_threshold"]}

@@ -92,9 +92,9 @@ def run_export(st: Stage, ocr: TwoStageOcr, calibration_frames, out_dir: Path, s
 @task(name="check-int8-detector", cache_policy=NO_CACHE)
 def check_detector(st: Stage, out: Path, name: str, frames) -> bool:
     """Keep detector ``name`` in int8 only if the validation reading holds (components.export.ocr_check)."""
-    params, b = st.params, st.params.bootstrap
+    params = st.params
     margins = params.registry.ocr.max_quantization_drop
-    result = check_quantized_detector(out, name, frames, margins, Bootstrap(b.resamples, b.seed, b.confidence))
+    result = check_quantized_detector(out, name, frames, margins, Bootstrap.from_params(params.bootstrap))
     kept = record_check(out, name, result, "val", len(frames))
     verdict = "kept in int8" if kept else "kept in fp32 (the int8 form uses its fp32 graph)"
     get_run_logger().info("%s detector %s: %s", name, verdict, "; ".join(c.detail for c in result.checks))

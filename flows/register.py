@@ -155,7 +155,7 @@ def register(model_key: str, params_file: str = "params.yaml", root: Path | None
         "quantized": read_frame_scores(model_key, source.quantized_frames, source.quantized, params),
         "float": read_frame_scores(model_key, source.float_frames, source.float_form, params),
     }
-    boot = Bootstrap(params.bootstrap.resamples, params.bootstrap.seed, params.bootstrap.confidence)
+    boot = Bootstrap.from_params(params.bootstrap)
     example = resolve_inside(source.data, test_rows.iloc[0].path).read_bytes()
 
     with st.run(data=SOURCES[model_key].data, tags={"dataset": model_key}):

@@ -8,7 +8,7 @@ quantized and once with the checked detector in fp32 (the other detector as depl
 key of ``registry.ocr.max_quantization_drop`` must have its paired-bootstrap shortfall within its
 margin, the same non-inferiority test the quantization gate applies on the test set
 (``components.registry.gates.paired_checks``). When it fails, the int8 form falls back to the
-detector's fp32 file (``keep_fp32``), exactly as for a detector in ``float_detectors``; either way
+detector's fp32 file (``record_check``), exactly as for a detector in ``float_detectors``; either way
 ``ocr_meta.json`` records the decision and its numbers under ``quantization.<detector>.check``.
 
 The validation split, not the test set, decides: the test set stays the judge of the result.

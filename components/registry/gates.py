@@ -84,6 +84,11 @@ class Bootstrap:
     seed: int = 0
     confidence: float = 0.95
 
+    @classmethod
+    def from_params(cls, b) -> Bootstrap:
+        """From ``params.bootstrap`` (resamples, seed, confidence)."""
+        return cls(b.resamples, b.seed, b.confidence)
+
 
 def paired_shortfall(candidate: FrameScores, reference: FrameScores, key: str, boot: Bootstrap) -> tuple[float, float]:
     """How much worse the candidate is than the reference on ``key`` (point value, one-sided upper
