@@ -52,6 +52,7 @@ def reading_thresholds(root: Path, e) -> dict:
         "dedupe_iou": e.dedupe_iou,
         "zoom_glyph_height": e.zoom_glyph_height,
         "zoom_max": e.zoom_max,
+        "turned_read": e.turned_read,
     }
 
 

@@ -107,6 +107,39 @@ def uneven_light(image, mask, seed, falloff: float = 0.0):
     return image * tf.exp(-4.0 * strength * d2)[..., None], mask
 
 
+def grooves(image, mask, seed, prob: float = 0.0, max_width: float = 5.0):
+    """Image only: with probability ``prob`` a straight groove across the whole crop that is *not* a
+    crack (the mask is left as it is): a saw cut for a loop detector, a construction joint between
+    two paving lanes, the sawn joint of a concrete slab. The cracks of the training styles wander and
+    change width; nothing else in them is a thin, ruler-straight line, so a model trained on them
+    alone marks every straight dark line as crack (docs/crack.md#known-weaknesses). A groove has a
+    random angle and position, a constant width in ``[1, max_width]`` px, soft edges, and removes 30-75
+    % of the light under it; half the time a second one runs parallel or at right angles (a slab
+    grid, the two cuts of a loop). Drawn before the camera augmentations: it is part of the scene."""
+    if prob <= 0:
+        return image, mask
+    s_do, s_two, s_ang, s_pos, s_w, s_d, s_turn = _split(seed, 7)
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    yy = tf.range(h)[:, None]
+    xx = tf.range(w)[None, :]
+    angle0 = tf.random.stateless_uniform([], s_ang, 0.0, math.pi)
+    turn = tf.where(tf.random.stateless_uniform([], s_turn) < 0.5, 0.0, math.pi / 2)
+    angles = tf.stack([angle0, angle0 + turn])
+    points = tf.random.stateless_uniform([2, 2], s_pos) * tf.stack([w, h])
+    widths = tf.random.stateless_uniform([2], s_w, 1.0, max(max_width, 1.0))
+    depths = tf.random.stateless_uniform([2], s_d, 0.3, 0.75)
+    count = tf.where(tf.random.stateless_uniform([], s_two) < 0.5, 2.0, 1.0)
+    light = tf.ones_like(image[..., 0])
+    for k in range(2):
+        across = (xx - points[k, 0]) * tf.sin(angles[k]) - (yy - points[k, 1]) * tf.cos(angles[k])
+        cover = tf.clip_by_value(widths[k] / 2 + 0.5 - tf.abs(across), 0.0, 1.0)
+        on = tf.cast(float(k) < count, tf.float32)
+        light = light * (1.0 - on * depths[k] * cover)
+    grooved = image * light[..., None]
+    return tf.where(tf.random.stateless_uniform([], s_do) < prob, grooved, image), mask
+
+
 def affine_matrix(angle_rad, zoom, height, width):
     """The 8 projective coefficients mapping *output* pixels to input pixels for a rotation by
     ``angle_rad`` and a zoom by ``zoom`` (> 1 enlarges) about the image centre."""
@@ -153,8 +186,10 @@ def augment(image, mask, seed, cfg):
     """All augmentations of ``cfg`` (a CrackAugment), geometric first."""
     s_f, s_g, s_p, s_c = _split(seed, 4)
     s_l = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 5)  # the others' draws as before
+    s_j = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 6)
     image, mask = flip(image, mask, s_f, cfg.hflip, cfg.vflip)
     image, mask = rotate_scale(image, mask, s_g, cfg.rotate_deg, cfg.scale)
+    image, mask = grooves(image, mask, s_j, cfg.groove_prob, cfg.groove_max_width)
     image, mask = brightness_contrast(image, mask, s_p, cfg.brightness, cfg.contrast)
     image, mask = uneven_light(image, mask, s_l, cfg.falloff)
     return camera(

@@ -43,6 +43,9 @@ class CrackAugment(Strict):
     jpeg_prob: float = Field(0.0, ge=0, le=1)  # share of crops JPEG-compressed ...
     jpeg_quality: int = Field(95, ge=5, le=95)  # ... at a quality in [jpeg_quality, 95]
     falloff: float = Field(0.0, ge=0, le=2)  # light falling off from a random point (flash): strength up to this
+    # scene: straight grooves that are not cracks (saw cuts, lane and slab joints), components.crack.augment.grooves
+    groove_prob: float = Field(0.0, ge=0, le=1)  # share of crops with one or two grooves
+    groove_max_width: float = Field(5.0, ge=1, le=20)  # px at model scale; widths drawn in [1, this]
 
 
 class CrackTrain(Strict):

@@ -405,6 +405,7 @@ def export_ocr(
             "invalid_roi_threshold": float(ocr.invalid_roi_thr),
             "zoom_glyph_height": float(ocr.zoom_glyph_height),
             "zoom_max": float(ocr.zoom_max),
+            "turned_read": bool(ocr.turned_read),
         },
         "parity": {},
         "quantization": {},

@@ -221,6 +221,7 @@ class OnnxTwoStageOcr:
             invalid_roi_threshold=float(p.get("invalid_roi_threshold", 0.0)),
             zoom_glyph_height=float(p.get("zoom_glyph_height", 0.0)),  # older exports: one pass
             zoom_max=float(p.get("zoom_max", 2.5)),
+            turned_read=bool(p.get("turned_read", False)),  # older exports: no turned read
         )
         return cls(det["roi"], det["char"], config, form, threads)
 

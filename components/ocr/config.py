@@ -111,6 +111,9 @@ class EvalParams(Strict):
     # (components.ocr.pipeline.zoom_maps; upright strips only); 0 = one pass
     zoom_glyph_height: float = Field(0.0, ge=0, lt=1)
     zoom_max: float = Field(2.5, ge=1)  # the closer strip magnifies at most this much
+    # a reported ROI with no valid marking is read again from its strip turned a quarter, kept when that
+    # reads one (components.ocr.pipeline.read_turned; upright strips only)
+    turned_read: bool = False
     max_frames: int = Field(ge=0)  # 0 = the whole test split
     latency_warmup: int = Field(ge=0)
     latency_runs: int = Field(gt=0)

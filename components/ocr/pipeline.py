@@ -3,7 +3,8 @@
 frame (full resolution, RGB uint8) -> /4 -> stage 1 -> ROI boxes -> margin, crop and letterbox
 from the full-resolution frame (``crop: square``), or turned by the text's angle into an upright
 strip (``crop: upright``) -> stage 2 on all crops of the frame in one batch (small print once more,
-from a closer strip around its text: ``zoom_maps``) -> reading order per ROI
+from a closer strip around its text: ``zoom_maps``; a ROI with no valid marking once more, its
+strip turned a quarter: ``read_turned``) -> reading order per ROI
 in the crop's coordinates -> characters mapped back to frame pixels -> the marking decoded under the
 grammar of resistor codes (``components.ocr.grammar``) from each character's top-k classes.
 
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 
 from components.data.ocr_format import ROI_LABEL, OcrAnnotation, Shape
-from components.ocr.grammar import decode
+from components.ocr.grammar import Decoded, decode
 from components.ocr.preprocess import (
     crop_window,
     downsample,
@@ -31,7 +32,7 @@ from components.ocr.preprocess import (
     upright_strip,
     warp,
 )
-from components.ocr.reading import read_string
+from components.ocr.reading import Reading, read_string
 
 CLASS_TOPK = 3  # classes per character box handed to the grammar decoding
 GRAMMAR_MIN_PROB = 0.2  # a decoded marking needs this geometric-mean probability per character
@@ -146,6 +147,9 @@ class PipelineConfig:
     # from a closer strip centred on its text (zoomed by up to zoom_max); 0 = one pass (``zoom_maps``)
     zoom_glyph_height: float = 0.0
     zoom_max: float = 2.5
+    # upright strips: a reported ROI that reads no valid marking is read again with its strip turned a
+    # quarter (the angle estimate took the body's short axis); kept when that reads one (``read_turned``)
+    turned_read: bool = False
 
     def __post_init__(self):
         if self.crop not in CROP_MODES:
@@ -244,16 +248,86 @@ def read_closer(
     return dets, maps
 
 
+def quarter_turn(m: np.ndarray, cfg: PipelineConfig) -> np.ndarray:
+    """The map frame -> strip of ``m`` followed by a quarter turn about the strip's centre: the same
+    scale and centre, the other axis of the body along the strip. ``upright_map``'s scale depends on
+    the angle only through ``|cos| + |sin|``, which a quarter turn keeps, so this is exactly the strip
+    the other angle candidate would have cut."""
+    w, h = (float(v) for v in cfg.strip_size)
+    turn = np.array([[0.0, -1.0, (w + h) / 2], [1.0, 0.0, (h - w) / 2], [0.0, 0.0, 1.0]])
+    return (turn @ np.vstack([np.asarray(m, np.float64), [0, 0, 1]]))[:2]
+
+
+def read_turned(
+    image: np.ndarray,
+    rscores: np.ndarray,
+    dets: list[Detections],
+    maps: list[np.ndarray],
+    first_maps: list[np.ndarray],
+    detect_chars: CharDetector,
+    cfg: PipelineConfig,
+) -> tuple[list[Detections], list[np.ndarray]]:
+    """``dets`` and ``maps`` with every ROI that would be reported without a valid marking read again
+    from its strip turned a quarter each way (``quarter_turn`` of its first map, ``first_maps``; which
+    way is up is unknown, and stage 2 reads upside-down glyphs poorly), and the more confident turned
+    reading kept where it is a valid marking (one more stage-2 call for all of them).
+
+    ``estimate_angle`` picks the body's long axis from two perpendicular candidates; on a small,
+    nearly square or low-contrast body it sometimes picks the short one, and the strip then holds a
+    few glyphs standing on their side, which read as nothing or as no marking (7 of the 48 misread
+    test ROIs of 2026-12-06). Only ROIs reported anyway are retried (``unreadable_roi_threshold`` and
+    ``invalid_roi_threshold`` decide that first), so the set of reported ROIs, and ROI precision, stay
+    as they are."""
+    if cfg.crop != "upright" or not cfg.turned_read:
+        return dets, maps
+    idx = []
+    for i, (det, rs) in enumerate(zip(dets, rscores)):
+        _, d, keep = read_marking(det, float(rs), cfg)
+        status = roi_status(d.valid, int(keep.sum()))
+        if status != READ and reported(status, float(rs), cfg):
+            idx.append(i)
+    if not idx:
+        return dets, maps
+    turned = []
+    for i in idx:  # a quarter each way: which way is up is not known
+        once = quarter_turn(first_maps[i], cfg)
+        turned += [once, quarter_turn(quarter_turn(once, cfg), cfg)]
+    again = detect_chars([warp(image, t, cfg.strip_size) for t in turned])
+    dets, maps = list(dets), list(maps)
+    for k, i in enumerate(idx):
+        best = 0.0
+        for t, d in zip(turned[2 * k : 2 * k + 2], again[2 * k : 2 * k + 2]):
+            decoded = read_marking(d, float(rscores[i]), cfg)[1]
+            if decoded.valid and decoded.confidence > best:
+                dets[i], maps[i], best = d, t, decoded.confidence
+    return dets, maps
+
+
+def read_strips(
+    image: np.ndarray,
+    rboxes: np.ndarray,
+    rscores: np.ndarray,
+    maps: list[np.ndarray],
+    dets: list[Detections],
+    detect_chars: CharDetector,
+    cfg: PipelineConfig,
+) -> FrameResult:
+    """One frame's result from stage 2's first detections on its strips (``roi_crops``' ``maps``):
+    the closer read of small print, the turned read of ROIs with no valid marking, the reading."""
+    closer_dets, closer_maps = read_closer(image, dets, maps, detect_chars, cfg)
+    dets, maps = read_turned(image, rscores, closer_dets, closer_maps, maps, detect_chars, cfg)
+    return assemble(rboxes, rscores, maps, dets, cfg)
+
+
 def read_rois(
     image: np.ndarray, rboxes: np.ndarray, rscores: np.ndarray, detect_chars: CharDetector, cfg: PipelineConfig
 ) -> FrameResult:
     """Stage 2 and the reading on given ROIs of a frame (stage 1's, or labelled ones in a bench):
-    crops, stage 2, the closer read of small print, the reading."""
+    crops, stage 2, the closer read of small print, the turned read, the reading."""
     if not len(rboxes):
         return FrameResult()
     maps, crops = roi_crops(image, rboxes, cfg)
-    dets, maps = read_closer(image, detect_chars(crops), maps, detect_chars, cfg)
-    return assemble(rboxes, rscores, maps, dets, cfg)
+    return read_strips(image, rboxes, rscores, maps, detect_chars(crops), detect_chars, cfg)
 
 
 def run_two_stage(
@@ -271,8 +345,9 @@ def run_two_stage_batch(
     cfg: PipelineConfig,
 ) -> list[FrameResult]:
     """The same path on several frames at once: stage 1 on all downsampled frames in one call,
-    stage 2 on the crops of all frames in one call, the closer strips (``zoom_maps``) in one more
-    call per frame that has any (throughput at batch > 1; same results per frame as ``run_two_stage``)."""
+    stage 2 on the crops of all frames in one call, the closer and turned strips (``read_strips``) in
+    more calls per frame that has any (throughput at batch > 1; same results per frame as
+    ``run_two_stage``)."""
     roi_dets = detect_rois_batch([downsample(im, cfg.roi_size) for im in images])
     per_frame, all_crops = [], []
     for image, dets in zip(images, roi_dets):
@@ -285,8 +360,7 @@ def run_two_stage_batch(
     out, k = [], 0
     for image, (rboxes, rscores, maps, n) in zip(images, per_frame):
         if n:
-            dets, maps = read_closer(image, char_dets[k : k + n], maps, detect_chars, cfg)
-            out.append(assemble(rboxes, rscores, maps, dets, cfg))
+            out.append(read_strips(image, rboxes, rscores, maps, char_dets[k : k + n], detect_chars, cfg))
         else:
             out.append(FrameResult())
         k += n
@@ -310,17 +384,12 @@ def assemble(
         all_b.append(ab)
         all_l.append(labels)
         all_s.append(scores)
-        keep = scores >= cfg.char_score_threshold
+        r, d, keep = read_marking(det, float(rs), cfg)
         cl, cs = labels[keep], scores[keep]
-        r = read_string(boxes[keep], cl, cs, names, roi_score=float(rs), dedupe_iou=cfg.dedupe_iou)
-        topk = (det[3][keep], det[4][keep]) if len(det) >= 5 else None
-        d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=float(rs))
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
         status = roi_status(d.valid, int(keep.sum()))
-        if status == UNREADABLE and rs < cfg.unreadable_roi_threshold:
-            continue  # nothing legible and stage 1 unsure: a tape hole or a blank pad, not a part
-        if status == INVALID and rs < cfg.invalid_roi_threshold:
-            continue  # text that is no marking and stage 1 unsure: an IC package or a sticker, not a resistor
+        if not reported(status, float(rs), cfg):
+            continue
         result.rois.append(
             RoiResult(
                 tuple(float(v) for v in rb),
@@ -341,6 +410,30 @@ def assemble(
     result.all_char_labels = np.concatenate(all_l).astype(np.int64)
     result.all_char_scores = np.concatenate(all_s).astype(np.float32)
     return result
+
+
+def read_marking(det: Detections, roi_score: float, cfg: PipelineConfig) -> tuple[Reading, Decoded, np.ndarray]:
+    """Stage 2's detections on one strip -> (the characters above ``char_score_threshold`` in reading
+    order, the marking decoded from their top-k classes, the mask of the kept boxes)."""
+    boxes, labels, scores = det[:3]
+    keep = scores >= cfg.char_score_threshold
+    cl, cs = labels[keep], scores[keep]
+    names = list(cfg.names)
+    r = read_string(boxes[keep], cl, cs, names, roi_score=roi_score, dedupe_iou=cfg.dedupe_iou)
+    topk = (det[3][keep], det[4][keep]) if len(det) >= 5 else None
+    d = decode(char_candidates(r.order, cl, cs, topk, names), min_prob=cfg.grammar_min_prob, roi_score=roi_score)
+    return r, d, keep
+
+
+def reported(status: str, roi_score: float, cfg: PipelineConfig) -> bool:
+    """Whether a ROI of this read status is reported: with nothing legible only from
+    ``unreadable_roi_threshold`` (a tape hole or a blank pad is no part), with text that is no marking
+    only from ``invalid_roi_threshold`` (an IC package or a sticker is no resistor)."""
+    if status == UNREADABLE:
+        return roi_score >= cfg.unreadable_roi_threshold
+    if status == INVALID:
+        return roi_score >= cfg.invalid_roi_threshold
+    return True
 
 
 def roi_status(valid: bool, characters: int) -> str:

@@ -49,6 +49,7 @@ class TwoStageOcr:
         invalid_roi_threshold: float = 0.0,
         zoom_glyph_height: float = 0.0,
         zoom_max: float = 2.5,
+        turned_read: bool = False,
         device: str | torch.device = "cpu",
     ):
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
@@ -59,6 +60,7 @@ class TwoStageOcr:
         self.unreadable_roi_thr = unreadable_roi_threshold
         self.invalid_roi_thr = invalid_roi_threshold
         self.zoom_glyph_height, self.zoom_max = zoom_glyph_height, zoom_max
+        self.turned_read = turned_read
         self.names = list(char_spec["classes"])
         self.crop_size = int(char_spec["size"][0])
         self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
@@ -94,6 +96,7 @@ class TwoStageOcr:
             self.invalid_roi_thr,
             self.zoom_glyph_height,
             self.zoom_max,
+            self.turned_read,
         )
 
     @torch.no_grad()

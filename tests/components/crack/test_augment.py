@@ -146,3 +146,35 @@ def test_falloff_off_leaves_the_other_draws_unchanged():
     expected, _ = aug.camera(expected, m, s_c, gamma=0.3)
     got, _ = aug.augment(image, mask, seed, cfg)
     np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-4)
+
+
+def test_grooves_darken_straight_lines_and_keep_the_mask():
+    """A groove is a scene element that is not a crack: the mask must not move, the image darkens
+    only along one or two straight lines at most ``max_width`` px wide."""
+    image = tf.fill([H, W, 3], 200.0)
+    mask = _marker_pair()[1]
+    single_lines = 0
+    for seed in SEEDS:
+        out, out_m = aug.grooves(image, mask, tf.constant([seed, 2]), prob=1.0, max_width=4.0)
+        assert np.array_equal(out_m.numpy(), mask.numpy())
+        px = out.numpy()[..., 0]
+        assert px.max() <= 200.0 + 1e-3 and px.min() < 200.0 * 0.75  # at least 25 % darker at the core
+        ys, xs = np.nonzero(px < 199.0)
+        assert len(ys) < 0.25 * H * W  # thin lines, not a region
+        pts = np.stack([xs, ys], 1).astype(float)
+        minor = np.sqrt(np.linalg.eigvalsh(np.cov(pts.T))[0])  # spread across the line's direction
+        single_lines += minor < 4.0 / 2 + 1.0
+    assert single_lines > 0  # some draws have one groove; a straight band has almost no spread across it
+    off, _ = aug.grooves(image, mask, tf.constant([0, 2]), prob=0.0)
+    assert np.array_equal(off.numpy(), image.numpy())
+
+
+def test_augment_draws_grooves_only_when_asked():
+    image, mask = _marker_pair()
+    image = image * 0.5 + 60.0
+    cfg = CrackAugment(hflip=False, vflip=False, brightness=0, contrast=0, rotate_deg=0, scale=0)
+    plain, _ = aug.augment(image, mask, tf.constant([1, 2]), cfg)
+    grooved, m = aug.augment(image, mask, tf.constant([1, 2]), cfg.model_copy(update={"groove_prob": 1.0}))
+    assert np.array_equal(plain.numpy(), image.numpy())
+    assert np.array_equal(m.numpy(), mask.numpy())
+    assert (grooved.numpy() < image.numpy() - 1).any()

@@ -134,6 +134,7 @@ def test_meta_holds_what_inference_needs(ocr_export):
         "invalid_roi_threshold": 0.0,
         "zoom_glyph_height": 0.0,
         "zoom_max": 2.5,
+        "turned_read": False,
     }
     for name, spec in (("roi", ocr.roi_spec), ("char", ocr.char_spec)):
         d = meta["detectors"][name]
@@ -147,23 +148,25 @@ def test_meta_holds_what_inference_needs(ocr_export):
     assert all(len(f["sha256"]) == 64 for f in meta["files"].values())
 
 
-def test_the_unreadable_roi_rule_and_the_closer_read_travel_with_the_export(ocr_frames, tmp_path):
+def test_the_unreadable_roi_rule_and_the_closer_and_turned_reads_travel_with_the_export(ocr_frames, tmp_path):
     ocr = tiny_two_stage()
     ocr.unreadable_roi_thr, ocr.invalid_roi_thr = 0.7, 0.6
     ocr.zoom_glyph_height, ocr.zoom_max = 0.25, 2.0
+    ocr.turned_read = True
     export_ocr(ocr, ocr_frames, tmp_path / "ocr", ExportSettings(opset=17), {}, log=lambda *a: None)
     pipeline = load_meta(tmp_path / "ocr")["pipeline"]
     assert (pipeline["unreadable_roi_threshold"], pipeline["invalid_roi_threshold"]) == (0.7, 0.6)
     assert (pipeline["zoom_glyph_height"], pipeline["zoom_max"]) == (0.25, 2.0)
     config = OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config
     assert (config.unreadable_roi_threshold, config.invalid_roi_threshold) == (0.7, 0.6)
-    assert (config.zoom_glyph_height, config.zoom_max) == (0.25, 2.0)
-    # an export from before the closer read has no such keys: it reads in one pass
+    assert (config.zoom_glyph_height, config.zoom_max, config.turned_read) == (0.25, 2.0, True)
+    # an export from before the closer and turned reads has no such keys: it reads in one pass
     meta = load_meta(tmp_path / "ocr")
-    for key in ("zoom_glyph_height", "zoom_max"):
+    for key in ("zoom_glyph_height", "zoom_max", "turned_read"):
         del meta["pipeline"][key]
     (tmp_path / "ocr" / META_FILE).write_text(json.dumps(meta))
-    assert OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config.zoom_glyph_height == 0.0
+    config = OnnxTwoStageOcr.load(tmp_path / "ocr", "int8", 1).config
+    assert (config.zoom_glyph_height, config.turned_read) == (0.0, False)
 
 
 @pytest.mark.parametrize("n", [3, 60, NMS_TABLE_MAX, NMS_TABLE_MAX + 300])
