@@ -6,8 +6,8 @@ The whole path (``OnnxTwoStageOcr.__call__``) is timed per frame, then each of i
 its own with the same inputs, in the order the path runs them: the /4 downsampling, stage 1 (the
 ONNX call, then thresholds, NMS and the mapping to frame pixels), the angle estimate of each ROI,
 the warp that cuts its upright strip, stage 2 (the ONNX call on all strips of the frame, then its
-thresholds and NMS), the closer read of small print (a second strip and stage-2 call, on the
-frames that need one), and the reading (characters in order, grammar). Medians over the test frames
+thresholds and NMS), the closer read of small print and the turned read of ROIs with no marking
+(more strips and stage-2 calls, on the frames that need them), and the reading (characters in order, grammar). Medians over the test frames
 of ``data/eval/ocr/test`` (JPEG decoding excluded), OpenCV at one thread as in a one-core camera.
 The parts add up to about the whole; what is left is Python glue. The 10 ms target of the OCR is
 for the whole path.
@@ -25,7 +25,7 @@ import pandas as pd
 from bench.common import REPO, load_average
 from components.export.ocr_runtime import OnnxTwoStageOcr
 from components.io import read_image
-from components.ocr.pipeline import assemble, downsample, read_closer, rois_from_detections
+from components.ocr.pipeline import assemble, downsample, read_closer, read_turned, rois_from_detections
 from components.ocr.preprocess import crop_window, estimate_angle, to_chw, upright_map, warp
 
 
@@ -56,7 +56,11 @@ def parts_of_frame(ocr: OnnxTwoStageOcr, image: np.ndarray) -> dict[str, float]:
         t["stage 2: ONNX"], _ = _ms(lambda: ocr.char.raw(np.stack([to_chw(s) for s in strips])))
         t["stage 2: NMS"], dets = _ms(lambda: ocr.char(strips))
         t["stage 2: NMS"] -= t["stage 2: ONNX"]
+        first_maps = maps
         t["closer read (small print)"], (dets, maps) = _ms(lambda: read_closer(image, dets, maps, ocr.char, cfg))
+        t["turned read (no marking)"], (dets, maps) = _ms(
+            lambda: read_turned(image, rscores, dets, maps, first_maps, ocr.char, cfg)
+        )
         t["reading, grammar"], _ = _ms(lambda: assemble(rboxes, rscores, maps, dets, cfg))
     t["rois"] = float(len(rboxes))
     return t

@@ -30,6 +30,7 @@ def test_parts_cover_the_path_of_a_frame_with_rois(tmp_path):
         "stage 2: ONNX",
         "stage 2: NMS",
         "closer read (small print)",
+        "turned read (no marking)",
         "reading, grammar",
     ]
     assert all(np.isfinite(parts[k]) and parts[k] > -1.0 for k in timed) and parts["whole path"] > 0
