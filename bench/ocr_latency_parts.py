@@ -7,8 +7,9 @@ its own with the same inputs, in the order the path runs them: the /4 downsampli
 ONNX call, then thresholds, NMS and the mapping to frame pixels), the angle estimate of each ROI,
 the warp that cuts its upright strip, stage 2 (the ONNX call on all strips of the frame, then its
 thresholds and NMS), the closer read of small print and the turned read of ROIs with no marking
-(more strips and stage-2 calls, on the frames that need them), and the reading (characters in order, grammar). Medians over the test frames
-of ``data/eval/ocr/test`` (JPEG decoding excluded), OpenCV at one thread as in a one-core camera.
+(more strips and stage-2 calls, on the frames that need them), and the reading (characters in
+order, grammar). Medians over the test frames of ``data/eval/ocr/test`` (JPEG decoding excluded),
+OpenCV at one thread as in a one-core camera.
 The parts add up to about the whole; what is left is Python glue. The 10 ms target of the OCR is
 for the whole path.
 """

@@ -58,7 +58,7 @@ from torchvision.ops import boxes as box_ops
 from components.export.ocr_runtime import FORMS, META_FILE, SCHEMA_VERSION
 from components.io import atomic_path, atomic_write_text, sha256_file
 from components.ocr.model import standardize
-from components.ocr.pipeline import find_rois, roi_crops
+from components.ocr.pipeline import find_rois, reading_settings, roi_crops
 from components.ocr.predict import TwoStageOcr
 from components.ocr.preprocess import downsample, to_chw
 
@@ -395,17 +395,9 @@ def export_ocr(
         "source": dict(source or {}),
         "detectors": {},
         "pipeline": {
-            "crop_margin": float(ocr.margin),
-            "roi_score_threshold": float(ocr.roi_thr),
-            "char_score_threshold": float(ocr.char_thr),
-            "dedupe_iou": float(ocr.dedupe_iou),
-            "grammar_min_prob": float(ocr.grammar_min_prob),
-            "crop": ocr.crop,
-            "unreadable_roi_threshold": float(ocr.unreadable_roi_thr),
-            "invalid_roi_threshold": float(ocr.invalid_roi_thr),
-            "zoom_glyph_height": float(ocr.zoom_glyph_height),
-            "zoom_max": float(ocr.zoom_max),
-            "turned_read": bool(ocr.turned_read),
+            "crop_margin": float(ocr.config.margin),
+            "crop": ocr.config.crop,
+            **reading_settings(ocr.config),
         },
         "parity": {},
         "quantization": {},

@@ -26,7 +26,7 @@ import numpy as np
 from components.export.integrity import ExportIntegrityError, read_meta, verified_bytes  # noqa: F401 (re-exported)
 from components.ocr.pipeline import (
     CLASS_TOPK,
-    GRAMMAR_MIN_PROB,
+    READING_SETTINGS,
     Detections,
     FrameResult,
     PipelineConfig,
@@ -204,24 +204,17 @@ class OnnxTwoStageOcr:
                 class_topk=CLASS_TOPK if name == "char" else 0,
             )
         p, c = meta["pipeline"], meta["detectors"]["char"]
-        # exports from before the grammar have no grammar_min_prob: the default applies
-        # exports from before the upright strips have no crop: square
+        # A setting an older export lacks takes PipelineConfig's default, which is what that export
+        # did: grammar_min_prob its default, every unreadable and invalid ROI reported, one pass (no
+        # closer or turned read); exports from before the upright strips have no crop: square.
         config = PipelineConfig(
             roi_size=det["roi"].size,
             crop_size=int(c["input_size"][0]),
             margin=float(p["crop_margin"]),
             names=tuple(c["classes"]),
-            roi_score_threshold=float(p["roi_score_threshold"]),
-            char_score_threshold=float(p["char_score_threshold"]),
-            dedupe_iou=float(p["dedupe_iou"]),
-            grammar_min_prob=float(p.get("grammar_min_prob", GRAMMAR_MIN_PROB)),
             crop=str(p.get("crop", "square")),
             strip_size=tuple(int(v) for v in c["input_size"]),
-            unreadable_roi_threshold=float(p.get("unreadable_roi_threshold", 0.0)),  # older exports: all
-            invalid_roi_threshold=float(p.get("invalid_roi_threshold", 0.0)),
-            zoom_glyph_height=float(p.get("zoom_glyph_height", 0.0)),  # older exports: one pass
-            zoom_max=float(p.get("zoom_max", 2.5)),
-            turned_read=bool(p.get("turned_read", False)),  # older exports: no turned read
+            **{k: p[k] for k in READING_SETTINGS if k in p},
         )
         return cls(det["roi"], det["char"], config, form, threads)
 

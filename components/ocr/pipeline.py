@@ -158,6 +158,26 @@ class PipelineConfig:
             raise ValueError(f"crop upright needs a strip_size [w, h] of at least 8 px, not {list(self.strip_size)}")
 
 
+# the settings of PipelineConfig that decide how ROIs are read and reported (not given by the models):
+# ``ocr.eval`` sets them, the export writes them to ``ocr_meta.json`` and the ONNX runtime reads them back
+READING_SETTINGS = (
+    "roi_score_threshold",
+    "char_score_threshold",
+    "dedupe_iou",
+    "grammar_min_prob",
+    "unreadable_roi_threshold",
+    "invalid_roi_threshold",
+    "zoom_glyph_height",
+    "zoom_max",
+    "turned_read",
+)
+
+
+def reading_settings(cfg: PipelineConfig) -> dict:
+    """``cfg``'s READING_SETTINGS as plain JSON values (numbers, the one switch a bool)."""
+    return {k: (bool if isinstance(getattr(cfg, k), bool) else float)(getattr(cfg, k)) for k in READING_SETTINGS}
+
+
 def find_rois(image: np.ndarray, detect_rois: RoiDetector, cfg: PipelineConfig) -> tuple[np.ndarray, np.ndarray]:
     """Stage 1 on a full frame: ROI boxes in frame pixels and their scores, above the threshold,
     nested duplicates removed."""

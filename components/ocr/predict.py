@@ -41,29 +41,30 @@ class TwoStageOcr:
         char_spec: dict,
         *,
         margin: float,
-        roi_score_threshold: float = 0.3,
-        char_score_threshold: float = 0.3,
-        dedupe_iou: float = 0.35,
-        grammar_min_prob: float = GRAMMAR_MIN_PROB,
-        unreadable_roi_threshold: float = 0.0,
-        invalid_roi_threshold: float = 0.0,
-        zoom_glyph_height: float = 0.0,
-        zoom_max: float = 2.5,
-        turned_read: bool = False,
         device: str | torch.device = "cpu",
+        **reading,
     ):
+        """``reading``: the reading settings of ``PipelineConfig`` by name (``roi_score_threshold``,
+        ``char_score_threshold``, ``dedupe_iou``, ``grammar_min_prob``, the unreadable and invalid ROI
+        thresholds, the closer and turned reads); the rest of the config comes from the two models."""
         self.roi_model, self.roi_spec = roi_model.eval(), roi_spec
         self.char_model, self.char_spec = char_model.eval(), char_spec
-        self.margin, self.device = margin, torch.device(device)
-        self.roi_thr, self.char_thr, self.dedupe_iou = roi_score_threshold, char_score_threshold, dedupe_iou
-        self.grammar_min_prob = grammar_min_prob
-        self.unreadable_roi_thr = unreadable_roi_threshold
-        self.invalid_roi_thr = invalid_roi_threshold
-        self.zoom_glyph_height, self.zoom_max = zoom_glyph_height, zoom_max
-        self.turned_read = turned_read
-        self.names = list(char_spec["classes"])
-        self.crop_size = int(char_spec["size"][0])
-        self.crop = str(char_spec.get("crop", "square"))  # models from before the upright strips: square
+        self.device = torch.device(device)
+        # one frozen config, the same object the glue, the export and the ONNX runtime read; models from
+        # before the upright strips have no crop in their spec: square
+        self.config = PipelineConfig(
+            roi_size=tuple(roi_spec["size"]),
+            crop_size=int(char_spec["size"][0]),
+            margin=float(margin),
+            names=tuple(char_spec["classes"]),
+            crop=str(char_spec.get("crop", "square")),
+            strip_size=tuple(int(v) for v in char_spec["size"]),
+            **reading,
+        )
+
+    @property
+    def crop_size(self) -> int:
+        return self.config.crop_size
 
     @classmethod
     def load(
@@ -78,26 +79,6 @@ class TwoStageOcr:
         blob = torch.load(char_path, map_location="cpu", weights_only=True)
         kw.setdefault("margin", float(blob.get("crop_margin", 0.08)))
         return cls(roi_model, roi_spec, char_model, char_spec, device=device, **kw)
-
-    @property
-    def config(self) -> PipelineConfig:
-        return PipelineConfig(
-            tuple(self.roi_spec["size"]),
-            self.crop_size,
-            self.margin,
-            tuple(self.names),
-            self.roi_thr,
-            self.char_thr,
-            self.dedupe_iou,
-            self.grammar_min_prob,
-            self.crop,
-            tuple(int(v) for v in self.char_spec["size"]),
-            self.unreadable_roi_thr,
-            self.invalid_roi_thr,
-            self.zoom_glyph_height,
-            self.zoom_max,
-            self.turned_read,
-        )
 
     @torch.no_grad()
     def detect_rois(self, image: np.ndarray) -> Detections:

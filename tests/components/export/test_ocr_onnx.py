@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -150,9 +151,14 @@ def test_meta_holds_what_inference_needs(ocr_export):
 
 def test_the_unreadable_roi_rule_and_the_closer_and_turned_reads_travel_with_the_export(ocr_frames, tmp_path):
     ocr = tiny_two_stage()
-    ocr.unreadable_roi_thr, ocr.invalid_roi_thr = 0.7, 0.6
-    ocr.zoom_glyph_height, ocr.zoom_max = 0.25, 2.0
-    ocr.turned_read = True
+    ocr.config = dataclasses.replace(
+        ocr.config,
+        unreadable_roi_threshold=0.7,
+        invalid_roi_threshold=0.6,
+        zoom_glyph_height=0.25,
+        zoom_max=2.0,
+        turned_read=True,
+    )
     export_ocr(ocr, ocr_frames, tmp_path / "ocr", ExportSettings(opset=17), {}, log=lambda *a: None)
     pipeline = load_meta(tmp_path / "ocr")["pipeline"]
     assert (pipeline["unreadable_roi_threshold"], pipeline["invalid_roi_threshold"]) == (0.7, 0.6)
