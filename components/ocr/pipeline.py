@@ -217,6 +217,10 @@ def roi_crops(image: np.ndarray, rboxes: np.ndarray, cfg: PipelineConfig) -> tup
     return maps, crops
 
 
+# one strip's reading (``read_marking``): characters in reading order, the decoded marking, kept-box mask
+Marked = tuple[Reading, Decoded, np.ndarray]
+
+
 ZOOM_MIN_SCORE = 0.1  # character boxes from this score on locate the text for the closer strip
 ZOOM_MIN = 1.25  # a closer strip must magnify at least this much, or the first reading stands
 ZOOM_FILL = 0.9  # the text may fill at most this share of the closer strip's width
@@ -283,14 +287,17 @@ def read_turned(
     rscores: np.ndarray,
     dets: list[Detections],
     maps: list[np.ndarray],
+    readings: list[Marked],
     first_maps: list[np.ndarray],
     detect_chars: CharDetector,
     cfg: PipelineConfig,
-) -> tuple[list[Detections], list[np.ndarray]]:
-    """``dets`` and ``maps`` with every ROI that would be reported without a valid marking read again
-    from its strip turned a quarter each way (``quarter_turn`` of its first map, ``first_maps``; which
-    way is up is unknown, and stage 2 reads upside-down glyphs poorly), and the more confident turned
-    reading kept where it is a valid marking (one more stage-2 call for all of them).
+) -> tuple[list[Detections], list[np.ndarray], list[Marked]]:
+    """``dets``, ``maps`` and their ``readings`` (``read_marking`` of each) with every ROI that would
+    be reported without a valid marking read again from its strip turned a quarter each way
+    (``quarter_turn`` of its first map, ``first_maps``; which way is up is unknown, and stage 2 reads
+    upside-down glyphs poorly), and the more confident turned reading kept where it is a valid marking
+    (one more stage-2 call for all of them). The readings come in and go out so that ``assemble``
+    decodes no strip a second time.
 
     ``estimate_angle`` picks the body's long axis from two perpendicular candidates; on a small,
     nearly square or low-contrast body it sometimes picks the short one, and the strip then holds a
@@ -299,28 +306,27 @@ def read_turned(
     ``invalid_roi_threshold`` decide that first), so the set of reported ROIs, and ROI precision, stay
     as they are."""
     if cfg.crop != "upright" or not cfg.turned_read:
-        return dets, maps
+        return dets, maps, readings
     idx = []
-    for i, (det, rs) in enumerate(zip(dets, rscores)):
-        _, d, keep = read_marking(det, float(rs), cfg)
+    for i, ((_, d, keep), rs) in enumerate(zip(readings, rscores)):
         status = roi_status(d.valid, int(keep.sum()))
         if status != READ and reported(status, float(rs), cfg):
             idx.append(i)
     if not idx:
-        return dets, maps
+        return dets, maps, readings
     turned = []
     for i in idx:  # a quarter each way: which way is up is not known
         once = quarter_turn(first_maps[i], cfg)
         turned += [once, quarter_turn(quarter_turn(once, cfg), cfg)]
     again = detect_chars([warp(image, t, cfg.strip_size) for t in turned])
-    dets, maps = list(dets), list(maps)
+    dets, maps, readings = list(dets), list(maps), list(readings)
     for k, i in enumerate(idx):
         best = 0.0
         for t, d in zip(turned[2 * k : 2 * k + 2], again[2 * k : 2 * k + 2]):
-            decoded = read_marking(d, float(rscores[i]), cfg)[1]
-            if decoded.valid and decoded.confidence > best:
-                dets[i], maps[i], best = d, t, decoded.confidence
-    return dets, maps
+            marked = read_marking(d, float(rscores[i]), cfg)
+            if marked[1].valid and marked[1].confidence > best:
+                dets[i], maps[i], readings[i], best = d, t, marked, marked[1].confidence
+    return dets, maps, readings
 
 
 def read_strips(
@@ -335,8 +341,9 @@ def read_strips(
     """One frame's result from stage 2's first detections on its strips (``roi_crops``' ``maps``):
     the closer read of small print, the turned read of ROIs with no valid marking, the reading."""
     closer_dets, closer_maps = read_closer(image, dets, maps, detect_chars, cfg)
-    dets, maps = read_turned(image, rscores, closer_dets, closer_maps, maps, detect_chars, cfg)
-    return assemble(rboxes, rscores, maps, dets, cfg)
+    readings = [read_marking(d, float(rs), cfg) for d, rs in zip(closer_dets, rscores)]
+    dets, maps, readings = read_turned(image, rscores, closer_dets, closer_maps, readings, maps, detect_chars, cfg)
+    return assemble(rboxes, rscores, maps, dets, cfg, readings)
 
 
 def read_rois(
@@ -388,23 +395,30 @@ def run_two_stage_batch(
 
 
 def assemble(
-    rboxes: np.ndarray, rscores: np.ndarray, maps: list[np.ndarray], dets: list[Detections], cfg: PipelineConfig
+    rboxes: np.ndarray,
+    rscores: np.ndarray,
+    maps: list[np.ndarray],
+    dets: list[Detections],
+    cfg: PipelineConfig,
+    readings: list[Marked] | None = None,
 ) -> FrameResult:
     """One frame's result from its ROIs, their maps frame -> crop (``roi_crops``) and stage 2's
     detections per crop: characters thresholded and read in order in the crop (where upright text
-    runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes.
-    A ROI with no character under ``unreadable_roi_threshold``, or with no valid marking under
-    ``invalid_roi_threshold``, is left out (docs/ocr.md#roi-read-status)."""
+    runs along x), mapped back to frame pixels, and the marking decoded from their top-k classes
+    (``read_marking``; ``readings`` when the caller already has them). A ROI with no character under
+    ``unreadable_roi_threshold``, or with no valid marking under ``invalid_roi_threshold``, is left
+    out (docs/ocr.md#roi-read-status)."""
     result = FrameResult()
     names = list(cfg.names)
+    if readings is None:
+        readings = [read_marking(det, float(rs), cfg) for det, rs in zip(dets, rscores)]
     all_b, all_l, all_s = [], [], []
-    for rb, rs, m, det in zip(rboxes, rscores, maps, dets):
+    for rb, rs, m, det, (r, d, keep) in zip(rboxes, rscores, maps, dets, readings):
         boxes, labels, scores = det[:3]
         ab = map_boxes(boxes, cv2.invertAffineTransform(np.asarray(m, np.float64)))
         all_b.append(ab)
         all_l.append(labels)
         all_s.append(scores)
-        r, d, keep = read_marking(det, float(rs), cfg)
         cl, cs = labels[keep], scores[keep]
         text, conf = (d.text, d.confidence) if d.valid else (r.text, r.confidence)
         status = roi_status(d.valid, int(keep.sum()))
@@ -432,7 +446,7 @@ def assemble(
     return result
 
 
-def read_marking(det: Detections, roi_score: float, cfg: PipelineConfig) -> tuple[Reading, Decoded, np.ndarray]:
+def read_marking(det: Detections, roi_score: float, cfg: PipelineConfig) -> Marked:
     """Stage 2's detections on one strip -> (the characters above ``char_score_threshold`` in reading
     order, the marking decoded from their top-k classes, the mask of the kept boxes)."""
     boxes, labels, scores = det[:3]

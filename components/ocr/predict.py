@@ -20,7 +20,6 @@ from components.ocr.model import for_inference, load_model
 
 # Results and glue live in a torch-free module (the ONNX runtime shares them); re-exported here.
 from components.ocr.pipeline import (  # noqa: F401
-    GRAMMAR_MIN_PROB,
     Detections,
     FrameResult,
     PipelineConfig,
@@ -61,10 +60,6 @@ class TwoStageOcr:
             strip_size=tuple(int(v) for v in char_spec["size"]),
             **reading,
         )
-
-    @property
-    def crop_size(self) -> int:
-        return self.config.crop_size
 
     @classmethod
     def load(

@@ -115,7 +115,7 @@ def test_save_load_round_trip_and_hash(tmp_path):
 @pytest.mark.slow
 def test_serving_form_folds_every_batchnorm_and_detects_the_same():
     ocr = tiny_two_stage()  # settled BatchNorm statistics: fresh ones (mean 0, var 1) barely change when folded
-    model, size = ocr.char_model, ocr.crop_size
+    model, size = ocr.char_model, ocr.config.crop_size
     images = [torch.rand(3, size, size, generator=torch.Generator().manual_seed(i)) for i in range(3)]
     with torch.no_grad():
         feats = model.backbone(torch.stack(images))
