@@ -11,13 +11,13 @@ thresholds and NMS), the closer read of small print and the turned read of ROIs 
 order, grammar). Medians over the test frames of ``data/eval/ocr/test`` (JPEG decoding excluded),
 OpenCV at one thread as in a one-core camera.
 
-Each part is the best of three calls, so its data and the model's weights are in the CPU's caches,
-and the parts add up to about the whole path timed the same way (``whole path``); what is left is
-Python glue. A camera's frame arrives in memory, not in cache: ``whole path, cold caches`` is one
-call after a 64 MB buffer has been written (every cache evicted), and what it adds to the warm
-whole path is memory traffic (the 3.7 MB frame read by the downsampling and the warps, the weights
-read again), about a fifth of the frame on the 2-core VMs. The 10 ms target of the OCR is for the
-whole path; the pipeline's ``latency_ms_p50`` cycles through 8 frames and sits between the two.
+Each part is the best of three calls on its own, its data and the model's weights in the CPU's
+caches; inside the path the parts evict each other's data, so the parts together (the last row)
+come to less than the whole path (by a fifth on the Intel VM, 2026-12-07). That gap is mostly memory
+traffic, not Python glue: profiled inside the path, OpenCV's resizes take about 3.5 ms of a frame
+against about 2 ms alone, and the ONNX calls a millisecond more. A camera's frame arrives in
+memory, not in cache: ``whole path, cold caches`` is one call after a 64 MB buffer has been
+written (every cache evicted). The 10 ms target of the OCR is for the whole path.
 """
 
 from __future__ import annotations

