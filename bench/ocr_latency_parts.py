@@ -13,11 +13,11 @@ OpenCV at one thread as in a one-core camera.
 
 Each part is the best of three calls on its own, its data and the model's weights in the CPU's
 caches; inside the path the parts evict each other's data, so the parts together (the last row)
-come to less than the whole path (by a fifth on the Intel VM, 2026-12-07). That gap is mostly memory
-traffic, not Python glue: profiled inside the path, OpenCV's resizes take about 3.5 ms of a frame
-against about 2 ms alone, and the ONNX calls a millisecond more. A camera's frame arrives in
-memory, not in cache: ``whole path, cold caches`` is one call after a 64 MB buffer has been
-written (every cache evicted). The 10 ms target of the OCR is for the whole path.
+come to less than the whole path (by a fifth to a third on the Intel VM, 2026-12-07). That gap is
+mostly memory traffic, not Python glue: profiled inside the path, OpenCV's resizes alone take about
+3.5 ms of a frame, more than the downsampling, angle and warp parts take in all here (2.4 ms), and
+the ONNX calls a millisecond more than their parts. The 10 ms target of the OCR is for the whole
+path.
 """
 
 from __future__ import annotations
@@ -42,13 +42,6 @@ from components.ocr.pipeline import (
 )
 from components.ocr.preprocess import crop_window, estimate_angle, to_chw, upright_map, warp
 
-EVICT_BYTES = 64 << 20  # larger than the last-level cache of the VMs
-
-
-def _evict_caches() -> None:
-    """Write a buffer larger than the CPU's caches, so the next call finds its data in memory only."""
-    np.ones(EVICT_BYTES, np.uint8)
-
 
 def _ms(fn, repeats: int = 3):
     """The smallest of ``repeats`` calls in ms (the least disturbed), and the last result."""
@@ -64,8 +57,6 @@ def parts_of_frame(ocr: OnnxTwoStageOcr, image: np.ndarray) -> dict[str, float]:
     """Each part of the path on one frame, in ms."""
     cfg, h, w = ocr.config, image.shape[0], image.shape[1]
     t: dict[str, float] = {}
-    _evict_caches()
-    t["whole path, cold caches"], _ = _ms(lambda: ocr(image), repeats=1)
     t["whole path"], _ = _ms(lambda: ocr(image))
     t["downsample /4"], small = _ms(lambda: downsample(image, cfg.roi_size))
     t["stage 1: ONNX"], _ = _ms(lambda: ocr.roi.raw(to_chw(small)[None]))
@@ -112,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         if k == "rois":
             continue
         med = float(np.median([r.get(k, 0.0) for r in rows]))
-        parts += 0.0 if k.startswith("whole path") else med
-        print(f"| {k} | {med:.2f} | {'' if k.startswith('whole path') else f'{med / whole:.0%}'} |")
+        parts += 0.0 if k == "whole path" else med
+        print(f"| {k} | {med:.2f} | {'' if k == 'whole path' else f'{med / whole:.0%}'} |")
     print(f"| parts together (medians) | {parts:.2f} | {parts / whole:.0%} |")
     print(f"ROIs per frame: {np.mean([r['rois'] for r in rows]):.2f}")
 
