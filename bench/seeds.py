@@ -1,6 +1,7 @@
 """Spread over training seeds: a recipe trained N times, each model scored on the fixed sets.
 
     python -m bench.seeds [--model crack|ocr|roi] [--seeds 0 1 2] [--set crack.train.augment.gamma=0.4 ...] [--out FILE]
+                          [--keep-models DIR]
 
 One trained model is one draw: the same recipe on another seed (or another CPU) gives another
 model. This trains the float crack segmenter of ``params.yaml`` once per seed, on the prepared
@@ -22,6 +23,9 @@ model (PyTorch fp32, ``ocr.eval`` thresholds) is scored on the fixed sets; resul
 sets alone (``roi_precision``, ``roi_recall``) and together with the pipeline's stage 2
 (``models/ocr/char.pt``, trained on crops of the pipeline's stage 1) as the two-stage model; results
 in ``bench/results/seeds_roi[_<tag>].json``. ``roi_score_threshold: auto`` is chosen on val per seed.
+
+``--keep-models DIR`` (crack only) saves each seed's best-epoch model as ``DIR/crack_seed<seed>.keras``,
+so a change in how models are scored can be measured on the same models without training again.
 
 ``--rescore ocr.eval.KEY=VALUE`` (OCR only, repeatable): each trained model is scored a second time
 with these reading settings (thresholds, the closer read), under ``rescored`` in each run and
@@ -61,8 +65,10 @@ def _override(raw: dict, assignment: str) -> None:
     node[leaf] = yaml.safe_load(value)
 
 
-def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
-    """Train one float model with ``seed``; its metrics (with intervals) on each evaluation set."""
+def train_and_score(params, seed: int, splits: dict, sets: dict, keep: Path | None = None) -> dict:
+    """Train one float model with ``seed``; its metrics (with intervals) on each evaluation set.
+    ``keep``: a folder the best-epoch model is saved to (``crack_seed<seed>.keras``), so a scoring
+    change can be measured later on the same models without training them again."""
     from components.crack.evaluate import evaluate
     from components.crack.model import from_params, twin
     from components.crack.train import fit, setup_tf
@@ -98,6 +104,9 @@ def train_and_score(params, seed: int, splits: dict, sets: dict) -> dict:
             log=lambda *_: None,
         )
         train_s = time.perf_counter() - t0
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        best["model"].save(keep / f"crack_seed{seed}.keras")
     out = {"seed": seed, "val_dice": result.best_dice, "best_epoch": result.best_epoch, "train_s": round(train_s, 1)}
     out["families"] = {}
     for name, data in sets.items():
@@ -266,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the results file (e.g. the recipe's name)")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--keep-models", type=Path, metavar="DIR", help="crack: save each seed's model here")
     args = parser.parse_args(argv)
 
     from components.config import parse_params
@@ -276,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     params = parse_params(raw)
     if args.rescore and args.model not in ("ocr", "roi"):
         parser.error("--rescore is for --model ocr or roi")
+    if args.keep_models and args.model != "crack":
+        parser.error("--keep-models is for --model crack")
     try:
         rescore = rescore_params(raw, args.rescore)
     except (KeyError, ValueError) as exc:
@@ -294,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         from flows.crack_common import load_eval_sets, load_splits
 
         splits = load_splits.fn(Path.cwd(), params, ("train", "val"))
-        sets, train_one = load_eval_sets.fn(Path.cwd(), params), train_and_score
+        sets, train_one = load_eval_sets.fn(Path.cwd(), params), partial(train_and_score, keep=args.keep_models)
     headline = HEADLINES[args.model]
     runs = []
     for seed in args.seeds:

@@ -40,3 +40,12 @@ def test_rescore_changes_only_reading_settings():
         rescore_params(raw, ["ocr.char.epochs=3"])
     with pytest.raises(KeyError, match="ocr.eval.zoom"):
         rescore_params(raw, ["ocr.eval.zoom=1"])
+
+
+def test_keep_models_is_refused_for_ocr_before_anything_runs(capsys):
+    """Only the crack bench saves its models: asked of the OCR bench, it stops at the arguments."""
+    from bench.seeds import main
+
+    with pytest.raises(SystemExit):
+        main(["--model", "ocr", "--seeds", "0", "--keep-models", "unused"])
+    assert "--keep-models is for --model crack" in capsys.readouterr().err
