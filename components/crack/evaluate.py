@@ -31,10 +31,10 @@ class EvalResult:
 
 def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, min_region_px: int = 0) -> EvalResult:
     """Metrics of a Keras model on a split at model size; ``min_region_px`` as the runtime drops small regions."""
-    acc = Accumulator(min_region_px)
-    preds = np.zeros(data.masks.shape, bool)
+    acc, truth = Accumulator(min_region_px), data.scoring_masks()
+    preds = np.zeros(truth.shape, bool)
     for start, logits in predict_logits(model, data, batch_size):
-        preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
+        preds[start : start + len(logits)] = acc.add(logits, truth[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 
 
@@ -62,15 +62,15 @@ def write_overlays(data: CrackSplit, result: EvalResult, out_dir: str | Path, n:
     The best are taken among images with a crack when there are enough (a crack-free frame
     predicted empty scores 1 too, but shows nothing about how well cracks are traced).
     """
-    out_dir = Path(out_dir)
+    out_dir, truth = Path(out_dir), data.scoring_masks()
     order = np.argsort(result.dice, kind="stable")
-    has_crack = data.masks.reshape(len(data), -1).any(1)
+    has_crack = truth.reshape(len(data), -1).any(1)
     best_pool = [i for i in order[::-1] if has_crack[i]] if has_crack.sum() >= n else list(order[::-1])
     picks = [("worst", i, k) for k, i in enumerate(order[:n])] + [("best", i, k) for k, i in enumerate(best_pool[:n])]
     paths = []
     for kind, i, k in picks:
         title = f"{tag} {kind} #{k + 1}: {data.names[i]}  dice {result.dice[i]:.3f}  (image | truth | prediction)"
-        png = overlay(data.images[i], data.masks[i], result.predictions[i], title)
+        png = overlay(data.images[i], truth[i], result.predictions[i], title)
         _, buf = cv2.imencode(".png", cv2.cvtColor(png, cv2.COLOR_RGB2BGR))
         path = out_dir / f"{tag}_{kind}_{k + 1}.png"
         atomic_write_bytes(path, buf.tobytes())

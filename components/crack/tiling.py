@@ -82,6 +82,17 @@ def margin_at_model_size(margin: np.ndarray, input_size: tuple[int, int]) -> np.
     return np.stack([np.zeros_like(small), small], axis=-1)
 
 
+def mask_at_model_size(mask: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """A {0, 1} full-resolution mask at model size the way a tiled margin gets there: a model pixel
+    is crack when more than half of the frame pixels it covers are (area average > 0.5).
+
+    This is the truth a tiled frame is scored against. The nearest frame pixel, which training
+    uses, puts the shrunk lines up to a pixel off where the area-averaged prediction puts them: on
+    the 960x720 test frames a perfect full-resolution prediction scored 0.87 ``dice_cracked``, not 1."""
+    small = cv2.resize(mask.astype(np.float32), tuple(input_size), interpolation=cv2.INTER_AREA)
+    return (small > 0.5).astype(np.uint8)
+
+
 def split_logits(
     batch_logits: BatchLogits,
     images: np.ndarray,

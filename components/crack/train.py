@@ -78,9 +78,9 @@ class FitResult:
 
 
 def validate(model, data: CrackSplit, batch_size: int = 16) -> float:
-    acc = Accumulator()
+    acc, truth = Accumulator(), data.scoring_masks()
     for start, logits in predict_logits(model, data, batch_size):
-        acc.add(logits, data.masks[start : start + len(logits)])
+        acc.add(logits, truth[start : start + len(logits)])
     return acc.result()["dice"]
 
 

@@ -212,8 +212,8 @@ def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int
     """Test-split metrics of a TFLite model with the same code as the Keras models (at model size,
     large frames read in tiles), small regions dropped as the segmenter's runtime drops them
     (``min_region_px`` of its metadata)."""
-    acc = Accumulator(segmenter.min_region_px)
-    preds = np.zeros(data.masks.shape, bool)
+    acc, truth = Accumulator(segmenter.min_region_px), data.scoring_masks()
+    preds = np.zeros(truth.shape, bool)
     for start, logits in split_logits(segmenter.batch_logits, data.images, data.large_images()):
-        preds[start : start + len(logits)] = acc.add(logits, data.masks[start : start + len(logits)])
+        preds[start : start + len(logits)] = acc.add(logits, truth[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
