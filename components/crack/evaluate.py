@@ -7,6 +7,7 @@ red: false positive, blue: missed crack), with the image's Dice in the title bar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +30,22 @@ class EvalResult:
     frames: dict[str, np.ndarray] = field(default_factory=dict)  # per-image pixel counts (metrics.FRAME_COLUMNS)
 
 
-def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, min_region_px: int = 0) -> EvalResult:
-    """Metrics of a Keras model on a split at model size; ``min_region_px`` as the runtime drops small regions."""
+def score_batches(
+    batches: Iterable[tuple[int, np.ndarray]], data: CrackSplit, pr_points: int = 19, min_region_px: int = 0
+) -> EvalResult:
+    """Metrics of (start index, logits at model size) batches over ``data`` against its scoring
+    masks; ``min_region_px`` as the runtime drops small regions. One scoring path for every form
+    (Keras here, TFLite in components/export/crack_tflite.py), so their numbers compare."""
     acc, truth = Accumulator(min_region_px), data.scoring_masks()
     preds = np.zeros(truth.shape, bool)
-    for start, logits in predict_logits(model, data, batch_size):
+    for start, logits in batches:
         preds[start : start + len(logits)] = acc.add(logits, truth[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
+
+
+def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, min_region_px: int = 0) -> EvalResult:
+    """Metrics of a Keras model on a split at model size (score_batches)."""
+    return score_batches(predict_logits(model, data, batch_size), data, pr_points, min_region_px)
 
 
 def _tint(image: np.ndarray, where: np.ndarray, color: tuple[int, int, int], strength: float = 0.75) -> np.ndarray:

@@ -32,8 +32,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from components.crack.data import CrackSplit, normalize
-from components.crack.evaluate import EvalResult
-from components.crack.metrics import Accumulator
+from components.crack.evaluate import EvalResult, score_batches
 from components.crack.model import IMAGENET_MEAN, IMAGENET_STD
 from components.crack.tiling import split_logits
 from components.export.crack_runtime import (
@@ -212,8 +211,5 @@ def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int
     """Test-split metrics of a TFLite model with the same code as the Keras models (at model size,
     large frames read in tiles), small regions dropped as the segmenter's runtime drops them
     (``min_region_px`` of its metadata)."""
-    acc, truth = Accumulator(segmenter.min_region_px), data.scoring_masks()
-    preds = np.zeros(truth.shape, bool)
-    for start, logits in split_logits(segmenter.batch_logits, data.images, data.large_images()):
-        preds[start : start + len(logits)] = acc.add(logits, truth[start : start + len(logits)])
-    return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
+    batches = split_logits(segmenter.batch_logits, data.images, data.large_images())
+    return score_batches(batches, data, pr_points, segmenter.min_region_px)
