@@ -163,5 +163,8 @@ def predict_logits(model, data: CrackSplit, batch_size: int = 16):
     its large frames (if kept) read in tiles at full resolution, as the runtime reads them."""
     infer = _INFER.get(model)
     if infer is None:  # one traced function per model, reused by every validation pass
-        infer = _INFER[model] = tf.function(lambda x: model(normalize(x), training=False))
+        # Any batch size, one trace: batches of frames, the last short batch and a frame's tiles differ
+        # in size, and each new size used to retrace the whole UNet (seconds per trace on 2 cores).
+        spec = tf.TensorSpec([None, *data.images.shape[1:]], tf.as_dtype(data.images.dtype))
+        infer = _INFER[model] = tf.function(lambda x: model(normalize(x), training=False), input_signature=[spec])
     yield from split_logits(lambda x: infer(x).numpy(), data.images, data.large_images(), batch_size)

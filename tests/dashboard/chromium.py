@@ -37,14 +37,18 @@ def chromium_binary() -> str | None:
 
 
 class _Cdp:
-    def __init__(self, ws):
-        self.ws, self.next_id = ws, 0
+    """DevTools calls over one websocket. ``reply_s``: how long a call may wait for its answer. A page
+    busy drawing (Streamlit's charts in software GL on a loaded 2-core CI machine) answers late: 30 s
+    was once too short there."""
+
+    def __init__(self, ws, reply_s: float):
+        self.ws, self.next_id, self.reply_s = ws, 0, reply_s
 
     def __call__(self, method: str, **params):
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
         while True:  # events arrive in between; skip them
-            msg = json.loads(self.ws.recv(timeout=30))
+            msg = json.loads(self.ws.recv(timeout=self.reply_s))
             if msg.get("id") == self.next_id:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
@@ -96,7 +100,7 @@ def screenshot(
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 page = next(t for t in json.load(r) if t["type"] == "page")
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
-                cdp = _Cdp(ws)
+                cdp = _Cdp(ws, reply_s=max(30.0, timeout_s))
                 cdp(
                     "Emulation.setDeviceMetricsOverride",
                     width=size[0],
