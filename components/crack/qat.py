@@ -18,14 +18,39 @@ them from real batches first (the float model's validation Dice under fake quant
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
 import tensorflow as tf
-import tensorflow_model_optimization as tfmot
 import tf_keras as keras
-from tensorflow_model_optimization.python.core.quantization.keras import quantizers
+
+
+@contextmanager
+def _keras3_hidden():
+    """Make ``import keras`` (Keras 3) fail at once for the duration of the block.
+
+    On import, tfmot's pruning registry tries ``from keras.src.engine import base_layer``, which loads
+    all of Keras 3 (a TensorFlow dependency this project never uses: it runs tf-keras) only to find no
+    ``engine`` in it and fall back to ``base_layer = None``. That costs 6-10 s per process that imports
+    this module (every qat, export and evaluate stage). With ``sys.modules["keras"] = None`` the same
+    import fails straight away and tfmot ends in the same state (the registry only matters for
+    pruning). The marker is removed afterwards, so later code may still import Keras 3.
+    """
+    hide = "keras" not in sys.modules
+    if hide:
+        sys.modules["keras"] = None
+    try:
+        yield
+    finally:
+        if hide and sys.modules.get("keras", 0) is None:
+            del sys.modules["keras"]
+
+
+with _keras3_hidden():
+    import tensorflow_model_optimization as tfmot  # noqa: E402
+    from tensorflow_model_optimization.python.core.quantization.keras import quantizers  # noqa: E402
 
 
 def quantize(model: keras.Model) -> keras.Model:

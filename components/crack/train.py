@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,9 +43,11 @@ STATE_VERSION = 1
 
 
 def setup_tf(seed: int, threads: int | None = None) -> None:
-    """Deterministic seeds; intra-op threads = cores, one inter-op thread (less oversubscription)."""
+    """Deterministic seeds; one inter-op thread (less oversubscription); ``threads`` intra-op threads,
+    else TensorFlow's default: all cores, or ``TF_NUM_INTRAOP_THREADS`` where that is set."""
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads or os.cpu_count() or 1)
+        if threads:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # already initialised in this process (tests)
         pass

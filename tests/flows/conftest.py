@@ -9,7 +9,7 @@ from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.testing.utilities import prefect_test_harness
 
-DRAIN_TIMEOUT_S = 30
+DRAIN_TIMEOUT_S = 10
 
 
 def drain_prefect_workers(timeout: float = DRAIN_TIMEOUT_S) -> int:

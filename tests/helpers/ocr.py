@@ -17,7 +17,7 @@ def tiny_params(epochs: int = 2) -> dict:
     """The repo's params.yaml with the OCR section shrunk to seconds of CPU."""
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     o = params["ocr"]
-    o["threads"] = 2
+    o["threads"] = 0  # torch's default: all cores, or OMP_NUM_THREADS (tests/conftest.py)
     o["roi"].update(
         input_size=[160, 120], width_mult=0.25, epochs=epochs, batch_size=4, save_cycle=1, score_threshold=0.01
     )

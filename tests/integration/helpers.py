@@ -59,6 +59,7 @@ def make_tiny_clone(dst: Path, frames: int = FRAMES) -> Path:
     params["eval_data"]["num_frames"] = frames
     params["eval_data"]["crack"]["test_crack_free"] = CRACK_FREE_EXTRA
     params["validation"]["min_split_size"] = {"train": 1, "val": 0, "test": 0}
+    params["ocr"]["threads"] = 0  # torch's default: all cores, or OMP_NUM_THREADS (tests/conftest.py)
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (
         ["git", "init", "-q"],
