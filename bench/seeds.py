@@ -72,7 +72,7 @@ def train_and_score(params, seed: int, splits: dict, sets: dict, keep: Path | No
     from components.crack.evaluate import evaluate
     from components.crack.model import from_params, twin
     from components.crack.train import fit, setup_tf
-    from flows.crack_common import crack_min_region_px, set_metrics
+    from flows.crack_common import crack_mask_rules, set_metrics
 
     c, t = params.crack, params.crack.train
     setup_tf(seed)
@@ -111,7 +111,7 @@ def train_and_score(params, seed: int, splits: dict, sets: dict, keep: Path | No
     out["families"] = {}
     for name, data in sets.items():
         suffix = "" if name == "test" else f"_{name}"
-        result = evaluate(best["model"], data, c.eval.batch_size, min_region_px=crack_min_region_px(params))
+        result = evaluate(best["model"], data, c.eval.batch_size, rules=crack_mask_rules(params))
         out.update(set_metrics(result, params, suffix))
         out["families"][name] = family_values(result, data, params, name)
     return out

@@ -84,11 +84,11 @@ def load_eval_sets(root: Path, params) -> dict[str, CrackSplit]:
     return out
 
 
-def crack_min_region_px(params) -> int:
-    """``crack.postprocess.min_region_area`` in pixels of the model input."""
-    from components.crack.postprocess import min_region_px
+def crack_mask_rules(params):
+    """``crack.postprocess`` as the :class:`components.crack.postprocess.MaskRules` scoring and the runtime apply."""
+    from components.crack.postprocess import MaskRules
 
-    return min_region_px(params.crack.postprocess.min_region_area, params.crack.model.input_size)
+    return MaskRules.from_params(params.crack.postprocess, params.crack.model.input_size)
 
 
 def set_metrics(result, params, suffix: str = "") -> dict[str, float]:

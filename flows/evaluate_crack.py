@@ -32,7 +32,7 @@ from flows.crack_common import (
     FLOAT_MODEL,
     PLOTS,
     QAT_MODEL,
-    crack_min_region_px,
+    crack_mask_rules,
     crack_stage,
     load_eval_sets,
     set_metrics,
@@ -52,7 +52,7 @@ def evaluate_form(root: Path, form: str, params, data):
     )
     t0 = time.perf_counter()
     result = evaluate(
-        model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds, crack_min_region_px(params)
+        model, data, params.crack.eval.batch_size, params.crack.eval.pr_thresholds, crack_mask_rules(params)
     )
     return result, len(data) / (time.perf_counter() - t0)
 

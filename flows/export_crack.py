@@ -41,7 +41,7 @@ from components.per_frame import PER_FRAME, table_path, write_frames
 from flows.crack_common import (
     DATA,
     QAT_MODEL,
-    crack_min_region_px,
+    crack_mask_rules,
     crack_stage,
     load_eval_sets,
     load_splits,
@@ -112,8 +112,8 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         test = sets["test"]
         t0 = time.perf_counter()
         forms = ("int8", "dynamic") if x.dynamic_range else ("int8",)
-        min_px = crack_min_region_px(params)
-        postprocess = {"min_region_px": min_px, "min_region_area": params.crack.postprocess.min_region_area}
+        rules = crack_mask_rules(params)
+        postprocess = rules.to_meta() | {"min_region_area": params.crack.postprocess.min_region_area}
         meta = convert(st.root, qat, train, x.representative_images, forms, postprocess)
         log.info(
             "converted to %s in %.0f s", ", ".join(f["file"] for f in meta["files"].values()), time.perf_counter() - t0
@@ -122,7 +122,7 @@ def export_crack(params_file: str = "params.yaml", root: Path | None = None) -> 
         metrics: dict = {"qat": qat_metrics(st.path(EVALUATE_METRICS))}
         picked = pick_evenly(len(test), AGREEMENT_FRAMES)
         sample = CrackSplit([test.names[i] for i in picked], test.images[picked], test.masks[picked])
-        qat_sample = evaluate(qat, sample, params.crack.eval.batch_size, min_region_px=min_px).predictions
+        qat_sample = evaluate(qat, sample, params.crack.eval.batch_size, rules=rules).predictions
         for form in meta["files"]:
             key = f"tflite_{form}"
             segmenter = TfliteSegmenter.load(st.path(EXPORT_DIR), form, threads=max(THREADS))

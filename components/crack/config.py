@@ -83,6 +83,8 @@ class CrackEval(Strict):
 class CrackPostprocess(Strict):
     # predicted crack regions smaller than this share of the model input are dropped (components/crack/postprocess.py)
     min_region_area: float = Field(0.001, ge=0, lt=1)
+    # predicted straight lines (joints, saw cuts) this long, as a share of the frame's shorter side, are dropped
+    straight_line_min_run: float = Field(0.5, ge=0, le=1)
 
 
 class CrackParams(Strict):

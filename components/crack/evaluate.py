@@ -16,6 +16,7 @@ import numpy as np
 
 from components.crack.data import CrackSplit, predict_logits
 from components.crack.metrics import Accumulator
+from components.crack.postprocess import MaskRules
 from components.io import atomic_path, atomic_write_bytes
 
 TP, FP, FN = (0, 200, 0), (230, 0, 0), (40, 90, 255)  # RGB
@@ -31,21 +32,23 @@ class EvalResult:
 
 
 def score_batches(
-    batches: Iterable[tuple[int, np.ndarray]], data: CrackSplit, pr_points: int = 19, min_region_px: int = 0
+    batches: Iterable[tuple[int, np.ndarray]], data: CrackSplit, pr_points: int = 19, rules: MaskRules | None = None
 ) -> EvalResult:
     """Metrics of (start index, logits at model size) batches over ``data`` against its scoring
-    masks; ``min_region_px`` as the runtime drops small regions. One scoring path for every form
+    masks; ``rules`` as the runtime cleans its masks (small regions, straight lines). One scoring path for every form
     (Keras here, TFLite in components/export/crack_tflite.py), so their numbers compare."""
-    acc, truth = Accumulator(min_region_px), data.scoring_masks()
+    acc, truth = Accumulator(rules), data.scoring_masks()
     preds = np.zeros(truth.shape, bool)
     for start, logits in batches:
         preds[start : start + len(logits)] = acc.add(logits, truth[start : start + len(logits)])
     return EvalResult(acc.result(), acc.per_image_dice(), preds, acc.pr_curve(pr_points), acc.frame_table())
 
 
-def evaluate(model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, min_region_px: int = 0) -> EvalResult:
+def evaluate(
+    model, data: CrackSplit, batch_size: int = 16, pr_points: int = 19, rules: MaskRules | None = None
+) -> EvalResult:
     """Metrics of a Keras model on a split at model size (score_batches)."""
-    return score_batches(predict_logits(model, data, batch_size), data, pr_points, min_region_px)
+    return score_batches(predict_logits(model, data, batch_size), data, pr_points, rules)
 
 
 def _tint(image: np.ndarray, where: np.ndarray, color: tuple[int, int, int], strength: float = 0.75) -> np.ndarray:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.bootstrap import Ratio
-from components.crack.postprocess import drop_small_regions_batch
+from components.crack.postprocess import MaskRules
 
 EPS = 1e-6
 BINS = 1000
@@ -65,12 +65,12 @@ def softmax_crack(logits: np.ndarray) -> np.ndarray:
 class Accumulator:
     """Batches of (logits, truth) in, the split's metrics out.
 
-    ``min_region_px``: predicted crack regions smaller than this are dropped from the argmax masks
-    before scoring (components/crack/postprocess.py), as the deployed runtime drops them; the
+    ``rules``: the argmax masks go through them before scoring (small regions and straight lines
+    dropped, components/crack/postprocess.py), as the deployed runtime's do; the
     precision/recall-vs-threshold histograms stay on the raw probabilities."""
 
-    def __init__(self, min_region_px: int = 0) -> None:
-        self.min_region_px = int(min_region_px)
+    def __init__(self, rules: MaskRules | None = None) -> None:
+        self.rules = rules or MaskRules()
         self.dice: list[np.ndarray] = []
         self.iou: list[np.ndarray] = []
         self.frames: list[np.ndarray] = []  # (batch, len(FRAME_COLUMNS)) pixel counts per image
@@ -79,8 +79,8 @@ class Accumulator:
         self.hist_neg = np.zeros(BINS, np.int64)
 
     def masks(self, logits: np.ndarray) -> np.ndarray:
-        """(N, H, W) boolean masks of a batch of logits: argmax (ties go to background), small regions dropped."""
-        return drop_small_regions_batch(logits[..., 1] > logits[..., 0], self.min_region_px)
+        """(N, H, W) boolean masks of a batch of logits: argmax (ties go to background), then ``rules``."""
+        return self.rules.apply_batch(logits[..., 1] > logits[..., 0])
 
     def add(self, logits: np.ndarray, truth: np.ndarray) -> np.ndarray:
         """Add one batch; return the masks it scored (``masks``)."""

@@ -12,8 +12,10 @@ float64 and rounded once to float32, which reproduces training's float32 ``/ 255
 Post-processing: output dequantized with the interpreter's scale/zero point, crack probability =
 softmax over the 2 logits, resized back to the image (bilinear); mask = argmax (probability > 0.5).
 Predicted crack regions smaller than the metadata's ``postprocess.min_region_px`` (model-input
-pixels, components/crack/postprocess.py) are dropped first, and their probability is capped just
-below 0.5, so ``prob > 0.5`` stays exactly the mask. Exports without that key drop nothing.
+pixels) and straight lines of at least ``postprocess.straight_line_min_run`` of the shorter side
+(joints, saw cuts; components/crack/postprocess.py) are dropped first, and their probability is
+capped just below 0.5, so ``prob > 0.5`` stays exactly the mask. Exports without those keys drop
+nothing.
 
 Frames much larger than the model input (``tiling="auto"``: more than ``TILE_FACTOR`` times the
 input in width or height) are not shrunk whole but read in model-size tiles at full resolution
@@ -31,7 +33,7 @@ import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from components.crack.postprocess import drop_small_regions
+from components.crack.postprocess import MaskRules
 from components.crack.tiling import TILE_OVERLAP, tiled_margin
 from components.crack.tiling import should_tile as tiling_rule
 from components.export.integrity import ExportIntegrityError, verified_bytes
@@ -102,7 +104,7 @@ class TfliteSegmenter:
         if len(self.labels) != 2 or "crack" not in self.labels:
             raise ExportIntegrityError(f"{name}: labels {self.labels} are not a 2-class crack segmentation")
         self.crack_index = self.labels.index("crack")
-        self.min_region_px = int(meta.get("postprocess", {}).get("min_region_px", 0))
+        self.rules = MaskRules.from_meta(meta.get("postprocess", {}))
         self.interpreter = Interpreter(model_content=model_content, num_threads=max(1, int(threads)))
         self.interpreter.allocate_tensors()
         self._in = self.interpreter.get_input_details()[0]
@@ -177,10 +179,10 @@ class TfliteSegmenter:
         logits = self.logits(image)
         return logits[..., self.crack_index] - logits[..., 1 - self.crack_index]
 
-    def drop_small_regions(self, diff: np.ndarray) -> np.ndarray:
-        """The logit margin with crack regions under ``min_region_px`` set to ``DROPPED_MARGIN``."""
+    def apply_rules(self, diff: np.ndarray) -> np.ndarray:
+        """The logit margin with the crack pixels ``rules`` drop set to ``DROPPED_MARGIN``."""
         crack = diff > 0
-        dropped = crack & ~drop_small_regions(crack, self.min_region_px)
+        dropped = crack & ~self.rules.apply(crack)
         if not dropped.any():
             return diff
         return np.where(dropped, np.float32(DROPPED_MARGIN), diff).astype(diff.dtype, copy=False)
@@ -210,14 +212,14 @@ class TfliteSegmenter:
         h, w = image.shape[:2]
         width, height = self.input_size
         if (w, h) != (width, height) and self.should_tile(image.shape, tiling):
-            diff = self.drop_small_regions(self.tiled_margin(image))
+            diff = self.apply_rules(self.tiled_margin(image))
             prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
             mask = diff > 0
             return CrackPrediction(prob, mask, float(mask.mean()))
         resized = (
             image if (w, h) == (width, height) else cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
         )
-        diff = self.drop_small_regions(self.crack_margin(resized))
+        diff = self.apply_rules(self.crack_margin(resized))
         prob = (1.0 / (1.0 + np.exp(-np.clip(diff, -80, 80)))).astype(np.float32)
         if (w, h) == (width, height):
             mask = diff > 0  # exactly the argmax the metrics use

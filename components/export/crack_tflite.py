@@ -209,7 +209,7 @@ def export(
 
 def evaluate_tflite(segmenter: TfliteSegmenter, data: CrackSplit, pr_points: int = 19) -> EvalResult:
     """Test-split metrics of a TFLite model with the same code as the Keras models (at model size,
-    large frames read in tiles), small regions dropped as the segmenter's runtime drops them
-    (``min_region_px`` of its metadata)."""
+    large frames read in tiles), masks cleaned as the segmenter's runtime cleans them (the
+    ``postprocess`` rules of its metadata)."""
     batches = split_logits(segmenter.batch_logits, data.images, data.large_images())
-    return score_batches(batches, data, pr_points, segmenter.min_region_px)
+    return score_batches(batches, data, pr_points, segmenter.rules)

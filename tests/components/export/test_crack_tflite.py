@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import tf_keras as keras
@@ -239,7 +240,6 @@ def test_large_frames_are_read_in_tiles_at_full_resolution(exported):
 def test_evaluation_reads_large_frames_as_the_runtime_does(exported):
     """A split's large frames (``CrackSplit.large``) are scored from the tiled full-resolution read,
     the one ``predict`` serves, brought to model size; the other frames as they are."""
-    from components.crack.postprocess import drop_small_regions
     from components.crack.tiling import margin_at_model_size
 
     _, out, _ = exported
@@ -249,7 +249,7 @@ def test_evaluation_reads_large_frames_as_the_runtime_does(exported):
     split = CrackSplit(["big", "small"], images, np.zeros(images.shape[:3], np.uint8), {0: (big, big[..., 0])})
     got = evaluate_tflite(seg, split).predictions
     tiled = margin_at_model_size(seg.tiled_margin(big), seg.input_size)
-    np.testing.assert_array_equal(got[0], drop_small_regions(tiled[..., 1] > 0, seg.min_region_px))
+    np.testing.assert_array_equal(got[0], seg.rules.apply(tiled[..., 1] > 0))
     assert not np.array_equal(got[0], seg.predict(images[0]).mask)  # not the shrunk frame's reading
     np.testing.assert_array_equal(got[1], seg.predict(images[1]).mask)
 
@@ -257,18 +257,18 @@ def test_evaluation_reads_large_frames_as_the_runtime_does(exported):
 def test_runtime_drops_small_regions_as_the_metadata_says(exported):
     """``postprocess.min_region_px`` in crack_meta.json: predict and evaluate_tflite drop the same regions,
     and ``prob > 0.5`` stays the mask."""
-    from components.crack.postprocess import drop_small_regions
+    from components.crack.postprocess import MaskRules, drop_small_regions
 
     _, out, meta = exported
     content = (out / FILES["int8"]).read_bytes()
-    plain = TfliteSegmenter(content, meta, "int8")
+    plain = TfliteSegmenter(content, meta | {"postprocess": {}}, "int8")
     images = _images(4, seed=7)
     raw = [plain.predict(im).mask for im in images]
     sizes = sorted({int(m.sum()) for m in raw if m.any()})
     assert sizes, "the tiny model predicts no crack at all; the test needs some"
     min_px = max(2, sizes[len(sizes) // 2])
     seg = TfliteSegmenter(content, meta | {"postprocess": {"min_region_px": min_px}}, "int8")
-    assert seg.min_region_px == min_px and plain.min_region_px == 0
+    assert seg.rules == MaskRules(min_px) and plain.rules == MaskRules()
     for im, r in zip(images, raw, strict=True):
         pred = seg.predict(im)
         np.testing.assert_array_equal(pred.mask, drop_small_regions(r, min_px))
@@ -283,3 +283,25 @@ def test_runtime_drops_small_regions_as_the_metadata_says(exported):
     huge = TfliteSegmenter(content, meta | {"postprocess": {"min_region_px": large.shape[0] * large.shape[1] + 1}})
     tiled = huge.predict(large, tiling="always")
     assert plain.predict(large, tiling="always").mask.any() and not tiled.mask.any() and (tiled.prob <= 0.5).all()
+
+
+def test_runtime_drops_straight_lines_as_the_metadata_says(exported):
+    """``postprocess.straight_line_min_run`` in crack_meta.json: a joint across the frame in the logit
+    margin is pushed below 0.5, a wandering crack beside it is kept; an export without the key keeps both."""
+    from components.crack.postprocess import MaskRules
+    from components.export.crack_runtime import DROPPED_MARGIN
+
+    _, out, meta = exported
+    content = (out / FILES["int8"]).read_bytes()
+    seg = TfliteSegmenter(content, meta | {"postprocess": {"straight_line_min_run": 0.5}}, "int8")
+    plain = TfliteSegmenter(content, meta | {"postprocess": {}}, "int8")
+    assert seg.rules == MaskRules(0, 0.5)
+    diff = np.full((H, W), -5.0, np.float32)
+    diff[:, W // 2 - 1 : W // 2 + 2] = 5.0  # a joint top to bottom
+    crack = np.zeros((H, W), np.uint8)
+    pts = np.array([(x, H // 4 + int(6 * np.sin(x / 5))) for x in range(0, W // 3)], np.int32)
+    cv2.polylines(crack, [pts], False, 1, 3)
+    diff[crack > 0] = 5.0
+    cleaned = seg.apply_rules(diff)
+    assert (cleaned[:, W // 2] == DROPPED_MARGIN).all() and (cleaned[crack > 0] > 0).all()
+    np.testing.assert_array_equal(plain.apply_rules(diff), diff)
