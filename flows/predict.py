@@ -1,7 +1,8 @@
 """Batch prediction flow: a folder of images or a video through a registered (or exported) model.
 
 ``python -m flows.predict {ocr,crack} INPUT --model MODEL --out OUT [--stride N] [--assets FILE]
-[--resume] [--threads N] [--workers N] [--scheduler ADDRESS] [--no-progress] [--no-overlays] [--no-prefect]``
+[--resume] [--threads N] [--tiling {auto,always,never}] [--workers N] [--scheduler ADDRESS]
+[--no-progress] [--no-overlays] [--no-prefect]``
 
 INPUT is a folder (recursive; files that are not images are listed in ``OUT/skipped.txt``), a video
 file (every ``--stride``-th frame, rows keyed ``clip.mp4#frame=120``, annotated video in OUT) or one
@@ -35,7 +36,7 @@ from typing import Literal
 import httpx
 from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from components.io import remove_stale_temporaries
 from components.predict import PredictError
@@ -68,6 +69,11 @@ class PredictOptions(BaseModel):
     )
     resume: bool = Field(False, description="skip images already in OUT's results and add the rest")
     threads: int = Field(1, ge=1, description="inference threads of the runtime")
+    tiling: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="crack only: large frames in tiles at full resolution (always), shrunk whole (never), "
+        "or by size (auto: more than 2x the model input); docs/crack.md says which suits your camera",
+    )
     overlays: bool = Field(True, description="write overlay PNGs (folders) or an annotated video (videos)")
     progress: bool = Field(True, description="progress bar with ETA on stderr")
     flush_every: int = Field(100, ge=1, description="write a results chunk every N images (also every 60 s)")
@@ -80,6 +86,12 @@ class PredictOptions(BaseModel):
     fanout_min: int | None = Field(
         None, ge=0, description="inputs with fewer images run in this process (default: 200 OCR, 700 crack)"
     )
+
+    @model_validator(mode="after")
+    def _tiling_is_for_cracks(self) -> PredictOptions:
+        if self.tiling != "auto" and self.kind != "crack":
+            raise ValueError(f"tiling {self.tiling!r} applies to crack models only (kind is {self.kind!r})")
+        return self
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -114,7 +126,7 @@ def run_predict(options: PredictOptions) -> dict:
                 model.label,
                 ", ".join(earlier),
             )
-        spec = PredictorSpec(options.kind, model.export_dir, model.label, options.threads)
+        spec = PredictorSpec(options.kind, model.export_dir, model.label, options.threads, options.tiling)
         loaded(spec)  # checked (sha256, kind) here, before any output
         store.out.mkdir(parents=True, exist_ok=True)  # nothing is written before everything checks out
         stale = remove_stale_temporaries(store.out)  # a SIGKILLed earlier run leaves hidden .*.tmp.* files
@@ -175,6 +187,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     )
     parser.add_argument("--resume", action="store_true", help="skip images already in OUT's results")
     parser.add_argument("--threads", type=int, default=1, help="runtime inference threads (default 1)")
+    parser.add_argument(
+        "--tiling",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="crack: read large frames in tiles at full resolution (always), shrink them (never), or by size (auto)",
+    )
     parser.add_argument("--flush-every", type=int, default=100, help="write a chunk of results every N images")
     parser.add_argument(
         "--workers", type=int, default=1, help="shard the images over N Dask worker processes (default 1)"
@@ -201,6 +219,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
             assets=args.assets,
             resume=args.resume,
             threads=args.threads,
+            tiling=args.tiling,
             overlays=not args.no_overlays,
             progress=not args.no_progress,
             flush_every=args.flush_every,

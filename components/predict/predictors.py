@@ -48,16 +48,17 @@ class OcrPredictor:
 class CrackPredictor:
     kind = "crack"
 
-    def __init__(self, export_dir: Path, model: str, threads: int = 1, form: str = "int8"):
-        from components.export.crack_runtime import TfliteSegmenter
+    def __init__(self, export_dir: Path, model: str, threads: int = 1, form: str = "int8", tiling: str = "auto"):
+        from components.export.crack_runtime import TfliteSegmenter, check_tiling
 
+        self.tiling = check_tiling(tiling)  # large frames: components.export.crack_runtime.TILING_CHOICES
         self.runtime = TfliteSegmenter.load(export_dir, form=form, threads=threads)
         self.model = model
 
     def __call__(self, key: str, image: np.ndarray, draw: bool) -> tuple[list[dict], np.ndarray | None]:
         from components.predict.overlays import crack_overlay
 
-        pred = self.runtime.predict(image)
+        pred = self.runtime.predict(image, tiling=self.tiling)
         rows = R.crack_rows(key, pred.mask, pred.masking_rate, self.model)
         return rows, crack_overlay(image, pred.mask, pred.masking_rate) if draw else None
 
@@ -65,7 +66,12 @@ class CrackPredictor:
 PREDICTORS = {"ocr": OcrPredictor, "crack": CrackPredictor}
 
 
-def load_predictor(kind: str, export_dir: Path, model: str, threads: int = 1) -> Predictor:
+def load_predictor(kind: str, export_dir: Path, model: str, threads: int = 1, tiling: str = "auto") -> Predictor:
+    """The predictor of ``kind``; ``tiling`` is the crack runtime's reading of large frames (OCR has none)."""
+    if kind == "crack":
+        return CrackPredictor(export_dir, model, threads, tiling=tiling)
+    if tiling != "auto":
+        raise ValueError(f"tiling applies to crack models only, not {kind!r}")
     return PREDICTORS[kind](export_dir, model, threads)
 
 
@@ -77,6 +83,7 @@ class PredictorSpec:
     export_dir: Path
     model: str
     threads: int = 1
+    tiling: str = "auto"
 
 
 _LOADED: dict[PredictorSpec, Predictor] = {}
@@ -86,5 +93,5 @@ def loaded(spec: PredictorSpec) -> Predictor:
     """The predictor of ``spec``, loaded on the first call in this process (the previous one is dropped)."""
     if spec not in _LOADED:
         _LOADED.clear()
-        _LOADED[spec] = load_predictor(spec.kind, spec.export_dir, spec.model, spec.threads)
+        _LOADED[spec] = load_predictor(spec.kind, spec.export_dir, spec.model, spec.threads, spec.tiling)
     return _LOADED[spec]

@@ -288,6 +288,38 @@ def test_crack_masks_as_csr_with_assets(tmp_path, crack_model, capsys):
     assert json.loads(csv.mask_indptr.iloc[0]) == df.mask_indptr.iloc[0].tolist()
 
 
+def test_tiling_option_reads_large_frames_as_asked(tmp_path, crack_model, capsys):
+    """``--tiling always`` reads a frame 1.5x the model input in tiles at full resolution, ``never``
+    shrinks it, ``auto`` follows the size rule (shrinks it: not above 2x); each equals the runtime's
+    own ``predict(tiling=...)``. For OCR the option is refused with a clear message."""
+    from components.export.crack_runtime import TfliteSegmenter
+    from tests.components.export.tiny_models import H, W
+
+    inp = tmp_path / "roads"
+    inp.mkdir()
+    img = np.random.default_rng(4).integers(0, 255, (int(1.5 * H), int(1.5 * W), 3), np.uint8)
+    cv2.imwrite(str(inp / "big.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    segmenter = TfliteSegmenter.load(crack_model)
+    masks = {}
+    for tiling in ("auto", "always", "never"):
+        out = tmp_path / f"out_{tiling}"
+        argv = ["crack", str(inp), "--model", str(crack_model), "--out", str(out), "--tiling", tiling, *CLI]
+        assert main(argv) == 0
+        row = _tables(out)[0].iloc[0]
+        masks[tiling] = (
+            scipy.sparse.csr_matrix(
+                (np.ones(len(row.mask_indices)), row.mask_indices, row.mask_indptr), shape=(row.height, row.width)
+            )
+            .toarray()
+            .astype(bool)
+        )
+        np.testing.assert_array_equal(masks[tiling], segmenter.predict(img, tiling=tiling).mask)
+    assert (masks["auto"] == masks["never"]).all() and not (masks["always"] == masks["never"]).all()
+    with pytest.raises(SystemExit):
+        main(["ocr", str(inp), "--model", str(crack_model), "--out", str(tmp_path / "o"), "--tiling", "always", *CLI])
+    assert "applies to crack models only" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_models_uri_resolves_alias_to_version(tmp_path, frames, ocr_model, monkeypatch, capsys):
     import mlflow

@@ -305,3 +305,27 @@ def test_runtime_drops_straight_lines_as_the_metadata_says(exported):
     cleaned = seg.apply_rules(diff)
     assert (cleaned[:, W // 2] == DROPPED_MARGIN).all() and (cleaned[crack > 0] > 0).all()
     np.testing.assert_array_equal(plain.apply_rules(diff), diff)
+
+
+def test_served_model_reads_large_frames_as_its_config_says(exported):
+    """The registered pyfunc's ``model_config`` ``tiling`` (``mlflow models serve`` users set it at
+    load time) reaches the runtime; an unknown value fails at load, naming the choices."""
+    import base64
+
+    import pandas as pd
+    from mlflow.pyfunc import PythonModelContext
+
+    from components.registry.pyfunc_models import IMAGE_COLUMN, RoadCrackModel
+
+    _, out, _ = exported
+    seg = TfliteSegmenter.load(out, "int8")
+    big = _images(1, seed=9, h=int(1.5 * H), w=int(1.5 * W))[0]
+    ok, png = cv2.imencode(".png", cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+    request = pd.DataFrame({IMAGE_COLUMN: [base64.b64encode(png.tobytes()).decode()]})
+    for tiling in ("always", "never"):
+        served = RoadCrackModel()
+        served.load_context(PythonModelContext({"export_dir": str(out)}, {"tiling": tiling}))
+        row = served.predict(None, request).iloc[0]
+        assert row.crack_pixels == int(seg.predict(big, tiling=tiling).mask.sum())
+    with pytest.raises(ValueError, match="auto, always, never"):
+        RoadCrackModel().load_context(PythonModelContext({"export_dir": str(out)}, {"tiling": "sometimes"}))
