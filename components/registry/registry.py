@@ -51,6 +51,9 @@ class DeployableModel:
     output: Schema
     runtime_dist: str  # the runtime package serving needs
     ships: tuple[str, ...]  # glob patterns of the export folder's files that go into the model
+    # logged model_config beyond form and threads: MLflow lets a loader (load_model's model_config,
+    # MLFLOW_PYFUNC_INFERENCE_CONFIG for ``mlflow models serve``) override only keys logged here
+    config: tuple[tuple[str, object], ...] = ()
 
     def signature(self) -> ModelSignature:
         return ModelSignature(inputs=Schema([ColSpec("string", IMAGE_COLUMN)]), outputs=self.output)
@@ -99,6 +102,7 @@ MODELS = {
         ),
         "ai-edge-litert",
         ("*int8*.tflite", "*.json"),
+        (("tiling", "auto"),),  # large frames: auto | always | never (docs/usage.md#serving)
     ),
 }
 
@@ -161,7 +165,7 @@ def log_and_register(
             signature=model.signature(),
             input_example=pd.DataFrame({IMAGE_COLUMN: [encode_image_file(example_image)]}),
             pip_requirements=_requirements(model.runtime_dist),
-            model_config={"form": "int8", "threads": 1},
+            model_config={"form": "int8", "threads": 1, **dict(model.config)},
             registered_model_name=model.name,
         )
     version = client.get_model_version(model.name, str(info.registered_model_version))

@@ -148,6 +148,10 @@ def test_gates_decide_the_champion(project, tracking_server):
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/1", tracking_uri=tracking_server))
     assert (local / "artifacts/model_card.md").exists() and (local / "serving_input_example.json").exists()
     assert sorted(p.name for p in (local / "artifacts/export").iterdir()) == ["crack_int8.tflite", "crack_meta.json"]
+    # a loader may choose how large frames are read: MLflow overrides only logged config keys
+    served = mlflow.pyfunc.load_model(str(local), model_config={"tiling": "always"}).unwrap_python_model()
+    assert served.tiling == "always"
+    assert mlflow.pyfunc.load_model(str(local)).unwrap_python_model().tiling == "auto"
 
     _metrics(project, 0.78, 0.80)  # loses 0.02 to its float parent
     second = register("crack", root=project)
