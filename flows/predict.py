@@ -38,6 +38,7 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 from pydantic import BaseModel, Field, model_validator
 
+from components.crack.tiling import TILING_CHOICES, Tiling
 from components.io import remove_stale_temporaries
 from components.predict import PredictError
 from components.predict.assets import load_assets
@@ -69,7 +70,7 @@ class PredictOptions(BaseModel):
     )
     resume: bool = Field(False, description="skip images already in OUT's results and add the rest")
     threads: int = Field(1, ge=1, description="inference threads of the runtime")
-    tiling: Literal["auto", "always", "never"] = Field(
+    tiling: Tiling = Field(
         "auto",
         description="crack only: large frames in tiles at full resolution (always), shrunk whole (never), "
         "or by size (auto: more than 2x the model input); docs/crack.md says which suits your camera",
@@ -189,7 +190,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[PredictOptions, bool]:
     parser.add_argument("--threads", type=int, default=1, help="runtime inference threads (default 1)")
     parser.add_argument(
         "--tiling",
-        choices=["auto", "always", "never"],
+        choices=TILING_CHOICES,
         default="auto",
         help="crack: read large frames in tiles at full resolution (always), shrink them (never), or by size (auto)",
     )

@@ -82,7 +82,8 @@ def _longest_run(positions: np.ndarray, gap: int) -> int:
 
 def drop_straight_lines(mask: np.ndarray, min_run: float) -> np.ndarray:
     """(H, W) boolean mask without its straight, isolated lines of at least ``min_run`` x the shorter
-    side (module docstring); ``min_run`` 0 keeps everything."""
+    side (module docstring); the mask itself when none is found, so callers can tell by identity.
+    ``min_run`` 0 keeps everything."""
     mask = np.asarray(mask, bool)
     height, width = mask.shape
     run_px = float(min_run) * min(height, width)
@@ -122,7 +123,7 @@ def drop_straight_lines(mask: np.ndarray, min_run: float) -> np.ndarray:
         band = (offset <= LINE_BAND_PX) & ~gone
         out[ys[band], xs[band]] = False
         gone |= band
-    return out
+    return out if gone.any() else mask
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class MaskRules:
         leaves of a joint's fringe is a small region and goes too."""
         mask = drop_small_regions(mask, self.min_region_px)
         lines_dropped = drop_straight_lines(mask, self.line_min_run)
-        if lines_dropped is mask or lines_dropped.sum() == mask.sum():
+        if lines_dropped is mask:
             return mask
         return drop_small_regions(lines_dropped, self.min_region_px)
 

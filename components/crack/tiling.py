@@ -16,6 +16,7 @@ torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -25,6 +26,21 @@ TILE_OVERLAP = 0.25
 
 # (N, H, W, 3) uint8 images at model size -> (N, H, W, 2) logits (background, crack)
 BatchLogits = Callable[[np.ndarray], np.ndarray]
+
+# How a reader takes a large frame: by the frame-size rule (``should_tile``), always in tiles, or always
+# shrunk whole. No frame-size rule is right for every camera: frames 2x the model input whose cracks
+# are as thin in pixels as at 1x trace far better in tiles (0.80 against 0.59), while the same scene
+# from a camera with 2x the pixels (wider cracks) traces far worse in tiles (0.20 against 0.78;
+# docs/crack.md), so batch prediction and the served model let the user choose.
+Tiling = Literal["auto", "always", "never"]
+TILING_CHOICES: tuple[str, ...] = get_args(Tiling)
+
+
+def check_tiling(tiling: str) -> str:
+    """``tiling`` itself when it is one of ``TILING_CHOICES``; ``ValueError`` naming them otherwise."""
+    if tiling not in TILING_CHOICES:
+        raise ValueError(f"tiling must be one of {', '.join(TILING_CHOICES)}, got {tiling!r}")
+    return tiling
 
 
 def should_tile(shape: tuple[int, ...], input_size: tuple[int, int]) -> bool:

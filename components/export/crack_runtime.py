@@ -34,26 +34,12 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from components.crack.postprocess import MaskRules
-from components.crack.tiling import TILE_OVERLAP, tiled_margin
+from components.crack.tiling import TILE_OVERLAP, check_tiling, tiled_margin
 from components.crack.tiling import should_tile as tiling_rule
 from components.export.integrity import ExportIntegrityError, verified_bytes
 from components.export.integrity import read_meta as _read_meta
 
 SCHEMA_VERSION = 1
-
-# How large frames are read: by the frame-size rule, always in tiles, or always shrunk whole. No
-# frame-size rule is right for every camera: frames 2x the model input whose cracks are as thin in
-# pixels as at 1x trace far better in tiles (0.80 against 0.59), while the same scene from a camera
-# with 2x the pixels (wider cracks) traces far worse in tiles (0.20 against 0.78; docs/crack.md).
-TILING_CHOICES = ("auto", "always", "never")
-
-
-def check_tiling(tiling: str) -> str:
-    if tiling not in TILING_CHOICES:
-        raise ValueError(f"tiling must be one of {', '.join(TILING_CHOICES)}, got {tiling!r}")
-    return tiling
-
-
 DROPPED_MARGIN = -0.01  # logit margin given to dropped regions: probability 0.4975, just below the mask's 0.5
 META_FILE = "crack_meta.json"
 FILES = {"int8": "crack_int8.tflite", "dynamic": "crack_dynamic.tflite"}

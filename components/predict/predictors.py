@@ -49,9 +49,10 @@ class CrackPredictor:
     kind = "crack"
 
     def __init__(self, export_dir: Path, model: str, threads: int = 1, form: str = "int8", tiling: str = "auto"):
-        from components.export.crack_runtime import TfliteSegmenter, check_tiling
+        from components.crack.tiling import check_tiling
+        from components.export.crack_runtime import TfliteSegmenter
 
-        self.tiling = check_tiling(tiling)  # large frames: components.export.crack_runtime.TILING_CHOICES
+        self.tiling = check_tiling(tiling)  # large frames: components.crack.tiling.TILING_CHOICES
         self.runtime = TfliteSegmenter.load(export_dir, form=form, threads=threads)
         self.model = model
 

@@ -235,14 +235,15 @@ class RoadCrackModel(mlflow.pyfunc.PythonModel):
     """The full-integer TFLite segmenter and its normalization metadata (artifact ``export_dir``)."""
 
     def load_context(self, context) -> None:
-        from components.export.crack_runtime import TfliteSegmenter, check_tiling
+        from components.crack.tiling import check_tiling
+        from components.export.crack_runtime import TfliteSegmenter
 
         short_scoring_errors()
         config = context.model_config or {}
         self.segmenter = TfliteSegmenter.load(
             context.artifacts["export_dir"], form=config.get("form", "int8"), threads=int(config.get("threads", 1))
         )
-        # large frames: auto | always | never (components.export.crack_runtime.TILING_CHOICES)
+        # large frames: components.crack.tiling.TILING_CHOICES
         self.tiling = check_tiling(str(config.get("tiling", "auto")))
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
